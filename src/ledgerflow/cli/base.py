@@ -1,0 +1,78 @@
+"""Shared CLI plumbing: the App from the global options, JSON output, errors as one line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from ledgerflow import errors
+from ledgerflow.engine.app import App, default_actor
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Env:
+    """What the global options chose; opens the App lazily."""
+
+    def __init__(self, db_url: str | None) -> None:
+        self.db_url = db_url
+        self._app: App | None = None
+
+    def app(self, *, migrate: bool = False) -> App:
+        if self._app is None:
+            self._app = App(self.db_url, actor=default_actor("cli"), migrate=migrate)
+        return self._app
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+
+
+pass_env = click.make_pass_decorator(Env)
+
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print machine-readable JSON instead of a table.")
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, sort_keys=False, default=str))
+
+
+def parse_json_arg(raw: str, what: str) -> Any:
+    """A JSON value given inline or as ``@path/to/file.json``."""
+    text = raw
+    source = what
+    if raw.startswith("@"):
+        path = Path(raw[1:])
+        try:
+            text = path.read_text("utf-8")
+        except OSError as exc:
+            raise click.BadParameter(f"cannot read {path}: {exc.strerror}") from None
+        source = f"{what} file {path}"
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(
+            f"{source} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn ledgerflow errors into one line on stderr and exit status 1."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except errors.LedgerflowError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper

@@ -1,0 +1,72 @@
+"""demo: the client-onboarding cases on embedded SQLite, live, then verified."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ledgerflow.cli import render
+from ledgerflow.cli.base import Env, handle_errors, pass_env
+from ledgerflow.cli.progress import LiveProgress
+from ledgerflow.demo import CASES, definition_path
+from ledgerflow.engine.agents import load_modules
+
+
+@click.command()
+@click.option("--concurrency", type=click.IntRange(min=1, max=256), default=8,
+              show_default=True, help="Handlers running at once.")
+@pass_env
+@handle_errors
+def demo(env: Env, concurrency: int) -> None:
+    """Run the client-onboarding demo: several cases, live progress, verified ledgers.
+
+    Each case's entity type, jurisdiction and products choose its compliance domains; each
+    domain's agent appends an S-expression fragment to the case document.
+    """
+    load_modules(["ledgerflow.demo.agents"])
+    app = env.app()
+    console = Console()
+    applied = app.apply(definition_path())
+    console.print(f"[bold]ledgerflow demo[/] · database {app.db_url} · workflow "
+                  f"{applied.name} v{applied.version}")
+    labels: dict[str, str] = {}
+    ids: list[str] = []
+    for case in CASES:
+        execution_id = app.start("onboarding", case)
+        ids.append(execution_id)
+        labels[execution_id] = f"{case['entity_name'][:28]:<28} {case['entity_type']:<10} " \
+                               f"{case['jurisdiction']}"
+    with LiveProgress(console=console, labels=labels) as progress:
+        app.run_until_idle(concurrency=concurrency, listener=progress)
+
+    table = Table("case", "status", "domains", "steps", "ledger", "verified")
+    failed = False
+    for execution_id in ids:
+        report = app.status(execution_id)
+        result = app.verify(execution_id)
+        failed |= report.status != "completed" or not result.ok
+        ran = [s.id for s in report.steps if s.status == "completed"]
+        table.add_row(labels[execution_id].split("  ")[0].strip(), render.styled(report.status),
+                      ", ".join(ran), f"{report.progress.completed}/{report.progress.total}",
+                      f"{result.entries} entries",
+                      "[green]ok[/]" if result.ok else f"[red]{result.message}[/]")
+    console.print(table)
+    first = ids[0]
+    state = app.state(first)
+    console.print(f"\n[bold]Case document of {first}[/] (state version {state.version}):")
+    for fragment in json.loads(state.state).get("document", []):
+        console.print(f"  {fragment}", highlight=False)
+    db = "" if env.db_url is None else f"--db {env.db_url} "
+    console.print("\nLook closer:")
+    for command in (f"status {first}", f"history {first}", f"state {first} --version 3",
+                    "list", "verify --all"):
+        console.print(f"  ledgerflow {db}{command}", highlight=False)
+    if failed:
+        sys.exit(1)
+
+
+COMMANDS = [demo]

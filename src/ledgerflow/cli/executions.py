@@ -1,0 +1,123 @@
+"""start, status, list, history, state."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ledgerflow.cli import render
+from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, parse_json_arg, pass_env
+from ledgerflow.engine.lifecycle import ExecutionStatus
+
+STATUS_CHOICE = click.Choice([s.value for s in ExecutionStatus])
+
+
+@click.command()
+@click.argument("workflow")
+@click.option("--input", "input_", default=None, metavar="JSON|@FILE",
+              help="Execution input as JSON, or @path to a JSON file.")
+@click.option("--id", "execution_id", default=None,
+              help="Client-chosen execution id: starting again with the same id and input "
+                   "returns the same execution.")
+@click.option("--version", type=click.IntRange(min=1), default=None,
+              help="Definition version (default: latest).")
+@json_option
+@pass_env
+@handle_errors
+def start(env: Env, workflow: str, input_: str | None, execution_id: str | None,
+          version: int | None, as_json: bool) -> None:
+    """Start an execution of WORKFLOW; a worker runs it."""
+    value = parse_json_arg(input_, "--input") if input_ is not None else {}
+    new_id = env.app().start(workflow, value, execution_id=execution_id, version=version)
+    if as_json:
+        emit_json({"id": new_id, "workflow": workflow})
+    else:
+        click.echo(new_id)
+
+
+@click.command()
+@click.argument("execution_id")
+@json_option
+@pass_env
+@handle_errors
+def status(env: Env, execution_id: str, as_json: bool) -> None:
+    """Status, progress, timing and steps of an execution."""
+    report = env.app().status(execution_id)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        render.status(Console(), report)
+
+
+@click.command(name="list")
+@click.option("--status", "status_", type=STATUS_CHOICE, default=None, help="Only this status.")
+@click.option("--workflow", default=None, help="Only this workflow.")
+@click.option("--limit", type=click.IntRange(min=1, max=10_000), default=50, show_default=True)
+@json_option
+@pass_env
+@handle_errors
+def list_(env: Env, status_: str | None, workflow: str | None, limit: int,
+          as_json: bool) -> None:
+    """List executions, newest first."""
+    rows = env.app().list(status=status_, workflow=workflow, limit=limit)
+    if as_json:
+        emit_json([render.execution_summary(r) for r in rows])
+        return
+    if not rows:
+        click.echo("no executions match")
+        return
+    table = Table("id", "workflow", "status", "created", "finished")
+    for r in rows:
+        table.add_row(r.id, f"{r.workflow} v{r.workflow_version}", render.styled(r.status),
+                      r.created_at, r.finished_at or "")
+    Console().print(table)
+
+
+@click.command()
+@click.argument("execution_id")
+@json_option
+@pass_env
+@handle_errors
+def history(env: Env, execution_id: str, as_json: bool) -> None:
+    """The execution's ledger: every state change, hash-chained."""
+    entries = env.app().history(execution_id)
+    if as_json:
+        emit_json([e.to_dict() for e in entries])
+        return
+    table = Table("seq", "event", "step", "from → to", "attempt", "state v", "at", "hash")
+    for e in entries:
+        table.add_row(
+            str(e.seq), e.event_type, e.step_id or "",
+            f"{e.from_state or '∅'} → {e.to_state or '∅'}",
+            str(e.attempt or ""), str(e.state_version or ""), e.occurred_at,
+            e.entry_hash[:12] + "…",
+        )
+    Console().print(table)
+
+
+@click.command()
+@click.argument("execution_id")
+@click.option("--version", type=click.IntRange(min=1), default=None,
+              help="A state version (default: the current one).")
+@json_option
+@pass_env
+@handle_errors
+def state(env: Env, execution_id: str, version: int | None, as_json: bool) -> None:
+    """The execution's state document, now or as of any earlier version."""
+    found = env.app().state(execution_id, version)
+    document = json.loads(found.state)
+    if as_json:
+        emit_json({"execution_id": found.execution_id, "version": found.version,
+                   "seq": found.seq, "sha256": found.sha256, "created_at": found.created_at,
+                   "state": document})
+        return
+    console = Console()
+    console.print(f"[bold]state version {found.version}[/] (made by ledger entry "
+                  f"{found.seq}, sha256 {found.sha256[:12]}…, {found.created_at})")
+    console.print_json(json.dumps(document))
+
+
+COMMANDS = [start, status, list_, history, state]

@@ -1,0 +1,54 @@
+"""Rendering reports for people (rich) — JSON output never goes through here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ledgerflow.engine.status import ExecutionReport
+from ledgerflow.storage.rows import ExecutionRow
+
+_STYLE = {
+    "completed": "green", "failed": "red", "running": "cyan", "pending": "dim",
+    "skipped": "yellow", "cancelled": "magenta", "interrupted": "red", "paused": "yellow",
+    "waiting": "blue", "expired": "magenta",
+}
+
+
+def styled(status: str) -> str:
+    style = _STYLE.get(status, "")
+    return f"[{style}]{status}[/]" if style else status
+
+
+def execution_summary(row: ExecutionRow) -> dict[str, Any]:
+    return {
+        "id": row.id, "workflow": row.workflow, "workflow_version": row.workflow_version,
+        "status": row.status, "created_at": row.created_at, "started_at": row.started_at,
+        "finished_at": row.finished_at, "error": row.error,
+    }
+
+
+def status(console: Console, report: ExecutionReport) -> None:
+    p = report.progress
+    t = report.timing
+    console.print(f"[bold]{report.id}[/]  {report.workflow} v{report.workflow_version}  "
+                  f"{styled(report.status)}")
+    console.print(f"progress: {p.completed}/{p.total} completed, {p.skipped} skipped, "
+                  f"{p.failed} failed, {p.running} running, {p.pending} pending "
+                  f"({p.percentage:.1f}%)")
+    duration = f"{t.duration_seconds:.3f}s" if t.duration_seconds is not None else "-"
+    console.print(f"timing: created {t.created_at}  started {t.started_at or '-'}  "
+                  f"finished {t.finished_at or '-'}  duration {duration}")
+    if report.error:
+        console.print(f"[red]error:[/] {report.error}")
+    if report.recoveries:
+        console.print(f"recoveries: {report.recoveries}")
+    table = Table("step", "status", "attempts", "agent", "duration", "error")
+    for s in report.steps:
+        d = f"{s.duration_seconds:.3f}s" if s.duration_seconds is not None else ""
+        table.add_row(s.id, styled(s.status), str(s.attempts), s.agent or "", d, s.error or "")
+    console.print(table)
+    console.print(f"ledger head: seq {report.head_seq}, {report.head_hash[:16]}…  "
+                  f"state version {report.state_version}")

@@ -1,0 +1,114 @@
+"""worker and run: execute steps with the agents of the given modules."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+import click
+from rich.console import Console
+
+from ledgerflow.cli import render
+from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, parse_json_arg, pass_env
+from ledgerflow.cli.progress import LiveProgress
+from ledgerflow.engine.agents import load_modules
+from ledgerflow.engine.view import ExecutionView
+from ledgerflow.engine.worker import Worker
+
+agents_option = click.option(
+    "--agents", "agents", default="", metavar="MODULE[,MODULE…]",
+    help="Agents modules to import (dotted names or paths to .py files); their "
+         "@ledgerflow.agent handlers become this worker's agents.")
+concurrency_option = click.option(
+    "--concurrency", type=click.IntRange(min=1, max=1024), default=None,
+    help="Handlers running at once (default 8, env LEDGERFLOW_CONCURRENCY).")
+
+
+@contextmanager
+def graceful(worker: Worker) -> Iterator[None]:
+    """SIGTERM/SIGINT: stop dispatching, let running handlers finish and commit, exit."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        click.echo("stopping: finishing running steps (signal again to force)", err=True)
+        worker.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    old_int = signal.signal(signal.SIGINT, stop)
+    old_term = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+
+
+def _split(agents: str) -> list[str]:
+    return [m for m in agents.split(",") if m.strip()]
+
+
+@click.command()
+@agents_option
+@concurrency_option
+@click.option("--until-idle", is_flag=True,
+              help="Exit once no execution can make progress (default: run until stopped).")
+@click.option("--quiet", "-q", is_flag=True, help="Do not print a line per finished execution.")
+@pass_env
+@handle_errors
+def worker(env: Env, agents: str, concurrency: int | None, until_idle: bool,
+           quiet: bool) -> None:
+    """Run step handlers: resume unfinished executions, then take new ones.
+
+    Stop with Ctrl-C or SIGTERM: running steps finish and are committed first.
+    """
+    load_modules(_split(agents))
+    app = env.app()
+    console = Console(stderr=True)
+
+    def announce(view: ExecutionView) -> None:
+        if view.status.terminal and not quiet:
+            console.print(f"{render.styled(view.status.value)} {view.id} "
+                          f"{view.row.workflow} v{view.row.workflow_version}"
+                          + (f": {view.row.error}" if view.row.error else ""))
+
+    w = app.worker(concurrency=concurrency, until_idle=until_idle, listener=announce)
+    with graceful(w):
+        report = w.run()
+    if not quiet:
+        console.print(f"worker stopped: {report.steps_run} step(s) run, {report.commits} "
+                      f"commit(s), {report.recovered} execution(s) recovered")
+
+
+@click.command()
+@click.argument("workflow")
+@click.option("--input", "input_", default=None, metavar="JSON|@FILE",
+              help="Execution input as JSON, or @path to a JSON file.")
+@click.option("--id", "execution_id", default=None, help="Client-chosen execution id.")
+@agents_option
+@concurrency_option
+@json_option
+@pass_env
+@handle_errors
+def run(env: Env, workflow: str, input_: str | None, execution_id: str | None, agents: str,
+        concurrency: int | None, as_json: bool) -> None:
+    """Start WORKFLOW and work until done, showing live progress; prints the final status."""
+    load_modules(_split(agents))
+    app = env.app()
+    value = parse_json_arg(input_, "--input") if input_ is not None else {}
+    new_id = app.start(workflow, value, execution_id=execution_id)
+    with LiveProgress(transient=as_json) as progress:
+        w = app.worker(concurrency=concurrency, until_idle=True, listener=progress)
+        with graceful(w):
+            w.run()
+    report = app.status(new_id)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        render.status(Console(), report)
+    if report.status == "failed":
+        raise SystemExit(1)
+
+
+COMMANDS = [worker, run]

@@ -1,0 +1,47 @@
+"""verify: recompute every hash of one ledger or all of them."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, pass_env
+
+
+@click.command()
+@click.argument("execution_id", required=False)
+@click.option("--all", "all_", is_flag=True, help="Verify every execution of the tenant.")
+@json_option
+@pass_env
+@handle_errors
+def verify(env: Env, execution_id: str | None, all_: bool, as_json: bool) -> None:
+    """Recompute the hash chain of an execution's ledger (or --all).
+
+    Exits 0 when intact, 1 when not, naming the execution, the first bad seq and what is
+    wrong: hash mismatch, gap, broken link, truncated tail, or state drift.
+    """
+    if bool(execution_id) == all_:
+        raise click.UsageError("give an EXECUTION_ID or --all (not both)")
+    app = env.app()
+    results = list(app.verify_all()) if all_ else [app.verify(execution_id or "")]
+    bad = [r for r in results if not r.ok]
+    if as_json:
+        emit_json({"ok": not bad, "checked": len(results),
+                   "entries": sum(r.entries for r in results),
+                   "failures": [{"execution_id": r.execution_id, "seq": r.seq,
+                                 "problem": str(r.problem), "detail": r.detail,
+                                 "message": r.message} for r in bad]})
+    else:
+        for r in bad:
+            click.echo(f"FAIL {r.message}")
+        total = sum(r.entries for r in results)
+        if bad:
+            click.echo(f"{len(bad)} of {len(results)} execution(s) failed verification")
+        else:
+            click.echo(f"ok: {len(results)} execution(s), {total} ledger entries intact")
+    if bad:
+        sys.exit(1)
+
+
+COMMANDS = [verify]

@@ -1,0 +1,97 @@
+"""Write workflow definitions in Python; the result is the same as the equivalent YAML.
+
+::
+
+    wf = (WorkflowBuilder("onboarding", description="Client onboarding")
+          .step("kyc", agent="kyc.verify", input={"entity": "${input.name}"}, retry=3)
+          .step("ubo", agent="ubo.discover", needs=["kyc"], when='input.type == "TRUST"')
+          .build())
+
+The builder only writes the spec mapping; ``build`` validates it with ``from_mapping``.
+Arguments left as ``None`` are left out of the spec, exactly as an absent YAML key, so the
+definition has the same ``sha256`` as the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ledgerflow.definition.model import Definition
+from ledgerflow.definition.validate import from_mapping
+
+__all__ = ["WorkflowBuilder"]
+
+Duration = str | int | float
+
+
+class WorkflowBuilder:
+    """Collects a workflow spec step by step; each method returns the builder itself."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        ttl: Duration | None = None,
+        input_schema: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._spec: dict[str, Any] = _present(
+            name=name, description=description, ttl=ttl, input_schema=input_schema
+        )
+        self._steps: list[dict[str, Any]] = []
+        self._handlers: dict[str, dict[str, Any]] = {}
+
+    def step(
+        self,
+        id: str,
+        *,
+        type: str | None = None,
+        agent: str | None = None,
+        needs: Sequence[str] | None = None,
+        when: str | None = None,
+        input: Mapping[str, Any] | None = None,
+        retry: int | Mapping[str, Any] | None = None,
+        timeout: Duration | None = None,
+        output: str | Mapping[str, Any] | None = None,
+        at_most_once: bool | None = None,
+        description: str | None = None,
+        signal: str | None = None,
+        for_: Duration | None = None,
+        until: str | None = None,
+        workflow: str | None = None,
+    ) -> WorkflowBuilder:
+        """Add a step; arguments mirror the spec's step fields (``for_`` is ``for``)."""
+        self._steps.append(
+            _present(
+                id=id, type=type, agent=agent, needs=list(needs) if needs is not None else None,
+                when=when, input=input, retry=retry, timeout=timeout, output=output,
+                at_most_once=at_most_once, description=description, signal=signal,
+                until=until, workflow=workflow,
+            )
+            | _present(**{"for": for_})
+        )
+        return self
+
+    def on(
+        self, signal: str, *, agent: str, output: str | Mapping[str, Any] | None = None
+    ) -> WorkflowBuilder:
+        """Handle ``signal`` with the capability ``agent`` (a session's signal handler)."""
+        self._handlers[signal] = _present(agent=agent, output=output)
+        return self
+
+    def to_spec(self) -> dict[str, Any]:
+        """The spec mapping written so far, as it would appear in a YAML file."""
+        spec = dict(self._spec)
+        spec["steps"] = [dict(step) for step in self._steps]
+        if self._handlers:
+            spec["on"] = {name: dict(handler) for name, handler in self._handlers.items()}
+        return spec
+
+    def build(self, source: str | None = None) -> Definition:
+        """Validate and return the ``Definition``; raises ``errors.DefinitionError``."""
+        return from_mapping(self.to_spec(), source or f"<builder {self._spec.get('name')!r}>")
+
+
+def _present(**fields: Any) -> dict[str, Any]:
+    return {key: value for key, value in fields.items() if value is not None}

@@ -1,0 +1,1 @@
+"""The engine: starts, advances, controls and recovers executions."""

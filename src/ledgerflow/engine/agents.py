@@ -1,0 +1,135 @@
+"""Agents: Python callables registered for a capability.
+
+A handler is called as ``handler(ctx, data)``: ``data`` is the step's evaluated input and
+``ctx`` a ``StepContext``. It returns a JSON-serialisable value (the step's output) or raises.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from ledgerflow import errors
+
+Handler = Callable[[Any, Any], Any]
+F = TypeVar("F", bound=Handler)
+
+_CAPABILITY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AgentSpec:
+    capability: str
+    name: str
+    handler: Handler
+    priority: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class AgentRegistry:
+    """Which agents this process offers, by capability."""
+
+    def __init__(self, parents: Iterable[AgentRegistry] = ()) -> None:
+        self._agents: dict[str, dict[str, AgentSpec]] = {}
+        self._parents = tuple(parents)
+
+    def register(self, capability: str, handler: Handler, *, name: str | None = None,
+                 priority: int = 0, **options: Any) -> AgentSpec:
+        if not _CAPABILITY.match(capability):
+            raise errors.AgentError(
+                f"bad capability name {capability!r}: use letters, digits and . _ : - "
+                "(for example 'kyc.verify')"
+            )
+        agent_name = name or f"{capability}:{getattr(handler, '__qualname__', 'handler')}"
+        spec = AgentSpec(capability=capability, name=agent_name, handler=handler,
+                         priority=priority, options=dict(options))
+        self._agents.setdefault(capability, {})[agent_name] = spec
+        return spec
+
+    def agent(self, capability: str, *, name: str | None = None, priority: int = 0,
+              **options: Any) -> Callable[[F], F]:
+        """Decorator: ``@registry.agent("kyc.verify")`` registers the function."""
+
+        def decorate(handler: F) -> F:
+            self.register(capability, handler, name=name, priority=priority, **options)
+            return handler
+
+        return decorate
+
+    def candidates(self, capability: str) -> list[AgentSpec]:
+        """Every agent offering ``capability``, own agents before inherited ones."""
+        found = dict(self._agents.get(capability, {}))
+        for parent in self._parents:
+            for spec in parent.candidates(capability):
+                found.setdefault(spec.name, spec)
+        return list(found.values())
+
+    def get(self, capability: str, name: str) -> AgentSpec | None:
+        for spec in self.candidates(capability):
+            if spec.name == name:
+                return spec
+        return None
+
+    def capabilities(self) -> list[str]:
+        names = set(self._agents)
+        for parent in self._parents:
+            names.update(parent.capabilities())
+        return sorted(names)
+
+
+DEFAULT_REGISTRY = AgentRegistry()
+
+
+def agent(capability: str, *, name: str | None = None, priority: int = 0,
+          **options: Any) -> Callable[[F], F]:
+    """Register a handler for a capability in the process-wide registry.
+
+    ``ledgerflow worker --agents MODULE`` imports MODULE, whose decorated functions become
+    the worker's agents::
+
+        @ledgerflow.agent("kyc.verify")
+        def verify(ctx, data):
+            return {"verified": True}
+    """
+    return DEFAULT_REGISTRY.agent(capability, name=name, priority=priority, **options)
+
+
+def load_modules(modules: Sequence[str]) -> None:
+    """Import agents modules by dotted name (or ``path/to/file.py``)."""
+    for module in modules:
+        module = module.strip()
+        if not module:
+            continue
+        try:
+            if module.endswith(".py"):
+                _load_path(module)
+            else:
+                importlib.import_module(module)
+        except errors.LedgerflowError:
+            raise
+        except ModuleNotFoundError as exc:
+            raise errors.AgentError(
+                f"cannot import agents module {module!r}: {exc}; check the name and that "
+                "its folder is on PYTHONPATH (or pass a path ending in .py)"
+            ) from exc
+        except Exception as exc:
+            raise errors.AgentError(
+                f"agents module {module!r} failed while importing: {type(exc).__name__}: {exc}"
+            ) from exc
+
+
+def _load_path(path: str) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    file = Path(path)
+    if not file.is_file():
+        raise errors.AgentError(f"agents file {path!r} does not exist")
+    spec = importlib.util.spec_from_file_location(f"ledgerflow_agents_{file.stem}", file)
+    if spec is None or spec.loader is None:
+        raise errors.AgentError(f"cannot load agents file {path!r}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)

@@ -1,0 +1,220 @@
+"""``App``: the engine as a Python object. The CLI, and later the API, are thin faces over it.
+
+::
+
+    app = ledgerflow.App("sqlite:///ledgerflow.db")
+
+    @app.agent("kyc.verify")
+    def verify(ctx, data):
+        return {"verified": True}
+
+    app.apply("onboarding.yaml")
+    execution_id = app.start("onboarding", input={"entity_type": "CORPORATE"})
+    app.run_until_idle()
+    print(app.status(execution_id).status)
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Any
+
+from ledgerflow import errors
+from ledgerflow.clock import Clock, SystemClock
+from ledgerflow.engine import starting, status
+from ledgerflow.engine.agents import DEFAULT_REGISTRY, AgentRegistry, F
+from ledgerflow.engine.definitions import Applied, DefinitionSource, Definitions
+from ledgerflow.engine.history import HistoryEntry, history_entries
+from ledgerflow.engine.transition import sha256_text, text
+from ledgerflow.engine.worker import Listener, Worker, WorkerOptions, WorkerReport
+from ledgerflow.ledger.chain import Actor
+from ledgerflow.ledger.verify import ExecutionHead, VerifyResult, verify_execution
+from ledgerflow.settings import Settings
+from ledgerflow.storage import open_store
+from ledgerflow.storage.base import ExecutionFilter
+from ledgerflow.storage.rows import DefinitionRow, ExecutionRow, StateVersionRow
+
+DEFAULT_TENANT = "default"
+
+
+def default_actor(kind: str) -> Actor:
+    try:
+        user = getpass.getuser()
+    except Exception:
+        user = "unknown"
+    return Actor(kind=kind, id=f"{user}@{socket.gethostname()}")
+
+
+def worker_actor() -> Actor:
+    return Actor(kind="worker", id=f"{socket.gethostname()}:{os.getpid()}")
+
+
+class App:
+    """One tenant's view of one database, with the agents this process offers."""
+
+    def __init__(self, db_url: str | None = None, *, tenant: str = DEFAULT_TENANT,
+                 clock: Clock | None = None, actor: Actor | None = None,
+                 settings: Settings | None = None, migrate: bool = False) -> None:
+        self.settings = settings or Settings.from_env()
+        self.db_url = db_url or self.settings.db_url
+        self.tenant = tenant
+        self.clock: Clock = clock or SystemClock()
+        self.actor = actor or default_actor("python")
+        self.store = open_store(self.db_url, migrate=migrate)
+        self.definitions = Definitions(self.store, self.clock)
+        self.registry = AgentRegistry(parents=[DEFAULT_REGISTRY])
+        self._worker: Worker | None = None
+
+    # lifecycle ------------------------------------------------------------------------
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # agents and definitions -----------------------------------------------------------
+    def agent(self, capability: str, *, name: str | None = None, priority: int = 0,
+              **options: Any) -> Callable[[F], F]:
+        """Decorator registering a handler for ``capability`` in this app."""
+        return self.registry.agent(capability, name=name, priority=priority, **options)
+
+    def apply(self, source: DefinitionSource) -> Applied:
+        """Store a definition (file path, mapping or built ``Definition``) as a version."""
+        return self.definitions.apply(self.tenant, source)
+
+    def workflows(self) -> list[DefinitionRow]:
+        return self.store.list_definitions(self.tenant)
+
+    # executions -----------------------------------------------------------------------
+    def start(self, workflow: str, input: Any = None, *, execution_id: str | None = None,
+              version: int | None = None) -> str:
+        """Start an execution and return its id once it is committed.
+
+        With ``execution_id`` the call is idempotent: the same id and input return the
+        existing execution; the same id with a different input raises IdempotencyConflict.
+        """
+        value = {} if input is None else input
+        try:
+            input_sha = sha256_text(text(value))
+        except Exception as exc:
+            raise errors.InputValidationError(
+                f"input is not JSON-serialisable: {type(exc).__name__}: {exc}"
+            ) from exc
+        execution_id = execution_id or str(uuid.uuid4())
+        existing = self._existing(execution_id, input_sha)
+        if existing is not None:
+            return existing
+        row = self.definitions.row(self.tenant, workflow, version)
+        definition = self.definitions.get(self.tenant, row.name, row.version)
+        starting.validate_input(definition, value)
+        change = starting.new_execution(
+            tenant_id=self.tenant, execution_id=execution_id, row=row, definition=definition,
+            input=value, now=self.clock.now(), actor=self.actor,
+        )
+        (ok,) = self.store.commit([change])
+        if not ok:
+            existing = self._existing(execution_id, input_sha)
+            if existing is None:
+                raise errors.IdempotencyConflict(f"execution id {execution_id!r} is in use")
+            return existing
+        if self._worker is not None:
+            self._worker.notify_started(execution_id)
+        return execution_id
+
+    def _existing(self, execution_id: str, input_sha: str) -> str | None:
+        row = self.store.load_execution_any_tenant(execution_id)
+        if row is None:
+            return None
+        if row.tenant_id != self.tenant:
+            raise errors.IdempotencyConflict(f"execution id {execution_id!r} is in use")
+        if row.input_sha256 != input_sha:
+            raise errors.IdempotencyConflict(
+                f"execution {execution_id} already exists with a different input; "
+                "start with the same input to get it back, or use a new id"
+            )
+        return row.id
+
+    def worker(self, *, concurrency: int | None = None, until_idle: bool = False,
+               listener: Listener | None = None) -> Worker:
+        options = WorkerOptions(
+            concurrency=concurrency or self.settings.concurrency,
+            recovery_limit=self.settings.recovery_limit,
+            poll_interval=self.settings.poll_interval,
+            until_idle=until_idle,
+        )
+        return Worker(self.store, self.definitions, self.registry, self.clock,
+                      worker_actor(), options, listener)
+
+    def run_until_idle(self, *, concurrency: int | None = None,
+                       listener: Listener | None = None) -> WorkerReport:
+        """Work in this thread until no execution can progress."""
+        worker = self.worker(concurrency=concurrency, until_idle=True, listener=listener)
+        self._worker = worker
+        try:
+            return worker.run()
+        finally:
+            self._worker = None
+
+    # reading --------------------------------------------------------------------------
+    def execution(self, execution_id: str) -> ExecutionRow:
+        row = self.store.load_execution(self.tenant, execution_id)
+        if row is None:
+            raise errors.ExecutionNotFound(
+                f"execution {execution_id!r} not found (list them with: ledgerflow list)"
+            )
+        return row
+
+    def status(self, execution_id: str) -> status.ExecutionReport:
+        row = self.execution(execution_id)
+        return status.report(row, self.store.load_steps(row.id), self.clock.now())
+
+    def list(self, *, status: str | None = None, workflow: str | None = None,
+             limit: int = 50) -> list[ExecutionRow]:
+        return self.store.list_executions(
+            ExecutionFilter(tenant_id=self.tenant, status=status, workflow=workflow,
+                            limit=limit)
+        )
+
+    def history(self, execution_id: str) -> list[HistoryEntry]:
+        row = self.execution(execution_id)
+        return history_entries(self.store.load_ledger(row.id),
+                               self.store.list_state_versions(row.id))
+
+    def state(self, execution_id: str, version: int | None = None) -> StateVersionRow:
+        row = self.execution(execution_id)
+        wanted = row.state_version if version is None else version
+        found = self.store.load_state_version(row.id, wanted)
+        if found is None:
+            raise errors.NotFound(
+                f"execution {execution_id} has no state version {wanted} "
+                f"(versions 1..{row.state_version})"
+            )
+        return found
+
+    # verification ---------------------------------------------------------------------
+    def verify(self, execution_id: str) -> VerifyResult:
+        return self._verify_row(self.execution(execution_id))
+
+    def verify_all(self) -> Iterator[VerifyResult]:
+        for row in self.store.iter_executions(self.tenant):
+            yield self._verify_row(row)
+
+    def _verify_row(self, row: ExecutionRow) -> VerifyResult:
+        head = ExecutionHead(execution_id=row.id, tenant_id=row.tenant_id,
+                             head_seq=row.head_seq, head_hash=row.head_hash,
+                             state_sha256=row.state_sha256)
+        try:
+            state = json.loads(row.state)
+        except ValueError:
+            state = row.state
+        return verify_execution(head, self.store.load_ledger(row.id), state)

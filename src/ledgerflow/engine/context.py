@@ -1,0 +1,72 @@
+"""What a handler sees of the execution it works for."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from ledgerflow.engine.transition import Dispatch
+
+log = logging.getLogger("ledgerflow.agent")
+
+
+class StepContext:
+    """Passed as the first argument to every handler.
+
+    ``idempotency_key`` is stable across retries and recoveries of the same step (execution
+    id + step id): pass it to downstream systems so a re-run after a crash does not repeat
+    a side effect. ``state`` is a private copy of the state document as of dispatch.
+    """
+
+    __slots__ = ("_dispatch", "_state")
+
+    def __init__(self, dispatch: Dispatch) -> None:
+        self._dispatch = dispatch
+        self._state: Any = None
+
+    @property
+    def execution_id(self) -> str:
+        return self._dispatch.execution_id
+
+    @property
+    def tenant_id(self) -> str:
+        return self._dispatch.tenant_id
+
+    @property
+    def workflow(self) -> str:
+        return self._dispatch.workflow
+
+    @property
+    def step_id(self) -> str:
+        return self._dispatch.step_id
+
+    @property
+    def attempt(self) -> int:
+        return self._dispatch.attempt
+
+    @property
+    def agent(self) -> str:
+        return self._dispatch.agent
+
+    @property
+    def idempotency_key(self) -> str:
+        return self._dispatch.idempotency_key
+
+    @property
+    def input(self) -> Any:
+        return self._dispatch.input
+
+    @property
+    def state(self) -> Any:
+        if self._state is None:
+            self._state = json.loads(self._dispatch.state_text)
+        return self._state
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the execution was cancelled (cooperative cancellation)."""
+        return False
+
+    def log(self, message: str, **fields: Any) -> None:
+        log.info("%s/%s: %s %s", self.execution_id, self.step_id, message, fields or "")

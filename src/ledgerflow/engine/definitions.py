@@ -1,0 +1,81 @@
+"""Applying and loading workflow definitions (versioned, immutable, cached when compiled)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ledgerflow import definition as defs
+from ledgerflow import errors
+from ledgerflow.clock import Clock
+from ledgerflow.definition.model import Definition
+from ledgerflow.ledger.canonical import canonical_json, format_timestamp
+from ledgerflow.storage.base import Store
+from ledgerflow.storage.rows import DefinitionRow
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Applied:
+    name: str
+    version: int
+    sha256: str
+    created: bool  # False: identical content was already stored as this version
+
+
+DefinitionSource = str | Path | Definition | Mapping[str, Any]
+
+
+def to_definition(source: DefinitionSource) -> Definition:
+    if isinstance(source, Definition):
+        return source
+    if isinstance(source, str | Path):
+        return defs.load_file(Path(source))
+    return defs.from_mapping(dict(source))
+
+
+class Definitions:
+    """Stores definition versions and hands out compiled ones, compiled once per version."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._compiled: dict[tuple[str, str, int], Definition] = {}
+        self._lock = threading.Lock()
+
+    def apply(self, tenant_id: str, source: DefinitionSource) -> Applied:
+        definition = to_definition(source)
+        spec_text = canonical_json(definition.spec).decode("utf-8")
+        row, created = self._store.put_definition(
+            tenant_id, definition.name, definition.sha256, spec_text,
+            format_timestamp(self._clock.now()),
+        )
+        with self._lock:
+            self._compiled[(tenant_id, row.name, row.version)] = definition
+        return Applied(name=row.name, version=row.version, sha256=row.sha256, created=created)
+
+    def row(self, tenant_id: str, name: str, version: int | None = None) -> DefinitionRow:
+        row = self._store.get_definition(tenant_id, name, version)
+        if row is None:
+            known = [d.name for d in self._store.list_definitions(tenant_id)]
+            what = f"workflow {name!r}" + (f" version {version}" if version else "")
+            hint = f" (known: {', '.join(known)})" if known else " (none applied yet)"
+            raise errors.WorkflowNotFound(
+                f"{what} not found{hint}; apply it first: ledgerflow apply FILE"
+            )
+        return row
+
+    def get(self, tenant_id: str, name: str, version: int) -> Definition:
+        key = (tenant_id, name, version)
+        with self._lock:
+            found = self._compiled.get(key)
+        if found is not None:
+            return found
+        row = self.row(tenant_id, name, version)
+        definition = defs.from_mapping(json.loads(row.spec), source=f"{name} v{version}")
+        with self._lock:
+            self._compiled[key] = definition
+        return definition

@@ -1,0 +1,53 @@
+"""Ledger entries as a user reads them: parsed bodies, which state version each made."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ledgerflow.ledger.verify import StoredEntry
+from ledgerflow.storage.rows import StateVersionRow
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HistoryEntry:
+    seq: int
+    event_type: str
+    step_id: str | None
+    from_state: str | None
+    to_state: str | None
+    attempt: int | None
+    actor: dict[str, str]
+    occurred_at: str
+    entry_hash: str
+    prev_hash: str
+    payload: Any
+    state_version: int | None  # the state version this entry made, if any
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def history_entries(entries: Sequence[StoredEntry],
+                    versions: Sequence[StateVersionRow]) -> list[HistoryEntry]:
+    made = {v.seq: v.version for v in versions}
+    out: list[HistoryEntry] = []
+    for entry in entries:
+        body = json.loads(entry.body)
+        out.append(HistoryEntry(
+            seq=entry.seq,
+            event_type=entry.event_type,
+            step_id=entry.step_id,
+            from_state=body.get("from_state"),
+            to_state=body.get("to_state"),
+            attempt=body.get("attempt"),
+            actor=body.get("actor", {}),
+            occurred_at=body.get("occurred_at", ""),
+            entry_hash=entry.entry_hash,
+            prev_hash=entry.prev_hash,
+            payload=json.loads(entry.payload) if entry.payload is not None else None,
+            state_version=made.get(entry.seq),
+        ))
+    return out

@@ -1,0 +1,269 @@
+"""One atomic change of one execution, accumulated from a view and built into a storage
+``Change`` (rows + ledger entries) plus the view that results once it commits.
+
+Pure: no I/O. Every status change goes through ``set_step``/``set_status``, which check the
+lifecycle table and add exactly one ledger event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from ledgerflow.engine import lifecycle
+from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.engine.view import ExecutionView
+from ledgerflow.ledger import chain
+from ledgerflow.ledger.canonical import canonical_json, format_timestamp
+from ledgerflow.storage.base import Change
+from ledgerflow.storage.rows import DecisionRow, ExecutionRow, StateVersionRow, StepRow
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Dispatch:
+    """A step attempt to hand to an agent once the change that started it has committed."""
+
+    execution_id: str
+    tenant_id: str
+    workflow: str
+    step_id: str
+    capability: str
+    agent: str
+    attempt: int
+    epoch: int
+    input: Any
+    state_text: str
+    timeout: float | None
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.execution_id}:{self.step_id}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Timer:
+    """Wake the engine at ``due`` about a step (a retry backoff or an attempt timeout)."""
+
+    due: datetime
+    execution_id: str
+    step_id: str
+    epoch: int
+    kind: str  # "retry" | "timeout"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Built:
+    change: Change
+    view: ExecutionView
+    dispatches: tuple[Dispatch, ...]
+    timers: tuple[Timer, ...]
+
+
+def text(value: Any) -> str:
+    """Canonical JSON text of a value (what is stored and hashed)."""
+    return canonical_json(value).decode("utf-8")
+
+
+def sha256_text(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+@dataclass(kw_only=True, slots=True)
+class Transition:
+    view: ExecutionView
+    now: datetime
+    actor: chain.Actor
+    now_text: str = ""
+    status: ExecutionStatus = ExecutionStatus.PENDING
+    events: list[chain.EventSpec] = field(default_factory=list)
+    changed_steps: dict[str, StepRow] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    state: Any = None
+    state_event: int | None = None  # index in events of the event that changed the state
+    state_text: str | None = None  # canonical text of ``state`` once it changed
+    result: str | None = None
+    error: str | None = None
+    recoveries: int = 0
+    started_at: str | None = None
+    finished_at: str | None = None
+    dispatches: list[Dispatch] = field(default_factory=list)
+    timers: list[Timer] = field(default_factory=list)
+    decisions: list[DecisionRow] = field(default_factory=list)
+
+    @classmethod
+    def begin(cls, view: ExecutionView, now: datetime, actor: chain.Actor) -> Transition:
+        row = view.row
+        return cls(
+            view=view,
+            now=now,
+            actor=actor,
+            now_text=format_timestamp(now),
+            status=view.status,
+            outputs=dict(view.outputs),
+            state=view.state,
+            result=row.result,
+            error=row.error,
+            recoveries=row.recoveries,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+        )
+
+    # reading --------------------------------------------------------------------------
+    @property
+    def execution_id(self) -> str:
+        return self.view.row.id
+
+    def step(self, step_id: str) -> StepRow:
+        return self.changed_steps.get(step_id) or self.view.steps[step_id]
+
+    def step_status(self, step_id: str) -> StepStatus:
+        return StepStatus(self.step(step_id).status)
+
+    def expression_context(self) -> dict[str, Any]:
+        steps = {
+            sid: {"output": self.outputs.get(sid), "status": self.step(sid).status}
+            for sid in self.view.steps
+        }
+        return {"input": self.view.input, "state": self.state, "steps": steps}
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.events)
+
+    # writing --------------------------------------------------------------------------
+    def record(
+        self,
+        event_type: str,
+        *,
+        from_state: str | None,
+        to_state: str | None,
+        step_id: str | None = None,
+        attempt: int | None = None,
+        payload: Any = None,
+    ) -> int:
+        self.events.append(
+            chain.EventSpec(
+                event_type=event_type,
+                from_state=from_state,
+                to_state=to_state,
+                step_id=step_id,
+                attempt=attempt,
+                actor=self.actor,
+                payload=payload,
+            )
+        )
+        return len(self.events) - 1
+
+    def set_status(self, new: ExecutionStatus, event_type: str, payload: Any = None) -> None:
+        old = self.status
+        lifecycle.check_execution(self.execution_id, old, new)
+        self.status = new
+        if new is ExecutionStatus.RUNNING and self.started_at is None:
+            self.started_at = self.now_text
+        if new.terminal:
+            self.finished_at = self.now_text
+        self.record(event_type, from_state=old, to_state=new, payload=payload)
+
+    def set_step(
+        self,
+        step_id: str,
+        new: StepStatus,
+        event_type: str,
+        payload: Any = None,
+        **fields: Any,
+    ) -> int:
+        current = self.step(step_id)
+        old = StepStatus(current.status)
+        lifecycle.check_step(self.execution_id, step_id, old, new)
+        updated = replace(current, status=str(new), **fields)
+        self.changed_steps[step_id] = updated
+        return self.record(
+            event_type,
+            from_state=old,
+            to_state=new,
+            step_id=step_id,
+            attempt=updated.attempt or None,
+            payload=payload,
+        )
+
+    def set_state(self, state: Any, state_text: str, event_index: int) -> None:
+        self.state = state
+        self.state_text = state_text
+        self.state_event = event_index
+
+    def current_state_text(self) -> str:
+        return self.state_text if self.state_text is not None else self.view.row.state
+
+    # building -------------------------------------------------------------------------
+    def build(self) -> Built:
+        view = self.view
+        row = view.row
+        header = chain.ChainHeader(
+            tenant_id=row.tenant_id,
+            execution_id=row.id,
+            workflow_id=row.workflow,
+            workflow_version=row.workflow_version,
+            definition_sha256=row.definition_sha256,
+        )
+        entries = chain.append(header, row.head_seq, row.head_hash, self.events, self.now)
+        state_text, state_sha, state_version = row.state, row.state_sha256, row.state_version
+        version_row: StateVersionRow | None = None
+        if self.state_event is not None and self.state_text is not None:
+            state_text = self.state_text
+            state_sha = sha256_text(state_text)
+            state_version += 1
+            version_row = StateVersionRow(
+                execution_id=row.id,
+                version=state_version,
+                seq=entries[self.state_event].seq,
+                state=state_text,
+                sha256=state_sha,
+                created_at=self.now_text,
+            )
+        new_row = replace(
+            row,
+            status=str(self.status),
+            result=self.result,
+            error=self.error,
+            state=state_text,
+            state_sha256=state_sha,
+            state_version=state_version,
+            head_seq=entries[-1].seq if entries else row.head_seq,
+            head_hash=entries[-1].entry_hash if entries else row.head_hash,
+            version=row.version + 1,
+            recoveries=self.recoveries,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            updated_at=self.now_text,
+        )
+        change = Change(
+            execution=new_row,
+            expected_version=row.version,
+            steps=tuple(self.changed_steps.values()),
+            state_version=version_row,
+            ledger=tuple(entries),
+            decisions=tuple(self.decisions),
+        )
+        steps: Mapping[str, StepRow] = {**view.steps, **self.changed_steps}
+        new_view = ExecutionView(
+            row=new_row,
+            definition=view.definition,
+            input=view.input,
+            state=self.state,
+            steps=steps,
+            outputs=self.outputs,
+        )
+        return Built(
+            change=change,
+            view=new_view,
+            dispatches=tuple(self.dispatches),
+            timers=tuple(self.timers),
+        )
+
+
+def parse_json(value: str | None) -> Any:
+    return None if value is None else json.loads(value)

@@ -1,0 +1,53 @@
+"""An execution as the engine holds it in memory between commits: the last committed rows,
+parsed. Views are replaced, never edited, so a failed commit leaves the old one intact."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ledgerflow.definition.model import Definition
+from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.storage.rows import ExecutionRow, StepRow
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExecutionView:
+    row: ExecutionRow
+    definition: Definition
+    input: Any
+    state: Any
+    steps: Mapping[str, StepRow]
+    outputs: Mapping[str, Any]  # parsed outputs of completed steps
+
+    @classmethod
+    def from_rows(
+        cls, row: ExecutionRow, definition: Definition, steps: Iterable[StepRow]
+    ) -> ExecutionView:
+        by_id = {s.step_id: s for s in steps}
+        outputs = {
+            sid: json.loads(s.output)
+            for sid, s in by_id.items()
+            if s.status == StepStatus.COMPLETED and s.output is not None
+        }
+        return cls(
+            row=row,
+            definition=definition,
+            input=json.loads(row.input),
+            state=json.loads(row.state),
+            steps=by_id,
+            outputs=outputs,
+        )
+
+    @property
+    def id(self) -> str:
+        return self.row.id
+
+    @property
+    def status(self) -> ExecutionStatus:
+        return ExecutionStatus(self.row.status)
+
+    def step_status(self, step_id: str) -> StepStatus:
+        return StepStatus(self.steps[step_id].status)

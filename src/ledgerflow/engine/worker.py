@@ -1,0 +1,326 @@
+"""The worker: runs handlers on a bounded pool and commits their results with group commit.
+
+One thread (the one calling ``run``) owns every write. Handler threads only put results on
+a queue. The writer drains the queue, computes each execution's next change with the pure
+rules, commits the whole batch in ONE transaction, and only then dispatches the steps those
+changes started. Nothing is acknowledged or started before its commit.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from ledgerflow.clock import Clock
+from ledgerflow.engine import rules
+from ledgerflow.engine.agents import AgentRegistry
+from ledgerflow.engine.context import StepContext
+from ledgerflow.engine.definitions import Definitions
+from ledgerflow.engine.lifecycle import ExecutionStatus
+from ledgerflow.engine.routing import choose_agent
+from ledgerflow.engine.transition import Built, Dispatch, Timer, Transition, text
+from ledgerflow.engine.view import ExecutionView
+from ledgerflow.ledger.chain import Actor
+from ledgerflow.storage.base import Store
+
+log = logging.getLogger("ledgerflow.worker")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WorkerOptions:
+    concurrency: int = 8
+    recovery_limit: int = 5
+    poll_interval: float = 0.25
+    batch_max: int = 512
+    until_idle: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Completed:
+    execution_id: str
+    step_id: str
+    epoch: int
+    output: Any = None
+    output_text: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Activate:
+    execution_id: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _TimerFired:
+    timer: Timer
+
+    @property
+    def execution_id(self) -> str:
+        return self.timer.execution_id
+
+
+_Event = _Completed | _Activate | _TimerFired
+Listener = Callable[[ExecutionView], None]
+
+
+@dataclass(kw_only=True, slots=True)
+class WorkerReport:
+    steps_run: int = 0
+    commits: int = 0
+    changes: int = 0
+    recovered: int = 0
+
+
+class Worker:
+    def __init__(self, store: Store, definitions: Definitions, registry: AgentRegistry,
+                 clock: Clock, actor: Actor, options: WorkerOptions,
+                 listener: Listener | None = None) -> None:
+        self._store = store
+        self._definitions = definitions
+        self._registry = registry
+        self._clock = clock
+        self._actor = actor
+        self._options = options
+        self._listener = listener
+        self._queue: queue.SimpleQueue[_Event | None] = queue.SimpleQueue()
+        self._views: dict[str, ExecutionView] = {}
+        self._timers: list[tuple[float, int, Timer]] = []
+        self._timer_seq = itertools.count()
+        self._inflight = 0
+        self._stop = threading.Event()
+        self._last_poll = 0.0
+        self.report = WorkerReport()
+
+    # public ---------------------------------------------------------------------------
+    def notify_started(self, execution_id: str) -> None:
+        """Tell a running worker about an execution started in this process (thread-safe)."""
+        self._queue.put(_Activate(execution_id=execution_id))
+
+    def stop(self) -> None:
+        """Stop dispatching, let running handlers finish and commit, then return from run."""
+        self._stop.set()
+        self._queue.put(None)
+
+    def run(self) -> WorkerReport:
+        with self._store.worker_lock(), ThreadPoolExecutor(
+            max_workers=self._options.concurrency, thread_name_prefix="ledgerflow-step"
+        ) as pool:
+            self._pool = pool
+            self._startup()
+            while True:
+                if self._stop.is_set() and self._inflight == 0:
+                    break
+                events = self._collect()
+                if events:
+                    self._process(events)
+                elif self._idle():
+                    break
+        return self.report
+
+    # the loop -------------------------------------------------------------------------
+    def _startup(self) -> None:
+        found = self._store.executions_with_status(
+            [ExecutionStatus.RUNNING, ExecutionStatus.PENDING]
+        )
+        recovering = [r for r in found if r.status == ExecutionStatus.RUNNING]
+        self.report.recovered = len(recovering)
+        if recovering:
+            log.info("recovering %d running execution(s)", len(recovering))
+        batch: list[tuple[_Event, Callable[[Transition], object]]] = []
+        limit = self._options.recovery_limit
+        for row in found:
+            view = self._load(row.id)
+            if view is None:
+                continue
+            if row.status == ExecutionStatus.RUNNING:
+                batch.append((_Activate(execution_id=row.id),
+                              lambda tr: rules.recover(tr, self._choose, limit)))
+            else:
+                batch.append((_Activate(execution_id=row.id),
+                              lambda tr: rules.activate(tr, self._choose)))
+        self._commit_batch(batch)
+        self._last_poll = time.monotonic()
+
+    def _collect(self) -> list[_Event]:
+        events: list[_Event] = []
+        timeout = self._wait_time()
+        try:
+            first = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            first = None
+        if first is not None:
+            events.append(first)
+        while len(events) < self._options.batch_max:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                events.append(item)
+        events.extend(self._due_timers())
+        if time.monotonic() - self._last_poll >= self._options.poll_interval:
+            events.extend(self._poll_new())
+        return events
+
+    def _wait_time(self) -> float:
+        wait = self._options.poll_interval
+        if self._timers:
+            wait = min(wait, max(self._timers[0][0] - self._clock.now().timestamp(), 0.0))
+        return wait
+
+    def _due_timers(self) -> list[_Event]:
+        now = self._clock.now().timestamp()
+        fired: list[_Event] = []
+        while self._timers and self._timers[0][0] <= now:
+            _, _, timer = heapq.heappop(self._timers)
+            fired.append(_TimerFired(timer=timer))
+        return fired
+
+    def _poll_new(self) -> list[_Event]:
+        self._last_poll = time.monotonic()
+        if self._stop.is_set():
+            return []
+        pending = self._store.executions_with_status([ExecutionStatus.PENDING])
+        return [_Activate(execution_id=r.id) for r in pending if r.id not in self._views]
+
+    def _idle(self) -> bool:
+        if self._stop.is_set() or not self._options.until_idle:
+            return False
+        if self._views or self._inflight or self._timers:
+            return False
+        new = self._poll_new()
+        for event in new:
+            self._queue.put(event)
+        return not new
+
+    # applying events ------------------------------------------------------------------
+    def _process(self, events: Iterable[_Event]) -> None:
+        batch: list[tuple[_Event, Callable[[Transition], object]]] = []
+        for event in events:
+            if isinstance(event, _Completed):
+                self._inflight -= 1
+                self.report.steps_run += 1
+            step = self._rule_for(event)
+            if step is not None:
+                batch.append((event, step))
+        self._commit_batch(batch)
+
+    def _rule_for(self, event: _Event) -> Callable[[Transition], object] | None:
+        choose = self._choose
+        if isinstance(event, _Completed):
+            if event.error is not None:
+                error = event.error
+                return lambda tr: rules.fail_attempt(tr, event.step_id, event.epoch, error,
+                                                     choose)
+            return lambda tr: rules.complete_step(tr, event.step_id, event.epoch,
+                                                  event.output, event.output_text or "null",
+                                                  choose)
+        if isinstance(event, _TimerFired):
+            timer = event.timer
+            if timer.kind == "timeout":
+                return lambda tr: rules.fail_attempt(
+                    tr, timer.step_id, timer.epoch,
+                    f"timed out after {tr.view.definition.step(timer.step_id).timeout}s",
+                    choose)
+            return lambda tr: rules.advance(tr, choose)
+        if self._stop.is_set() or event.execution_id in self._views:
+            return None
+        return lambda tr: rules.activate(tr, choose)
+
+    def _commit_batch(self, batch: list[tuple[_Event, Callable[[Transition], object]]]) -> None:
+        if not batch:
+            return
+        now = self._clock.now()
+        built: list[tuple[_Event, Built, ExecutionView]] = []
+        for event, rule in batch:
+            view = self._views.get(event.execution_id) or self._load(event.execution_id)
+            if view is None or view.status.terminal:
+                continue
+            if isinstance(event, _Activate) and view.status is not ExecutionStatus.PENDING \
+                    and event.execution_id in self._views:
+                continue
+            tr = Transition.begin(view, now, self._actor)
+            rule(tr)
+            if not tr.changed:
+                self._views[view.id] = view
+                continue
+            result = tr.build()
+            built.append((event, result, view))
+            self._views[view.id] = result.view
+        if not built:
+            return
+        outcomes = self._store.commit([b.change for _, b, _ in built])
+        self.report.commits += 1
+        self.report.changes += len(built)
+        for (event, result, old_view), ok in zip(built, outcomes, strict=True):
+            if ok:
+                self._after_commit(result)
+            else:
+                self._conflict(event, old_view)
+
+    def _after_commit(self, result: Built) -> None:
+        view = result.view
+        for timer in result.timers:
+            heapq.heappush(self._timers, (timer.due.timestamp(), next(self._timer_seq), timer))
+        for dispatch in result.dispatches:
+            self._inflight += 1
+            self._pool.submit(self._run_handler, dispatch)
+        if view.status.terminal:
+            self._views.pop(view.id, None)
+        if self._listener is not None:
+            self._listener(view)
+
+    def _conflict(self, event: _Event, old_view: ExecutionView) -> None:
+        """The execution changed under us (another process): reload it and retry the event."""
+        log.info("execution %s changed elsewhere; reloading", old_view.id)
+        self._views.pop(old_view.id, None)
+        fresh = self._load(old_view.id)
+        if fresh is not None and not fresh.status.terminal:
+            self._views[fresh.id] = fresh
+            self._queue.put(event)
+
+    def _load(self, execution_id: str) -> ExecutionView | None:
+        row = self._store.load_execution_any_tenant(execution_id)
+        if row is None:
+            return None
+        definition = self._definitions.get(row.tenant_id, row.workflow, row.workflow_version)
+        return ExecutionView.from_rows(row, definition, self._store.load_steps(execution_id))
+
+    def _choose(self, capability: str) -> rules.Choice | None:
+        return choose_agent(capability, self._registry.candidates(capability))
+
+    # handler threads ------------------------------------------------------------------
+    def _run_handler(self, dispatch: Dispatch) -> None:
+        spec = self._registry.get(dispatch.capability, dispatch.agent)
+        if spec is None:
+            self._queue.put(_Completed(
+                execution_id=dispatch.execution_id, step_id=dispatch.step_id,
+                epoch=dispatch.epoch,
+                error=f"agent {dispatch.agent!r} is not loaded in this worker"))
+            return
+        try:
+            output = spec.handler(StepContext(dispatch), dispatch.input)
+        except Exception as exc:
+            self._queue.put(_Completed(
+                execution_id=dispatch.execution_id, step_id=dispatch.step_id,
+                epoch=dispatch.epoch, error=f"{type(exc).__name__}: {exc}"))
+            return
+        try:
+            output_text = text(output)
+        except Exception as exc:
+            self._queue.put(_Completed(
+                execution_id=dispatch.execution_id, step_id=dispatch.step_id,
+                epoch=dispatch.epoch,
+                error=f"output is not JSON-serialisable ({type(exc).__name__}: {exc})"))
+            return
+        self._queue.put(_Completed(
+            execution_id=dispatch.execution_id, step_id=dispatch.step_id,
+            epoch=dispatch.epoch, output=output, output_text=output_text))

@@ -1,0 +1,143 @@
+"""Canonical JSON (RFC 8785), SHA-256 helpers and the ledger timestamp format.
+
+``canonical_json`` is the only serialiser whose bytes are ever hashed. The reference is the
+``rfc8785`` package; it is written in pure Python and costs tens of microseconds per ledger
+body, so values in the common shape take a fast path through the stdlib C encoder
+(``sort_keys=True``, no spaces, ``ensure_ascii=False``). The two produce identical bytes
+exactly when the value holds only:
+
+- ``dict`` with ``str`` keys whose characters all lie in the Basic Multilingual Plane.
+  RFC 8785 orders keys by UTF-16 code units, Python by code points; the orders agree inside
+  the BMP and differ once a key holds a supplementary character (U+10000 and up encode as
+  surrogates 0xD800-0xDFFF, which sort *below* U+E000-U+FFFF);
+- ``list`` and ``tuple`` (both encoders write arrays);
+- ``str``: both escape exactly ``"`` ``\\`` and U+0000-U+001F, with the short forms
+  ``\\b \\t \\n \\f \\r`` and lowercase ``\\u00XX`` for the other controls, and both write every
+  other character (U+007F, U+2028, U+2029, astral characters) as raw UTF-8. A lone
+  surrogate cannot be encoded as UTF-8: the fast path then fails and the reference raises;
+- ``int`` within +/-(2**53 - 1), ``bool`` and ``None``.
+
+Floats (Python's ``repr`` is not ECMAScript's number format), larger integers, subclasses
+of the types above and anything else go to ``rfc8785``. ``tests/unit/test_ledger_canonical.py``
+checks the equivalence with a property test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import rfc8785
+
+from ledgerflow import errors
+
+__all__ = ["canonical_json", "encode_string", "format_timestamp", "payload_sha256", "sha256_hex"]
+
+_MAX_SAFE_INT = 2**53 - 1
+_TOO_DEEP = (
+    "value cannot be written to the ledger: it is nested too deeply or contains a reference cycle"
+)
+_LAST_BMP = "\uffff"
+
+# check_circular is off because _fast_path_ok recurses first: a cycle never reaches it.
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False,
+    sort_keys=True,
+    separators=(",", ":"),
+    allow_nan=False,
+    check_circular=False,
+)
+
+
+def canonical_json(value: Any) -> bytes:
+    """Return the RFC 8785 canonical JSON encoding of ``value`` as UTF-8 bytes.
+
+    Accepts ``None``, ``bool``, ``int`` within +/-(2**53 - 1), finite ``float``, ``str``,
+    ``list``/``tuple`` and ``dict`` with ``str`` keys, nested freely. Anything else (NaN,
+    infinities, larger integers, non-string keys, lone surrogates, other types, reference
+    cycles) raises ``errors.LedgerError`` naming the reason.
+    """
+    try:
+        if _fast_path_ok(value):
+            return _ENCODER.encode(value).encode("utf-8")
+    except UnicodeEncodeError:
+        pass  # a lone surrogate: let the reference implementation name the problem
+    except RecursionError as exc:
+        raise errors.LedgerError(_TOO_DEEP) from exc
+    return _reference_json(value)
+
+
+def encode_string(text: str) -> str:
+    """Return the canonical JSON text of one string, quotes included.
+
+    Identical to ``canonical_json(text).decode()`` for every string that has a UTF-8 form;
+    a lone surrogate is passed through unchanged, so encoding the result to UTF-8 fails.
+    """
+    return _ENCODER.encode(text)
+
+
+def sha256_hex(data: bytes) -> str:
+    """Return the SHA-256 of ``data`` as 64 lowercase hex characters."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def payload_sha256(payload: Any) -> str:
+    """Return the SHA-256 (lowercase hex) of ``canonical_json(payload)``.
+
+    ``None`` hashes as the canonical text ``null``. Raises like ``canonical_json``.
+    """
+    return sha256_hex(canonical_json(payload))
+
+
+def format_timestamp(dt: datetime) -> str:
+    """Format an aware datetime as ledger time: UTC, six fractional digits, ``Z``.
+
+    ``2026-11-22T07:33:00.123456Z``. A naive datetime raises ``ValueError``: its zone is
+    unknown, so no UTC instant can be recorded for it.
+    """
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError(
+            f"ledger timestamps need an aware datetime, got naive {dt.isoformat()}; "
+            "pass one with tzinfo (e.g. datetime.now(UTC))"
+        )
+    utc = dt.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "Z"
+
+
+def _fast_path_ok(value: object) -> bool:
+    """Return True when the stdlib encoder writes ``value`` exactly as RFC 8785 does.
+
+    One recursive walk; the rules are in the module docstring. ``type(...) is`` rather than
+    ``isinstance`` on purpose: subclasses (``str``/``int`` enums, dict subclasses) may encode
+    differently, so they take the reference path.
+    """
+    if type(value) is str or value is None:
+        return True
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(key) is not str or not (key.isascii() or max(key) <= _LAST_BMP):
+                return False
+            if not _fast_path_ok(item):
+                return False
+        return True
+    if type(value) is int:
+        return -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
+    if type(value) is list or type(value) is tuple:
+        for item in value:
+            if not _fast_path_ok(item):
+                return False
+        return True
+    return type(value) is bool
+
+
+def _reference_json(value: Any) -> bytes:
+    """Encode with the ``rfc8785`` package, translating its errors into LedgerError."""
+    try:
+        result: bytes = rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, UnicodeError) as exc:
+        raise errors.LedgerError(f"value cannot be written to the ledger: {exc}") from exc
+    except RecursionError as exc:
+        raise errors.LedgerError(_TOO_DEEP) from exc
+    return result

@@ -1,0 +1,128 @@
+"""The storage contract. Every backend implements ``Store``; one test suite checks them all.
+
+Atomicity: ``commit`` applies a batch of ``Change`` objects in ONE database transaction
+(group commit). Each change is guarded by the execution's optimistic ``expected_version``
+(or, for a new execution, by the id being unused). A change whose guard fails is rolled back
+alone (savepoint) and reported ``False``; the others commit. Nothing is visible to readers
+before ``commit`` returns, and once it returns ``True`` for a change that change is durable
+(at the backend's configured synchronous level).
+
+Not found: ``load_*`` methods return ``None`` for an unknown id or an id of another tenant;
+they never raise ``NotFound`` (the engine decides what "not found" means to a user).
+
+Ledger rows are append-only: the schema refuses UPDATE, DELETE and replacing inserts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ledgerflow.ledger.chain import LedgerEntry
+from ledgerflow.ledger.verify import StoredEntry
+from ledgerflow.storage.locks import WorkerLock
+from ledgerflow.storage.rows import (
+    DecisionRow,
+    DefinitionRow,
+    ExecutionRow,
+    StateVersionRow,
+    StepRow,
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Change:
+    """Everything one state change of one execution writes, applied atomically.
+
+    ``expected_version`` is the execution row's version the change was computed from;
+    ``None`` means the execution is new and is inserted (with ``new_steps``).
+    """
+
+    execution: ExecutionRow
+    expected_version: int | None
+    new_steps: Sequence[StepRow] = ()
+    steps: Sequence[StepRow] = ()
+    state_version: StateVersionRow | None = None
+    ledger: Sequence[LedgerEntry] = ()
+    decisions: Sequence[DecisionRow] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExecutionFilter:
+    tenant_id: str
+    status: str | None = None
+    workflow: str | None = None
+    limit: int = 50
+
+
+class Store(Protocol):
+    """What the engine needs from a database."""
+
+    url: str
+
+    def close(self) -> None:
+        """Release connections. The store is unusable afterwards."""
+        ...
+
+    def worker_lock(self) -> WorkerLock:
+        """The lock a worker holds while it drives an embedded database."""
+        ...
+
+    # definitions -------------------------------------------------------------------------
+    def put_definition(
+        self, tenant_id: str, name: str, sha256: str, spec: str, created_at: str
+    ) -> tuple[DefinitionRow, bool]:
+        """Store a definition version. Same (name, sha256) returns the existing row and
+        ``False``; otherwise inserts version = latest + 1 and returns ``True``. Atomic."""
+        ...
+
+    def get_definition(
+        self, tenant_id: str, name: str, version: int | None = None
+    ) -> DefinitionRow | None:
+        """A version (the latest when ``version`` is None), or None."""
+        ...
+
+    def list_definitions(self, tenant_id: str) -> list[DefinitionRow]:
+        """The latest version of every workflow, by name."""
+        ...
+
+    # executions --------------------------------------------------------------------------
+    def commit(self, changes: Sequence[Change]) -> list[bool]:
+        """Apply changes in one transaction; one result per change (False: guard failed)."""
+        ...
+
+    def load_execution(self, tenant_id: str, execution_id: str) -> ExecutionRow | None: ...
+
+    def load_execution_any_tenant(self, execution_id: str) -> ExecutionRow | None:
+        """For the worker, which serves every tenant."""
+        ...
+
+    def load_steps(self, execution_id: str) -> list[StepRow]: ...
+
+    def list_executions(self, flt: ExecutionFilter) -> list[ExecutionRow]:
+        """Newest first."""
+        ...
+
+    def executions_with_status(self, statuses: Sequence[str]) -> list[ExecutionRow]:
+        """Every tenant's executions in these statuses, oldest first (worker start-up)."""
+        ...
+
+    def iter_executions(self, tenant_id: str) -> Iterator[ExecutionRow]:
+        """Every execution of a tenant, oldest first, without loading all at once."""
+        ...
+
+    # ledger and state versions -----------------------------------------------------------
+    def load_ledger(self, execution_id: str) -> list[StoredEntry]:
+        """Entries ordered by the stored seq column."""
+        ...
+
+    def load_state_version(self, execution_id: str, version: int) -> StateVersionRow | None: ...
+
+    def list_state_versions(self, execution_id: str) -> list[StateVersionRow]: ...
+
+    def load_decisions(self, execution_id: str) -> list[DecisionRow]: ...
+
+    def durations(self, tenant_id: str, workflow: str, limit: int) -> list[tuple[str, str]]:
+        """(started_at, finished_at) of the latest completed executions of a workflow."""
+        ...

@@ -1,0 +1,101 @@
+-- Named queries for the SQLite store. Each block starts with "-- name: <name>".
+
+-- name: definition_by_sha
+SELECT tenant_id, name, version, sha256, spec, created_at FROM workflow_definitions
+WHERE tenant_id = ? AND name = ? AND sha256 = ?;
+
+-- name: definition_latest_version
+SELECT COALESCE(MAX(version), 0) FROM workflow_definitions WHERE tenant_id = ? AND name = ?;
+
+-- name: insert_definition
+INSERT INTO workflow_definitions (tenant_id, name, version, sha256, spec, created_at)
+VALUES (?, ?, ?, ?, ?, ?);
+
+-- name: definition_version
+SELECT tenant_id, name, version, sha256, spec, created_at FROM workflow_definitions
+WHERE tenant_id = ? AND name = ? AND version = ?;
+
+-- name: definition_latest
+SELECT tenant_id, name, version, sha256, spec, created_at FROM workflow_definitions
+WHERE tenant_id = ? AND name = ? ORDER BY version DESC LIMIT 1;
+
+-- name: definitions_latest_all
+SELECT d.tenant_id, d.name, d.version, d.sha256, d.spec, d.created_at
+FROM workflow_definitions d
+WHERE d.tenant_id = ? AND d.version = (
+    SELECT MAX(version) FROM workflow_definitions x
+    WHERE x.tenant_id = d.tenant_id AND x.name = d.name)
+ORDER BY d.name;
+
+-- name: insert_execution
+INSERT INTO executions (id, tenant_id, workflow, workflow_version, definition_sha256, status,
+    input, input_sha256, result, error, state, state_sha256, state_version, head_seq,
+    head_hash, version, recoveries, created_at, started_at, finished_at, updated_at)
+VALUES (:id, :tenant_id, :workflow, :workflow_version, :definition_sha256, :status,
+    :input, :input_sha256, :result, :error, :state, :state_sha256, :state_version, :head_seq,
+    :head_hash, :version, :recoveries, :created_at, :started_at, :finished_at, :updated_at);
+
+-- name: update_execution
+UPDATE executions SET status = :status, result = :result, error = :error, state = :state,
+    state_sha256 = :state_sha256, state_version = :state_version, head_seq = :head_seq,
+    head_hash = :head_hash, version = :version, recoveries = :recoveries,
+    started_at = :started_at, finished_at = :finished_at, updated_at = :updated_at
+WHERE id = :id AND version = :expected_version;
+
+-- name: insert_step
+INSERT INTO step_runs (execution_id, step_id, status, attempt, epoch, agent, output, error,
+    ready_at, started_at, finished_at)
+VALUES (:execution_id, :step_id, :status, :attempt, :epoch, :agent, :output, :error,
+    :ready_at, :started_at, :finished_at);
+
+-- name: update_step
+UPDATE step_runs SET status = :status, attempt = :attempt, epoch = :epoch, agent = :agent,
+    output = :output, error = :error, ready_at = :ready_at, started_at = :started_at,
+    finished_at = :finished_at
+WHERE execution_id = :execution_id AND step_id = :step_id;
+
+-- name: insert_state_version
+INSERT INTO state_versions (execution_id, version, seq, state, sha256, created_at)
+VALUES (:execution_id, :version, :seq, :state, :sha256, :created_at);
+
+-- name: insert_decision
+INSERT INTO routing_decisions (execution_id, step_id, epoch, attempt, capability, agent,
+    candidates, reason, decided_at)
+VALUES (:execution_id, :step_id, :epoch, :attempt, :capability, :agent, :candidates,
+    :reason, :decided_at);
+
+-- name: insert_ledger_entry
+INSERT INTO ledger_entries (execution_id, seq, event_type, step_id, occurred_at, prev_hash,
+    entry_hash, body, payload)
+VALUES (:execution_id, :seq, :event_type, :step_id, :occurred_at, :prev_hash, :entry_hash,
+    :body, :payload);
+
+-- name: execution_by_id
+SELECT * FROM executions WHERE tenant_id = ? AND id = ?;
+
+-- name: execution_by_id_any_tenant
+SELECT * FROM executions WHERE id = ?;
+
+-- name: executions_all_tenant
+SELECT * FROM executions WHERE tenant_id = ? ORDER BY created_at, id;
+
+-- name: steps_of_execution
+SELECT * FROM step_runs WHERE execution_id = ? ORDER BY rowid;
+
+-- name: ledger_of_execution
+SELECT seq, event_type, step_id, prev_hash, entry_hash, body, payload
+FROM ledger_entries WHERE execution_id = ? ORDER BY seq;
+
+-- name: state_version
+SELECT * FROM state_versions WHERE execution_id = ? AND version = ?;
+
+-- name: state_versions_of_execution
+SELECT * FROM state_versions WHERE execution_id = ? ORDER BY version;
+
+-- name: decisions_of_execution
+SELECT * FROM routing_decisions WHERE execution_id = ? ORDER BY decided_at, step_id, epoch;
+
+-- name: completed_durations
+SELECT started_at, finished_at FROM executions
+WHERE tenant_id = ? AND workflow = ? AND status = 'completed' AND started_at IS NOT NULL
+ORDER BY finished_at DESC LIMIT ?;

@@ -1,0 +1,82 @@
+"""Rows as the storage layer reads and writes them.
+
+JSON columns travel as canonical JSON text: the engine already produced that text to hash
+it, so storage never re-serialises. ``json.loads`` of a text column gives the value back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DefinitionRow:
+    tenant_id: str
+    name: str
+    version: int
+    sha256: str
+    spec: str
+    created_at: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExecutionRow:
+    id: str
+    tenant_id: str
+    workflow: str
+    workflow_version: int
+    definition_sha256: str
+    status: str
+    input: str
+    input_sha256: str
+    result: str | None
+    error: str | None
+    state: str
+    state_sha256: str
+    state_version: int
+    head_seq: int
+    head_hash: str
+    version: int
+    recoveries: int
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    updated_at: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StepRow:
+    execution_id: str
+    step_id: str
+    status: str
+    attempt: int = 0
+    epoch: int = 0
+    agent: str | None = None
+    output: str | None = None
+    error: str | None = None
+    ready_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StateVersionRow:
+    execution_id: str
+    version: int
+    seq: int
+    state: str
+    sha256: str
+    created_at: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DecisionRow:
+    execution_id: str
+    step_id: str
+    epoch: int
+    attempt: int
+    capability: str
+    agent: str
+    candidates: str
+    reason: str
+    decided_at: str

@@ -1,0 +1,415 @@
+"""The embedded SQLite store: WAL, ``synchronous=FULL`` by default, ``BEGIN IMMEDIATE``.
+
+One writer connection serialised by a lock (the group-commit writer and control calls share
+it); readers get one connection per thread, which WAL lets run beside the writer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from ledgerflow import errors
+from ledgerflow.ledger.verify import StoredEntry
+from ledgerflow.storage import migrations, queries
+from ledgerflow.storage.locks import WorkerLock
+from ledgerflow.storage.base import Change, ExecutionFilter
+from ledgerflow.storage.rows import (
+    DecisionRow,
+    DefinitionRow,
+    ExecutionRow,
+    StateVersionRow,
+    StepRow,
+)
+
+_SYNC_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SqliteOptions:
+    path: Path
+    synchronous: str = "FULL"
+    busy_timeout_ms: int = 10_000
+
+
+def parse_url(url: str) -> SqliteOptions:
+    """``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``?synchronous=NORMAL``."""
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite" or not parts.path.startswith("/") or parts.netloc:
+        raise errors.ConfigurationError(
+            f"bad SQLite URL {url!r}: use sqlite:///relative/file.db or sqlite:////absolute.db"
+        )
+    raw_path = parts.path[1:]
+    if not raw_path or raw_path == ":memory:":
+        raise errors.ConfigurationError(
+            f"bad SQLite URL {url!r}: name a database file (in-memory databases cannot be "
+            "shared by the engine's threads)"
+        )
+    params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    unknown = set(params) - {"synchronous", "busy_timeout_ms"}
+    if unknown:
+        raise errors.ConfigurationError(
+            f"bad SQLite URL {url!r}: unknown option(s) {', '.join(sorted(unknown))}; "
+            "known: synchronous, busy_timeout_ms"
+        )
+    sync = params.get("synchronous", "FULL").upper()
+    if sync not in _SYNC_LEVELS:
+        raise errors.ConfigurationError(
+            f"bad SQLite URL {url!r}: synchronous must be one of {', '.join(_SYNC_LEVELS)}"
+        )
+    try:
+        busy = int(params.get("busy_timeout_ms", "10000"))
+    except ValueError as exc:
+        raise errors.ConfigurationError(
+            f"bad SQLite URL {url!r}: busy_timeout_ms must be an integer"
+        ) from exc
+    return SqliteOptions(path=Path(raw_path), synchronous=sync, busy_timeout_ms=busy)
+
+
+def _row_factory(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
+    return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
+
+
+def _build(cls: type[R], row: dict[str, Any]) -> R:
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in row.items() if k in names})
+
+
+class SqliteStore:
+    """``Store`` on one SQLite file. See ``storage.base`` for the contract."""
+
+    dialect = "sqlite"
+
+    def __init__(self, url: str, *, migrate: bool = False, create: bool = True) -> None:
+        self.url = url
+        self.options = parse_url(url)
+        self.path = self.options.path
+        self._q = queries.load("sqlite")
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._readers: list[sqlite3.Connection] = []
+        # called inside every write transaction just before COMMIT (fault-injection tests)
+        self.before_commit_hook: Callable[[], None] | None = None
+        existed = self.path.exists() and self.path.stat().st_size > 0
+        if not existed and not create:
+            raise errors.NotFound(f"database {self.path} does not exist")
+        if not existed:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = self._connect()
+        pending = self._pending_migrations()
+        if pending and existed and self._applied() and not migrate:
+            names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
+            raise errors.MigrationRequired(
+                f"database {self.path} has {len(pending)} pending migration(s) ({names}); "
+                f"run: ledgerflow --db {url} migrate"
+            )
+        if pending:
+            self._apply_migrations(pending)
+
+    # connections ------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=0
+            )
+            conn.row_factory = _row_factory
+            conn.execute(f"PRAGMA busy_timeout = {self.options.busy_timeout_ms}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {self.options.synchronous}")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            raise errors.StorageError(
+                f"cannot open {self.path} as a ledgerflow database: {exc}"
+            ) from exc
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._write_lock:
+                self._readers.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._write_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+            self._writer.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock:
+            conn = self._writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._translate(exc, "begin a write transaction") from exc
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            if self.before_commit_hook is not None:
+                self.before_commit_hook()
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK")
+                raise self._translate(exc, "commit") from exc
+
+    def _translate(self, exc: sqlite3.Error, doing: str) -> errors.StorageError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return errors.StorageError(
+                f"{self.path}: database stayed locked for {self.options.busy_timeout_ms} ms "
+                f"while trying to {doing}; another process holds a long write transaction"
+            )
+        return errors.StorageError(f"{self.path}: failed to {doing}: {text}")
+
+    def _read(self, name: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        try:
+            return self._reader().execute(self._q[name], params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._translate(exc, f"read ({name})") from exc
+
+    def worker_lock(self) -> WorkerLock:
+        """The lock a worker holds while it drives this database (not yet acquired)."""
+        return WorkerLock(self.path.with_name(self.path.name + ".worker.lock"))
+
+    # migrations -------------------------------------------------------------------------
+    def _applied(self) -> dict[int, str]:
+        exists = self._writer.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+            (migrations.TRACKING_TABLE,),
+        ).fetchone()
+        if not exists:
+            return {}
+        rows = self._writer.execute(
+            f"SELECT version, checksum FROM {migrations.TRACKING_TABLE}"
+        ).fetchall()
+        return {r["version"]: r["checksum"] for r in rows}
+
+    def _pending_migrations(self) -> list[migrations.Migration]:
+        return migrations.check_applied("sqlite", self._applied())
+
+    def pending_migrations(self) -> list[migrations.Migration]:
+        return self._pending_migrations()
+
+    def _apply_migrations(self, pending: Sequence[migrations.Migration]) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {migrations.TRACKING_TABLE} ("
+                "version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, "
+                "applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
+            )
+        for migration in pending:
+            try:
+                with self._transaction() as conn:
+                    for statement in _split_statements(migration.sql):
+                        conn.execute(statement)
+                    conn.execute(
+                        f"INSERT INTO {migrations.TRACKING_TABLE} (version, name, checksum) "
+                        "VALUES (?, ?, ?)",
+                        (migration.version, migration.name, migration.checksum),
+                    )
+            except (sqlite3.Error, errors.StorageError) as exc:
+                raise errors.MigrationError(
+                    f"migration {migration.version:04d}_{migration.name}.sql failed on "
+                    f"{self.path}: {exc}"
+                ) from exc
+
+    def schema(self) -> str:
+        """The schema as SQL text, ordered, for the snapshot test."""
+        rows = self._reader().execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL "
+            "AND name NOT LIKE 'sqlite_%' ORDER BY type, name"
+        ).fetchall()
+        return "\n".join(r["sql"].strip() + ";" for r in rows) + "\n"
+
+    # definitions ------------------------------------------------------------------------
+    def put_definition(
+        self, tenant_id: str, name: str, sha256: str, spec: str, created_at: str
+    ) -> tuple[DefinitionRow, bool]:
+        with self._transaction() as conn:
+            found = conn.execute(self._q["definition_by_sha"], (tenant_id, name, sha256))
+            row = found.fetchone()
+            if row is not None:
+                return _build(DefinitionRow, row), False
+            latest = conn.execute(self._q["definition_latest_version"], (tenant_id, name))
+            version = int(next(iter(latest.fetchone().values()))) + 1
+            conn.execute(
+                self._q["insert_definition"],
+                (tenant_id, name, version, sha256, spec, created_at),
+            )
+        return (
+            DefinitionRow(
+                tenant_id=tenant_id,
+                name=name,
+                version=version,
+                sha256=sha256,
+                spec=spec,
+                created_at=created_at,
+            ),
+            True,
+        )
+
+    def get_definition(
+        self, tenant_id: str, name: str, version: int | None = None
+    ) -> DefinitionRow | None:
+        if version is None:
+            rows = self._read("definition_latest", (tenant_id, name))
+        else:
+            rows = self._read("definition_version", (tenant_id, name, version))
+        return _build(DefinitionRow, rows[0]) if rows else None
+
+    def list_definitions(self, tenant_id: str) -> list[DefinitionRow]:
+        return [_build(DefinitionRow, r) for r in self._read("definitions_latest_all", (tenant_id,))]
+
+    # executions -------------------------------------------------------------------------
+    def commit(self, changes: Sequence[Change]) -> list[bool]:
+        if not changes:
+            return []
+        results: list[bool] = []
+        with self._transaction() as conn:
+            for change in changes:
+                results.append(self._apply_one(conn, change, savepoint=len(changes) > 1))
+        return results
+
+    def _apply_one(self, conn: sqlite3.Connection, change: Change, *, savepoint: bool) -> bool:
+        if savepoint:
+            conn.execute("SAVEPOINT change")
+        try:
+            applied = self._write_change(conn, change)
+        except sqlite3.IntegrityError:
+            applied = False
+        if not applied and not savepoint:
+            return False
+        if savepoint:
+            if not applied:
+                conn.execute("ROLLBACK TO change")
+            conn.execute("RELEASE change")
+        return applied
+
+    def _write_change(self, conn: sqlite3.Connection, change: Change) -> bool:
+        q = self._q
+        row = asdict(change.execution)
+        if change.expected_version is None:
+            conn.execute(q["insert_execution"], row)
+        else:
+            row["expected_version"] = change.expected_version
+            if conn.execute(q["update_execution"], row).rowcount != 1:
+                return False
+        if change.new_steps:
+            conn.executemany(q["insert_step"], [asdict(s) for s in change.new_steps])
+        if change.steps:
+            conn.executemany(q["update_step"], [asdict(s) for s in change.steps])
+        if change.state_version is not None:
+            conn.execute(q["insert_state_version"], asdict(change.state_version))
+        if change.decisions:
+            conn.executemany(q["insert_decision"], [asdict(d) for d in change.decisions])
+        if change.ledger:
+            conn.executemany(
+                q["insert_ledger_entry"],
+                [
+                    {
+                        "execution_id": e.execution_id,
+                        "seq": e.seq,
+                        "event_type": e.event_type,
+                        "step_id": e.step_id,
+                        "occurred_at": e.occurred_at,
+                        "prev_hash": e.prev_hash,
+                        "entry_hash": e.entry_hash,
+                        "body": e.body,
+                        "payload": e.payload,
+                    }
+                    for e in change.ledger
+                ],
+            )
+        return True
+
+    def load_execution(self, tenant_id: str, execution_id: str) -> ExecutionRow | None:
+        rows = self._read("execution_by_id", (tenant_id, execution_id))
+        return _build(ExecutionRow, rows[0]) if rows else None
+
+    def load_execution_any_tenant(self, execution_id: str) -> ExecutionRow | None:
+        rows = self._read("execution_by_id_any_tenant", (execution_id,))
+        return _build(ExecutionRow, rows[0]) if rows else None
+
+    def load_steps(self, execution_id: str) -> list[StepRow]:
+        return [_build(StepRow, r) for r in self._read("steps_of_execution", (execution_id,))]
+
+    def list_executions(self, flt: ExecutionFilter) -> list[ExecutionRow]:
+        sql = "SELECT * FROM executions WHERE tenant_id = ?"
+        params: list[Any] = [flt.tenant_id]
+        if flt.status is not None:
+            sql += " AND status = ?"
+            params.append(flt.status)
+        if flt.workflow is not None:
+            sql += " AND workflow = ?"
+            params.append(flt.workflow)
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        params.append(flt.limit)
+        try:
+            rows = self._reader().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._translate(exc, "list executions") from exc
+        return [_build(ExecutionRow, r) for r in rows]
+
+    def executions_with_status(self, statuses: Sequence[str]) -> list[ExecutionRow]:
+        marks = ", ".join("?" for _ in statuses)
+        sql = f"SELECT * FROM executions WHERE status IN ({marks}) ORDER BY created_at, id"
+        try:
+            rows = self._reader().execute(sql, list(statuses)).fetchall()
+        except sqlite3.Error as exc:
+            raise self._translate(exc, "find active executions") from exc
+        return [_build(ExecutionRow, r) for r in rows]
+
+    def iter_executions(self, tenant_id: str) -> Iterator[ExecutionRow]:
+        for row in self._read("executions_all_tenant", (tenant_id,)):
+            yield _build(ExecutionRow, row)
+
+    # ledger and state versions ----------------------------------------------------------
+    def load_ledger(self, execution_id: str) -> list[StoredEntry]:
+        return [_build(StoredEntry, r) for r in self._read("ledger_of_execution", (execution_id,))]
+
+    def load_state_version(self, execution_id: str, version: int) -> StateVersionRow | None:
+        rows = self._read("state_version", (execution_id, version))
+        return _build(StateVersionRow, rows[0]) if rows else None
+
+    def list_state_versions(self, execution_id: str) -> list[StateVersionRow]:
+        rows = self._read("state_versions_of_execution", (execution_id,))
+        return [_build(StateVersionRow, r) for r in rows]
+
+    def load_decisions(self, execution_id: str) -> list[DecisionRow]:
+        rows = self._read("decisions_of_execution", (execution_id,))
+        return [_build(DecisionRow, r) for r in rows]
+
+    def durations(self, tenant_id: str, workflow: str, limit: int) -> list[tuple[str, str]]:
+        rows = self._read("completed_durations", (tenant_id, workflow, limit))
+        return [(r["started_at"], r["finished_at"]) for r in rows]
+
+
+def _split_statements(sql: str) -> list[str]:
+    """Split a script into complete statements (trigger bodies keep their semicolons)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        if not buffer and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise errors.MigrationError(f"incomplete SQL statement at the end: {buffer[:60]!r}")
+    return statements

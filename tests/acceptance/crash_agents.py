@@ -1,0 +1,47 @@
+"""Agents for crash tests. Every call is appended to a journal file (one JSON line per call,
+fsynced) so tests can count how often each step's handler really ran."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from typing import Any
+
+import ledgerflow
+from ledgerflow.testing import kill_self
+
+JOURNAL = os.environ.get("CRASH_JOURNAL", "journal.jsonl")
+KILL_IN_STEP = os.environ.get("CRASH_KILL_IN_STEP", "")  # "step_id" to die inside, once
+KILL_RANDOM = float(os.environ.get("CRASH_KILL_RANDOM", "0"))  # probability per call
+WORK_SECONDS = float(os.environ.get("CRASH_WORK_MS", "0")) / 1000  # simulated work per call
+
+
+def _journal(ctx: Any, event: str) -> None:
+    line = json.dumps({"e": ctx.execution_id, "s": ctx.step_id, "a": ctx.attempt,
+                       "k": ctx.idempotency_key, "ev": event})
+    fd = os.open(JOURNAL, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _maybe_die(ctx: Any) -> None:
+    marker = f"{JOURNAL}.killed-{ctx.step_id}"
+    if KILL_IN_STEP == ctx.step_id and not os.path.exists(marker):
+        open(marker, "w").close()
+        kill_self()
+    if KILL_RANDOM and random.random() < KILL_RANDOM:
+        kill_self()
+
+
+@ledgerflow.agent("crash.work")
+def work(ctx: Any, data: Any) -> Any:
+    _journal(ctx, "start")
+    _maybe_die(ctx)
+    if WORK_SECONDS:
+        time.sleep(WORK_SECONDS)
+    return {"step": ctx.step_id, "key": ctx.idempotency_key}

@@ -1,0 +1,159 @@
+"""SIGKILL at named points of the write path, then restart: the invariants hold.
+
+Sizes: CI runs the small soak; LEDGERFLOW_FAULT_SIZE=large runs the long one.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledgerflow import App
+from tests.acceptance import invariants
+
+HERE = Path(__file__).parent
+WORKER = HERE / "crashing_worker.py"
+AGENTS = HERE / "crash_agents.py"
+LARGE = os.environ.get("LEDGERFLOW_FAULT_SIZE", "small") == "large"
+
+FLOW = {
+    "name": "crashflow",
+    "steps": [
+        {"id": "a", "agent": "crash.work", "output": "a"},
+        {"id": "b1", "agent": "crash.work", "needs": ["a"]},
+        {"id": "b2", "agent": "crash.work", "needs": ["a"]},
+        {"id": "b3", "agent": "crash.work", "needs": ["a"]},
+        {"id": "c", "agent": "crash.work", "needs": ["b1", "b2", "b3"], "output": "c"},
+        {"id": "d", "agent": "crash.work", "needs": ["c"]},
+    ],
+}
+
+
+def _env(journal: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["CRASH_JOURNAL"] = str(journal)
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent.parent), env.get("PYTHONPATH", "")])
+    env.update(extra)
+    return env
+
+
+def run_worker(db_url: str, journal: Path, point: str = "none", after: int = 1,
+               **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(WORKER), db_url, str(AGENTS), point, str(after)],
+        env=_env(journal, **extra), capture_output=True, text=True, timeout=120,
+    )
+
+
+def seed(db_url: str, count: int, flow: dict[str, Any] = FLOW) -> None:
+    with App(db_url) as app:
+        app.apply(flow)
+        for i in range(count):
+            app.start(flow["name"], {"i": i}, execution_id=f"x-{i:05d}")
+
+
+@pytest.mark.parametrize("point", ["before_commit", "during_commit", "after_commit"])
+@pytest.mark.parametrize("after", [2, 3, 4])
+def test_kill_at_named_point_then_recover(tmp_path: Path, point: str, after: int) -> None:
+    db_url = f"sqlite:///{tmp_path / 'crash.db'}"
+    journal = tmp_path / "journal.jsonl"
+    seed(db_url, 3)
+    killed = run_worker(db_url, journal, point, after)
+    assert killed.returncode == -9, killed.stderr
+    done = run_worker(db_url, journal)
+    assert done.returncode == 0, done.stderr
+    with App(db_url) as app:
+        invariants.check(app, journal, expected=3)
+        # the first commit dispatched steps, so the kill left some running: recovered
+        assert any(r.recoveries == 1 for r in app.list())
+
+
+def test_kill_inside_a_parallel_branch(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'crash.db'}"
+    journal = tmp_path / "journal.jsonl"
+    seed(db_url, 1)
+    killed = run_worker(db_url, journal, CRASH_KILL_IN_STEP="b2")
+    assert killed.returncode == -9
+    assert run_worker(db_url, journal).returncode == 0
+    with App(db_url) as app:
+        counts = invariants.check(app, journal, expected=1)
+        (row,) = app.list()
+        assert row.recoveries == 1
+        events = [(e.event_type, e.step_id) for e in app.history(row.id)]
+        assert ("execution.recovered", None) in events
+        assert ("step.recovered", "b2") in events
+        starts = invariants.journal_starts(journal)
+        assert starts[(row.id, "b2")] == 2  # at-least-once: ran again after the crash
+        assert starts[(row.id, "a")] == 1  # completed before the crash: never again
+        assert counts["handler_reruns"] >= 1
+
+
+def test_repeated_deaths_hit_the_recovery_limit(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'crash.db'}"
+    journal = tmp_path / "journal.jsonl"
+    seed(db_url, 1)
+    outcomes = []
+    for _ in range(4):
+        outcomes.append(run_worker(db_url, journal, CRASH_KILL_RANDOM="1.0",
+                                   LEDGERFLOW_RECOVERY_LIMIT="2").returncode)
+    assert outcomes == [-9, -9, -9, 0]
+    with App(db_url) as app:
+        (row,) = app.list()
+        assert row.status == "failed"
+        assert row.error is not None and "recovered 3 times (limit 2)" in row.error
+        assert app.verify(row.id).ok
+
+
+def test_at_most_once_step_is_interrupted_not_rerun(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'crash.db'}"
+    journal = tmp_path / "journal.jsonl"
+    flow = {"name": "once", "steps": [
+        {"id": "pay", "agent": "crash.work", "at_most_once": True}]}
+    seed(db_url, 1, flow)
+    assert run_worker(db_url, journal, CRASH_KILL_IN_STEP="pay").returncode == -9
+    assert run_worker(db_url, journal).returncode == 0
+    with App(db_url) as app:
+        (row,) = app.list()
+        assert row.status == "failed"
+        assert app.status(row.id).steps[0].status == "interrupted"
+        assert invariants.journal_starts(journal)[(row.id, "pay")] == 1
+        assert app.verify(row.id).ok
+
+
+def test_soak_random_sigkills(tmp_path: Path) -> None:
+    """Hundreds of executions; the worker is SIGKILLed at random moments and restarted."""
+    count = 1000 if LARGE else 300
+    db_url = f"sqlite:///{tmp_path / 'soak.db'}"
+    journal = tmp_path / "journal.jsonl"
+    seed(db_url, count)
+    rng = random.Random(20261122)
+    kills = 0
+    deadline = time.monotonic() + (600 if LARGE else 180)
+    while time.monotonic() < deadline:
+        proc = subprocess.Popen(
+            [sys.executable, str(WORKER), db_url, str(AGENTS), "none", "1"],
+            env=_env(journal, CRASH_WORK_MS="5"), stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            _, stderr = proc.communicate(timeout=rng.uniform(0.3, 1.2))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            kills += 1
+            continue
+        assert proc.returncode == 0, stderr
+        break
+    else:
+        pytest.fail(f"soak did not finish in time after {kills} kills")
+    with App(db_url) as app:
+        counts = invariants.check(app, journal, expected=count)
+    assert kills >= 3, f"only {kills} kills: the soak did not exercise recovery"
+    print(f"soak: {count} executions, {kills} SIGKILLs, {counts['handler_reruns']} re-runs")

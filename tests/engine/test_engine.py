@@ -1,0 +1,245 @@
+"""The engine through the Python API, on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from ledgerflow import App, errors
+
+DIAMOND = {
+    "name": "diamond",
+    "input_schema": {"type": "object", "required": ["mode"]},
+    "steps": [
+        {"id": "a", "agent": "t.echo", "input": {"n": "${input.n}"}, "output": "a"},
+        {"id": "b", "agent": "t.flaky", "needs": ["a"], "retry": {"max_attempts": 3,
+                                                                   "initial": "10ms"}},
+        {"id": "c", "agent": "t.echo", "needs": ["a"], "when": 'input.mode == "full"'},
+        {"id": "d", "agent": "t.echo", "needs": ["b", "c"],
+         "input": {"b": "${steps.b.output}"}, "output": {"path": "log", "mode": "append"}},
+    ],
+}
+
+
+@pytest.fixture
+def app(db_url: str) -> Any:
+    a = App(db_url)
+    calls: Counter[str] = Counter()
+    a.calls = calls  # type: ignore[attr-defined]
+
+    @a.agent("t.echo")
+    def echo(ctx: Any, data: Any) -> Any:
+        calls[ctx.step_id] += 1
+        return {"step": ctx.step_id, "data": data}
+
+    @a.agent("t.flaky")
+    def flaky(ctx: Any, data: Any) -> Any:
+        calls[ctx.step_id] += 1
+        if ctx.attempt < 2:
+            raise RuntimeError(f"flaky attempt {ctx.attempt}")
+        return {"attempt": ctx.attempt, "key": ctx.idempotency_key}
+
+    @a.agent("t.fail")
+    def fail(ctx: Any, data: Any) -> Any:
+        calls[ctx.step_id] += 1
+        raise ValueError("always broken")
+
+    yield a
+    a.close()
+
+
+def test_diamond_with_skipped_branch_and_flaky_step(app: Any) -> None:
+    app.apply(DIAMOND)
+    eid = app.start("diamond", {"mode": "short", "n": 7})
+    app.run_until_idle()
+    report = app.status(eid)
+    assert report.status == "completed"
+    steps = {s.id: s for s in report.steps}
+    assert steps["c"].status == "skipped"
+    assert steps["b"].attempts == 2 and steps["b"].status == "completed"
+    assert steps["d"].status == "completed"
+    assert report.progress.completed == 3 and report.progress.skipped == 1
+    assert report.progress.percentage == 100.0
+    assert app.calls == Counter({"a": 1, "b": 2, "d": 1})
+    assert report.result["data"]["b"] == {"attempt": 2, "key": f"{eid}:b"}
+    state = json.loads(app.state(eid).state)
+    assert state["a"]["data"] == {"n": 7}
+    assert len(state["log"]) == 1
+    assert app.verify(eid).ok
+
+
+def test_full_branch_runs_when_condition_true(app: Any) -> None:
+    app.apply(DIAMOND)
+    eid = app.start("diamond", {"mode": "full", "n": 1})
+    app.run_until_idle()
+    assert {s.id: s.status for s in app.status(eid).steps}["c"] == "completed"
+
+
+def test_history_records_every_transition_in_order(app: Any) -> None:
+    app.apply(DIAMOND)
+    eid = app.start("diamond", {"mode": "short", "n": 1})
+    app.run_until_idle()
+    events = [(e.event_type, e.step_id) for e in app.history(eid)]
+    assert events[0] == ("execution.created", None)
+    assert events[1] == ("execution.started", None)
+    assert ("step.skipped", "c") in events
+    assert ("step.retry_scheduled", "b") in events
+    assert events[-1] == ("execution.completed", None)
+    seqs = [e.seq for e in app.history(eid)]
+    assert seqs == list(range(1, len(seqs) + 1))
+    made = [e.state_version for e in app.history(eid) if e.state_version]
+    assert made == [1, 2, 3]
+
+
+def test_state_versions_rebuild_exactly(app: Any) -> None:
+    app.apply(DIAMOND)
+    eid = app.start("diamond", {"mode": "short", "n": 1})
+    app.run_until_idle()
+    assert json.loads(app.state(eid, 1).state) == {}
+    assert set(json.loads(app.state(eid, 2).state)) == {"a"}
+    assert set(json.loads(app.state(eid, 3).state)) == {"a", "log"}
+    with pytest.raises(errors.NotFound, match="no state version 9"):
+        app.state(eid, 9)
+
+
+def test_exhausted_retries_fail_the_execution_with_the_error(app: Any) -> None:
+    app.apply({"name": "broken", "steps": [
+        {"id": "x", "agent": "t.echo"},
+        {"id": "y", "agent": "t.fail", "needs": ["x"], "retry": {"max_attempts": 2,
+                                                                  "initial": "1ms"}},
+        {"id": "z", "agent": "t.echo", "needs": ["y"]},
+    ]})
+    eid = app.start("broken")
+    app.run_until_idle()
+    report = app.status(eid)
+    assert report.status == "failed"
+    assert report.error is not None
+    assert "'y'" in report.error and "always broken" in report.error
+    assert {s.id: s.status for s in report.steps} == {"x": "completed", "y": "failed",
+                                                      "z": "pending"}
+    assert app.calls["y"] == 2 and app.calls["z"] == 0
+    assert app.verify(eid).ok
+
+
+def test_timeout_fails_the_attempt_and_retries(app: Any) -> None:
+    release = threading.Event()
+
+    @app.agent("t.slow")
+    def slow(ctx: Any, data: Any) -> Any:
+        if ctx.attempt == 1:
+            release.wait(5)
+        return "done"
+
+    app.apply({"name": "slow", "steps": [
+        {"id": "s", "agent": "t.slow", "timeout": "100ms",
+         "retry": {"max_attempts": 2, "initial": "1ms"}}]})
+    eid = app.start("slow")
+    try:
+        app.run_until_idle()
+    finally:
+        release.set()
+    report = app.status(eid)
+    assert report.status == "completed"
+    assert report.steps[0].attempts == 2
+    events = [e for e in app.history(eid) if e.event_type == "step.retry_scheduled"]
+    assert "timed out" in events[0].payload["error"]
+
+
+def test_parallel_steps_run_concurrently(app: Any) -> None:
+    barrier = threading.Barrier(3, timeout=5)
+
+    @app.agent("t.meet")
+    def meet(ctx: Any, data: Any) -> Any:
+        barrier.wait()  # only returns if all three branches run at the same time
+        return ctx.step_id
+
+    app.apply({"name": "fan", "steps": [
+        {"id": "p1", "agent": "t.meet"}, {"id": "p2", "agent": "t.meet"},
+        {"id": "p3", "agent": "t.meet"}]})
+    eid = app.start("fan")
+    app.run_until_idle(concurrency=4)
+    assert app.status(eid).status == "completed"
+    assert app.status(eid).result == {"p1": "p1", "p2": "p2", "p3": "p3"}
+
+
+def test_idempotent_start(app: Any) -> None:
+    app.apply(DIAMOND)
+    first = app.start("diamond", {"mode": "x"}, execution_id="order-1")
+    assert app.start("diamond", {"mode": "x"}, execution_id="order-1") == first == "order-1"
+    with pytest.raises(errors.IdempotencyConflict, match="different input"):
+        app.start("diamond", {"mode": "y"}, execution_id="order-1")
+    assert len(app.list()) == 1
+
+
+def test_input_schema_is_enforced(app: Any) -> None:
+    app.apply(DIAMOND)
+    with pytest.raises(errors.InputValidationError, match="'mode' is a required property"):
+        app.start("diamond", {"n": 1})
+    assert app.list() == []
+
+
+def test_unknown_workflow_and_execution(app: Any) -> None:
+    with pytest.raises(errors.WorkflowNotFound, match="nope"):
+        app.start("nope")
+    with pytest.raises(errors.ExecutionNotFound, match="missing-id"):
+        app.status("missing-id")
+
+
+def test_missing_agent_fails_the_step_clearly(app: Any) -> None:
+    app.apply({"name": "orphan", "steps": [{"id": "s", "agent": "nobody.home"}]})
+    eid = app.start("orphan")
+    app.run_until_idle()
+    report = app.status(eid)
+    assert report.status == "failed"
+    assert "no agent offers capability 'nobody.home'" in (report.error or "")
+
+
+def test_output_must_be_json(app: Any) -> None:
+    @app.agent("t.bad")
+    def bad(ctx: Any, data: Any) -> Any:
+        return {"when": object()}
+
+    app.apply({"name": "bad", "steps": [{"id": "s", "agent": "t.bad"}]})
+    eid = app.start("bad")
+    app.run_until_idle()
+    assert "not JSON-serialisable" in (app.status(eid).error or "")
+
+
+def test_when_error_fails_the_step(app: Any) -> None:
+    app.apply({"name": "w", "steps": [{"id": "s", "agent": "t.echo",
+                                        "when": "input.missing.deeper == 1"}]})
+    eid = app.start("w", {})
+    app.run_until_idle()
+    report = app.status(eid)
+    assert report.status == "failed" and "when" in (report.error or "")
+
+
+def test_group_commit_shares_commits_across_executions(app: Any) -> None:
+    @app.agent("t.nap")
+    def nap(ctx: Any, data: Any) -> Any:
+        time.sleep(0.01)
+        return 1
+
+    app.apply({"name": "chain", "steps": [
+        {"id": f"s{i}", "agent": "t.nap", **({"needs": [f"s{i-1}"]} if i else {})}
+        for i in range(5)]})
+    ids = [app.start("chain") for _ in range(40)]
+    report = app.run_until_idle(concurrency=40)
+    assert all(app.status(i).status == "completed" for i in ids)
+    assert report.steps_run == 200
+    assert report.commits < report.changes  # several executions per transaction
+    assert all(r.ok for r in app.verify_all())
+
+
+def test_reapplying_same_definition_keeps_version(app: Any) -> None:
+    first = app.apply(DIAMOND)
+    again = app.apply(DIAMOND)
+    assert (first.version, first.created) == (1, True)
+    assert (again.version, again.created) == (1, False)
+    changed = app.apply({**DIAMOND, "description": "changed"})
+    assert changed.version == 2 and changed.sha256 != first.sha256
