@@ -14,6 +14,7 @@ from ledgerflow.cli.base import Env, handle_errors, pass_env
 from ledgerflow.cli.progress import LiveProgress
 from ledgerflow.demo import CASES, definition_path
 from ledgerflow.engine.agents import load_modules
+from ledgerflow.settings import DEFAULT_DB_URL
 
 
 @click.command()
@@ -34,24 +35,27 @@ def demo(env: Env, concurrency: int) -> None:
     console.print(f"[bold]ledgerflow demo[/] · database {app.db_url} · workflow "
                   f"{applied.name} v{applied.version}")
     labels: dict[str, str] = {}
+    names: dict[str, str] = {}
     ids: list[str] = []
     for case in CASES:
         execution_id = app.start("onboarding", case)
         ids.append(execution_id)
+        names[execution_id] = case["entity_name"]
         labels[execution_id] = f"{case['entity_name'][:28]:<28} {case['entity_type']:<10} " \
                                f"{case['jurisdiction']}"
     with LiveProgress(console=console, labels=labels) as progress:
         app.run_until_idle(concurrency=concurrency, listener=progress)
 
     table = Table("case", "status", "domains", "steps", "ledger", "verified")
+    table.columns[2].overflow = "fold"
     failed = False
     for execution_id in ids:
         report = app.status(execution_id)
         result = app.verify(execution_id)
         failed |= report.status != "completed" or not result.ok
-        ran = [s.id for s in report.steps if s.status == "completed"]
-        table.add_row(labels[execution_id].split("  ")[0].strip(), render.styled(report.status),
-                      ", ".join(ran), f"{report.progress.completed}/{report.progress.total}",
+        ran = [s.id for s in report.steps
+               if s.status == "completed" and s.id not in ("onboarding", "review")]
+        table.add_row(names[execution_id], render.styled(report.status), " ".join(ran), f"{report.progress.completed}/{report.progress.total}",
                       f"{result.entries} entries",
                       "[green]ok[/]" if result.ok else f"[red]{result.message}[/]")
     console.print(table)
@@ -59,12 +63,12 @@ def demo(env: Env, concurrency: int) -> None:
     state = app.state(first)
     console.print(f"\n[bold]Case document of {first}[/] (state version {state.version}):")
     for fragment in json.loads(state.state).get("document", []):
-        console.print(f"  {fragment}", highlight=False)
-    db = "" if env.db_url is None else f"--db {env.db_url} "
+        console.print(f"  {fragment}", highlight=False, soft_wrap=True)
+    db = "" if env.db_url in (None, DEFAULT_DB_URL) else f"--db {env.db_url} "
     console.print("\nLook closer:")
     for command in (f"status {first}", f"history {first}", f"state {first} --version 3",
                     "list", "verify --all"):
-        console.print(f"  ledgerflow {db}{command}", highlight=False)
+        console.print(f"  ledgerflow {db}{command}", highlight=False, soft_wrap=True)
     if failed:
         sys.exit(1)
 

@@ -64,7 +64,7 @@ class WorkflowBuilder:
         """Add a step; arguments mirror the spec's step fields (``for_`` is ``for``)."""
         self._steps.append(
             _present(
-                id=id, type=type, agent=agent, needs=list(needs) if needs is not None else None,
+                id=id, type=type, agent=agent, needs=_listed(needs),
                 when=when, input=input, retry=retry, timeout=timeout, output=output,
                 at_most_once=at_most_once, description=description, signal=signal,
                 until=until, workflow=workflow,
@@ -91,6 +91,11 @@ class WorkflowBuilder:
     def build(self, source: str | None = None) -> Definition:
         """Validate and return the ``Definition``; raises ``errors.DefinitionError``."""
         return from_mapping(self.to_spec(), source or f"<builder {self._spec.get('name')!r}>")
+
+
+def _listed(needs: Sequence[str] | None) -> Any:
+    """A list of ids; a bare string is passed on unchanged so validation reports it."""
+    return needs if needs is None or isinstance(needs, str) else list(needs)
 
 
 def _present(**fields: Any) -> dict[str, Any]:

@@ -146,6 +146,8 @@ def step_names(tree: lark.Tree[Any]) -> set[str]:
 
 
 def _environment() -> celpy.Environment:
+    # Created on first use: celpy.Environment() raises the interpreter's recursion limit
+    # to 2500 (CEL's nesting minimums), which importing ledgerflow should not do.
     global _ENVIRONMENT
     if _ENVIRONMENT is None:
         _ENVIRONMENT = celpy.Environment(runner_class=celpy.InterpretedRunner)

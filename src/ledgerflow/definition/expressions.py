@@ -114,8 +114,11 @@ class _Text:
     parts: tuple[str | Expression, ...]
 
     def render(self, context: Mapping[str, Any]) -> Any:
-        return "".join(_as_text(p.evaluate(context)) if isinstance(p, Expression) else p
-                       for p in self.parts)
+        rendered = (
+            _as_text(part.evaluate(context)) if isinstance(part, Expression) else part
+            for part in self.parts
+        )
+        return "".join(rendered)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,18 +10,20 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from enum import StrEnum
 from typing import Any
 
 from ledgerflow.definition import durations
-from ledgerflow.definition.model import OutputMode, OutputTarget
+from ledgerflow.definition.model import BackoffKind, OutputMode, OutputTarget, RetryPolicy
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 NAME_RULE = "use 1-128 letters, digits, '_', '.' or '-', starting with a letter or digit"
 CAPABILITY_RE = re.compile(r"(?=.{1,128}$)[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*")
 STATE_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+RETRY_FIELDS = ("max_attempts", "backoff", "initial", "max")
+_DEFAULT_RETRY = RetryPolicy()
 
 
 class Problems:
@@ -47,6 +49,21 @@ class Problems:
 
     def __bool__(self) -> bool:
         return bool(self.messages)
+
+
+Check = Callable[[Any, str, Problems], Any]
+
+
+class Present:
+    """Reads optional fields of one mapping: the check's result when present, else a default."""
+
+    def __init__(self, spec: Mapping[str, Any], path: str, problems: Problems) -> None:
+        self.spec, self.path, self.problems = spec, path, problems
+
+    def get(self, key: str, default: Any, check: Check) -> Any:
+        if key not in self.spec:
+            return default
+        return check(self.spec[key], child(self.path, key), self.problems)
 
 
 def child(path: str, key: str) -> str:
@@ -209,3 +226,41 @@ def choice(value: Any, path: str, options: type[StrEnum], problems: Problems) ->
     shown = repr(value) if isinstance(value, str) else describe(value)
     problems.add(path, f"{shown} is not one of {', '.join(allowed)}")
     return None
+
+
+def retry_policy(value: Any, path: str, problems: Problems) -> RetryPolicy:
+    """``3`` (attempts) or ``{max_attempts, backoff?, initial?, max?}``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return RetryPolicy(max_attempts=_attempts(value, path, problems))
+    if not isinstance(value, Mapping):
+        problems.add(
+            path,
+            "must be a number of attempts such as 3, or a mapping "
+            f"{{max_attempts, backoff, initial, max}}, got {describe(value)}",
+        )
+        return RetryPolicy()
+    check_unknown(value, path, RETRY_FIELDS, problems)
+    at = Present(value, path, problems)
+    if "max_attempts" not in value:
+        problems.add(child(path, "max_attempts"), "required: how many attempts in all, e.g. 3")
+    policy = RetryPolicy(
+        max_attempts=at.get("max_attempts", 1, _attempts),
+        backoff=BackoffKind(
+            at.get("backoff", "exponential", lambda v, p, pr: choice(v, p, BackoffKind, pr))
+            or "exponential"
+        ),
+        initial=at.get("initial", _DEFAULT_RETRY.initial, duration),
+        max=at.get("max", _DEFAULT_RETRY.max, duration),
+    )
+    if policy.initial > policy.max:
+        initial = durations.format_duration(policy.initial)
+        longest = durations.format_duration(policy.max)
+        problems.add(path, f"initial ({initial}) is longer than max ({longest}); raise max")
+    return policy
+
+
+def _attempts(value: Any, path: str, problems: Problems) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    problems.add(path, f"must be a whole number of attempts >= 1, got {describe(value)}")
+    return 1

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from ledgerflow.definition import expressions
 from ledgerflow.definition import fields as f
-from ledgerflow.definition.durations import format_duration
-from ledgerflow.definition.model import BackoffKind, RetryPolicy, Step, StepType
+from ledgerflow.definition.model import RetryPolicy, Step, StepType
 
 COMMON_FIELDS = ("id", "type", "needs", "when", "description")
 TYPE_FIELDS: dict[StepType, tuple[str, ...]] = {
@@ -18,8 +17,6 @@ TYPE_FIELDS: dict[StepType, tuple[str, ...]] = {
     StepType.SLEEP: ("for", "until"),
     StepType.WORKFLOW: ("workflow", "input", "retry", "timeout", "output"),
 }
-RETRY_FIELDS = ("max_attempts", "backoff", "initial", "max")
-_DEFAULT_RETRY = RetryPolicy()
 
 
 def check_steps(raw: Sequence[Any], problems: f.Problems) -> tuple[Step, ...]:
@@ -94,7 +91,7 @@ def _step(spec: Any, path: str, step_id: str, known: set[str], problems: f.Probl
     chosen = f.choice(spec.get("type", "task"), f.child(path, "type"), StepType, problems)
     kind = StepType(chosen) if chosen else None  # None: unknown type, skip type rules
     _check_step_fields(spec, path, kind, problems)
-    at = _Fields(spec, path, problems)
+    at = f.Present(spec, path, problems)
     return Step(
         id=step_id,
         type=kind or StepType.TASK,
@@ -102,28 +99,13 @@ def _step(spec: Any, path: str, step_id: str, known: set[str], problems: f.Probl
         needs=at.get("needs", (), lambda v, p, pr: _needs(v, p, step_id, known, pr)),
         when=at.get("when", None, lambda v, p, pr: _when(v, p, known, pr)),
         input=at.get("input", None, lambda v, p, pr: _input(v, p, known, pr)),
-        retry=at.get("retry", RetryPolicy(), _retry),
+        retry=at.get("retry", RetryPolicy(), f.retry_policy),
         timeout=at.get("timeout", None, lambda v, p, pr: f.duration(v, p, pr, positive=True)),
         output=at.get("output", None, f.output_target),
         at_most_once=at.get("at_most_once", False, f.boolean),
         description=at.get("description", "", f.string),
         options=_options(spec, path, kind, known, problems),
     )
-
-
-Check = Callable[[Any, str, f.Problems], Any]
-
-
-class _Fields:
-    """Reads optional fields of one step: a check when present, a default otherwise."""
-
-    def __init__(self, spec: Mapping[str, Any], path: str, problems: f.Problems) -> None:
-        self.spec, self.path, self.problems = spec, path, problems
-
-    def get(self, key: str, default: Any, check: Check) -> Any:
-        if key not in self.spec:
-            return default
-        return check(self.spec[key], f.child(self.path, key), self.problems)
 
 
 def _check_step_fields(
@@ -234,42 +216,6 @@ def _check_refs(
 
 def _hint(name: str, known: Collection[str]) -> str:
     return f.suggest(name, known) or f" (known steps: {', '.join(sorted(known)) or 'none'})"
-
-
-def _retry(value: Any, path: str, problems: f.Problems) -> RetryPolicy:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return RetryPolicy(max_attempts=_attempts(value, path, problems))
-    if not isinstance(value, Mapping):
-        problems.add(
-            path,
-            "must be a number of attempts such as 3, or a mapping "
-            f"{{max_attempts, backoff, initial, max}}, got {f.describe(value)}",
-        )
-        return RetryPolicy()
-    f.check_unknown(value, path, RETRY_FIELDS, problems)
-    at = _Fields(value, path, problems)
-    if "max_attempts" not in value:
-        problems.add(f.child(path, "max_attempts"), "required: how many attempts in all, e.g. 3")
-    policy = RetryPolicy(
-        max_attempts=at.get("max_attempts", 1, _attempts),
-        backoff=BackoffKind(
-            at.get("backoff", "exponential", lambda v, p, pr: f.choice(v, p, BackoffKind, pr))
-            or "exponential"
-        ),
-        initial=at.get("initial", _DEFAULT_RETRY.initial, f.duration),
-        max=at.get("max", _DEFAULT_RETRY.max, f.duration),
-    )
-    if policy.initial > policy.max:
-        initial, longest = format_duration(policy.initial), format_duration(policy.max)
-        problems.add(path, f"initial ({initial}) is longer than max ({longest}); raise max")
-    return policy
-
-
-def _attempts(value: Any, path: str, problems: f.Problems) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-        return value
-    problems.add(path, f"must be a whole number of attempts >= 1, got {f.describe(value)}")
-    return 1
 
 
 def _options(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import jsonschema.validators
@@ -20,7 +20,7 @@ import rfc8785
 from ledgerflow import errors
 from ledgerflow.definition import fields as f
 from ledgerflow.definition import steps as step_rules
-from ledgerflow.definition.model import Definition, SignalHandler
+from ledgerflow.definition.model import Definition, SignalHandler, Step
 
 __all__ = ["TOP_LEVEL_FIELDS", "from_mapping"]
 
@@ -75,7 +75,7 @@ def check_json(value: Any, path: str, problems: f.Problems) -> None:
 def _build(spec: Mapping[str, Any], problems: f.Problems) -> Definition | None:
     f.check_unknown(spec, "", TOP_LEVEL_FIELDS, problems)
     name = _name(spec, problems)
-    present = _Present(spec, problems)
+    present = f.Present(spec, "", problems)
     description = present.get("description", "", f.string)
     ttl = present.get("ttl", None, lambda v, p, pr: f.duration(v, p, pr, positive=True))
     present.get("input_schema", None, _input_schema)
@@ -96,16 +96,6 @@ def _build(spec: Mapping[str, Any], problems: f.Problems) -> Definition | None:
     )
 
 
-class _Present:
-    """Checks optional top-level fields: the check when present, a default otherwise."""
-
-    def __init__(self, spec: Mapping[str, Any], problems: f.Problems) -> None:
-        self.spec, self.problems = spec, problems
-
-    def get(self, key: str, default: Any, check: Callable[[Any, str, f.Problems], Any]) -> Any:
-        return check(self.spec[key], key, self.problems) if key in self.spec else default
-
-
 def _name(spec: Mapping[str, Any], problems: f.Problems) -> str:
     if "name" not in spec:
         problems.add("name", "required: name the workflow, such as 'onboarding'")
@@ -113,7 +103,7 @@ def _name(spec: Mapping[str, Any], problems: f.Problems) -> str:
     return f.name(spec["name"], "name", problems, "workflow name")
 
 
-def _steps(spec: Mapping[str, Any], problems: f.Problems) -> tuple[Any, ...]:
+def _steps(spec: Mapping[str, Any], problems: f.Problems) -> tuple[Step, ...]:
     raw = spec.get("steps")
     if "steps" not in spec:
         problems.add("steps", "required: a list of steps, each with at least an 'id'")

@@ -40,6 +40,8 @@ _TOO_DEEP = (
     "value cannot be written to the ledger: it is nested too deeply or contains a reference cycle"
 )
 _LAST_BMP = "\uffff"
+# Scalars whose encodings agree whatever their value (strings: see the module docstring).
+_PLAIN: frozenset[type] = frozenset({str, bool, type(None)})
 
 # check_circular is off because _fast_path_ok recurses first: a cycle never reaches it.
 _ENCODER = json.JSONEncoder(
@@ -109,27 +111,36 @@ def format_timestamp(dt: datetime) -> str:
 def _fast_path_ok(value: object) -> bool:
     """Return True when the stdlib encoder writes ``value`` exactly as RFC 8785 does.
 
-    One recursive walk; the rules are in the module docstring. ``type(...) is`` rather than
-    ``isinstance`` on purpose: subclasses (``str``/``int`` enums, dict subclasses) may encode
-    differently, so they take the reference path.
+    One recursive walk; the rules are in the module docstring. Exact ``type(...)`` checks
+    rather than ``isinstance`` on purpose: subclasses (``str``/``int`` enums, dict
+    subclasses) may encode differently, so they take the reference path. Plain scalars
+    inside containers are accepted without a call, which halves the cost of the walk.
     """
-    if type(value) is str or value is None:
+    if type(value) in _PLAIN:
         return True
     if type(value) is dict:
-        for key, item in value.items():
-            if type(key) is not str or not (key.isascii() or max(key) <= _LAST_BMP):
-                return False
-            if not _fast_path_ok(item):
-                return False
-        return True
+        return _members_ok(value)
+    if type(value) is list or type(value) is tuple:
+        return _items_ok(value)
     if type(value) is int:
         return -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
-    if type(value) is list or type(value) is tuple:
-        for item in value:
-            if not _fast_path_ok(item):
-                return False
-        return True
-    return type(value) is bool
+    return False
+
+
+def _members_ok(members: dict[Any, Any]) -> bool:
+    for key, item in members.items():
+        if type(key) is not str or not (key.isascii() or max(key) <= _LAST_BMP):
+            return False
+        if type(item) not in _PLAIN and not _fast_path_ok(item):
+            return False
+    return True
+
+
+def _items_ok(items: list[Any] | tuple[Any, ...]) -> bool:
+    for item in items:
+        if type(item) not in _PLAIN and not _fast_path_ok(item):
+            return False
+    return True
 
 
 def _reference_json(value: Any) -> bytes:
