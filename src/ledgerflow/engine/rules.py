@@ -48,14 +48,13 @@ def advance(tr: Transition, choose: Chooser) -> None:
     """Skip or dispatch every runnable step, then finish the execution if it is done."""
     if tr.status is not E.RUNNING:
         return
-    definition = tr.view.definition
-    progressed = True
-    while progressed and not _has_failure(tr):
-        progressed = False
-        for step in definition.steps:
-            if _runnable(tr, step):
-                _start(tr, step, choose)
-                progressed = True
+    steps = tr.view.definition.steps
+    while not _has_failure(tr):
+        runnable = [step for step in steps if _runnable(tr, step)]
+        if not runnable:
+            break
+        for step in runnable:
+            _start(tr, step, choose)
     finish_if_done(tr)
 
 
@@ -211,8 +210,12 @@ def apply_output(state: Any, target: OutputTarget, output: Any) -> Any:
 
 
 # internals ------------------------------------------------------------------------------
+_BLOCKING = frozenset({S.FAILED.value, S.INTERRUPTED.value})
+_SETTLED_OK = frozenset({S.COMPLETED.value, S.SKIPPED.value})
+
+
 def _has_failure(tr: Transition) -> bool:
-    return any(tr.step_status(sid) in (S.FAILED, S.INTERRUPTED) for sid in tr.view.steps)
+    return any(tr.step(sid).status in _BLOCKING for sid in tr.view.steps)
 
 
 def _runnable(tr: Transition, step: Step) -> bool:
@@ -221,7 +224,7 @@ def _runnable(tr: Transition, step: Step) -> bool:
         return False
     if row.ready_at is not None and row.ready_at > tr.now_text:
         return False
-    return all(tr.step_status(n).settled_ok for n in step.needs)
+    return all(tr.step(n).status in _SETTLED_OK for n in step.needs)
 
 
 def _start(tr: Transition, step: Step, choose: Chooser) -> None:

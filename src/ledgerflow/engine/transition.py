@@ -23,6 +23,9 @@ from ledgerflow.storage.base import Change
 from ledgerflow.storage.rows import DecisionRow, ExecutionRow, StateVersionRow, StepRow
 
 
+_STEP_STATUS = {s.value: s for s in StepStatus}
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Dispatch:
     """A step attempt to hand to an agent once the change that started it has committed."""
@@ -121,7 +124,7 @@ class Transition:
         return self.changed_steps.get(step_id) or self.view.steps[step_id]
 
     def step_status(self, step_id: str) -> StepStatus:
-        return StepStatus(self.step(step_id).status)
+        return _STEP_STATUS[self.step(step_id).status]
 
     def expression_context(self) -> dict[str, Any]:
         steps = {

@@ -10,7 +10,8 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -75,6 +76,16 @@ def parse_url(url: str) -> SqliteOptions:
 
 def _row_factory(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
     return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _params(obj: object) -> dict[str, Any]:
+    """A row object as named query parameters (shallow: values are scalars)."""
+    return {name: getattr(obj, name) for name in _field_names(type(obj))}
 
 
 def _build(cls: type[R], row: dict[str, Any]) -> R:
@@ -302,7 +313,7 @@ class SqliteStore:
 
     def _write_change(self, conn: sqlite3.Connection, change: Change) -> bool:
         q = self._q
-        row = asdict(change.execution)
+        row = _params(change.execution)
         if change.expected_version is None:
             conn.execute(q["insert_execution"], row)
         else:
@@ -310,13 +321,13 @@ class SqliteStore:
             if conn.execute(q["update_execution"], row).rowcount != 1:
                 return False
         if change.new_steps:
-            conn.executemany(q["insert_step"], [asdict(s) for s in change.new_steps])
+            conn.executemany(q["insert_step"], [_params(s) for s in change.new_steps])
         if change.steps:
-            conn.executemany(q["update_step"], [asdict(s) for s in change.steps])
+            conn.executemany(q["update_step"], [_params(s) for s in change.steps])
         if change.state_version is not None:
-            conn.execute(q["insert_state_version"], asdict(change.state_version))
+            conn.execute(q["insert_state_version"], _params(change.state_version))
         if change.decisions:
-            conn.executemany(q["insert_decision"], [asdict(d) for d in change.decisions])
+            conn.executemany(q["insert_decision"], [_params(d) for d in change.decisions])
         if change.ledger:
             conn.executemany(
                 q["insert_ledger_entry"],
