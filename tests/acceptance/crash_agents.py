@@ -31,7 +31,7 @@ def _journal(ctx: Any, event: str) -> None:
 
 def _maybe_die(ctx: Any) -> None:
     marker = f"{JOURNAL}.killed-{ctx.step_id}"
-    if KILL_IN_STEP == ctx.step_id and not os.path.exists(marker):
+    if ctx.step_id == KILL_IN_STEP and not os.path.exists(marker):
         open(marker, "w").close()
         kill_self()
     if KILL_RANDOM and random.random() < KILL_RANDOM:

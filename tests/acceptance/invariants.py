@@ -22,7 +22,8 @@ def journal_starts(journal: Path) -> Counter[tuple[str, str]]:
     return starts
 
 
-def check(app: App, journal: Path, expected: int, final_status: str = "completed") -> dict[str, Any]:
+def check(app: App, journal: Path, expected: int,
+          final_status: str = "completed") -> dict[str, Any]:
     """Assert the invariants; return counts for the test's report."""
     rows = app.list(limit=100_000)
     assert len(rows) == expected, f"{expected} executions started, {len(rows)} found"

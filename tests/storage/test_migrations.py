@@ -42,15 +42,30 @@ def test_new_database_is_created_and_migrated(tmp_path: Path) -> None:
     assert [v for v, _ in applied] == [m.version for m in migrations.discover("sqlite")]
 
 
-def test_pending_migration_asks_for_migrate(tmp_path: Path) -> None:
+def test_pending_migration_asks_for_migrate(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "old.db"
     SqliteStore(f"sqlite:///{path}").close()
+    known = migrations.discover("sqlite")
+    extra = migrations.Migration(version=len(known) + 1, name="add_probe",
+                                 sql="CREATE TABLE probe (x INTEGER);", checksum="0" * 64)
+    monkeypatch.setattr(migrations, "discover", lambda dialect: (*known, extra))
+    with pytest.raises(errors.MigrationRequired, match=r"ledgerflow --db .* migrate"):
+        SqliteStore(f"sqlite:///{path}")
+    SqliteStore(f"sqlite:///{path}", migrate=True).close()
     conn = sqlite3.connect(path)
-    last = max(m.version for m in migrations.discover("sqlite"))
-    conn.execute("DELETE FROM schema_migrations WHERE version = ?", (last,))
+    assert conn.execute("SELECT count(*) FROM probe").fetchone() == (0,)
+    conn.close()
+    SqliteStore(f"sqlite:///{path}").close()  # up to date now
+
+
+def test_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE customers (id INTEGER)")
     conn.commit()
     conn.close()
-    with pytest.raises(errors.MigrationRequired, match="ledgerflow --db .* migrate"):
+    with pytest.raises(errors.StorageError, match="not a ledgerflow one"):
         SqliteStore(f"sqlite:///{path}")
 
 
@@ -68,7 +83,7 @@ def test_edited_migration_is_caught(tmp_path: Path) -> None:
 def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "junk.db"
     path.write_text("this is not sqlite" * 100)
-    with pytest.raises(errors.StorageError, match="junk.db"):
+    with pytest.raises(errors.StorageError, match=r"junk\.db"):
         SqliteStore(f"sqlite:///{path}")
 
 

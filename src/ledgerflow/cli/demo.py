@@ -40,7 +40,7 @@ def demo(env: Env, concurrency: int) -> None:
     for case in CASES:
         execution_id = app.start("onboarding", case)
         ids.append(execution_id)
-        names[execution_id] = case["entity_name"]
+        names[execution_id] = str(case["entity_name"])
         labels[execution_id] = f"{case['entity_name'][:28]:<28} {case['entity_type']:<10} " \
                                f"{case['jurisdiction']}"
     with LiveProgress(console=console, labels=labels) as progress:
@@ -55,7 +55,8 @@ def demo(env: Env, concurrency: int) -> None:
         failed |= report.status != "completed" or not result.ok
         ran = [s.id for s in report.steps
                if s.status == "completed" and s.id not in ("onboarding", "review")]
-        table.add_row(names[execution_id], render.styled(report.status), " ".join(ran), f"{report.progress.completed}/{report.progress.total}",
+        table.add_row(names[execution_id], render.styled(report.status), " ".join(ran),
+                      f"{report.progress.completed}/{report.progress.total}",
                       f"{result.entries} entries",
                       "[green]ok[/]" if result.ok else f"[red]{result.message}[/]")
     console.print(table)

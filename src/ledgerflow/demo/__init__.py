@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 DEFINITION_FILE = "onboarding.yaml"
 
-CASES = [
+CASES: list[dict[str, Any]] = [
     {"entity_name": "Blackstone Asset Management", "entity_type": "CORPORATE",
      "jurisdiction": "US", "products": ["CUSTODY", "TRADING"]},
     {"entity_name": "Meridian Family Trust", "entity_type": "TRUST", "jurisdiction": "LU",

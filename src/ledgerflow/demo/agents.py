@@ -41,7 +41,8 @@ def kyc(ctx: StepContext, data: dict[str, Any]) -> str:
 @ledgerflow.agent("kyc.trust", name="trust-kyc")
 def trust_kyc(ctx: StepContext, data: dict[str, Any]) -> str:
     _work()
-    return f"(trust-kyc.start (trust {_quote(data['entity'])}) (parties settlor trustee beneficiary))"
+    entity = _quote(data["entity"])
+    return f"(trust-kyc.start (trust {entity}) (parties settlor trustee beneficiary))"
 
 
 @ledgerflow.agent("ubo.discover", name="ubo")
@@ -49,7 +50,8 @@ def ubo(ctx: StepContext, data: dict[str, Any]) -> str:
     _work()
     if ctx.attempt == 1:
         raise TimeoutError("beneficial-ownership registry did not answer")
-    return f"(ubo.discover (entity {_quote(data['entity'])}) (threshold 25) (attempt {ctx.attempt}))"
+    entity = _quote(data["entity"])
+    return f"(ubo.discover (entity {entity}) (threshold 25) (attempt {ctx.attempt}))"
 
 
 @ledgerflow.agent("custody.setup", name="custody")

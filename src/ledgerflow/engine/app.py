@@ -29,7 +29,7 @@ from ledgerflow import errors
 from ledgerflow.clock import Clock, SystemClock
 from ledgerflow.engine import starting, status
 from ledgerflow.engine.agents import DEFAULT_REGISTRY, AgentRegistry, F
-from ledgerflow.engine.definitions import Applied, DefinitionSource, Definitions
+from ledgerflow.engine.definitions import Applied, Definitions, DefinitionSource
 from ledgerflow.engine.history import HistoryEntry, history_entries
 from ledgerflow.engine.transition import sha256_text, text
 from ledgerflow.engine.worker import Listener, Worker, WorkerOptions, WorkerReport
@@ -178,13 +178,6 @@ class App:
         row = self.execution(execution_id)
         return status.report(row, self.store.load_steps(row.id), self.clock.now())
 
-    def list(self, *, status: str | None = None, workflow: str | None = None,
-             limit: int = 50) -> list[ExecutionRow]:
-        return self.store.list_executions(
-            ExecutionFilter(tenant_id=self.tenant, status=status, workflow=workflow,
-                            limit=limit)
-        )
-
     def history(self, execution_id: str) -> list[HistoryEntry]:
         row = self.execution(execution_id)
         return history_entries(self.store.load_ledger(row.id),
@@ -218,3 +211,11 @@ class App:
         except ValueError:
             state = row.state
         return verify_execution(head, self.store.load_ledger(row.id), state)
+
+    # last in the class: the name shadows the builtin in annotations after it
+    def list(self, *, status: str | None = None, workflow: str | None = None,
+             limit: int = 50) -> list[ExecutionRow]:
+        return self.store.list_executions(
+            ExecutionFilter(tenant_id=self.tenant, status=status, workflow=workflow,
+                            limit=limit)
+        )

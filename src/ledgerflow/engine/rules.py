@@ -18,6 +18,7 @@ from typing import Any
 
 from ledgerflow import errors
 from ledgerflow.definition.model import Definition, OutputMode, OutputTarget, Step, StepType
+from ledgerflow.engine.graph import graph_of
 from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.engine.transition import Dispatch, Timer, Transition, sha256_text, text
 from ledgerflow.ledger.canonical import format_timestamp
@@ -44,17 +45,26 @@ def activate(tr: Transition, choose: Chooser) -> None:
     advance(tr, choose)
 
 
-def advance(tr: Transition, choose: Chooser) -> None:
-    """Skip or dispatch every runnable step, then finish the execution if it is done."""
+def advance(tr: Transition, choose: Chooser, after: str | None = None) -> None:
+    """Skip or dispatch every runnable step, then finish the execution if it is done.
+
+    ``after``: only that step's dependents can have become runnable (a completion), so
+    only they are looked at; None looks at every step.
+    """
     if tr.status is not E.RUNNING:
         return
-    steps = tr.view.definition.steps
-    while not _has_failure(tr):
-        runnable = [step for step in steps if _runnable(tr, step)]
-        if not runnable:
-            break
-        for step in runnable:
-            _start(tr, step, choose)
+    graph = graph_of(tr.view.definition)
+    work = list(graph.order if after is None else graph.dependents[after])
+    blocked = _has_failure(tr)
+    while work and not blocked:
+        step = graph.steps[work.pop(0)]
+        if not _runnable(tr, step):
+            continue
+        _start(tr, step, choose)
+        status = tr.step(step.id).status
+        if status == S.SKIPPED:
+            work.extend(graph.dependents[step.id])
+        blocked = status in _BLOCKING
     finish_if_done(tr)
 
 
@@ -64,7 +74,7 @@ def complete_step(tr: Transition, step_id: str, epoch: int, output: Any, output_
     row = tr.step(step_id)
     if row.status != S.RUNNING or row.epoch != epoch or tr.status is not E.RUNNING:
         return False
-    step = tr.view.definition.step(step_id)
+    step = graph_of(tr.view.definition).steps[step_id]
     tr.outputs[step_id] = output
     payload: dict[str, Any] = {"output": output}
     new_state = None
@@ -79,7 +89,7 @@ def complete_step(tr: Transition, step_id: str, epoch: int, output: Any, output_
     )
     if new_state is not None:
         tr.set_state(new_state, state_text, index)
-    advance(tr, choose)
+    advance(tr, choose, after=step_id)
     return True
 
 
@@ -88,7 +98,7 @@ def fail_attempt(tr: Transition, step_id: str, epoch: int, error: str, choose: C
     row = tr.step(step_id)
     if row.status != S.RUNNING or row.epoch != epoch or tr.status is not E.RUNNING:
         return False
-    step = tr.view.definition.step(step_id)
+    step = graph_of(tr.view.definition).steps[step_id]
     if row.attempt < step.retry.max_attempts:
         delay = step.retry.delay_before(row.attempt + 1)
         due = tr.now + timedelta(seconds=delay)
@@ -131,7 +141,7 @@ def recover(tr: Transition, choose: Chooser, limit: int) -> None:
         tr.set_status(E.RUNNING, "execution.recovered",
                       {"recoveries": tr.recoveries, "steps": running})
         for sid in running:
-            _recover_step(tr, tr.view.definition.step(sid), choose)
+            _recover_step(tr, graph_of(tr.view.definition).steps[sid], choose)
     for sid, row in tr.view.steps.items():
         if row.status == S.PENDING and row.ready_at is not None:
             tr.timers.append(_retry_timer(tr, sid))
@@ -177,8 +187,7 @@ def finish_if_done(tr: Transition) -> None:
 
 def execution_result(definition: Definition, outputs: dict[str, Any],
                      statuses: dict[str, StepStatus]) -> Any:
-    needed = {n for s in definition.steps for n in s.needs}
-    ends = [s.id for s in definition.steps if s.id not in needed]
+    ends = graph_of(definition).ends
     if len(ends) == 1:
         return outputs.get(ends[0])
     return {sid: outputs[sid] for sid in ends if statuses[sid] is S.COMPLETED}
@@ -275,13 +284,14 @@ def _dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, even
         capability=step.agent, agent=choice.agent, candidates=text(list(choice.candidates)),
         reason=choice.reason, decided_at=tr.now_text,
     ))
-    row = tr.view.row
+    execution = tr.view.row
     tr.dispatches.append(Dispatch(
-        execution_id=row.id, tenant_id=row.tenant_id, workflow=row.workflow, step_id=step.id,
+        execution_id=execution.id, tenant_id=execution.tenant_id, workflow=execution.workflow,
+        step_id=step.id,
         capability=step.agent, agent=choice.agent, attempt=attempt, epoch=epoch, input=data,
         state_text=tr.current_state_text(), timeout=step.timeout,
     ))
     if step.timeout is not None:
         tr.timers.append(Timer(due=tr.now + timedelta(seconds=step.timeout),
-                               execution_id=row.id, step_id=step.id, epoch=epoch,
+                               execution_id=execution.id, step_id=step.id, epoch=epoch,
                                kind="timeout"))

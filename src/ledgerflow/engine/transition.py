@@ -20,8 +20,7 @@ from ledgerflow.engine.view import ExecutionView
 from ledgerflow.ledger import chain
 from ledgerflow.ledger.canonical import canonical_json, format_timestamp
 from ledgerflow.storage.base import Change
-from ledgerflow.storage.rows import DecisionRow, ExecutionRow, StateVersionRow, StepRow
-
+from ledgerflow.storage.rows import DecisionRow, StateVersionRow, StepRow
 
 _STEP_STATUS = {s.value: s for s in StepStatus}
 

@@ -137,7 +137,8 @@ def _members_ok(members: dict[Any, Any]) -> bool:
 
 
 def _items_ok(items: list[Any] | tuple[Any, ...]) -> bool:
-    for item in items:
+    # A plain loop: all() over a generator is about 3x slower on short lists.
+    for item in items:  # noqa: SIM110
         if type(item) not in _PLAIN and not _fast_path_ok(item):
             return False
     return True

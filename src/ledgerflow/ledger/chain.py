@@ -44,6 +44,8 @@ __all__ = [
 GENESIS_HASH = "0" * 64
 DOMAIN_PREFIX = b"ledgerflow/audit-entry/v1\n"
 BODY_VERSION = 1
+_MAX_SAFE_INT = 2**53 - 1
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 BODY_FIELDS = frozenset(
     {
         "v",
@@ -281,10 +283,6 @@ def _render_body(
         f',"workflow_id":{fixed.workflow_id}'
         f',"workflow_version":{fixed.workflow_version}}}'
     )
-
-
-_MAX_SAFE_INT = 2**53 - 1
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def _json(value: object) -> str:

@@ -11,16 +11,16 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from ledgerflow import errors
+from ledgerflow.ledger.chain import LedgerEntry
 from ledgerflow.ledger.verify import StoredEntry
 from ledgerflow.storage import migrations, queries
-from ledgerflow.storage.locks import WorkerLock
 from ledgerflow.storage.base import Change, ExecutionFilter
+from ledgerflow.storage.locks import WorkerLock
 from ledgerflow.storage.rows import (
     DecisionRow,
     DefinitionRow,
@@ -78,14 +78,25 @@ def _row_factory(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]
     return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
 
 
-@cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
-def _params(obj: object) -> dict[str, Any]:
+def _params(obj: Any) -> dict[str, Any]:
     """A row object as named query parameters (shallow: values are scalars)."""
-    return {name: getattr(obj, name) for name in _field_names(type(obj))}
+    cls = type(obj)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(obj))
+    return {name: getattr(obj, name) for name in names}
+
+
+def _ledger_params(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "execution_id": entry.execution_id, "seq": entry.seq, "event_type": entry.event_type,
+        "step_id": entry.step_id, "occurred_at": entry.occurred_at,
+        "prev_hash": entry.prev_hash, "entry_hash": entry.entry_hash, "body": entry.body,
+        "payload": entry.payload,
+    }
 
 
 def _build(cls: type[R], row: dict[str, Any]) -> R:
@@ -115,6 +126,11 @@ class SqliteStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = self._connect()
         pending = self._pending_migrations()
+        if existed and not self._applied() and self._has_tables():
+            raise errors.StorageError(
+                f"{self.path} is an SQLite database but not a ledgerflow one (it has tables "
+                "and no schema_migrations); point --db at a new file or a ledgerflow database"
+            )
         if pending and existed and self._applied() and not migrate:
             names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
             raise errors.MigrationRequired(
@@ -210,6 +226,12 @@ class SqliteStore:
         ).fetchall()
         return {r["version"]: r["checksum"] for r in rows}
 
+    def _has_tables(self) -> bool:
+        row = self._writer.execute(
+            "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'"
+        ).fetchone()
+        return bool(row["n"])
+
     def _pending_migrations(self) -> list[migrations.Migration]:
         return migrations.check_applied("sqlite", self._applied())
 
@@ -284,69 +306,46 @@ class SqliteStore:
         return _build(DefinitionRow, rows[0]) if rows else None
 
     def list_definitions(self, tenant_id: str) -> list[DefinitionRow]:
-        return [_build(DefinitionRow, r) for r in self._read("definitions_latest_all", (tenant_id,))]
+        rows = self._read("definitions_latest_all", (tenant_id,))
+        return [_build(DefinitionRow, r) for r in rows]
 
     # executions -------------------------------------------------------------------------
     def commit(self, changes: Sequence[Change]) -> list[bool]:
         if not changes:
             return []
-        results: list[bool] = []
         with self._transaction() as conn:
-            for change in changes:
-                results.append(self._apply_one(conn, change, savepoint=len(changes) > 1))
+            # Each change's guard is its first statement: a change that fails it has
+            # written nothing, so no savepoint is needed. The rows of every change that
+            # passed go in with one executemany per table for the whole batch.
+            results = [self._guard(conn, change) for change in changes]
+            applied = [c for c, ok in zip(changes, results, strict=True) if ok]
+            self._write_rows(conn, applied)
         return results
 
-    def _apply_one(self, conn: sqlite3.Connection, change: Change, *, savepoint: bool) -> bool:
-        if savepoint:
-            conn.execute("SAVEPOINT change")
-        try:
-            applied = self._write_change(conn, change)
-        except sqlite3.IntegrityError:
-            applied = False
-        if not applied and not savepoint:
-            return False
-        if savepoint:
-            if not applied:
-                conn.execute("ROLLBACK TO change")
-            conn.execute("RELEASE change")
-        return applied
-
-    def _write_change(self, conn: sqlite3.Connection, change: Change) -> bool:
-        q = self._q
+    def _guard(self, conn: sqlite3.Connection, change: Change) -> bool:
         row = _params(change.execution)
         if change.expected_version is None:
-            conn.execute(q["insert_execution"], row)
-        else:
-            row["expected_version"] = change.expected_version
-            if conn.execute(q["update_execution"], row).rowcount != 1:
-                return False
-        if change.new_steps:
-            conn.executemany(q["insert_step"], [_params(s) for s in change.new_steps])
-        if change.steps:
-            conn.executemany(q["update_step"], [_params(s) for s in change.steps])
-        if change.state_version is not None:
-            conn.execute(q["insert_state_version"], _params(change.state_version))
-        if change.decisions:
-            conn.executemany(q["insert_decision"], [_params(d) for d in change.decisions])
-        if change.ledger:
-            conn.executemany(
-                q["insert_ledger_entry"],
-                [
-                    {
-                        "execution_id": e.execution_id,
-                        "seq": e.seq,
-                        "event_type": e.event_type,
-                        "step_id": e.step_id,
-                        "occurred_at": e.occurred_at,
-                        "prev_hash": e.prev_hash,
-                        "entry_hash": e.entry_hash,
-                        "body": e.body,
-                        "payload": e.payload,
-                    }
-                    for e in change.ledger
-                ],
-            )
-        return True
+            try:
+                conn.execute(self._q["insert_execution"], row)
+            except sqlite3.IntegrityError:
+                return False  # the id is taken
+            return True
+        row["expected_version"] = change.expected_version
+        return bool(conn.execute(self._q["update_execution"], row).rowcount == 1)
+
+    def _write_rows(self, conn: sqlite3.Connection, applied: Sequence[Change]) -> None:
+        q = self._q
+        batches: list[tuple[str, list[dict[str, Any]]]] = [
+            ("insert_step", [_params(s) for c in applied for s in c.new_steps]),
+            ("update_step", [_params(s) for c in applied for s in c.steps]),
+            ("insert_state_version",
+             [_params(c.state_version) for c in applied if c.state_version is not None]),
+            ("insert_decision", [_params(d) for c in applied for d in c.decisions]),
+            ("insert_ledger_entry", [_ledger_params(e) for c in applied for e in c.ledger]),
+        ]
+        for name, rows in batches:
+            if rows:
+                conn.executemany(q[name], rows)
 
     def load_execution(self, tenant_id: str, execution_id: str) -> ExecutionRow | None:
         rows = self._read("execution_by_id", (tenant_id, execution_id))

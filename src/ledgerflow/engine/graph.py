@@ -1,0 +1,36 @@
+"""Derived facts about a definition's graph, computed once per definition content."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ledgerflow.definition.model import Definition, Step
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Graph:
+    order: tuple[str, ...]  # step ids in definition order
+    steps: dict[str, Step]
+    dependents: dict[str, tuple[str, ...]]  # step id -> ids that need it, definition order
+    ends: tuple[str, ...]  # steps no other step needs
+
+
+_CACHE: dict[str, Graph] = {}
+
+
+def graph_of(definition: Definition) -> Graph:
+    """The graph of a definition (cached by its SHA-256: same content, same graph)."""
+    found = _CACHE.get(definition.sha256)
+    if found is None:
+        order = definition.step_ids
+        dependents = {
+            sid: tuple(s.id for s in definition.steps if sid in s.needs) for sid in order
+        }
+        found = Graph(
+            order=order,
+            steps={s.id: s for s in definition.steps},
+            dependents=dependents,
+            ends=tuple(sid for sid in order if not dependents[sid]),
+        )
+        _CACHE[definition.sha256] = found
+    return found

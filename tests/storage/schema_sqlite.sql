@@ -1,0 +1,101 @@
+CREATE INDEX executions_by_status ON executions (tenant_id, status, created_at);
+CREATE INDEX executions_by_workflow ON executions (tenant_id, workflow, created_at);
+CREATE TABLE executions (
+    id                 TEXT PRIMARY KEY,
+    tenant_id          TEXT NOT NULL,
+    workflow           TEXT NOT NULL,
+    workflow_version   INTEGER NOT NULL,
+    definition_sha256  TEXT NOT NULL,
+    status             TEXT NOT NULL CHECK (status IN
+        ('pending', 'running', 'completed', 'failed', 'paused', 'waiting', 'cancelled', 'expired')),
+    input              TEXT NOT NULL,
+    input_sha256       TEXT NOT NULL,
+    result             TEXT,
+    error              TEXT,
+    state              TEXT NOT NULL,       -- current state document, canonical JSON
+    state_sha256       TEXT NOT NULL,
+    state_version      INTEGER NOT NULL,
+    head_seq           INTEGER NOT NULL,
+    head_hash          TEXT NOT NULL,
+    version            INTEGER NOT NULL,    -- optimistic concurrency: +1 on every change
+    recoveries         INTEGER NOT NULL DEFAULT 0,
+    created_at         TEXT NOT NULL,
+    started_at         TEXT,
+    finished_at        TEXT,
+    updated_at         TEXT NOT NULL,
+    FOREIGN KEY (tenant_id, workflow, workflow_version)
+        REFERENCES workflow_definitions (tenant_id, name, version)
+);
+CREATE TABLE ledger_entries (
+    execution_id  TEXT NOT NULL,
+    seq           INTEGER NOT NULL,
+    event_type    TEXT NOT NULL,
+    step_id       TEXT,
+    occurred_at   TEXT NOT NULL,
+    prev_hash     TEXT NOT NULL,
+    entry_hash    TEXT NOT NULL,
+    body          TEXT NOT NULL,                -- the exact canonical bytes that were hashed
+    payload       TEXT,                         -- canonical payload; may be erased, never edited
+    PRIMARY KEY (execution_id, seq)
+);
+CREATE TABLE routing_decisions (
+    execution_id  TEXT NOT NULL REFERENCES executions (id),
+    step_id       TEXT NOT NULL,
+    epoch         INTEGER NOT NULL,
+    attempt       INTEGER NOT NULL,
+    capability    TEXT NOT NULL,
+    agent         TEXT NOT NULL,
+    candidates    TEXT NOT NULL,                -- JSON: every candidate with its score
+    reason        TEXT NOT NULL,
+    decided_at    TEXT NOT NULL,
+    PRIMARY KEY (execution_id, step_id, epoch)
+);
+CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));
+CREATE TABLE state_versions (
+    execution_id  TEXT NOT NULL REFERENCES executions (id),
+    version       INTEGER NOT NULL,
+    seq           INTEGER NOT NULL,             -- the ledger entry that made this version
+    state         TEXT NOT NULL,
+    sha256        TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    PRIMARY KEY (execution_id, version)
+);
+CREATE TABLE step_runs (
+    execution_id  TEXT NOT NULL REFERENCES executions (id),
+    step_id       TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN
+        ('pending', 'running', 'completed', 'failed', 'skipped', 'cancelled', 'interrupted')),
+    attempt       INTEGER NOT NULL DEFAULT 0,   -- attempts started (retries count, recoveries do not)
+    epoch         INTEGER NOT NULL DEFAULT 0,   -- dispatch epoch: fences late completions
+    agent         TEXT,
+    output        TEXT,
+    error         TEXT,
+    ready_at      TEXT,                         -- a pending retry is due at this time
+    started_at    TEXT,
+    finished_at   TEXT,
+    PRIMARY KEY (execution_id, step_id)
+);
+CREATE TABLE workflow_definitions (
+    tenant_id   TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    version     INTEGER NOT NULL CHECK (version >= 1),
+    sha256      TEXT NOT NULL,
+    spec        TEXT NOT NULL,              -- RFC 8785 canonical JSON of the definition
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, name, version),
+    UNIQUE (tenant_id, name, sha256)
+);
+CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries
+BEGIN
+    SELECT RAISE(ABORT, 'ledger_entries is append-only: DELETE refused');
+END;
+CREATE TRIGGER ledger_entries_no_replace BEFORE INSERT ON ledger_entries
+WHEN EXISTS (SELECT 1 FROM ledger_entries
+             WHERE execution_id = NEW.execution_id AND seq = NEW.seq)
+BEGIN
+    SELECT RAISE(ABORT, 'ledger_entries is append-only: an entry with this seq exists');
+END;
+CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries
+BEGIN
+    SELECT RAISE(ABORT, 'ledger_entries is append-only: UPDATE refused');
+END;
