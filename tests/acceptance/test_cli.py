@@ -166,3 +166,12 @@ def test_help_explains(tmp_path: Path) -> None:
     for command in ("apply", "start", "worker", "run", "status", "list", "history", "state",
                     "verify", "demo", "init", "migrate", "workflows"):
         assert command in out
+
+
+def test_example_diamond_runs(tmp_path: Path) -> None:
+    root = HERE.parent.parent
+    lf(tmp_path, "apply", str(root / "examples" / "diamond.yaml"))
+    report = json.loads(lf(tmp_path, "run", "diamond", "--input", '{"mode": "quick"}',
+                           "--agents", str(root / "examples" / "agents.py"), "--json").stdout)
+    assert report["status"] == "completed"
+    assert {s["id"]: s["attempts"] for s in report["steps"]} == {"a": 1, "b": 2, "c": 0, "d": 1}
