@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -15,6 +14,7 @@ from ledgerflow.cli.progress import LiveProgress
 from ledgerflow.demo import CASES, definition_path
 from ledgerflow.engine.agents import load_modules
 from ledgerflow.settings import DEFAULT_DB_URL
+from ledgerflow.storage.rows import parse_column
 
 
 @click.command()
@@ -63,7 +63,7 @@ def demo(env: Env, concurrency: int) -> None:
     first = ids[0]
     state = app.state(first)
     console.print(f"\n[bold]Case document of {first}[/] (state version {state.version}):")
-    for fragment in json.loads(state.state).get("document", []):
+    for fragment in parse_column(state.state, "state").get("document", []):
         console.print(f"  {fragment}", highlight=False, soft_wrap=True)
     db = "" if env.db_url in (None, DEFAULT_DB_URL) else f"--db {env.db_url} "
     console.print("\nLook closer:")

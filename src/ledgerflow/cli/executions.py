@@ -11,6 +11,7 @@ from rich.table import Table
 from ledgerflow.cli import render
 from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, parse_json_arg, pass_env
 from ledgerflow.engine.lifecycle import ExecutionStatus
+from ledgerflow.storage.rows import parse_column
 
 STATUS_CHOICE = click.Choice([s.value for s in ExecutionStatus])
 
@@ -108,7 +109,7 @@ def history(env: Env, execution_id: str, as_json: bool) -> None:
 def state(env: Env, execution_id: str, version: int | None, as_json: bool) -> None:
     """The execution's state document, now or as of any earlier version."""
     found = env.app().state(execution_id, version)
-    document = json.loads(found.state)
+    document = parse_column(found.state, f"state version {found.version}")
     if as_json:
         emit_json({"execution_id": found.execution_id, "version": found.version,
                    "seq": found.seq, "sha256": found.sha256, "created_at": found.created_at,

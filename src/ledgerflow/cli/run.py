@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -55,14 +57,18 @@ def _split(agents: str) -> list[str]:
 @click.option("--until-idle", is_flag=True,
               help="Exit once no execution can make progress (default: run until stopped).")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print a line per finished execution.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
+              default="warning", show_default=True, help="Engine log messages shown on stderr.")
 @pass_env
 @handle_errors
 def worker(env: Env, agents: str, concurrency: int | None, until_idle: bool,
-           quiet: bool) -> None:
+           quiet: bool, log_level: str) -> None:
     """Run step handlers: resume unfinished executions, then take new ones.
 
     Stop with Ctrl-C or SIGTERM: running steps finish and are committed first.
     """
+    logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     load_modules(_split(agents))
     app = env.app()
     console = Console(stderr=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from ledgerflow.clock import Clock
 from ledgerflow.definition.model import Definition
 from ledgerflow.ledger.canonical import canonical_json, format_timestamp
 from ledgerflow.storage.base import Store
-from ledgerflow.storage.rows import DefinitionRow
+from ledgerflow.storage.rows import DefinitionRow, parse_column
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -75,7 +74,8 @@ class Definitions:
         if found is not None:
             return found
         row = self.row(tenant_id, name, version)
-        definition = defs.from_mapping(json.loads(row.spec), source=f"{name} v{version}")
+        spec = parse_column(row.spec, f"definition {name} v{version}")
+        definition = defs.from_mapping(spec, source=f"stored definition {name} v{version}")
         with self._lock:
             self._compiled[key] = definition
         return definition

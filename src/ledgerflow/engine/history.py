@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from ledgerflow.ledger.verify import StoredEntry
-from ledgerflow.storage.rows import StateVersionRow
+from ledgerflow.storage.rows import StateVersionRow, parse_column
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -35,7 +34,9 @@ def history_entries(entries: Sequence[StoredEntry],
     made = {v.seq: v.version for v in versions}
     out: list[HistoryEntry] = []
     for entry in entries:
-        body = json.loads(entry.body)
+        body = parse_column(entry.body, f"ledger entry {entry.seq}")
+        if not isinstance(body, dict):
+            body = {}
         out.append(HistoryEntry(
             seq=entry.seq,
             event_type=entry.event_type,
@@ -47,7 +48,7 @@ def history_entries(entries: Sequence[StoredEntry],
             occurred_at=body.get("occurred_at", ""),
             entry_hash=entry.entry_hash,
             prev_hash=entry.prev_hash,
-            payload=json.loads(entry.payload) if entry.payload is not None else None,
+            payload=parse_column(entry.payload, f"payload of ledger entry {entry.seq}"),
             state_version=made.get(entry.seq),
         ))
     return out

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
-from ledgerflow.storage.rows import ExecutionRow, StepRow
+from ledgerflow.storage.rows import ExecutionRow, StepRow, parse_column
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -124,7 +123,7 @@ def report(row: ExecutionRow, steps: Sequence[StepRow], now: datetime) -> Execut
             for s in steps
         ),
         error=row.error,
-        result=json.loads(row.result) if row.result is not None else None,
+        result=parse_column(row.result, f"result of execution {row.id}"),
         state_version=row.state_version,
         recoveries=row.recoveries,
         head_seq=row.head_seq,

@@ -8,7 +8,6 @@ lifecycle table and add exactly one ledger event.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -265,7 +264,3 @@ class Transition:
             dispatches=tuple(self.dispatches),
             timers=tuple(self.timers),
         )
-
-
-def parse_json(value: str | None) -> Any:
-    return None if value is None else json.loads(value)

@@ -3,14 +3,13 @@ parsed. Views are replaced, never edited, so a failed commit leaves the old one 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ledgerflow.definition.model import Definition
 from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
-from ledgerflow.storage.rows import ExecutionRow, StepRow
+from ledgerflow.storage.rows import ExecutionRow, StepRow, parse_column
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -28,15 +27,15 @@ class ExecutionView:
     ) -> ExecutionView:
         by_id = {s.step_id: s for s in steps}
         outputs = {
-            sid: json.loads(s.output)
+            sid: parse_column(s.output, f"output of step {sid!r} of execution {row.id}")
             for sid, s in by_id.items()
             if s.status == StepStatus.COMPLETED and s.output is not None
         }
         return cls(
             row=row,
             definition=definition,
-            input=json.loads(row.input),
-            state=json.loads(row.state),
+            input=parse_column(row.input, f"input of execution {row.id}"),
+            state=parse_column(row.state, f"state of execution {row.id}"),
             steps=by_id,
             outputs=outputs,
         )

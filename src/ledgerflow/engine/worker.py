@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from ledgerflow import errors
 from ledgerflow.clock import Clock
 from ledgerflow.engine import rules
 from ledgerflow.engine.agents import AgentRegistry
@@ -97,6 +98,7 @@ class Worker:
         self._inflight = 0
         self._stop = threading.Event()
         self._last_poll = 0.0
+        self._quarantined: set[str] = set()
         self.report = WorkerReport()
 
     # public ---------------------------------------------------------------------------
@@ -189,7 +191,8 @@ class Worker:
         if self._stop.is_set():
             return []
         pending = self._store.executions_with_status([ExecutionStatus.PENDING])
-        return [_Activate(execution_id=r.id) for r in pending if r.id not in self._views]
+        return [_Activate(execution_id=r.id) for r in pending
+                if r.id not in self._views and r.id not in self._quarantined]
 
     def _idle(self) -> bool:
         if self._stop.is_set() or not self._options.until_idle:
@@ -288,11 +291,24 @@ class Worker:
             self._queue.put(event)
 
     def _load(self, execution_id: str) -> ExecutionView | None:
+        """The execution's view, or None if it is unknown or cannot be loaded.
+
+        A corrupted execution (bad JSON, unloadable definition) is skipped with an error
+        logged, never allowed to stop the worker from serving every other execution.
+        """
+        if execution_id in self._quarantined:
+            return None
         row = self._store.load_execution_any_tenant(execution_id)
         if row is None:
             return None
-        definition = self._definitions.get(row.tenant_id, row.workflow, row.workflow_version)
-        return ExecutionView.from_rows(row, definition, self._store.load_steps(execution_id))
+        try:
+            definition = self._definitions.get(row.tenant_id, row.workflow,
+                                               row.workflow_version)
+            return ExecutionView.from_rows(row, definition, self._store.load_steps(row.id))
+        except (errors.StorageError, errors.DefinitionError, errors.NotFound) as exc:
+            self._quarantined.add(execution_id)
+            log.error("execution %s skipped: %s", execution_id, exc)
+            return None
 
     def _choose(self, capability: str) -> rules.Choice | None:
         return choose_agent(capability, self._registry.candidates(capability))

@@ -6,7 +6,24 @@ it, so storage never re-serialises. ``json.loads`` of a text column gives the va
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
+
+from ledgerflow import errors
+
+
+def parse_column(text: str | None, what: str) -> Any:
+    """JSON of a stored text column; a corrupted value is a StorageError naming ``what``."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise errors.StorageError(
+            f"{what} is not valid JSON in the database ({exc}); the row was changed outside "
+            "ledgerflow — run: ledgerflow verify --all"
+        ) from exc
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
