@@ -6,6 +6,7 @@ it); readers get one connection per thread, which WAL lets run beside the writer
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -203,7 +204,7 @@ class SqliteStore:
             )
         return errors.StorageError(f"{self.path}: failed to {doing}: {text}")
 
-    def _read(self, name: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    def _read(self, name: str, params: Sequence[Any] | dict[str, Any]) -> list[dict[str, Any]]:
         try:
             return self._reader().execute(self._q[name], params).fetchall()
         except sqlite3.Error as exc:
@@ -359,29 +360,13 @@ class SqliteStore:
         return [_build(StepRow, r) for r in self._read("steps_of_execution", (execution_id,))]
 
     def list_executions(self, flt: ExecutionFilter) -> list[ExecutionRow]:
-        sql = "SELECT * FROM executions WHERE tenant_id = ?"
-        params: list[Any] = [flt.tenant_id]
-        if flt.status is not None:
-            sql += " AND status = ?"
-            params.append(flt.status)
-        if flt.workflow is not None:
-            sql += " AND workflow = ?"
-            params.append(flt.workflow)
-        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
-        params.append(flt.limit)
-        try:
-            rows = self._reader().execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise self._translate(exc, "list executions") from exc
+        rows = self._read("executions_filtered", {
+            "tenant_id": flt.tenant_id, "status": flt.status, "workflow": flt.workflow,
+            "limit": flt.limit})
         return [_build(ExecutionRow, r) for r in rows]
 
     def executions_with_status(self, statuses: Sequence[str]) -> list[ExecutionRow]:
-        marks = ", ".join("?" for _ in statuses)
-        sql = f"SELECT * FROM executions WHERE status IN ({marks}) ORDER BY created_at, id"
-        try:
-            rows = self._reader().execute(sql, list(statuses)).fetchall()
-        except sqlite3.Error as exc:
-            raise self._translate(exc, "find active executions") from exc
+        rows = self._read("executions_in_statuses", {"statuses": json.dumps(list(statuses))})
         return [_build(ExecutionRow, r) for r in rows]
 
     def iter_executions(self, tenant_id: str) -> Iterator[ExecutionRow]:

@@ -70,6 +70,18 @@ INSERT INTO ledger_entries (execution_id, seq, event_type, step_id, occurred_at,
 VALUES (:execution_id, :seq, :event_type, :step_id, :occurred_at, :prev_hash, :entry_hash,
     :body, :payload);
 
+-- name: executions_filtered
+SELECT * FROM executions
+WHERE tenant_id = :tenant_id
+  AND (:status IS NULL OR status = :status)
+  AND (:workflow IS NULL OR workflow = :workflow)
+ORDER BY created_at DESC, id DESC
+LIMIT :limit;
+
+-- name: executions_in_statuses
+SELECT * FROM executions WHERE status IN (SELECT value FROM json_each(:statuses))
+ORDER BY created_at, id;
+
 -- name: execution_by_id
 SELECT * FROM executions WHERE tenant_id = ? AND id = ?;
 
