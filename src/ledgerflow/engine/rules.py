@@ -40,7 +40,9 @@ S = StepStatus
 
 
 def activate(tr: Transition, choose: Chooser) -> None:
-    """A pending execution starts running and dispatches its first steps."""
+    """A pending execution starts running and dispatches its first steps (else no-op)."""
+    if tr.status is not E.PENDING:
+        return
     tr.set_status(E.RUNNING, "execution.started")
     advance(tr, choose)
 

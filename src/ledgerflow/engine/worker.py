@@ -136,19 +136,19 @@ class Worker:
         self.report.recovered = len(recovering)
         if recovering:
             log.info("recovering %d running execution(s)", len(recovering))
-        batch: list[tuple[_Event, Callable[[Transition], object]]] = []
         limit = self._options.recovery_limit
-        for row in found:
-            view = self._load(row.id)
-            if view is None:
-                continue
-            if row.status == ExecutionStatus.RUNNING:
-                batch.append((_Activate(execution_id=row.id),
-                              lambda tr: rules.recover(tr, self._choose, limit)))
-            else:
-                batch.append((_Activate(execution_id=row.id),
-                              lambda tr: rules.activate(tr, self._choose)))
-        self._commit_batch(batch)
+
+        def recover(tr: Transition) -> None:
+            rules.recover(tr, self._choose, limit)
+
+        def activate(tr: Transition) -> None:
+            rules.activate(tr, self._choose)
+
+        self._commit_batch([
+            (_Activate(execution_id=row.id),
+             recover if row.status == ExecutionStatus.RUNNING else activate)
+            for row in found
+        ])
         self._last_poll = time.monotonic()
 
     def _collect(self) -> list[_Event]:
@@ -234,7 +234,7 @@ class Worker:
                     f"timed out after {tr.view.definition.step(timer.step_id).timeout}s",
                     choose)
             return lambda tr: rules.advance(tr, choose)
-        if self._stop.is_set() or event.execution_id in self._views:
+        if self._stop.is_set():
             return None
         return lambda tr: rules.activate(tr, choose)
 
@@ -246,9 +246,6 @@ class Worker:
         for event, rule in batch:
             view = self._views.get(event.execution_id) or self._load(event.execution_id)
             if view is None or view.status.terminal:
-                continue
-            if isinstance(event, _Activate) and view.status is not ExecutionStatus.PENDING \
-                    and event.execution_id in self._views:
                 continue
             tr = Transition.begin(view, now, self._actor)
             rule(tr)
@@ -315,28 +312,20 @@ class Worker:
 
     # handler threads ------------------------------------------------------------------
     def _run_handler(self, dispatch: Dispatch) -> None:
+        """Run one attempt in a pool thread; its outcome goes to the writer's queue."""
+        self._queue.put(_Completed(execution_id=dispatch.execution_id,
+                                   step_id=dispatch.step_id, epoch=dispatch.epoch,
+                                   **self._attempt(dispatch)))
+
+    def _attempt(self, dispatch: Dispatch) -> dict[str, Any]:
         spec = self._registry.get(dispatch.capability, dispatch.agent)
         if spec is None:
-            self._queue.put(_Completed(
-                execution_id=dispatch.execution_id, step_id=dispatch.step_id,
-                epoch=dispatch.epoch,
-                error=f"agent {dispatch.agent!r} is not loaded in this worker"))
-            return
+            return {"error": f"agent {dispatch.agent!r} is not loaded in this worker"}
         try:
             output = spec.handler(StepContext(dispatch), dispatch.input)
         except Exception as exc:
-            self._queue.put(_Completed(
-                execution_id=dispatch.execution_id, step_id=dispatch.step_id,
-                epoch=dispatch.epoch, error=f"{type(exc).__name__}: {exc}"))
-            return
+            return {"error": f"{type(exc).__name__}: {exc}"}
         try:
-            output_text = text(output)
+            return {"output": output, "output_text": text(output)}
         except Exception as exc:
-            self._queue.put(_Completed(
-                execution_id=dispatch.execution_id, step_id=dispatch.step_id,
-                epoch=dispatch.epoch,
-                error=f"output is not JSON-serialisable ({type(exc).__name__}: {exc})"))
-            return
-        self._queue.put(_Completed(
-            execution_id=dispatch.execution_id, step_id=dispatch.step_id,
-            epoch=dispatch.epoch, output=output, output_text=output_text))
+            return {"error": f"output is not JSON-serialisable ({type(exc).__name__}: {exc})"}
