@@ -244,6 +244,7 @@ class Transition:
         change = Change(
             execution=new_row,
             expected_version=row.version,
+            expected_head_hash=row.head_hash,
             steps=tuple(self.changed_steps.values()),
             state_version=version_row,
             ledger=tuple(entries),

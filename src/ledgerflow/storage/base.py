@@ -35,12 +35,15 @@ from ledgerflow.storage.rows import (
 class Change:
     """Everything one state change of one execution writes, applied atomically.
 
-    ``expected_version`` is the execution row's version the change was computed from;
-    ``None`` means the execution is new and is inserted (with ``new_steps``).
+    ``expected_version`` and ``expected_head_hash`` are the execution row's version and
+    ledger head the change was computed from; both must still hold for it to apply (the
+    head hash makes the guard unforgeable: two writers cannot produce the same one).
+    ``expected_version`` None means the execution is new and is inserted with ``new_steps``.
     """
 
     execution: ExecutionRow
     expected_version: int | None
+    expected_head_hash: str | None = None
     new_steps: Sequence[StepRow] = ()
     steps: Sequence[StepRow] = ()
     state_version: StateVersionRow | None = None

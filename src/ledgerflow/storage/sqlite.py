@@ -332,6 +332,7 @@ class SqliteStore:
                 return False  # the id is taken
             return True
         row["expected_version"] = change.expected_version
+        row["expected_head_hash"] = change.expected_head_hash
         return bool(conn.execute(self._q["update_execution"], row).rowcount == 1)
 
     def _write_rows(self, conn: sqlite3.Connection, applied: Sequence[Change]) -> None:

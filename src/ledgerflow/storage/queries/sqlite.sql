@@ -40,7 +40,7 @@ UPDATE executions SET status = :status, result = :result, error = :error, state 
     state_sha256 = :state_sha256, state_version = :state_version, head_seq = :head_seq,
     head_hash = :head_hash, version = :version, recoveries = :recoveries,
     started_at = :started_at, finished_at = :finished_at, updated_at = :updated_at
-WHERE id = :id AND version = :expected_version;
+WHERE id = :id AND version = :expected_version AND head_hash = :expected_head_hash;
 
 -- name: insert_step
 INSERT INTO step_runs (execution_id, step_id, status, attempt, epoch, agent, output, error,
