@@ -34,7 +34,7 @@ from ledgerflow.engine.history import HistoryEntry, history_entries
 from ledgerflow.engine.transition import sha256_text, text
 from ledgerflow.engine.worker import Listener, Worker, WorkerOptions, WorkerReport
 from ledgerflow.ledger.chain import Actor
-from ledgerflow.ledger.verify import ExecutionHead, VerifyResult, verify_execution
+from ledgerflow.ledger.verify import ExecutionHead, StoredEntry, VerifyResult, verify_execution
 from ledgerflow.settings import Settings
 from ledgerflow.storage import open_store
 from ledgerflow.storage.base import ExecutionFilter
@@ -210,7 +210,13 @@ class App:
             state = json.loads(row.state)
         except ValueError:
             state = row.state
-        return verify_execution(head, self.store.load_ledger(row.id), state)
+        entries = [
+            StoredEntry(seq=e.seq, event_type=e.event_type, step_id=e.step_id,
+                        prev_hash=e.prev_hash, entry_hash=e.entry_hash, body=e.body,
+                        payload=e.payload)
+            for e in self.store.load_ledger(row.id)
+        ]
+        return verify_execution(head, entries, state)
 
     # last in the class: the name shadows the builtin in annotations after it
     def list(self, *, status: str | None = None, workflow: str | None = None,

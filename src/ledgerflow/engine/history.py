@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ledgerflow.ledger.verify import StoredEntry
-from ledgerflow.storage.rows import StateVersionRow, parse_column
+from ledgerflow.storage.rows import LedgerRow, StateVersionRow, parse_column
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -29,7 +28,7 @@ class HistoryEntry:
         return asdict(self)
 
 
-def history_entries(entries: Sequence[StoredEntry],
+def history_entries(entries: Sequence[LedgerRow],
                     versions: Sequence[StateVersionRow]) -> list[HistoryEntry]:
     made = {v.seq: v.version for v in versions}
     out: list[HistoryEntry] = []

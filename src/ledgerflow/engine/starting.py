@@ -10,7 +10,7 @@ import jsonschema
 from ledgerflow import errors
 from ledgerflow.definition.model import Definition
 from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
-from ledgerflow.engine.transition import sha256_text, text
+from ledgerflow.engine.transition import ledger_rows, sha256_text, text
 from ledgerflow.ledger import chain
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.base import Change
@@ -51,7 +51,7 @@ def new_execution(*, tenant_id: str, execution_id: str, row: DefinitionRow,
     event = chain.EventSpec(event_type="execution.created", from_state=None,
                             to_state=str(ExecutionStatus.PENDING), actor=actor,
                             payload={"input": input})
-    entries = chain.append(header, 0, chain.GENESIS_HASH, [event], now)
+    entries = ledger_rows(chain.append(header, 0, chain.GENESIS_HASH, [event], now))
     state_sha = sha256_text(state_text)
     execution = ExecutionRow(
         id=execution_id, tenant_id=tenant_id, workflow=row.name, workflow_version=row.version,

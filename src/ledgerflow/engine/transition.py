@@ -8,7 +8,7 @@ lifecycle table and add exactly one ledger event.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -19,7 +19,7 @@ from ledgerflow.engine.view import ExecutionView
 from ledgerflow.ledger import chain
 from ledgerflow.ledger.canonical import canonical_json, format_timestamp
 from ledgerflow.storage.base import Change
-from ledgerflow.storage.rows import DecisionRow, StateVersionRow, StepRow
+from ledgerflow.storage.rows import DecisionRow, LedgerRow, StateVersionRow, StepRow
 
 _STEP_STATUS = {s.value: s for s in StepStatus}
 
@@ -62,6 +62,16 @@ class Built:
     view: ExecutionView
     dispatches: tuple[Dispatch, ...]
     timers: tuple[Timer, ...]
+
+
+def ledger_rows(entries: Sequence[chain.LedgerEntry]) -> list[LedgerRow]:
+    """Chained entries as the rows storage writes."""
+    return [
+        LedgerRow(execution_id=e.execution_id, seq=e.seq, event_type=e.event_type,
+                  step_id=e.step_id, occurred_at=e.occurred_at, prev_hash=e.prev_hash,
+                  entry_hash=e.entry_hash, body=e.body, payload=e.payload)
+        for e in entries
+    ]
 
 
 def text(value: Any) -> str:
@@ -210,7 +220,8 @@ class Transition:
             workflow_version=row.workflow_version,
             definition_sha256=row.definition_sha256,
         )
-        entries = chain.append(header, row.head_seq, row.head_hash, self.events, self.now)
+        entries = ledger_rows(
+            chain.append(header, row.head_seq, row.head_hash, self.events, self.now))
         state_text, state_sha, state_version = row.state, row.state_sha256, row.state_version
         version_row: StateVersionRow | None = None
         if self.state_event is not None and self.state_text is not None:

@@ -19,13 +19,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ledgerflow.ledger.chain import LedgerEntry
-from ledgerflow.ledger.verify import StoredEntry
 from ledgerflow.storage.locks import WorkerLock
 from ledgerflow.storage.rows import (
     DecisionRow,
     DefinitionRow,
     ExecutionRow,
+    LedgerRow,
     StateVersionRow,
     StepRow,
 )
@@ -47,7 +46,7 @@ class Change:
     new_steps: Sequence[StepRow] = ()
     steps: Sequence[StepRow] = ()
     state_version: StateVersionRow | None = None
-    ledger: Sequence[LedgerEntry] = ()
+    ledger: Sequence[LedgerRow] = ()
     decisions: Sequence[DecisionRow] = field(default_factory=tuple)
 
 
@@ -116,7 +115,7 @@ class Store(Protocol):
         ...
 
     # ledger and state versions -----------------------------------------------------------
-    def load_ledger(self, execution_id: str) -> list[StoredEntry]:
+    def load_ledger(self, execution_id: str) -> list[LedgerRow]:
         """Entries ordered by the stored seq column."""
         ...
 

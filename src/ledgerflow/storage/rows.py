@@ -87,6 +87,19 @@ class StateVersionRow:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class LedgerRow:
+    execution_id: str
+    seq: int
+    event_type: str
+    step_id: str | None
+    occurred_at: str
+    prev_hash: str
+    entry_hash: str
+    body: str  # the exact canonical bytes that were hashed
+    payload: str | None  # canonical payload text; None once erased
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class DecisionRow:
     execution_id: str
     step_id: str

@@ -17,8 +17,6 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from ledgerflow import errors
-from ledgerflow.ledger.chain import LedgerEntry
-from ledgerflow.ledger.verify import StoredEntry
 from ledgerflow.storage import migrations, queries
 from ledgerflow.storage.base import Change, ExecutionFilter
 from ledgerflow.storage.locks import WorkerLock
@@ -26,6 +24,7 @@ from ledgerflow.storage.rows import (
     DecisionRow,
     DefinitionRow,
     ExecutionRow,
+    LedgerRow,
     StateVersionRow,
     StepRow,
 )
@@ -89,15 +88,6 @@ def _params(obj: Any) -> dict[str, Any]:
     if names is None:
         names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(obj))
     return {name: getattr(obj, name) for name in names}
-
-
-def _ledger_params(entry: LedgerEntry) -> dict[str, Any]:
-    return {
-        "execution_id": entry.execution_id, "seq": entry.seq, "event_type": entry.event_type,
-        "step_id": entry.step_id, "occurred_at": entry.occurred_at,
-        "prev_hash": entry.prev_hash, "entry_hash": entry.entry_hash, "body": entry.body,
-        "payload": entry.payload,
-    }
 
 
 def _build(cls: type[R], row: dict[str, Any]) -> R:
@@ -343,7 +333,7 @@ class SqliteStore:
             ("insert_state_version",
              [_params(c.state_version) for c in applied if c.state_version is not None]),
             ("insert_decision", [_params(d) for c in applied for d in c.decisions]),
-            ("insert_ledger_entry", [_ledger_params(e) for c in applied for e in c.ledger]),
+            ("insert_ledger_entry", [_params(e) for c in applied for e in c.ledger]),
         ]
         for name, rows in batches:
             if rows:
@@ -375,8 +365,8 @@ class SqliteStore:
             yield _build(ExecutionRow, row)
 
     # ledger and state versions ----------------------------------------------------------
-    def load_ledger(self, execution_id: str) -> list[StoredEntry]:
-        return [_build(StoredEntry, r) for r in self._read("ledger_of_execution", (execution_id,))]
+    def load_ledger(self, execution_id: str) -> list[LedgerRow]:
+        return [_build(LedgerRow, r) for r in self._read("ledger_of_execution", (execution_id,))]
 
     def load_state_version(self, execution_id: str, version: int) -> StateVersionRow | None:
         rows = self._read("state_version", (execution_id, version))

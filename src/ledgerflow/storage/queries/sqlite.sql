@@ -95,8 +95,7 @@ SELECT * FROM executions WHERE tenant_id = ? ORDER BY created_at, id;
 SELECT * FROM step_runs WHERE execution_id = ? ORDER BY rowid;
 
 -- name: ledger_of_execution
-SELECT seq, event_type, step_id, prev_hash, entry_hash, body, payload
-FROM ledger_entries WHERE execution_id = ? ORDER BY seq;
+SELECT * FROM ledger_entries WHERE execution_id = ? ORDER BY seq;
 
 -- name: state_version
 SELECT * FROM state_versions WHERE execution_id = ? AND version = ?;
