@@ -11,10 +11,8 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
-from pathlib import Path
+from dataclasses import fields
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlsplit
 
 from ledgerflow import errors
 from ledgerflow.storage import migrations, queries
@@ -28,50 +26,9 @@ from ledgerflow.storage.rows import (
     StateVersionRow,
     StepRow,
 )
+from ledgerflow.storage.sqlite_url import parse_url
 
-_SYNC_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 R = TypeVar("R")
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SqliteOptions:
-    path: Path
-    synchronous: str = "FULL"
-    busy_timeout_ms: int = 10_000
-
-
-def parse_url(url: str) -> SqliteOptions:
-    """``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``?synchronous=NORMAL``."""
-    parts = urlsplit(url)
-    if parts.scheme != "sqlite" or not parts.path.startswith("/") or parts.netloc:
-        raise errors.ConfigurationError(
-            f"bad SQLite URL {url!r}: use sqlite:///relative/file.db or sqlite:////absolute.db"
-        )
-    raw_path = parts.path[1:]
-    if not raw_path or raw_path == ":memory:":
-        raise errors.ConfigurationError(
-            f"bad SQLite URL {url!r}: name a database file (in-memory databases cannot be "
-            "shared by the engine's threads)"
-        )
-    params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    unknown = set(params) - {"synchronous", "busy_timeout_ms"}
-    if unknown:
-        raise errors.ConfigurationError(
-            f"bad SQLite URL {url!r}: unknown option(s) {', '.join(sorted(unknown))}; "
-            "known: synchronous, busy_timeout_ms"
-        )
-    sync = params.get("synchronous", "FULL").upper()
-    if sync not in _SYNC_LEVELS:
-        raise errors.ConfigurationError(
-            f"bad SQLite URL {url!r}: synchronous must be one of {', '.join(_SYNC_LEVELS)}"
-        )
-    try:
-        busy = int(params.get("busy_timeout_ms", "10000"))
-    except ValueError as exc:
-        raise errors.ConfigurationError(
-            f"bad SQLite URL {url!r}: busy_timeout_ms must be an integer"
-        ) from exc
-    return SqliteOptions(path=Path(raw_path), synchronous=sync, busy_timeout_ms=busy)
 
 
 def _row_factory(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
@@ -239,7 +196,7 @@ class SqliteStore:
         for migration in pending:
             try:
                 with self._transaction() as conn:
-                    for statement in _split_statements(migration.sql):
+                    for statement in migrations.split_statements(migration.sql):
                         conn.execute(statement)
                     conn.execute(
                         f"INSERT INTO {migrations.TRACKING_TABLE} (version, name, checksum) "
@@ -383,19 +340,3 @@ class SqliteStore:
     def durations(self, tenant_id: str, workflow: str, limit: int) -> list[tuple[str, str]]:
         rows = self._read("completed_durations", (tenant_id, workflow, limit))
         return [(r["started_at"], r["finished_at"]) for r in rows]
-
-
-def _split_statements(sql: str) -> list[str]:
-    """Split a script into complete statements (trigger bodies keep their semicolons)."""
-    statements: list[str] = []
-    buffer = ""
-    for line in sql.splitlines(keepends=True):
-        if not buffer and (not line.strip() or line.lstrip().startswith("--")):
-            continue
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    if buffer.strip():
-        raise errors.MigrationError(f"incomplete SQL statement at the end: {buffer[:60]!r}")
-    return statements

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -76,3 +77,19 @@ def check_applied(dialect: str, applied: dict[int, str]) -> list[Migration]:
                 "migrations are forward-only: restore the file and add a new one"
             )
     return [m for v, m in sorted(known.items()) if v not in applied]
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split an SQLite script into complete statements (trigger bodies keep their semicolons)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        if not buffer and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise errors.MigrationError(f"incomplete SQL statement at the end: {buffer[:60]!r}")
+    return statements
