@@ -94,10 +94,11 @@ def sequential(path: Path, executions: int) -> dict[str, float]:
             finished.set()
 
     worker = app.worker(concurrency=4, listener=listener)
-    app._worker = worker  # start() notifies the in-process worker at once
+    app._worker = worker  # start() hands new executions to the in-process worker
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     cpu0, t0 = time.process_time(), time.perf_counter()
+    commits0 = app.store.commits
     for _ in range(executions):
         finished.clear()
         app.start("seq")
@@ -106,11 +107,11 @@ def sequential(path: Path, executions: int) -> dict[str, float]:
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     worker.stop()
     thread.join()
-    report = worker.report
+    commits = app.store.commits - commits0
     app.close()
     steps = executions * STEPS
     return {"steps_per_s": steps / elapsed, "cpu_ms_per_step": cpu * 1000 / steps,
-            "commits_per_step": report.commits / steps}
+            "commits_per_step": commits / steps}
 
 
 def concurrent(path: Path, executions: int, in_flight: int) -> dict[str, float]:
@@ -209,7 +210,8 @@ def main() -> None:
         (f"sequential: {seq_n} executions × {STEPS} steps, one at a time",
          f"{seq['steps_per_s']:,.0f} steps/s",
          f"{seq['steps_per_s'] / single:.2f} × raw single (target ≥ 0.5)"),
-        ("  commits per step (sequential)", f"{seq['commits_per_step']:.2f}", "budget ≤ 1"),
+        ("  durable commits per step (sequential, starts included)",
+         f"{seq['commits_per_step']:.2f}", "1 per step + 1 per start"),
         ("  engine CPU per step (sequential)", f"{seq['cpu_ms_per_step']:.3f} ms", ""),
         (f"concurrent: {conc_n} executions × {STEPS} steps, 64 in flight",
          f"{conc['steps_per_s']:,.0f} steps/s", "target ≥ 5,000"),

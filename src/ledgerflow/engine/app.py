@@ -32,6 +32,7 @@ from ledgerflow.engine.agents import DEFAULT_REGISTRY, AgentRegistry, F
 from ledgerflow.engine.definitions import Applied, Definitions, DefinitionSource
 from ledgerflow.engine.history import HistoryEntry, history_entries
 from ledgerflow.engine.transition import sha256_text, text
+from ledgerflow.engine.view import ExecutionView
 from ledgerflow.engine.worker import Listener, Worker, WorkerOptions, WorkerReport
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.ledger.verify import ExecutionHead, StoredEntry, VerifyResult, verify_execution
@@ -121,14 +122,21 @@ class App:
             tenant_id=self.tenant, execution_id=execution_id, row=row, definition=definition,
             input=value, now=self.clock.now(), actor=self.actor,
         )
-        (ok,) = self.store.commit([change])
+        worker = self._worker
+        if worker is None:
+            ok = self.store.commit([change])[0]
+        else:
+            # a worker runs in this process: start running in the same transaction
+            view = ExecutionView.from_rows(change.execution, definition, change.new_steps)
+            activation = worker.activation(view)
+            ok = all(self.store.commit([change, activation.change]))
         if not ok:
             existing = self._existing(execution_id, input_sha)
             if existing is None:
                 raise errors.IdempotencyConflict(f"execution id {execution_id!r} is in use")
             return existing
-        if self._worker is not None:
-            self._worker.notify_started(execution_id)
+        if worker is not None:
+            worker.adopt(activation)
         return execution_id
 
     def _existing(self, execution_id: str, input_sha: str) -> str | None:

@@ -60,6 +60,17 @@ class _Activate:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class _Adopt:
+    """An execution started and activated in this process, already committed."""
+
+    built: Built
+
+    @property
+    def execution_id(self) -> str:
+        return self.built.view.id
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class _TimerFired:
     timer: Timer
 
@@ -68,7 +79,7 @@ class _TimerFired:
         return self.timer.execution_id
 
 
-_Event = _Completed | _Activate | _TimerFired
+_Event = _Completed | _Activate | _TimerFired | _Adopt
 Listener = Callable[[ExecutionView], None]
 
 
@@ -102,9 +113,16 @@ class Worker:
         self.report = WorkerReport()
 
     # public ---------------------------------------------------------------------------
-    def notify_started(self, execution_id: str) -> None:
-        """Tell a running worker about an execution started in this process (thread-safe)."""
-        self._queue.put(_Activate(execution_id=execution_id))
+    def activation(self, view: ExecutionView) -> Built:
+        """The change that starts a new execution running, so whoever inserts it can commit
+        both in one transaction (then ``adopt`` the result). Thread-safe: pure."""
+        tr = Transition.begin(view, self._clock.now(), self._actor)
+        rules.activate(tr, self._choose)
+        return tr.build()
+
+    def adopt(self, built: Built) -> None:
+        """Take over an execution whose activation was committed elsewhere in this process."""
+        self._queue.put(_Adopt(built=built))
 
     def stop(self) -> None:
         """Stop dispatching, let running handlers finish and commit, then return from run."""
@@ -208,6 +226,10 @@ class Worker:
     def _process(self, events: Iterable[_Event]) -> None:
         batch: list[tuple[_Event, Callable[[Transition], object]]] = []
         for event in events:
+            if isinstance(event, _Adopt):
+                self._views[event.execution_id] = event.built.view
+                self._after_commit(event.built)
+                continue
             if isinstance(event, _Completed):
                 self._inflight -= 1
                 self.report.steps_run += 1

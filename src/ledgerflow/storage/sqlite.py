@@ -67,6 +67,7 @@ class SqliteStore:
         self._readers: list[sqlite3.Connection] = []
         # called inside every write transaction just before COMMIT (fault-injection tests)
         self.before_commit_hook: Callable[[], None] | None = None
+        self.commits = 0  # write transactions committed (benchmarks report it)
         existed = self.path.exists() and self.path.stat().st_size > 0
         if not existed and not create:
             raise errors.NotFound(f"database {self.path} does not exist")
@@ -138,6 +139,7 @@ class SqliteStore:
                 self.before_commit_hook()
             try:
                 conn.execute("COMMIT")
+                self.commits += 1
             except sqlite3.Error as exc:
                 conn.execute("ROLLBACK")
                 raise self._translate(exc, "commit") from exc
