@@ -175,3 +175,30 @@ def test_example_diamond_runs(tmp_path: Path) -> None:
                            "--agents", str(root / "examples" / "agents.py"), "--json").stdout)
     assert report["status"] == "completed"
     assert {s["id"]: s["attempts"] for s in report["steps"]} == {"a": 1, "b": 2, "c": 0, "d": 1}
+
+
+def test_sigterm_finishes_running_steps_and_dispatches_nothing_new(applied: Path) -> None:
+    import signal
+    import time
+
+    eid = lf(applied, "start", "diamond", "--input", '{"mode": "full"}').stdout.strip()
+    env = dict(os.environ, LEDGERFLOW_DB=f"sqlite:///{applied / 'cli.db'}",
+               CRASH_JOURNAL=str(applied / "journal.jsonl"), CRASH_WORK_MS="1500",
+               PYTHONPATH=str(HERE.parent.parent))
+    proc = subprocess.Popen([str(LEDGERFLOW), "worker", "--agents",
+                             str(HERE / "crash_agents.py")], env=env, cwd=applied,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    journal = applied / "journal.jsonl"
+    deadline = time.monotonic() + 30
+    while not journal.exists() and time.monotonic() < deadline:  # step a is running
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert "stopping" in stderr
+    steps = {s["id"]: s["status"] for s in lf_json(applied, "status", eid)["steps"]}
+    assert steps == {"a": "completed", "b": "pending", "c": "pending", "d": "pending"}
+    # the next worker carries on from there
+    lf(applied, "worker", "--agents", str(HERE / "crash_agents.py"), "--until-idle")
+    assert lf_json(applied, "status", eid)["status"] == "completed"
+    assert lf(applied, "verify", eid).returncode == 0

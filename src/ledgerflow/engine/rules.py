@@ -57,7 +57,7 @@ def advance(tr: Transition, choose: Chooser, after: str | None = None) -> None:
         return
     graph = graph_of(tr.view.definition)
     work = list(graph.order if after is None else graph.dependents[after])
-    blocked = _has_failure(tr)
+    blocked = _has_failure(tr) or tr.hold
     while work and not blocked:
         step = graph.steps[work.pop(0)]
         if not _runnable(tr, step):

@@ -104,6 +104,7 @@ class Transition:
     dispatches: list[Dispatch] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
     decisions: list[DecisionRow] = field(default_factory=list)
+    hold: bool = False  # record outcomes but dispatch nothing new (a worker shutting down)
 
     @classmethod
     def begin(cls, view: ExecutionView, now: datetime, actor: chain.Actor) -> Transition:

@@ -270,6 +270,7 @@ class Worker:
             if view is None or view.status.terminal:
                 continue
             tr = Transition.begin(view, now, self._actor)
+            tr.hold = self._stop.is_set()
             rule(tr)
             if not tr.changed:
                 self._views[view.id] = view
