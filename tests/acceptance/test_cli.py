@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -85,7 +86,7 @@ def test_apply_start_worker_status_list_history_state(applied: Path) -> None:
 
     history = lf_json(tmp, "history", eid)
     assert history[0]["prev_hash"] == "0" * 64
-    for before, after in zip(history, history[1:], strict=False):
+    for before, after in itertools.pairwise(history):
         assert after["prev_hash"] == before["entry_hash"]
         assert after["seq"] == before["seq"] + 1
     assert {"seq", "event_type", "step_id", "entry_hash", "prev_hash"} <= set(history[0])
