@@ -243,3 +243,27 @@ def test_reapplying_same_definition_keeps_version(app: Any) -> None:
     assert (again.version, again.created) == (1, False)
     changed = app.apply({**DIAMOND, "description": "changed"})
     assert changed.version == 2 and changed.sha256 != first.sha256
+
+
+def test_starts_racing_a_starting_in_process_worker(app: Any) -> None:
+    """Executions started while the worker's start-up scan runs are neither lost nor run
+    twice (regression: the scan recovered an execution the starter had just activated)."""
+    app.apply({"name": "two", "steps": [{"id": "a", "agent": "t.echo"},
+                                         {"id": "b", "agent": "t.echo", "needs": ["a"]}]})
+    for _round in range(5):
+        worker = app.worker(concurrency=4)
+        app._worker = worker
+        thread = threading.Thread(target=worker.run)
+        thread.start()
+        ids = [app.start("two") for _ in range(20)]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(
+                app.status(i).status != "completed" for i in ids):
+            time.sleep(0.02)
+        worker.stop()
+        thread.join()
+        app._worker = None
+        assert [app.status(i).status for i in ids] == ["completed"] * 20
+        for i in ids:
+            assert [e.event_type for e in app.history(i)].count("step.completed") == 2
+            assert app.status(i).recoveries == 0

@@ -122,7 +122,7 @@ class App:
             tenant_id=self.tenant, execution_id=execution_id, row=row, definition=definition,
             input=value, now=self.clock.now(), actor=self.actor,
         )
-        worker = self._worker
+        worker = self._worker if self._worker is not None and self._worker.ready else None
         if worker is None:
             ok = self.store.commit([change])[0]
         else:

@@ -110,6 +110,7 @@ class Worker:
         self._stop = threading.Event()
         self._last_poll = 0.0
         self._quarantined: set[str] = set()
+        self._ready = threading.Event()  # start-up recovery done: adoptions are safe
         self.report = WorkerReport()
 
     # public ---------------------------------------------------------------------------
@@ -119,6 +120,13 @@ class Worker:
         tr = Transition.begin(view, self._clock.now(), self._actor)
         rules.activate(tr, self._choose)
         return tr.build()
+
+    @property
+    def ready(self) -> bool:
+        """True once start-up recovery is done and until the worker stops: from then on
+        an execution started in this process may be activated by ``activation``/``adopt``
+        (before, the start-up scan could see it as running and recover it as well)."""
+        return self._ready.is_set() and not self._stop.is_set()
 
     def adopt(self, built: Built) -> None:
         """Take over an execution whose activation was committed elsewhere in this process."""
@@ -168,6 +176,7 @@ class Worker:
             for row in found
         ])
         self._last_poll = time.monotonic()
+        self._ready.set()
 
     def _collect(self) -> list[_Event]:
         events: list[_Event] = []
@@ -227,8 +236,9 @@ class Worker:
         batch: list[tuple[_Event, Callable[[Transition], object]]] = []
         for event in events:
             if isinstance(event, _Adopt):
-                self._views[event.execution_id] = event.built.view
-                self._after_commit(event.built)
+                if event.execution_id not in self._views:  # else known already: dispatched
+                    self._views[event.execution_id] = event.built.view
+                    self._after_commit(event.built)
                 continue
             if isinstance(event, _Completed):
                 self._inflight -= 1
