@@ -7,6 +7,7 @@ import sys
 import click
 
 from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, pass_env
+from ledgerflow.ledger.verify import VerifyResult
 
 
 @click.command()
@@ -31,10 +32,10 @@ def verify(env: Env, execution_id: str | None, all_: bool, as_json: bool) -> Non
                    "entries": sum(r.entries for r in results),
                    "failures": [{"execution_id": r.execution_id, "seq": r.seq,
                                  "problem": str(r.problem), "detail": r.detail,
-                                 "message": r.message} for r in bad]})
+                                 "message": describe(r)} for r in bad]})
     else:
         for r in bad:
-            click.echo(f"FAIL {r.message}")
+            click.echo(f"FAIL {describe(r)}")
         total = sum(r.entries for r in results)
         if bad:
             click.echo(f"{len(bad)} of {len(results)} execution(s) failed verification")
@@ -42,6 +43,14 @@ def verify(env: Env, execution_id: str | None, all_: bool, as_json: bool) -> Non
             click.echo(f"ok: {len(results)} execution(s), {total} ledger entries intact")
     if bad:
         sys.exit(1)
+
+
+def describe(result: VerifyResult) -> str:
+    """``execution X: hash mismatch at seq 4: …`` — what is wrong first, then where."""
+    problem = str(result.problem).replace("_", " ") if result.problem else "failed"
+    where = f" at seq {result.seq}" if result.seq is not None else ""
+    detail = result.detail.removeprefix(f"{problem}: ")
+    return f"execution {result.execution_id}: {problem}{where}: {detail}"
 
 
 COMMANDS = [verify]
