@@ -56,31 +56,19 @@ def raw_connection(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def raw_single(path: Path, n: int) -> float:
+def raw_rate(path: Path, commits: int, rows_per_commit: int) -> float:
+    """Rows per second, inserting ``rows_per_commit`` rows in each of ``commits`` commits."""
     conn = raw_connection(path)
     payload = "x" * 200
     start = time.perf_counter()
-    for i in range(n):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO t (a, b) VALUES (?, ?)", (str(i), payload))
-        conn.execute("COMMIT")
-    elapsed = time.perf_counter() - start
-    conn.close()
-    return n / elapsed
-
-
-def raw_batch(path: Path, batches: int) -> float:
-    conn = raw_connection(path)
-    payload = "x" * 200
-    start = time.perf_counter()
-    for b in range(batches):
+    for c in range(commits):
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany("INSERT INTO t (a, b) VALUES (?, ?)",
-                         [(f"{b}-{i}", payload) for i in range(100)])
+                         [(f"{c}-{i}", payload) for i in range(rows_per_commit)])
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - start
     conn.close()
-    return batches * 100 / elapsed
+    return commits * rows_per_commit / elapsed
 
 
 # engine ------------------------------------------------------------------------------------
@@ -197,8 +185,8 @@ def main() -> None:
             print(f"  running {label}…", file=sys.stderr, flush=True)
             return fn()
 
-        single = step("raw single-row commits", lambda: raw_single(d / "raw1.db", 1000))
-        batch = step("raw 100-row batches", lambda: raw_batch(d / "raw2.db", 100))
+        single = step("raw single-row commits", lambda: raw_rate(d / "raw1.db", 1000, 1))
+        batch = step("raw 100-row batches", lambda: raw_rate(d / "raw2.db", 100, 100))
         seq = step(f"sequential {seq_n}×{STEPS}", lambda: sequential(d / "seq.db", seq_n))
         conc = step(f"concurrent {conc_n}×{STEPS}",
                     lambda: concurrent(d / "conc.db", conc_n, 64))
