@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -88,15 +89,20 @@ def history(env: Env, execution_id: str, as_json: bool) -> None:
     if as_json:
         emit_json([e.to_dict() for e in entries])
         return
-    table = Table("seq", "event", "step", "from → to", "attempt", "state v", "at", "hash")
+    table = Table("seq", "event", "step", "from → to", "try", "state", "at (UTC)", "hash",
+                  box=box.SIMPLE_HEAD)
+    for column in table.columns:
+        column.no_wrap = True
     for e in entries:
         table.add_row(
             str(e.seq), e.event_type, e.step_id or "",
             f"{e.from_state or '∅'} → {e.to_state or '∅'}",
-            str(e.attempt or ""), str(e.state_version or ""), e.occurred_at,
-            e.entry_hash[:12] + "…",
+            str(e.attempt or ""), f"v{e.state_version}" if e.state_version else "",
+            e.occurred_at[11:23], e.entry_hash[:10],
         )
-    Console().print(table)
+    console = Console()
+    console.width = max(console.width, 120)  # a ledger reads badly folded; pipes get 80
+    console.print(table)
 
 
 @click.command()
