@@ -94,6 +94,9 @@ def test_apply_start_worker_status_list_history_state(applied: Path) -> None:
     state = lf_json(tmp, "state", eid)
     assert state["version"] == 2 and state["state"]["a"]["step"] == "a"
     assert lf_json(tmp, "state", eid, "--version", "1")["state"] == {}
+    diff = lf_json(tmp, "state", eid, "--diff", "1", "2")
+    assert [op["path"] for op in diff["patch"]] == ["/a"]
+    assert '+  "a": {' in lf(tmp, "state", eid, "--diff", "1", "2").stdout
     assert "ok: 1 execution(s)" in lf(tmp, "verify", "--all").stdout
     assert "completed" in lf(tmp, "status", eid).stdout
 

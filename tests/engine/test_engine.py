@@ -267,3 +267,27 @@ def test_starts_racing_a_starting_in_process_worker(app: Any) -> None:
         for i in ids:
             assert [e.event_type for e in app.history(i)].count("step.completed") == 2
             assert app.status(i).recoveries == 0
+
+
+def test_eta_from_earlier_runs_of_the_workflow(app: Any) -> None:
+    app.apply(DIAMOND)
+    first = app.start("diamond", {"mode": "short", "n": 1})
+    assert app.status(first).timing.eta_seconds is None  # no history yet
+    app.run_until_idle()
+    done = app.status(first)
+    assert done.timing.eta_seconds is None  # finished
+    assert done.timing.expected_duration_seconds == done.timing.duration_seconds
+    waiting = app.status(app.start("diamond", {"mode": "short", "n": 2}))
+    assert waiting.timing.eta_seconds == done.timing.duration_seconds
+
+
+def test_state_diff_is_a_json_patch(app: Any) -> None:
+    app.apply(DIAMOND)
+    eid = app.start("diamond", {"mode": "short", "n": 5})
+    app.run_until_idle()
+    assert app.state_diff(eid, 1, 2) == [
+        {"op": "add", "path": "/a", "value": {"step": "a", "data": {"n": 5}}}]
+    assert [op["path"] for op in app.state_diff(eid, 2, 3)] == ["/log"]
+    assert app.state_diff(eid, 3, 3) == []
+    with pytest.raises(errors.NotFound, match="no state version 7"):
+        app.state_diff(eid, 1, 7)

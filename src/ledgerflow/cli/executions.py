@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 
 import click
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ledgerflow.cli import render
 from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, parse_json_arg, pass_env
@@ -109,11 +111,23 @@ def history(env: Env, execution_id: str, as_json: bool) -> None:
 @click.argument("execution_id")
 @click.option("--version", type=click.IntRange(min=1), default=None,
               help="A state version (default: the current one).")
+@click.option("--diff", nargs=2, type=click.IntRange(min=1), default=None, metavar="A B",
+              help="Show what changed from version A to version B instead.")
 @json_option
 @pass_env
 @handle_errors
-def state(env: Env, execution_id: str, version: int | None, as_json: bool) -> None:
-    """The execution's state document, now or as of any earlier version."""
+def state(env: Env, execution_id: str, version: int | None, diff: tuple[int, int] | None,
+          as_json: bool) -> None:
+    """The execution's state document, now or as of any earlier version.
+
+    Every change of the state document makes a version; `history` shows which ledger
+    entry made which one.
+    """
+    if diff is not None:
+        if version is not None:
+            raise click.UsageError("give --version or --diff, not both")
+        _state_diff(env, execution_id, *diff, as_json=as_json)
+        return
     found = env.app().state(execution_id, version)
     document = parse_column(found.state, f"state version {found.version}")
     if as_json:
@@ -125,6 +139,26 @@ def state(env: Env, execution_id: str, version: int | None, as_json: bool) -> No
     console.print(f"[bold]state version {found.version}[/] (made by ledger entry "
                   f"{found.seq}, sha256 {found.sha256[:12]}…, {found.created_at})")
     console.print_json(json.dumps(document))
+
+
+def _state_diff(env: Env, execution_id: str, old: int, new: int, *, as_json: bool) -> None:
+    app = env.app()
+    patch = app.state_diff(execution_id, old, new)
+    if as_json:
+        emit_json({"execution_id": execution_id, "from": old, "to": new, "patch": patch})
+        return
+    before = json.dumps(parse_column(app.state(execution_id, old).state, "state"), indent=2)
+    after = json.dumps(parse_column(app.state(execution_id, new).state, "state"), indent=2)
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(),
+                                 f"state v{old}", f"state v{new}", lineterm="")
+    console = Console(highlight=False, soft_wrap=True)
+    shown = False
+    for line in lines:
+        shown = True
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+        console.print(Text(line, style=style))
+    if not shown:
+        console.print(f"no change between state v{old} and v{new}")
 
 
 COMMANDS = [start, status, list_, history, state]

@@ -41,6 +41,9 @@ def status(console: Console, report: ExecutionReport) -> None:
     duration = f"{t.duration_seconds:.3f}s" if t.duration_seconds is not None else "-"
     console.print(f"timing: created {t.created_at}  started {t.started_at or '-'}  "
                   f"finished {t.finished_at or '-'}  duration {duration}")
+    if t.eta_seconds is not None:
+        console.print(f"eta: {t.eta_seconds:.1f}s left (runs of this workflow take "
+                      f"{t.expected_duration_seconds:.1f}s, median of recent ones)")
     if report.error:
         console.print(f"[red]error:[/] {report.error}")
     if report.recoveries:

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
 
+import jsonpatch
+
 from ledgerflow import errors
 from ledgerflow.clock import Clock, SystemClock
 from ledgerflow.engine import starting, status
@@ -39,9 +41,10 @@ from ledgerflow.ledger.verify import ExecutionHead, StoredEntry, VerifyResult, v
 from ledgerflow.settings import Settings
 from ledgerflow.storage import open_store
 from ledgerflow.storage.base import ExecutionFilter
-from ledgerflow.storage.rows import DefinitionRow, ExecutionRow, StateVersionRow
+from ledgerflow.storage.rows import DefinitionRow, ExecutionRow, StateVersionRow, parse_column
 
 DEFAULT_TENANT = "default"
+ETA_SAMPLE = 20  # completed runs of the same workflow behind an ETA
 
 
 def default_actor(kind: str) -> Actor:
@@ -184,7 +187,9 @@ class App:
 
     def status(self, execution_id: str) -> status.ExecutionReport:
         row = self.execution(execution_id)
-        return status.report(row, self.store.load_steps(row.id), self.clock.now())
+        expected = status.expected_duration(
+            self.store.durations(self.tenant, row.workflow, ETA_SAMPLE))
+        return status.report(row, self.store.load_steps(row.id), self.clock.now(), expected)
 
     def history(self, execution_id: str) -> list[HistoryEntry]:
         row = self.execution(execution_id)
@@ -201,6 +206,12 @@ class App:
                 f"(versions 1..{row.state_version})"
             )
         return found
+
+    def state_diff(self, execution_id: str, old: int, new: int) -> list[dict[str, Any]]:
+        """The RFC 6902 JSON Patch that turns state version ``old`` into ``new``."""
+        before = parse_column(self.state(execution_id, old).state, f"state version {old}")
+        after = parse_column(self.state(execution_id, new).state, f"state version {new}")
+        return list(jsonpatch.make_patch(before, after).patch)
 
     # verification ---------------------------------------------------------------------
     def verify(self, execution_id: str) -> VerifyResult:

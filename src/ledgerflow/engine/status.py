@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -28,6 +29,8 @@ class Timing:
     started_at: str | None
     finished_at: str | None
     duration_seconds: float | None
+    expected_duration_seconds: float | None  # median of recent completed runs, if any
+    eta_seconds: float | None  # time left by that median; None when finished or unknown
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -93,8 +96,22 @@ def progress_of(statuses: Sequence[str]) -> Progress:
     )
 
 
-def report(row: ExecutionRow, steps: Sequence[StepRow], now: datetime) -> ExecutionReport:
+def expected_duration(history: Sequence[tuple[str, str]]) -> float | None:
+    """Median duration of earlier runs, given their (started_at, finished_at)."""
+    durations = [(parse_time(end) - parse_time(start)).total_seconds() for start, end in history]
+    return round(statistics.median(durations), 6) if durations else None
+
+
+def eta(status: ExecutionStatus, elapsed: float | None, expected: float | None) -> float | None:
+    if expected is None or status.terminal:
+        return None
+    return round(max(expected - (elapsed or 0.0), 0.0), 6)
+
+
+def report(row: ExecutionRow, steps: Sequence[StepRow], now: datetime,
+           expected: float | None = None) -> ExecutionReport:
     status = ExecutionStatus(row.status)
+    elapsed = seconds_between(row.started_at, row.finished_at, now)
     return ExecutionReport(
         id=row.id,
         workflow=row.workflow,
@@ -106,7 +123,9 @@ def report(row: ExecutionRow, steps: Sequence[StepRow], now: datetime) -> Execut
             created_at=row.created_at,
             started_at=row.started_at,
             finished_at=row.finished_at,
-            duration_seconds=seconds_between(row.started_at, row.finished_at, now),
+            duration_seconds=elapsed,
+            expected_duration_seconds=expected,
+            eta_seconds=eta(status, elapsed, expected),
         ),
         steps=tuple(
             StepReport(
