@@ -37,7 +37,10 @@ class Change:
     ``expected_version`` and ``expected_head_hash`` are the execution row's version and
     ledger head the change was computed from; both must still hold for it to apply (the
     head hash makes the guard unforgeable: two writers cannot produce the same one).
-    ``expected_version`` None means the execution is new and is inserted with ``new_steps``.
+    ``expected_version`` None means the execution is new and is inserted with ``new_steps``;
+    an update must give both (an update without ``expected_head_hash`` never applies).
+    A row the schema refuses (a replaced ledger entry, a broken constraint) is not a guard
+    failure: ``commit`` rolls the whole batch back and raises ``errors.StorageError``.
     """
 
     execution: ExecutionRow

@@ -132,6 +132,9 @@ class SqliteStore:
                 raise self._translate(exc, "begin a write transaction") from exc
             try:
                 yield conn
+            except sqlite3.Error as exc:  # a refused write: nothing of the batch stays
+                conn.execute("ROLLBACK")
+                raise self._translate(exc, "write") from exc
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -278,7 +281,10 @@ class SqliteStore:
             try:
                 conn.execute(self._q["insert_execution"], row)
             except sqlite3.IntegrityError:
-                return False  # the id is taken
+                taken = conn.execute(self._q["execution_by_id_any_tenant"], (row["id"],))
+                if taken.fetchone() is not None:
+                    return False  # the id is taken: the guard failed
+                raise  # a broken row (unknown definition, bad status): a real error
             return True
         row["expected_version"] = change.expected_version
         row["expected_head_hash"] = change.expected_head_hash

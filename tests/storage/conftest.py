@@ -1,0 +1,136 @@
+"""Builders for the storage tests: real engine changes computed from what a store holds.
+
+No row is written by hand: ``new_execution``, ``Transition`` and the graph rules make every
+``Change``, exactly as the worker does, so the contract is checked with the shapes the engine
+really commits. Every method goes through the ``Store`` protocol (no SQL), so the same
+builders serve every backend.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ledgerflow.definition import Definition, from_mapping
+from ledgerflow.engine import rules, starting
+from ledgerflow.engine.transition import Built, Transition, text
+from ledgerflow.engine.view import ExecutionView
+from ledgerflow.ledger.canonical import canonical_json, format_timestamp
+from ledgerflow.ledger.chain import Actor
+from ledgerflow.storage.base import Change, Store
+from ledgerflow.storage.rows import (
+    DecisionRow,
+    DefinitionRow,
+    ExecutionRow,
+    LedgerRow,
+    StateVersionRow,
+    StepRow,
+)
+
+T0 = datetime(2026, 11, 22, 7, 33, tzinfo=UTC)
+ACTOR = Actor(kind="test", id="storage-contract")
+TENANT = "tenant-a"
+OTHER_TENANT = "tenant-b"
+
+# two steps in a row; the first writes its output into the state document
+PAIR: dict[str, Any] = {"name": "pair", "steps": [
+    {"id": "first", "agent": "t.work", "output": "first"},
+    {"id": "second", "agent": "t.work", "needs": ["first"]},
+]}
+SOLO: dict[str, Any] = {"name": "solo", "steps": [{"id": "only", "agent": "t.work"}]}
+
+
+def at(seconds: float) -> datetime:
+    """A fixed instant ``seconds`` after T0 (the tests never read the wall clock)."""
+    return T0 + timedelta(seconds=seconds)
+
+
+def choose(capability: str) -> rules.Choice:
+    return rules.Choice(agent="a", candidates=[], reason="test")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Snapshot:
+    """Everything a store holds about one execution, to prove a change wrote nothing."""
+
+    execution: ExecutionRow | None
+    steps: list[StepRow]
+    ledger: list[LedgerRow]
+    state_versions: list[StateVersionRow]
+    decisions: list[DecisionRow]
+
+
+def snapshot(store: Store, tenant: str, execution_id: str) -> Snapshot:
+    return Snapshot(
+        execution=store.load_execution(tenant, execution_id),
+        steps=store.load_steps(execution_id),
+        ledger=store.load_ledger(execution_id),
+        state_versions=store.list_state_versions(execution_id),
+        decisions=store.load_decisions(execution_id),
+    )
+
+
+class Changes:
+    """Makes the changes the engine would make, against one store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def definition(self, spec: dict[str, Any], tenant: str = TENANT
+                   ) -> tuple[DefinitionRow, Definition]:
+        definition = from_mapping(spec)
+        spec_text = canonical_json(definition.spec).decode("utf-8")
+        row, _ = self.store.put_definition(tenant, definition.name, definition.sha256,
+                                           spec_text, format_timestamp(T0))
+        return row, definition
+
+    def new(self, execution_id: str, *, tenant: str = TENANT, spec: dict[str, Any] = PAIR,
+            input: Any = None, now: datetime = T0) -> Change:
+        """The change that inserts a new pending execution (its definition is stored)."""
+        row, definition = self.definition(spec, tenant)
+        return starting.new_execution(
+            tenant_id=tenant, execution_id=execution_id, row=row, definition=definition,
+            input={} if input is None else input, now=now, actor=ACTOR,
+        )
+
+    def view_of_new(self, change: Change) -> ExecutionView:
+        """The view a not yet committed new-execution change leaves behind."""
+        return ExecutionView.from_rows(change.execution, self._compiled(change.execution),
+                                       change.new_steps)
+
+    def view(self, execution_id: str, tenant: str = TENANT) -> ExecutionView:
+        """The view of a committed execution, read back from the store."""
+        row = self.store.load_execution(tenant, execution_id)
+        assert row is not None, f"execution {execution_id} is not stored"
+        return ExecutionView.from_rows(row, self._compiled(row),
+                                       self.store.load_steps(execution_id))
+
+    def _compiled(self, row: ExecutionRow) -> Definition:
+        stored = self.store.get_definition(row.tenant_id, row.workflow, row.workflow_version)
+        assert stored is not None
+        return from_mapping(json.loads(stored.spec))
+
+
+def activation(view: ExecutionView, now: datetime = T0) -> Built:
+    """Pending → running, dispatching the first runnable step (with a routing decision)."""
+    tr = Transition.begin(view, now, ACTOR)
+    rules.activate(tr, choose)
+    assert tr.changed
+    return tr.build()
+
+
+def completion(view: ExecutionView, step_id: str, output: Any, now: datetime = T0) -> Built:
+    """The running attempt of ``step_id`` completes with ``output``."""
+    tr = Transition.begin(view, now, ACTOR)
+    epoch = view.steps[step_id].epoch
+    assert rules.complete_step(tr, step_id, epoch, output, text(output), choose)
+    return tr.build()
+
+
+@pytest.fixture
+def changes(store: Store) -> Changes:
+    return Changes(store)
