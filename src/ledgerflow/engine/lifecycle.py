@@ -42,12 +42,16 @@ class StepStatus(StrEnum):
     @property
     def settled_ok(self) -> bool:
         """Dependents may run after this status."""
-        return self in (StepStatus.COMPLETED, StepStatus.SKIPPED)
+        return self in SETTLED_OK
 
     @property
     def terminal(self) -> bool:
         return self not in (StepStatus.PENDING, StepStatus.RUNNING)
 
+
+# StrEnum members hash like their values, so a raw status string tests against these too
+SETTLED_OK = frozenset({StepStatus.COMPLETED, StepStatus.SKIPPED})  # dependents may run
+STEP_FAILURES = frozenset({StepStatus.FAILED, StepStatus.INTERRUPTED})  # execution fails
 
 _TERMINAL_EXECUTION = frozenset(
     {

@@ -19,7 +19,12 @@ from typing import Any
 from ledgerflow import errors
 from ledgerflow.definition.model import Definition, OutputMode, OutputTarget, Step, StepType
 from ledgerflow.engine.graph import graph_of
-from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.engine.lifecycle import (
+    SETTLED_OK,
+    STEP_FAILURES,
+    ExecutionStatus,
+    StepStatus,
+)
 from ledgerflow.engine.transition import Dispatch, Timer, Transition, sha256_text, text
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.rows import DecisionRow
@@ -66,7 +71,7 @@ def advance(tr: Transition, choose: Chooser, after: str | None = None) -> None:
         status = tr.step(step.id).status
         if status == S.SKIPPED:
             work.extend(graph.dependents[step.id])
-        blocked = status in _BLOCKING
+        blocked = status in STEP_FAILURES
     finish_if_done(tr)
 
 
@@ -174,7 +179,7 @@ def finish_if_done(tr: Transition) -> None:
     statuses = {sid: tr.step_status(sid) for sid in tr.view.steps}
     if any(s is S.RUNNING for s in statuses.values()):
         return
-    failed = [sid for sid, s in statuses.items() if s in (S.FAILED, S.INTERRUPTED)]
+    failed = [sid for sid, s in statuses.items() if s in STEP_FAILURES]
     if failed:
         first = failed[0]
         message = f"step {first!r} failed: {tr.step(first).error}"
@@ -221,12 +226,8 @@ def apply_output(state: Any, target: OutputTarget, output: Any) -> Any:
 
 
 # internals ------------------------------------------------------------------------------
-_BLOCKING = frozenset({S.FAILED.value, S.INTERRUPTED.value})
-_SETTLED_OK = frozenset({S.COMPLETED.value, S.SKIPPED.value})
-
-
 def _has_failure(tr: Transition) -> bool:
-    return any(tr.step(sid).status in _BLOCKING for sid in tr.view.steps)
+    return any(tr.step(sid).status in STEP_FAILURES for sid in tr.view.steps)
 
 
 def _runnable(tr: Transition, step: Step) -> bool:
@@ -235,7 +236,7 @@ def _runnable(tr: Transition, step: Step) -> bool:
         return False
     if row.ready_at is not None and row.ready_at > tr.now_text:
         return False
-    return all(tr.step(n).status in _SETTLED_OK for n in step.needs)
+    return all(tr.step(n).status in SETTLED_OK for n in step.needs)
 
 
 def _start(tr: Transition, step: Step, choose: Chooser) -> None:

@@ -47,6 +47,3 @@ class ExecutionView:
     @property
     def status(self) -> ExecutionStatus:
         return ExecutionStatus(self.row.status)
-
-    def step_status(self, step_id: str) -> StepStatus:
-        return StepStatus(self.steps[step_id].status)
