@@ -1,5 +1,8 @@
+CREATE INDEX executions_by_expiry ON executions (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX executions_by_origin ON executions (forked_from) WHERE forked_from IS NOT NULL;
 CREATE INDEX executions_by_status ON executions (tenant_id, status, created_at);
 CREATE INDEX executions_by_workflow ON executions (tenant_id, workflow, created_at);
+CREATE INDEX tombstones_by_tenant ON tombstones (tenant_id, removed_at);
 CREATE TABLE executions (
     id                 TEXT PRIMARY KEY,
     tenant_id          TEXT NOT NULL,
@@ -22,7 +25,7 @@ CREATE TABLE executions (
     created_at         TEXT NOT NULL,
     started_at         TEXT,
     finished_at        TEXT,
-    updated_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL, expires_at TEXT, forked_from TEXT, forked_at_seq INTEGER,
     FOREIGN KEY (tenant_id, workflow, workflow_version)
         REFERENCES workflow_definitions (tenant_id, name, version)
 );
@@ -51,6 +54,17 @@ CREATE TABLE routing_decisions (
     PRIMARY KEY (execution_id, step_id, epoch)
 );
 CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));
+CREATE TABLE signals (
+    execution_id  TEXT NOT NULL REFERENCES executions (id),
+    seq           INTEGER NOT NULL,             -- the ledger entry that recorded it
+    name          TEXT NOT NULL,
+    data          TEXT NOT NULL,                -- canonical JSON
+    received_at   TEXT NOT NULL,
+    consumed_by   TEXT,                         -- the wait step that took it
+    consumed_at   TEXT,
+    handled       INTEGER NOT NULL DEFAULT 0,   -- its handler runs were created
+    PRIMARY KEY (execution_id, seq)
+);
 CREATE TABLE state_versions (
     execution_id  TEXT NOT NULL REFERENCES executions (id),
     version       INTEGER NOT NULL,
@@ -75,6 +89,25 @@ CREATE TABLE step_runs (
     finished_at   TEXT,
     PRIMARY KEY (execution_id, step_id)
 );
+CREATE TABLE tombstones (
+    execution_id      TEXT PRIMARY KEY,
+    tenant_id         TEXT NOT NULL,
+    workflow          TEXT NOT NULL,
+    workflow_version  INTEGER NOT NULL,
+    final_status      TEXT NOT NULL,
+    head_seq          INTEGER NOT NULL,
+    head_hash         TEXT NOT NULL,
+    created_at        TEXT NOT NULL,
+    finished_at       TEXT,
+    removed_at        TEXT NOT NULL,
+    removed_by        TEXT NOT NULL
+);
+CREATE TABLE wakeups (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    execution_id  TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    created_at    TEXT NOT NULL
+);
 CREATE TABLE workflow_definitions (
     tenant_id   TEXT NOT NULL,
     name        TEXT NOT NULL,
@@ -86,6 +119,11 @@ CREATE TABLE workflow_definitions (
     UNIQUE (tenant_id, name, sha256)
 );
 CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries
+WHEN NOT EXISTS (SELECT 1 FROM tombstones t
+                 JOIN executions e ON e.id = t.execution_id
+                 WHERE t.execution_id = OLD.execution_id
+                   AND t.head_seq = e.head_seq AND t.head_hash = e.head_hash
+                   AND e.status IN ('completed', 'failed', 'cancelled', 'expired'))
 BEGIN
     SELECT RAISE(ABORT, 'ledger_entries is append-only: DELETE refused');
 END;
@@ -98,4 +136,12 @@ END;
 CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries
 BEGIN
     SELECT RAISE(ABORT, 'ledger_entries is append-only: UPDATE refused');
+END;
+CREATE TRIGGER tombstones_no_delete BEFORE DELETE ON tombstones
+BEGIN
+    SELECT RAISE(ABORT, 'tombstones are append-only: DELETE refused');
+END;
+CREATE TRIGGER tombstones_no_update BEFORE UPDATE ON tombstones
+BEGIN
+    SELECT RAISE(ABORT, 'tombstones are append-only: UPDATE refused');
 END;

@@ -68,11 +68,12 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
     s.close()
 
 
-def test_the_schema_has_the_three_triggers(db: Path) -> None:
+def test_the_schema_has_the_append_only_triggers(db: Path) -> None:
     with connect(db) as conn:
         rows = conn.execute("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'")
         found = {(r["name"], r["tbl_name"]) for r in rows.fetchall()}
-    assert found == {(name, "ledger_entries") for name in TRIGGERS}
+    assert found == {(name, "ledger_entries") for name in TRIGGERS} | {
+        ("tombstones_no_update", "tombstones"), ("tombstones_no_delete", "tombstones")}
 
 
 REFUSED = {

@@ -25,8 +25,10 @@ from ledgerflow.storage.rows import (
     DefinitionRow,
     ExecutionRow,
     LedgerRow,
+    SignalRow,
     StateVersionRow,
     StepRow,
+    TombstoneRow,
 )
 
 
@@ -51,6 +53,9 @@ class Change:
     state_version: StateVersionRow | None = None
     ledger: Sequence[LedgerRow] = ()
     decisions: Sequence[DecisionRow] = field(default_factory=tuple)
+    signals: Sequence[SignalRow] = ()  # signals received with this change
+    signal_updates: Sequence[SignalRow] = ()  # signals consumed or handled by it
+    wake: str | None = None  # made outside a worker: why workers should look again
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -131,3 +136,43 @@ class Store(Protocol):
     def durations(self, tenant_id: str, workflow: str, limit: int) -> list[tuple[str, str]]:
         """(started_at, finished_at) of the latest completed executions of a workflow."""
         ...
+
+    def load_signals(self, execution_id: str) -> list[SignalRow]:
+        """Every signal of an execution, in the order received."""
+        ...
+
+    def list_forks(self, execution_id: str) -> list[str]:
+        """Ids of the executions forked from this one, oldest first."""
+        ...
+
+    # wake-ups: changes made outside a worker ---------------------------------------------
+    def last_wakeup(self) -> int:
+        """The newest wake-up id (0 when none): a worker starting reads after it."""
+        ...
+
+    def wakeups_after(self, after: int, limit: int = 1000) -> list[tuple[int, str]]:
+        """(id, execution_id) of wake-ups newer than ``after``, oldest first."""
+        ...
+
+    def prune_wakeups(self, before: str) -> int:
+        """Forget wake-ups created before this time; returns how many."""
+        ...
+
+    def expired_executions(self, now: str, limit: int = 500) -> list[ExecutionRow]:
+        """Unfinished executions (any tenant) whose ``expires_at`` is at or before ``now``."""
+        ...
+
+    # retention ------------------------------------------------------------------------------
+    def finished_before(self, tenant_id: str, before: str, limit: int) -> list[ExecutionRow]:
+        """Finished or expired executions that ended before ``before``, oldest first."""
+        ...
+
+    def remove_executions(self, tombstones: Sequence[TombstoneRow]) -> list[str]:
+        """Remove each tombstoned execution whole (rows, ledger, state versions, signals) in
+        one transaction with its tombstone. An execution that changed since its tombstone
+        was made (head moved, no longer finished) is left alone. Returns the removed ids."""
+        ...
+
+    def list_tombstones(self, tenant_id: str) -> list[TombstoneRow]: ...
+
+    def load_tombstone(self, tenant_id: str, execution_id: str) -> TombstoneRow | None: ...

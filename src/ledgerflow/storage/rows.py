@@ -59,6 +59,9 @@ class ExecutionRow:
     started_at: str | None
     finished_at: str | None
     updated_at: str
+    expires_at: str | None = None  # a session's deadline (TTL); past it, it expires
+    forked_from: str | None = None  # the execution this one was forked from
+    forked_at_seq: int | None = None  # ... as of that ledger entry
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -110,3 +113,30 @@ class DecisionRow:
     candidates: str
     reason: str
     decided_at: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SignalRow:
+    execution_id: str
+    seq: int  # the ledger entry that recorded it
+    name: str
+    data: str  # canonical JSON
+    received_at: str
+    consumed_by: str | None = None  # the wait step that took it
+    consumed_at: str | None = None
+    handled: int = 0  # 1 once its handler runs were created
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TombstoneRow:
+    execution_id: str
+    tenant_id: str
+    workflow: str
+    workflow_version: int
+    final_status: str
+    head_seq: int
+    head_hash: str
+    created_at: str
+    finished_at: str | None
+    removed_at: str
+    removed_by: str

@@ -23,8 +23,10 @@ from ledgerflow.storage.rows import (
     DefinitionRow,
     ExecutionRow,
     LedgerRow,
+    SignalRow,
     StateVersionRow,
     StepRow,
+    TombstoneRow,
 )
 from ledgerflow.storage.sqlite_url import parse_url
 
@@ -299,10 +301,15 @@ class SqliteStore:
              [_params(c.state_version) for c in applied if c.state_version is not None]),
             ("insert_decision", [_params(d) for c in applied for d in c.decisions]),
             ("insert_ledger_entry", [_params(e) for c in applied for e in c.ledger]),
+            ("insert_signal", [_params(g) for c in applied for g in c.signals]),
+            ("update_signal", [_params(g) for c in applied for g in c.signal_updates]),
         ]
         for name, rows in batches:
             if rows:
                 conn.executemany(q[name], rows)
+        wakes = [(c.execution.id, c.wake, c.execution.updated_at) for c in applied if c.wake]
+        if wakes:
+            conn.executemany(q["insert_wakeup"], wakes)
 
     def load_execution(self, tenant_id: str, execution_id: str) -> ExecutionRow | None:
         rows = self._read("execution_by_id", (tenant_id, execution_id))
@@ -348,3 +355,55 @@ class SqliteStore:
     def durations(self, tenant_id: str, workflow: str, limit: int) -> list[tuple[str, str]]:
         rows = self._read("completed_durations", (tenant_id, workflow, limit))
         return [(r["started_at"], r["finished_at"]) for r in rows]
+
+    def load_signals(self, execution_id: str) -> list[SignalRow]:
+        return [_build(SignalRow, r) for r in self._read("signals_of_execution", (execution_id,))]
+
+    def list_forks(self, execution_id: str) -> list[str]:
+        return [r["id"] for r in self._read("forks_of_execution", (execution_id,))]
+
+    # wake-ups ---------------------------------------------------------------------------
+    def last_wakeup(self) -> int:
+        return int(self._read("last_wakeup", ())[0]["id"])
+
+    def wakeups_after(self, after: int, limit: int = 1000) -> list[tuple[int, str]]:
+        return [(r["id"], r["execution_id"]) for r in self._read("wakeups_after", (after, limit))]
+
+    def prune_wakeups(self, before: str) -> int:
+        with self._transaction() as conn:
+            return int(conn.execute(self._q["prune_wakeups"], (before,)).rowcount)
+
+    def expired_executions(self, now: str, limit: int = 500) -> list[ExecutionRow]:
+        return [_build(ExecutionRow, r) for r in self._read("executions_expired", (now, limit))]
+
+    # retention --------------------------------------------------------------------------
+    def finished_before(self, tenant_id: str, before: str, limit: int) -> list[ExecutionRow]:
+        rows = self._read("executions_finished_before", (tenant_id, before, limit))
+        return [_build(ExecutionRow, r) for r in rows]
+
+    def remove_executions(self, tombstones: Sequence[TombstoneRow]) -> list[str]:
+        removed: list[str] = []
+        q = self._q
+        with self._transaction() as conn:
+            for stone in tombstones:
+                ident = (stone.execution_id,)
+                head = conn.execute(q["execution_head"], ident).fetchone()
+                if head is None or (head["head_seq"], head["head_hash"]) != (
+                        stone.head_seq, stone.head_hash) or head["status"] != stone.final_status:
+                    continue  # changed (or gone) since the tombstone was made
+                conn.execute(q["insert_tombstone"], _params(stone))
+                for name in ("delete_ledger_of_execution", "delete_steps_of_execution",
+                             "delete_state_versions_of_execution",
+                             "delete_decisions_of_execution", "delete_signals_of_execution"):
+                    conn.execute(q[name], ident)
+                conn.execute(q["delete_execution"],
+                             (stone.execution_id, stone.head_seq, stone.head_hash))
+                removed.append(stone.execution_id)
+        return removed
+
+    def list_tombstones(self, tenant_id: str) -> list[TombstoneRow]:
+        return [_build(TombstoneRow, r) for r in self._read("tombstones_of_tenant", (tenant_id,))]
+
+    def load_tombstone(self, tenant_id: str, execution_id: str) -> TombstoneRow | None:
+        rows = self._read("tombstone_by_id", (tenant_id, execution_id))
+        return _build(TombstoneRow, rows[0]) if rows else None

@@ -30,10 +30,12 @@ ORDER BY d.name;
 -- name: insert_execution
 INSERT INTO executions (id, tenant_id, workflow, workflow_version, definition_sha256, status,
     input, input_sha256, result, error, state, state_sha256, state_version, head_seq,
-    head_hash, version, recoveries, created_at, started_at, finished_at, updated_at)
+    head_hash, version, recoveries, created_at, started_at, finished_at, updated_at,
+    expires_at, forked_from, forked_at_seq)
 VALUES (:id, :tenant_id, :workflow, :workflow_version, :definition_sha256, :status,
     :input, :input_sha256, :result, :error, :state, :state_sha256, :state_version, :head_seq,
-    :head_hash, :version, :recoveries, :created_at, :started_at, :finished_at, :updated_at);
+    :head_hash, :version, :recoveries, :created_at, :started_at, :finished_at, :updated_at,
+    :expires_at, :forked_from, :forked_at_seq);
 
 -- name: update_execution
 UPDATE executions SET status = :status, result = :result, error = :error, state = :state,
@@ -110,3 +112,77 @@ SELECT * FROM routing_decisions WHERE execution_id = ? ORDER BY decided_at, step
 SELECT started_at, finished_at FROM executions
 WHERE tenant_id = ? AND workflow = ? AND status = 'completed' AND started_at IS NOT NULL
 ORDER BY finished_at DESC LIMIT ?;
+
+-- name: insert_signal
+INSERT INTO signals (execution_id, seq, name, data, received_at, consumed_by, consumed_at,
+    handled)
+VALUES (:execution_id, :seq, :name, :data, :received_at, :consumed_by, :consumed_at,
+    :handled);
+
+-- name: update_signal
+UPDATE signals SET consumed_by = :consumed_by, consumed_at = :consumed_at, handled = :handled
+WHERE execution_id = :execution_id AND seq = :seq;
+
+-- name: signals_of_execution
+SELECT * FROM signals WHERE execution_id = ? ORDER BY seq;
+
+-- name: insert_wakeup
+INSERT INTO wakeups (execution_id, reason, created_at) VALUES (?, ?, ?);
+
+-- name: wakeups_after
+SELECT id, execution_id FROM wakeups WHERE id > ? ORDER BY id LIMIT ?;
+
+-- name: last_wakeup
+SELECT COALESCE(MAX(id), 0) AS id FROM wakeups;
+
+-- name: prune_wakeups
+DELETE FROM wakeups WHERE created_at < ?;
+
+-- name: executions_expired
+SELECT * FROM executions
+WHERE expires_at IS NOT NULL AND expires_at <= ?
+  AND status IN ('pending', 'running', 'waiting', 'paused')
+ORDER BY expires_at, id LIMIT ?;
+
+-- name: forks_of_execution
+SELECT id FROM executions WHERE forked_from = ? ORDER BY created_at, id;
+
+-- name: executions_finished_before
+SELECT * FROM executions
+WHERE tenant_id = ? AND status IN ('completed', 'failed', 'cancelled', 'expired')
+  AND COALESCE(finished_at, updated_at) < ?
+ORDER BY COALESCE(finished_at, updated_at), id LIMIT ?;
+
+-- name: insert_tombstone
+INSERT INTO tombstones (execution_id, tenant_id, workflow, workflow_version, final_status,
+    head_seq, head_hash, created_at, finished_at, removed_at, removed_by)
+VALUES (:execution_id, :tenant_id, :workflow, :workflow_version, :final_status, :head_seq,
+    :head_hash, :created_at, :finished_at, :removed_at, :removed_by);
+
+-- name: delete_ledger_of_execution
+DELETE FROM ledger_entries WHERE execution_id = ?;
+
+-- name: delete_steps_of_execution
+DELETE FROM step_runs WHERE execution_id = ?;
+
+-- name: delete_state_versions_of_execution
+DELETE FROM state_versions WHERE execution_id = ?;
+
+-- name: delete_decisions_of_execution
+DELETE FROM routing_decisions WHERE execution_id = ?;
+
+-- name: delete_signals_of_execution
+DELETE FROM signals WHERE execution_id = ?;
+
+-- name: delete_execution
+DELETE FROM executions WHERE id = ? AND head_seq = ? AND head_hash = ?
+  AND status IN ('completed', 'failed', 'cancelled', 'expired');
+
+-- name: tombstones_of_tenant
+SELECT * FROM tombstones WHERE tenant_id = ? ORDER BY removed_at, execution_id;
+
+-- name: tombstone_by_id
+SELECT * FROM tombstones WHERE tenant_id = ? AND execution_id = ?;
+
+-- name: execution_head
+SELECT head_seq, head_hash, status FROM executions WHERE id = ?;
