@@ -9,6 +9,7 @@
     ├── NotFound                     an unknown id or name (another tenant's object too)
     │   ├── WorkflowNotFound
     │   └── ExecutionNotFound
+    │       └── ExecutionRemoved     removed by retention; ``tombstone`` says how it ended
     ├── Conflict                     the request contradicts what is stored
     │   ├── IdempotencyConflict      same execution id, different input
     │   └── InvalidTransition        a lifecycle move that is not allowed
@@ -24,6 +25,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ledgerflow.storage.rows import TombstoneRow
 
 
 class LedgerflowError(Exception):
@@ -60,6 +65,14 @@ class WorkflowNotFound(NotFound):
 
 class ExecutionNotFound(NotFound):
     """No execution with that id."""
+
+
+class ExecutionRemoved(ExecutionNotFound):
+    """The execution was removed by retention; ``tombstone`` is what was kept of it."""
+
+    def __init__(self, message: str, tombstone: TombstoneRow) -> None:
+        self.tombstone = tombstone
+        super().__init__(message)
 
 
 class Conflict(LedgerflowError):

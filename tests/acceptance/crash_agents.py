@@ -42,6 +42,18 @@ def _maybe_die(ctx: Any) -> None:
 def work(ctx: Any, data: Any) -> Any:
     _journal(ctx, "start")
     _maybe_die(ctx)
-    if WORK_SECONDS:
-        time.sleep(WORK_SECONDS)
+    deadline = time.monotonic() + WORK_SECONDS
+    while time.monotonic() < deadline and not ctx.cancelled:  # cooperative cancellation
+        time.sleep(min(0.02, WORK_SECONDS))
+    if ctx.cancelled:
+        _journal(ctx, "cancelled")
     return {"step": ctx.step_id, "key": ctx.idempotency_key}
+
+
+@ledgerflow.agent("crash.fail_until_file")
+def fail_until_file(ctx: Any, data: Any) -> Any:
+    """Fails until a file named ``fixed`` exists in the working directory."""
+    _journal(ctx, "start")
+    if not os.path.exists("fixed"):
+        raise RuntimeError("the downstream system is broken (create ./fixed to mend it)")
+    return {"step": ctx.step_id}

@@ -160,15 +160,17 @@ def test_demo_runs_and_verifies(tmp_path: Path) -> None:
     assert "Blackstone Asset Management" in proc.stdout
     assert "(kyc.start (entity \"Blackstone Asset Management\")" in proc.stdout
     assert re.search(r"ledgerflow (--db \S+ )?history ", proc.stdout)
+    assert "(kyc.instruction (text \"Start enhanced KYC verification" in proc.stdout
     cases = lf_json(tmp_path, "list")
-    assert len(cases) == 4 and all(c["status"] == "completed" for c in cases)
+    assert len(cases) == 4 and all(c["status"] == "waiting" for c in cases)  # open sessions
     assert "ok: 4 execution(s)" in lf(tmp_path, "verify", "--all").stdout
 
 
 def test_help_explains(tmp_path: Path) -> None:
     out = lf(tmp_path, "--help").stdout
     for command in ("apply", "start", "worker", "run", "status", "list", "history", "state",
-                    "verify", "demo", "init", "migrate", "workflows"):
+                    "verify", "demo", "init", "migrate", "workflows", "pause", "resume",
+                    "cancel", "retry", "rerun", "fork", "signal", "cleanup"):
         assert command in out
 
 

@@ -103,7 +103,7 @@ def test_onboarding_example() -> None:
     assert definition.ttl == 86400.0
     assert definition.step("approval").type is StepType.WAIT
     assert definition.step("approval").options == {"signal": "approve"}
-    assert definition.on["instruction"].agent == "onboarding.route_instruction"
+    assert [h.agent for h in definition.on["instruction"]] == ["onboarding.route_instruction"]
 
 
 def test_yaml_json_and_builder_give_the_same_definition() -> None:
@@ -235,7 +235,7 @@ def test_on_key_is_a_string() -> None:
         "name: s\nsteps: [{id: a, agent: x.y}]\non:\n  note: {agent: session.note}\n"
     )
     assert definition.spec["on"] == {"note": {"agent": "session.note"}}
-    assert definition.on["note"].agent == "session.note"
+    assert definition.on["note"][0].agent == "session.note"
 
 
 @pytest.mark.parametrize(

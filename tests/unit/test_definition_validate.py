@@ -68,8 +68,8 @@ def test_valid_spec_builds_the_definition() -> None:
     assert b.needs == ("a",) and b.retry.max_attempts == 2
     assert b.when is not None and b.when.source == "steps.a.output.ok"
     assert b.output == OutputTarget(path=("case", "b"))
-    assert definition.on["note"].agent == "session.note"
-    assert definition.on["note"].output == OutputTarget(path=("notes",))
+    assert definition.on["note"][0].agent == "session.note"
+    assert definition.on["note"][0].output == OutputTarget(path=("notes",))
     assert definition.step_ids == ("a", "b")
 
 
@@ -148,7 +148,8 @@ def test_step_types_keep_their_options() -> None:
                            "input_schema, steps, on"),
         (spec(on=["go"]), "on: must map signal names to handlers such as "
                           "{agent: session.route}, got a list"),
-        (spec(on={"go": "x.y"}), "on.go: must be a mapping {agent: CAPABILITY, output?: PATH}, "
+        (spec(on={"go": "x.y"}), "on.go: must be a mapping {agent: CAPABILITY, output?: PATH, "
+                                 "when?: CEL} or a list of them, "
                                  "got the string 'x.y'"),
         (spec(on={"go": {}}), "on.go.agent: required: the capability that handles this signal"),
         (spec(on={"go": {"agent": "x.y", "ouput": "a"}}),

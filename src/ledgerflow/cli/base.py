@@ -12,6 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from ledgerflow import errors
+from ledgerflow.definition.durations import DurationError, parse_duration
 from ledgerflow.engine.app import App, default_actor
 
 P = ParamSpec("P")
@@ -76,3 +77,11 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             sys.exit(1)
 
     return wrapper
+
+
+def parse_duration_option(raw: str, what: str) -> float:
+    """Seconds of a duration option such as ``30d`` or ``10m``; a bad one names the option."""
+    try:
+        return parse_duration(raw)
+    except DurationError as exc:
+        raise errors.ConfigurationError(f"{what}: {exc}") from None

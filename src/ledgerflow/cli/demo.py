@@ -16,6 +16,8 @@ from ledgerflow.engine.agents import load_modules
 from ledgerflow.settings import DEFAULT_DB_URL
 from ledgerflow.storage.rows import parse_column
 
+INSTRUCTION = {"text": "Start enhanced KYC verification and collect incorporation documents"}
+
 
 @click.command()
 @click.option("--concurrency", type=click.IntRange(min=1, max=256), default=8,
@@ -26,7 +28,9 @@ def demo(env: Env, concurrency: int) -> None:
     """Run the client-onboarding demo: several cases, live progress, verified ledgers.
 
     Each case's entity type, jurisdiction and products choose its compliance domains; each
-    domain's agent appends an S-expression fragment to the case document.
+    domain's agent appends an S-expression fragment to the case document. Each case then
+    stays open as a session (24h TTL): an instruction signal is routed by keyword rules to
+    the matching domains, which append their fragments too.
     """
     load_modules(["ledgerflow.demo.agents"])
     app = env.app()
@@ -45,6 +49,11 @@ def demo(env: Env, concurrency: int) -> None:
                                f"{case['jurisdiction']}"
     with LiveProgress(console=console, labels=labels) as progress:
         app.run_until_idle(concurrency=concurrency, listener=progress)
+    first = ids[0]
+    console.print(f"\nEvery case is now an open session, waiting for [bold]close[/]. "
+                  f"Instruction to {names[first]}: [italic]{INSTRUCTION['text']}[/]")
+    app.signal(first, "instruction", INSTRUCTION)
+    app.run_until_idle(concurrency=concurrency)
 
     table = Table("case", "status", "domains", "steps", "ledger", "verified")
     table.columns[2].overflow = "fold"
@@ -52,23 +61,30 @@ def demo(env: Env, concurrency: int) -> None:
     for execution_id in ids:
         report = app.status(execution_id)
         result = app.verify(execution_id)
-        failed |= report.status != "completed" or not result.ok
-        ran = [s.id for s in report.steps
-               if s.status == "completed" and s.id not in ("onboarding", "review")]
+        failed |= report.status != "waiting" or not result.ok
+        ran = [s.id for s in report.steps if s.status == "completed"
+               and s.id not in ("onboarding", "review") and not s.id.startswith("on.")]
         table.add_row(names[execution_id], render.styled(report.status), " ".join(ran),
                       f"{report.progress.completed}/{report.progress.total}",
                       f"{result.entries} entries",
                       "[green]ok[/]" if result.ok else f"[red]{result.message}[/]")
     console.print(table)
-    first = ids[0]
     state = app.state(first)
     console.print(f"\n[bold]Case document of {first}[/] (state version {state.version}):")
     for fragment in parse_column(state.state, "state").get("document", []):
         console.print(f"  {fragment}", highlight=False, soft_wrap=True)
     db = "" if env.db_url in (None, DEFAULT_DB_URL) else f"--db {env.db_url} "
     console.print("\nLook closer:")
-    for command in (f"status {first}", f"history {first}", f"state {first} --version 3",
-                    "list", "verify --all"):
+    second = ids[1]
+    for command in (
+        f"status {first}", f"history {first}",
+        f"state {first} --diff {state.version - 1} {state.version}",
+        "list --status waiting --metrics",
+        f"signal {second} instruction --data "
+        "'{\"text\": \"Screen the trust parties for sanctions\"}'",
+        "worker --agents ledgerflow.demo.agents --until-idle",
+        f"state {second}", f"signal {first} close", "verify --all",
+    ):
         console.print(f"  ledgerflow {db}{command}", highlight=False, soft_wrap=True)
     if failed:
         sys.exit(1)

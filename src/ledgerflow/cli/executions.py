@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import difflib
-import json
-
 import click
 from rich import box
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from ledgerflow.cli import render
-from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, parse_json_arg, pass_env
+from ledgerflow.cli.base import (
+    Env,
+    emit_json,
+    handle_errors,
+    json_option,
+    parse_duration_option,
+    parse_json_arg,
+    pass_env,
+)
 from ledgerflow.engine.lifecycle import ExecutionStatus
-from ledgerflow.storage.rows import parse_column
 
 STATUS_CHOICE = click.Choice([s.value for s in ExecutionStatus])
 
@@ -28,14 +31,19 @@ STATUS_CHOICE = click.Choice([s.value for s in ExecutionStatus])
                    "returns the same execution.")
 @click.option("--version", type=click.IntRange(min=1), default=None,
               help="Definition version (default: latest).")
+@click.option("--ttl", default=None, metavar="DURATION",
+              help="Session lifetime such as 24h (default: the definition's ttl, if any); "
+                   "unfinished past it, the execution ends expired.")
 @json_option
 @pass_env
 @handle_errors
 def start(env: Env, workflow: str, input_: str | None, execution_id: str | None,
-          version: int | None, as_json: bool) -> None:
+          version: int | None, ttl: str | None, as_json: bool) -> None:
     """Start an execution of WORKFLOW; a worker runs it."""
     value = parse_json_arg(input_, "--input") if input_ is not None else {}
-    new_id = env.app().start(workflow, value, execution_id=execution_id, version=version)
+    lifetime = parse_duration_option(ttl, "--ttl") if ttl is not None else None
+    new_id = env.app().start(workflow, value, execution_id=execution_id, version=version,
+                             ttl=lifetime)
     if as_json:
         emit_json({"id": new_id, "workflow": workflow})
     else:
@@ -60,24 +68,45 @@ def status(env: Env, execution_id: str, as_json: bool) -> None:
 @click.option("--status", "status_", type=STATUS_CHOICE, default=None, help="Only this status.")
 @click.option("--workflow", default=None, help="Only this workflow.")
 @click.option("--limit", type=click.IntRange(min=1, max=10_000), default=50, show_default=True)
+@click.option("--metrics", "with_metrics", is_flag=True,
+              help="Add counts and ages: steps done, state versions, signals, ledger "
+                   "entries, age, idle time, and time left before a session expires.")
 @json_option
 @pass_env
 @handle_errors
 def list_(env: Env, status_: str | None, workflow: str | None, limit: int,
-          as_json: bool) -> None:
-    """List executions, newest first."""
-    rows = env.app().list(status=status_, workflow=workflow, limit=limit)
+          with_metrics: bool, as_json: bool) -> None:
+    """List executions, newest first (`--status waiting --metrics`: open sessions)."""
+    app = env.app()
+    rows = app.list(status=status_, workflow=workflow, limit=limit)
+    found = {r.id: app.metrics(r) for r in rows} if with_metrics else {}
     if as_json:
-        emit_json([render.execution_summary(r) for r in rows])
+        emit_json([{**render.execution_summary(r),
+                    **({"metrics": found[r.id].to_dict()} if with_metrics else {})}
+                   for r in rows])
         return
     if not rows:
         click.echo("no executions match")
         return
-    table = Table("id", "workflow", "status", "created", "finished")
+    columns = ["id", "workflow", "status", "created", "finished"]
+    if with_metrics:
+        columns[3:] = ["steps", "versions", "signals", "entries", "age", "idle", "expires in"]
+    table = Table(*columns)
     for r in rows:
-        table.add_row(r.id, f"{r.workflow} v{r.workflow_version}", render.styled(r.status),
-                      r.created_at, r.finished_at or "")
-    Console().print(table)
+        cells = [r.id, f"{r.workflow} v{r.workflow_version}", render.styled(r.status)]
+        if with_metrics:
+            m = found[r.id]
+            cells += [f"{m.steps_done}/{m.steps_total}", str(m.state_versions), str(m.signals),
+                      str(m.ledger_entries), render.age(m.age_seconds),
+                      render.age(m.idle_seconds),
+                      render.age(m.expires_in_seconds) if m.expires_in_seconds is not None
+                      else ""]
+        else:
+            cells += [r.created_at, r.finished_at or ""]
+        table.add_row(*cells)
+    console = Console()
+    console.width = max(console.width, 150 if with_metrics else 120)  # ids stay whole
+    console.print(table)
 
 
 @click.command()
@@ -107,58 +136,4 @@ def history(env: Env, execution_id: str, as_json: bool) -> None:
     console.print(table)
 
 
-@click.command()
-@click.argument("execution_id")
-@click.option("--version", type=click.IntRange(min=1), default=None,
-              help="A state version (default: the current one).")
-@click.option("--diff", nargs=2, type=click.IntRange(min=1), default=None, metavar="A B",
-              help="Show what changed from version A to version B instead.")
-@json_option
-@pass_env
-@handle_errors
-def state(env: Env, execution_id: str, version: int | None, diff: tuple[int, int] | None,
-          as_json: bool) -> None:
-    """The execution's state document, now or as of any earlier version.
-
-    Every change of the state document makes a version; `history` shows which ledger
-    entry made which one.
-    """
-    if diff is not None:
-        if version is not None:
-            raise click.UsageError("give --version or --diff, not both")
-        _state_diff(env, execution_id, *diff, as_json=as_json)
-        return
-    found = env.app().state(execution_id, version)
-    document = parse_column(found.state, f"state version {found.version}")
-    if as_json:
-        emit_json({"execution_id": found.execution_id, "version": found.version,
-                   "seq": found.seq, "sha256": found.sha256, "created_at": found.created_at,
-                   "state": document})
-        return
-    console = Console()
-    console.print(f"[bold]state version {found.version}[/] (made by ledger entry "
-                  f"{found.seq}, sha256 {found.sha256[:12]}…, {found.created_at})")
-    console.print_json(json.dumps(document))
-
-
-def _state_diff(env: Env, execution_id: str, old: int, new: int, *, as_json: bool) -> None:
-    app = env.app()
-    patch = app.state_diff(execution_id, old, new)
-    if as_json:
-        emit_json({"execution_id": execution_id, "from": old, "to": new, "patch": patch})
-        return
-    before = json.dumps(parse_column(app.state(execution_id, old).state, "state"), indent=2)
-    after = json.dumps(parse_column(app.state(execution_id, new).state, "state"), indent=2)
-    lines = difflib.unified_diff(before.splitlines(), after.splitlines(),
-                                 f"state v{old}", f"state v{new}", lineterm="")
-    console = Console(highlight=False, soft_wrap=True)
-    shown = False
-    for line in lines:
-        shown = True
-        style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
-        console.print(Text(line, style=style))
-    if not shown:
-        console.print(f"no change between state v{old} and v{new}")
-
-
-COMMANDS = [start, status, list_, history, state]
+COMMANDS = [start, status, list_, history]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rich.console import Console
@@ -44,6 +45,18 @@ def status(console: Console, report: ExecutionReport) -> None:
     if t.eta_seconds is not None:
         console.print(f"eta: {t.eta_seconds:.1f}s left (runs of this workflow take "
                       f"{t.expected_duration_seconds:.1f}s, median of recent ones)")
+    if report.expires_at:
+        console.print(f"session: expires {report.expires_at}")
+    if report.forked_from:
+        console.print(f"forked from {report.forked_from} at ledger entry {report.forked_at_seq}")
+    if report.forks:
+        console.print(f"forks: {', '.join(report.forks)}")
+    for w in report.waiting_for:
+        what = f"signal {w['signal']!r}" if w["signal"] else "its time"
+        until = f" (until {w['until']})" if w["until"] else ""
+        console.print(f"[blue]waiting:[/] step {w['step']} waits for {what}{until}")
+    if report.signals_pending:
+        console.print(f"signals received, not yet taken by a wait: {report.signals_pending}")
     if report.error:
         console.print(f"[red]error:[/] {report.error}")
     if report.recoveries:
@@ -55,3 +68,26 @@ def status(console: Console, report: ExecutionReport) -> None:
     console.print(table)
     console.print(f"ledger head: seq {report.head_seq}, {report.head_hash[:16]}…  "
                   f"state version {report.state_version}")
+    if report.status == "paused":
+        console.print(f"[yellow]paused[/]: pending steps (the stack): "
+                      f"{', '.join(report.pending_steps) or 'none'}")
+        console.print("state document (the memory):")
+        console.print_json(json.dumps(report.state))
+        console.print(f"resume with: ledgerflow resume {report.id} [--from STEP]")
+
+
+def age(seconds: float) -> str:
+    """A short human duration: 42s, 7m12s, 3h05m, 2d04h; negative is 'overdue'."""
+    if seconds < 0:
+        return f"overdue {age(-seconds)}"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{seconds:.1f}s" if seconds < 10 else f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"

@@ -6,8 +6,11 @@ import sys
 
 import click
 
+from ledgerflow import errors
 from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, pass_env
+from ledgerflow.engine import retention
 from ledgerflow.ledger.verify import VerifyResult
+from ledgerflow.storage.rows import TombstoneRow
 
 
 @click.command()
@@ -21,18 +24,36 @@ def verify(env: Env, execution_id: str | None, all_: bool, as_json: bool) -> Non
 
     Exits 0 when intact, 1 when not, naming the execution, the first bad seq and what is
     wrong: hash mismatch, gap, broken link, truncated tail, or state drift.
+
+    Executions removed by retention (ledgerflow cleanup) have no ledger left to check:
+    --all counts them and lists their tombstones under "removed" in --json; an EXECUTION_ID
+    that was removed prints when it was removed, its last seq and head hash, and exits 0
+    (the removal was deliberate, not damage).
     """
     if bool(execution_id) == all_:
         raise click.UsageError("give an EXECUTION_ID or --all (not both)")
     app = env.app()
-    results = list(app.verify_all()) if all_ else [app.verify(execution_id or "")]
+    removed: list[TombstoneRow] = []
+    if all_:
+        results = list(app.verify_all())
+        removed = app.tombstones()
+    else:
+        try:
+            results = [app.verify(execution_id or "")]
+        except errors.ExecutionRemoved as gone:
+            results, removed = [], [gone.tombstone]
     bad = [r for r in results if not r.ok]
     if as_json:
-        emit_json({"ok": not bad, "checked": len(results),
-                   "entries": sum(r.entries for r in results),
-                   "failures": [{"execution_id": r.execution_id, "seq": r.seq,
-                                 "problem": str(r.problem), "detail": r.detail,
-                                 "message": describe(r)} for r in bad]})
+        report = {"ok": not bad, "checked": len(results),
+                  "entries": sum(r.entries for r in results),
+                  "failures": [{"execution_id": r.execution_id, "seq": r.seq,
+                                "problem": str(r.problem), "detail": r.detail,
+                                "message": describe(r)} for r in bad]}
+        if all_ or removed:
+            report["removed"] = [retention.as_dict(t) for t in removed]
+        emit_json(report)
+    elif not all_ and removed:
+        click.echo(retention.describe_removed(removed[0]))
     else:
         for r in bad:
             click.echo(f"FAIL {describe(r)}")
@@ -41,6 +62,9 @@ def verify(env: Env, execution_id: str | None, all_: bool, as_json: bool) -> Non
             click.echo(f"{len(bad)} of {len(results)} execution(s) failed verification")
         else:
             click.echo(f"ok: {len(results)} execution(s), {total} ledger entries intact")
+        if removed:
+            click.echo(f"{len(removed)} execution(s) removed by retention; tombstones keep "
+                       "their head hashes")
     if bad:
         sys.exit(1)
 

@@ -85,9 +85,13 @@ class Step:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SignalHandler:
+    """Runs ``agent`` for each ``signal`` received (when ``when`` holds over the step context
+    plus ``signal: {name, data}``); its output goes to ``output`` like a step's."""
+
     signal: str
     agent: str
     output: OutputTarget | None = None
+    when: Evaluable | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -97,7 +101,7 @@ class Definition:
     ttl: float | None = None  # seconds
     input_schema: Mapping[str, Any] | None = None
     steps: tuple[Step, ...]
-    on: Mapping[str, SignalHandler] = field(default_factory=dict)
+    on: Mapping[str, tuple[SignalHandler, ...]] = field(default_factory=dict)
     spec: Mapping[str, Any]  # normalised JSON document (the canonical source)
     sha256: str
 

@@ -97,7 +97,7 @@ def _step(spec: Any, path: str, step_id: str, known: set[str], problems: f.Probl
         type=kind or StepType.TASK,
         agent=_agent(spec, path, kind, problems),
         needs=at.get("needs", (), lambda v, p, pr: _needs(v, p, step_id, known, pr)),
-        when=at.get("when", None, lambda v, p, pr: _when(v, p, known, pr)),
+        when=at.get("when", None, lambda v, p, pr: condition(v, p, known, pr)),
         input=at.get("input", None, lambda v, p, pr: _input(v, p, known, pr)),
         retry=at.get("retry", RetryPolicy(), f.retry_policy),
         timeout=at.get("timeout", None, lambda v, p, pr: f.duration(v, p, pr, positive=True)),
@@ -160,9 +160,10 @@ def _needs(
     return tuple(needs)
 
 
-def _when(
+def condition(
     value: Any, path: str, known: Collection[str], problems: f.Problems
 ) -> expressions.Expression | None:
+    """A ``when`` condition: a CEL expression string whose step references are known."""
     if not isinstance(value, str):
         problems.add(path, f"must be a CEL expression string (quote it), got {f.describe(value)}")
         return None

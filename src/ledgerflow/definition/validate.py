@@ -25,7 +25,7 @@ from ledgerflow.definition.model import Definition, SignalHandler, Step
 __all__ = ["TOP_LEVEL_FIELDS", "from_mapping"]
 
 TOP_LEVEL_FIELDS = ("name", "description", "ttl", "input_schema", "steps", "on")
-HANDLER_FIELDS = ("agent", "output")
+HANDLER_FIELDS = ("agent", "output", "when")
 _MAX_SAFE_INT = 2**53 - 1
 
 
@@ -80,7 +80,8 @@ def _build(spec: Mapping[str, Any], problems: f.Problems) -> Definition | None:
     ttl = present.get("ttl", None, lambda v, p, pr: f.duration(v, p, pr, positive=True))
     present.get("input_schema", None, _input_schema)
     steps = _steps(spec, problems)
-    handlers = present.get("on", {}, _handlers)
+    known = frozenset(s.id for s in steps)
+    handlers = present.get("on", {}, lambda v, p, pr: _handlers(v, p, pr, known))
     if problems:
         return None
     document = _plain(spec)
@@ -147,7 +148,9 @@ def _schema_path(keys: Any) -> str:
     return path
 
 
-def _handlers(value: Any, path: str, problems: f.Problems) -> dict[str, SignalHandler]:
+def _handlers(
+    value: Any, path: str, problems: f.Problems, known: frozenset[str]
+) -> dict[str, tuple[SignalHandler, ...]]:
     if not isinstance(value, Mapping):
         problems.add(
             path,
@@ -155,20 +158,32 @@ def _handlers(value: Any, path: str, problems: f.Problems) -> dict[str, SignalHa
             f"got {f.describe(value)}",
         )
         return {}
-    handlers: dict[str, SignalHandler] = {}
+    handlers: dict[str, tuple[SignalHandler, ...]] = {}
     for signal, spec in value.items():
         if not isinstance(signal, str):
             continue  # already reported by check_json
         path = f.child("on", signal)
         f.name(signal, path, problems, "signal name")
-        handlers[signal] = _handler(signal, spec, path, problems)
+        if isinstance(spec, list | tuple):
+            if not spec:
+                problems.add(path, "must list at least one handler {agent: CAPABILITY}")
+            handlers[signal] = tuple(
+                _handler(signal, item, f.item(path, i), problems, known)
+                for i, item in enumerate(spec)
+            )
+        else:
+            handlers[signal] = (_handler(signal, spec, path, problems, known),)
     return handlers
 
 
-def _handler(signal: str, spec: Any, path: str, problems: f.Problems) -> SignalHandler:
+def _handler(
+    signal: str, spec: Any, path: str, problems: f.Problems, known: frozenset[str]
+) -> SignalHandler:
     if not isinstance(spec, Mapping):
         problems.add(
-            path, f"must be a mapping {{agent: CAPABILITY, output?: PATH}}, got {f.describe(spec)}"
+            path,
+            "must be a mapping {agent: CAPABILITY, output?: PATH, when?: CEL} or a list of "
+            f"them, got {f.describe(spec)}",
         )
         return SignalHandler(signal=signal, agent="")
     f.check_unknown(spec, path, HANDLER_FIELDS, problems)
@@ -178,7 +193,10 @@ def _handler(signal: str, spec: Any, path: str, problems: f.Problems) -> SignalH
     agent = f.capability(spec.get("agent", "x"), agent_path, problems)
     output_path = f.child(path, "output")
     output = f.output_target(spec["output"], output_path, problems) if "output" in spec else None
-    return SignalHandler(signal=signal, agent=agent, output=output)
+    when = None
+    if "when" in spec:
+        when = step_rules.condition(spec["when"], f.child(path, "when"), known, problems)
+    return SignalHandler(signal=signal, agent=agent, output=output, when=when)
 
 
 def _plain(value: Any) -> Any:

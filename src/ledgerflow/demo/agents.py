@@ -92,3 +92,17 @@ def review(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     domains = [fragment.split(" ", 1)[0].lstrip("(").split(".")[0] for fragment in document]
     return {"entity": data["entity"], "status": "approved", "domains": domains,
             "fragments": len(document)}
+
+
+# instructions (signal handlers): each matching domain records what it was asked to do
+def _instruction(domain: str) -> Any:
+    def handle(ctx: StepContext, data: dict[str, Any]) -> str:
+        return f"({domain}.instruction (text {_quote(str(data.get('text', '')))}))"
+    handle.__name__ = f"{domain.replace('-', '_')}_instruction"
+    return handle
+
+
+for _capability, _domain in (("kyc.instruct", "kyc"), ("ubo.instruct", "ubo"),
+                             ("custody.instruct", "custody"), ("trading.instruct", "trading"),
+                             ("compliance.instruct", "compliance")):
+    ledgerflow.agent(_capability, name=f"{_domain}-instructions")(_instruction(_domain))

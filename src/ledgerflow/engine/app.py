@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import copy
 import getpass
 import json
 import os
@@ -25,15 +26,18 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
 
+import json_merge_patch
 import jsonpatch
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock, SystemClock
-from ledgerflow.engine import starting, status
+from ledgerflow.engine import control, editing, retention, rules, starting, status
 from ledgerflow.engine.agents import DEFAULT_REGISTRY, AgentRegistry, F
+from ledgerflow.engine.controller import Controller
 from ledgerflow.engine.definitions import Applied, Definitions, DefinitionSource
 from ledgerflow.engine.history import HistoryEntry, history_entries
-from ledgerflow.engine.transition import sha256_text, text
+from ledgerflow.engine.status import Metrics
+from ledgerflow.engine.transition import Transition, sha256_text, text
 from ledgerflow.engine.view import ExecutionView
 from ledgerflow.engine.worker import Listener, Worker, WorkerOptions, WorkerReport
 from ledgerflow.ledger.chain import Actor
@@ -41,7 +45,13 @@ from ledgerflow.ledger.verify import ExecutionHead, StoredEntry, VerifyResult, v
 from ledgerflow.settings import Settings
 from ledgerflow.storage import open_store
 from ledgerflow.storage.base import ExecutionFilter
-from ledgerflow.storage.rows import DefinitionRow, ExecutionRow, StateVersionRow, parse_column
+from ledgerflow.storage.rows import (
+    DefinitionRow,
+    ExecutionRow,
+    StateVersionRow,
+    TombstoneRow,
+    parse_column,
+)
 
 DEFAULT_TENANT = "default"
 ETA_SAMPLE = 20  # completed runs of the same workflow behind an ETA
@@ -74,6 +84,7 @@ class App:
         self.definitions = Definitions(self.store, self.clock)
         self.registry = AgentRegistry(parents=[DEFAULT_REGISTRY])
         self._worker: Worker | None = None
+        self.control = Controller(self.store, self.definitions, self.clock, self.actor, tenant)
 
     # lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
@@ -101,8 +112,11 @@ class App:
 
     # executions -----------------------------------------------------------------------
     def start(self, workflow: str, input: Any = None, *, execution_id: str | None = None,
-              version: int | None = None) -> str:
+              version: int | None = None, ttl: float | None = None) -> str:
         """Start an execution and return its id once it is committed.
+
+        ``ttl`` (seconds; else the definition's ``ttl``) makes it a session that expires
+        unless it finishes by then.
 
         With ``execution_id`` the call is idempotent: the same id and input return the
         existing execution; the same id with a different input raises IdempotencyConflict.
@@ -123,7 +137,7 @@ class App:
         starting.validate_input(definition, value)
         change = starting.new_execution(
             tenant_id=self.tenant, execution_id=execution_id, row=row, definition=definition,
-            input=value, now=self.clock.now(), actor=self.actor,
+            input=value, now=self.clock.now(), actor=self.actor, ttl=ttl,
         )
         worker = self._worker if self._worker is not None and self._worker.ready else None
         if worker is None:
@@ -176,6 +190,66 @@ class App:
         finally:
             self._worker = None
 
+    # control: every action is a ledger entry with this app's actor ------------------------
+    def pause(self, execution_id: str, reason: str | None = None) -> None:
+        """No new step is dispatched once this returns; running steps finish and record."""
+        self.control.apply(execution_id, "pause", lambda tr: control.pause(tr, reason))
+
+    def resume(self, execution_id: str, reason: str | None = None,
+               from_step: str | None = None) -> None:
+        """Continue where it stopped, or reset ``from_step`` and its dependents first."""
+        self.control.apply(execution_id, "resume",
+                           lambda tr: control.resume(tr, reason, from_step))
+
+    def cancel(self, execution_id: str, reason: str | None = None) -> bool:
+        """End it ``cancelled`` (False if it already was). Running handlers see
+        ``ctx.cancelled``."""
+        return self.control.apply(execution_id, "cancel", lambda tr: control.cancel(tr, reason))
+
+    def retry(self, execution_id: str, reason: str | None = None) -> list[str]:
+        """Run the failed steps of a failed execution again; returns their ids."""
+        return self.control.apply(execution_id, "retry", lambda tr: control.retry(tr, reason))
+
+    def rerun(self, execution_id: str, from_step: str, reason: str | None = None) -> list[str]:
+        """Run ``from_step`` and its dependents of a finished execution again."""
+        return self.control.apply(execution_id, "rerun",
+                                  lambda tr: control.rerun(tr, from_step, reason))
+
+    def fork(self, execution_id: str, at_seq: int | None = None,
+             input_patch: Any = None) -> str:
+        """A new execution from the state as of ledger entry ``at_seq``; returns its id."""
+        return self.control.fork(execution_id, at_seq, input_patch)
+
+    def forks(self, execution_id: str) -> list[str]:
+        return self.store.list_forks(self.execution(execution_id).id)
+
+    def signal(self, execution_id: str, name: str, data: Any = None) -> None:
+        """Store a signal for the execution's wait steps and handlers."""
+        value = {} if data is None else data
+        self.control.apply(execution_id, "signal",
+                           lambda tr: control.signal(tr, name, value), strict=False)
+
+    def set_state(self, execution_id: str, path: str, value: Any,
+                  reason: str | None = None) -> int:
+        """Set ``path`` (dotted) in the state of a paused execution; the new state version."""
+        keys = [k for k in path.split(".") if k]
+        if not keys:
+            raise errors.InputValidationError("a state path such as 'case.risk' is required")
+
+        def edit(tr: Transition) -> int:
+            new = editing.set_path(tr.state, keys, value)
+            control.edit_state(tr, new, {"set": path, "value": value}, reason)
+            return tr.view.row.state_version + 1
+        return self.control.apply(execution_id, "edit the state of", edit)
+
+    def patch_state(self, execution_id: str, patch: Any, reason: str | None = None) -> int:
+        """Apply a JSON merge patch (RFC 7386) to the state of a paused execution."""
+        def edit(tr: Transition) -> int:
+            new = json_merge_patch.merge(copy.deepcopy(tr.state), patch)
+            control.edit_state(tr, new, {"merge_patch": patch}, reason)
+            return tr.view.row.state_version + 1
+        return self.control.apply(execution_id, "edit the state of", edit)
+
     # reading --------------------------------------------------------------------------
     def execution(self, execution_id: str) -> ExecutionRow:
         row = self.store.load_execution(self.tenant, execution_id)
@@ -189,7 +263,15 @@ class App:
         row = self.execution(execution_id)
         expected = status.expected_duration(
             self.store.durations(self.tenant, row.workflow, ETA_SAMPLE))
-        return status.report(row, self.store.load_steps(row.id), self.clock.now(), expected)
+        definition = self.definitions.get(row.tenant_id, row.workflow, row.workflow_version)
+        waits = {s.id: s.options.get("signal", "") for s in definition.steps
+                 if s.type in rules.WAITING_TYPES}
+        pending = sum(1 for g in self.store.load_signals(row.id) if g.consumed_by is None
+                      and any(w == g.name for w in waits.values()))
+        extras = status.Extras(waits=waits, forks=self.store.list_forks(row.id),
+                               signals_pending=pending)
+        return status.report(row, self.store.load_steps(row.id), self.clock.now(), expected,
+                             extras)
 
     def history(self, execution_id: str) -> list[HistoryEntry]:
         row = self.execution(execution_id)
@@ -213,9 +295,29 @@ class App:
         after = parse_column(self.state(execution_id, new).state, f"state version {new}")
         return list(jsonpatch.make_patch(before, after).patch)
 
+    # retention ------------------------------------------------------------------------
+    def cleanup(self, older_than: float, dry_run: bool = False) -> retention.CleanupReport:
+        """Remove finished executions that ended more than ``older_than`` seconds ago, each
+        replaced by a tombstone; ``dry_run`` only reports what would be removed."""
+        return retention.cleanup(self.store, self.tenant, older_than, self.clock.now(),
+                                 f"{self.actor.kind}:{self.actor.id}", dry_run)
+
+    def tombstones(self) -> list[TombstoneRow]:
+        """What retention removed from this tenant, oldest removal first."""
+        return self.store.list_tombstones(self.tenant)
+
     # verification ---------------------------------------------------------------------
     def verify(self, execution_id: str) -> VerifyResult:
-        return self._verify_row(self.execution(execution_id))
+        """Recompute one execution's chain. An id removed by retention raises
+        ``errors.ExecutionRemoved``, whose message and ``tombstone`` say how it ended."""
+        try:
+            row = self.execution(execution_id)
+        except errors.ExecutionNotFound:
+            removed = retention.removed_error(self.store, self.tenant, execution_id)
+            if removed is None:
+                raise
+            raise removed from None
+        return self._verify_row(row)
 
     def verify_all(self) -> Iterator[VerifyResult]:
         for row in self.store.iter_executions(self.tenant):
@@ -236,6 +338,11 @@ class App:
             for e in self.store.load_ledger(row.id)
         ]
         return verify_execution(head, entries, state)
+
+    def metrics(self, row: ExecutionRow) -> Metrics:
+        """Counts and ages of an execution (steps, state versions, signals, idle time)."""
+        return status.metrics(row, self.store.load_steps(row.id),
+                              len(self.store.load_signals(row.id)), self.clock.now())
 
     # last in the class: the name shadows the builtin in annotations after it
     def list(self, *, status: str | None = None, workflow: str | None = None,

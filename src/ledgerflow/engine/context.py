@@ -19,11 +19,12 @@ class StepContext:
     a side effect. ``state`` is a private copy of the state document as of dispatch.
     """
 
-    __slots__ = ("_dispatch", "_state")
+    __slots__ = ("_cancelled", "_dispatch", "_state")
 
     def __init__(self, dispatch: Dispatch) -> None:
         self._dispatch = dispatch
         self._state: Any = None
+        self._cancelled = False
 
     @property
     def execution_id(self) -> str:
@@ -65,8 +66,14 @@ class StepContext:
 
     @property
     def cancelled(self) -> bool:
-        """True once the execution was cancelled (cooperative cancellation)."""
-        return False
+        """True once this attempt's result is no longer wanted: the execution was cancelled
+        or expired, or the step was reset. Long handlers should check it and return early
+        (cooperative cancellation); whatever they return then is not recorded."""
+        return self._cancelled
+
+    def cancel(self) -> None:
+        """Called by the worker; handlers only read ``cancelled``."""
+        self._cancelled = True
 
     def log(self, message: str, **fields: Any) -> None:
         log.info("%s/%s: %s %s", self.execution_id, self.step_id, message, fields or "")

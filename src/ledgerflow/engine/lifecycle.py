@@ -70,7 +70,9 @@ EXECUTION_TRANSITIONS: dict[ExecutionStatus, frozenset[ExecutionStatus]] = {
     E.RUNNING: frozenset(
         {E.RUNNING, E.COMPLETED, E.FAILED, E.PAUSED, E.WAITING, E.CANCELLED, E.EXPIRED}
     ),
-    E.WAITING: frozenset({E.RUNNING, E.PAUSED, E.CANCELLED, E.EXPIRED, E.FAILED}),
+    E.WAITING: frozenset(
+        {E.RUNNING, E.COMPLETED, E.PAUSED, E.CANCELLED, E.EXPIRED, E.FAILED}
+    ),
     E.PAUSED: frozenset({E.RUNNING, E.CANCELLED, E.EXPIRED}),
     E.COMPLETED: frozenset({E.RUNNING}),  # explicit rerun
     E.FAILED: frozenset({E.RUNNING}),  # explicit retry

@@ -18,6 +18,7 @@ from typing import Any
 
 from ledgerflow import errors
 from ledgerflow.definition.model import Definition, OutputMode, OutputTarget, Step, StepType
+from ledgerflow.engine import handlers
 from ledgerflow.engine.graph import graph_of
 from ledgerflow.engine.lifecycle import (
     SETTLED_OK,
@@ -42,6 +43,9 @@ class Choice:
 Chooser = Callable[[str], Choice | None]
 E = ExecutionStatus
 S = StepStatus
+LIVE = frozenset({E.RUNNING, E.WAITING})  # steps may be dispatched
+RECORDING = LIVE | {E.PAUSED}  # outcomes of running steps are recorded
+WAITING_TYPES = frozenset({StepType.WAIT, StepType.SLEEP})  # run without an agent
 
 
 def activate(tr: Transition, choose: Chooser) -> None:
@@ -58,13 +62,16 @@ def advance(tr: Transition, choose: Chooser, after: str | None = None) -> None:
     ``after``: only that step's dependents can have become runnable (a completion), so
     only they are looked at; None looks at every step.
     """
-    if tr.status is not E.RUNNING:
+    if tr.status not in LIVE:
         return
     graph = graph_of(tr.view.definition)
-    work = list(graph.order if after is None else graph.dependents[after])
+    if after is None:
+        work = [sid for sid in tr.step_ids() if handlers.is_run(sid)] + list(graph.order)
+    else:
+        work = list(graph.dependents.get(after, ()))
     blocked = _has_failure(tr) or tr.hold
     while work and not blocked:
-        step = graph.steps[work.pop(0)]
+        step = step_spec(tr, work.pop(0))
         if not _runnable(tr, step):
             continue
         _start(tr, step, choose)
@@ -73,15 +80,29 @@ def advance(tr: Transition, choose: Chooser, after: str | None = None) -> None:
             work.extend(graph.dependents[step.id])
         blocked = status in STEP_FAILURES
     finish_if_done(tr)
+    settle(tr)
+
+
+def settle(tr: Transition) -> None:
+    """``waiting`` while only wait and sleep steps run, ``running`` otherwise."""
+    if tr.status not in LIVE:
+        return
+    running = [sid for sid in tr.step_ids() if tr.step_status(sid) is S.RUNNING]
+    idle = bool(running) and all(step_spec(tr, sid).type in WAITING_TYPES for sid in running)
+    wanted = E.WAITING if idle else E.RUNNING
+    if wanted is not tr.status:
+        waits = [step_spec(tr, sid).options.get("signal") for sid in running]
+        tr.set_status(wanted, "execution.waiting" if idle else "execution.woken",
+                      {"steps": running, "signals": [w for w in waits if w]} if idle else None)
 
 
 def complete_step(tr: Transition, step_id: str, epoch: int, output: Any, output_text: str,
                   choose: Chooser) -> bool:
     """Record a step's output. False (nothing recorded) if the attempt is not current."""
     row = tr.step(step_id)
-    if row.status != S.RUNNING or row.epoch != epoch or tr.status is not E.RUNNING:
+    if row.status != S.RUNNING or row.epoch != epoch or tr.status not in RECORDING:
         return False
-    step = graph_of(tr.view.definition).steps[step_id]
+    step = step_spec(tr, step_id)
     tr.outputs[step_id] = output
     payload: dict[str, Any] = {"output": output}
     new_state = None
@@ -103,9 +124,9 @@ def complete_step(tr: Transition, step_id: str, epoch: int, output: Any, output_
 def fail_attempt(tr: Transition, step_id: str, epoch: int, error: str, choose: Chooser) -> bool:
     """An attempt failed (raised, timed out): retry after backoff or fail the step."""
     row = tr.step(step_id)
-    if row.status != S.RUNNING or row.epoch != epoch or tr.status is not E.RUNNING:
+    if row.status != S.RUNNING or row.epoch != epoch or tr.status not in RECORDING:
         return False
-    step = graph_of(tr.view.definition).steps[step_id]
+    step = step_spec(tr, step_id)
     if row.attempt < step.retry.max_attempts:
         delay = step.retry.delay_before(row.attempt + 1)
         due = tr.now + timedelta(seconds=delay)
@@ -125,13 +146,15 @@ def fail_attempt(tr: Transition, step_id: str, epoch: int, error: str, choose: C
 
 
 def recover(tr: Transition, choose: Chooser, limit: int) -> None:
-    """Resume an execution found running when a worker starts.
+    """Resume an execution found unfinished when a worker starts.
 
-    Steps that were running are dispatched again under a new epoch (at-least-once), except
-    ``at_most_once`` steps, which become interrupted. Each such recovery is counted; past
-    ``limit`` the execution fails instead of looping forever.
+    Task steps that were running are dispatched again under a new epoch (at-least-once),
+    or put back in the queue of a paused execution; ``at_most_once`` steps become
+    interrupted instead. Each such recovery is counted; past ``limit`` the execution fails
+    instead of looping forever. Timers (backoffs, sleeps, wait deadlines) are armed again.
     """
-    running = [sid for sid in tr.view.steps if tr.step_status(sid) is S.RUNNING]
+    running = [sid for sid in tr.step_ids() if tr.step_status(sid) is S.RUNNING
+               and step_spec(tr, sid).type not in WAITING_TYPES]
     if running:
         tr.recoveries += 1
         if tr.recoveries > limit:
@@ -145,14 +168,45 @@ def recover(tr: Transition, choose: Chooser, limit: int) -> None:
             tr.error = reason
             tr.set_status(E.FAILED, "execution.failed", {"error": reason})
             return
-        tr.set_status(E.RUNNING, "execution.recovered",
-                      {"recoveries": tr.recoveries, "steps": running})
+        if tr.status is E.PAUSED:
+            tr.record("execution.recovered", from_state=tr.status, to_state=tr.status,
+                      payload={"recoveries": tr.recoveries, "steps": running})
+        else:
+            tr.set_status(E.RUNNING, "execution.recovered",
+                          {"recoveries": tr.recoveries, "steps": running})
         for sid in running:
-            _recover_step(tr, graph_of(tr.view.definition).steps[sid], choose)
-    for sid, row in tr.view.steps.items():
-        if row.status == S.PENDING and row.ready_at is not None:
-            tr.timers.append(_retry_timer(tr, sid))
+            _recover_step(tr, step_spec(tr, sid), choose)
+    refresh(tr, choose)
+
+
+def refresh(tr: Transition, choose: Chooser) -> None:
+    """Arm the timers of the execution's stored deadlines, hand received signals to their
+    waits and handlers, and dispatch whatever is runnable. Idempotent."""
+    arm_timers(tr)
+    if tr.status is E.PENDING:
+        tr.set_status(E.RUNNING, "execution.started")
+    if tr.status in LIVE:
+        from ledgerflow.engine import waits  # waits completes steps through this module
+
+        waits.match_signals(tr, choose)
     advance(tr, choose)
+
+
+def arm_timers(tr: Transition) -> None:
+    """A timer for every stored deadline: retry backoffs, sleeps, wait and step timeouts."""
+    for sid in tr.step_ids():
+        row = tr.step(sid)
+        if row.ready_at is None:
+            continue
+        if row.status == S.PENDING:
+            kind = "retry"
+        elif row.status == S.RUNNING:
+            kind = "wake" if step_spec(tr, sid).type is StepType.SLEEP else "timeout"
+        else:
+            continue
+        due = datetime.fromisoformat(row.ready_at.replace("Z", "+00:00"))
+        tr.timers.append(Timer(due=due, execution_id=tr.execution_id, step_id=sid,
+                               epoch=row.epoch, kind=kind))
 
 
 def _recover_step(tr: Transition, step: Step, choose: Chooser) -> None:
@@ -162,21 +216,17 @@ def _recover_step(tr: Transition, step: Step, choose: Chooser) -> None:
         tr.set_step(step.id, S.INTERRUPTED, "step.interrupted", {"error": error},
                     error=error, finished_at=tr.now_text)
         return
+    if tr.status is E.PAUSED:  # back in the queue; it runs when the execution resumes
+        tr.set_step(step.id, S.PENDING, "step.requeued", {"epoch": row.epoch + 1},
+                    attempt=max(row.attempt - 1, 0), epoch=row.epoch + 1, ready_at=None)
+        return
     _dispatch(tr, step, choose, attempt=row.attempt, event="step.recovered")
 
 
-def _retry_timer(tr: Transition, step_id: str) -> Timer:
-    row = tr.step(step_id)
-    assert row.ready_at is not None
-    due = datetime.fromisoformat(row.ready_at.replace("Z", "+00:00"))
-    return Timer(due=due, execution_id=tr.execution_id, step_id=step_id, epoch=row.epoch,
-                 kind="retry")
-
-
 def finish_if_done(tr: Transition) -> None:
-    if tr.status is not E.RUNNING:
+    if tr.status not in LIVE:
         return
-    statuses = {sid: tr.step_status(sid) for sid in tr.view.steps}
+    statuses = {sid: tr.step_status(sid) for sid in tr.step_ids()}
     if any(s is S.RUNNING for s in statuses.values()):
         return
     failed = [sid for sid, s in statuses.items() if s in STEP_FAILURES]
@@ -197,7 +247,7 @@ def execution_result(definition: Definition, outputs: dict[str, Any],
     ends = graph_of(definition).ends
     if len(ends) == 1:
         return outputs.get(ends[0])
-    return {sid: outputs[sid] for sid in ends if statuses[sid] is S.COMPLETED}
+    return {sid: outputs.get(sid) for sid in ends if statuses[sid] is S.COMPLETED}
 
 
 def apply_output(state: Any, target: OutputTarget, output: Any) -> Any:
@@ -227,7 +277,13 @@ def apply_output(state: Any, target: OutputTarget, output: Any) -> Any:
 
 # internals ------------------------------------------------------------------------------
 def _has_failure(tr: Transition) -> bool:
-    return any(tr.step(sid).status in STEP_FAILURES for sid in tr.view.steps)
+    return any(tr.step(sid).status in STEP_FAILURES for sid in tr.step_ids())
+
+
+def step_spec(tr: Transition, step_id: str) -> Step:
+    """The definition of a step run: a graph step, or a signal handler's run."""
+    found = graph_of(tr.view.definition).steps.get(step_id)
+    return found if found is not None else handlers.spec(tr.view.definition, step_id)
 
 
 def _runnable(tr: Transition, step: Step) -> bool:
@@ -245,36 +301,49 @@ def _start(tr: Transition, step: Step, choose: Chooser) -> None:
         try:
             decision = step.when.evaluate(tr.expression_context())
         except errors.ExpressionError as exc:
-            _fail_now(tr, step.id, f"when: {exc}")
+            fail_now(tr, step.id, f"when: {exc}")
             return
         if not isinstance(decision, bool):
-            _fail_now(tr, step.id, f"when: {step.when.source!r} gave "
+            fail_now(tr, step.id, f"when: {step.when.source!r} gave "
                       f"{type(decision).__name__} {decision!r}, expected true or false")
             return
         if not decision:
             tr.set_step(step.id, S.SKIPPED, "step.skipped", {"when": step.when.source},
                         finished_at=tr.now_text)
             return
-    _dispatch(tr, step, choose, attempt=row.attempt + 1, event="step.started")
+    if step.type is StepType.TASK:
+        _dispatch(tr, step, choose, attempt=row.attempt + 1, event="step.started")
+        return
+    from ledgerflow.engine import waits  # waits completes steps through this module
+
+    if step.type is StepType.WAIT:
+        waits.begin_wait(tr, step, choose)
+    elif step.type is StepType.SLEEP:
+        waits.begin_sleep(tr, step, choose)
+    else:
+        fail_now(tr, step.id, f"step type {step.type!s} is not supported by this engine yet")
 
 
-def _fail_now(tr: Transition, step_id: str, error: str) -> None:
+def fail_now(tr: Transition, step_id: str, error: str) -> None:
     tr.set_step(step_id, S.FAILED, "step.failed", {"error": error},
                 error=error, finished_at=tr.now_text)
 
 
 def _dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, event: str) -> None:
-    if step.type is not StepType.TASK or step.agent is None:
-        _fail_now(tr, step.id, f"step type {step.type!s} is not supported by this engine yet")
+    if step.agent is None:
+        fail_now(tr, step.id, "a task step needs an agent")
         return
     try:
-        data = step.input.evaluate(tr.expression_context()) if step.input is not None else {}
+        if handlers.is_run(step.id):
+            data = handlers.signal_data(tr.signals, step.id)
+        else:
+            data = step.input.evaluate(tr.expression_context()) if step.input else {}
     except errors.ExpressionError as exc:
-        _fail_now(tr, step.id, f"input: {exc}")
+        fail_now(tr, step.id, f"input: {exc}")
         return
     choice = choose(step.agent)
     if choice is None:
-        _fail_now(tr, step.id, f"no agent offers capability {step.agent!r} in this worker; "
+        fail_now(tr, step.id, f"no agent offers capability {step.agent!r} in this worker; "
                   "load an agents module that registers it (worker --agents MODULE)")
         return
     row = tr.step(step.id)

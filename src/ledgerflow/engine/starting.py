@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import jsonschema
@@ -38,19 +40,44 @@ def validate_input(definition: Definition, value: Any) -> None:
         )
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Origin:
+    """Where a fork starts: the execution, the ledger entry, and what it had by then."""
+
+    execution_id: str
+    seq: int
+    entry_hash: str
+    state: Any
+    steps: Mapping[str, tuple[StepStatus, str | None]]  # id -> (status, output text)
+
+
 def new_execution(*, tenant_id: str, execution_id: str, row: DefinitionRow,
                   definition: Definition, input: Any, now: datetime,
-                  actor: chain.Actor) -> Change:
+                  actor: chain.Actor, ttl: float | None = None,
+                  origin: Origin | None = None) -> Change:
+    """The first change of an execution: pending, state version 1, its first ledger entry.
+
+    ``ttl`` (else the definition's) sets ``expires_at``. ``origin`` makes it a fork: it
+    starts with the origin's state and the steps it had completed or skipped by then."""
     now_text = format_timestamp(now)
     input_text = text(input)
-    state_text = text(INITIAL_STATE)
+    state_text = text(INITIAL_STATE if origin is None else origin.state)
+    lifetime = ttl if ttl is not None else definition.ttl
+    expires_at = format_timestamp(now + timedelta(seconds=lifetime)) if lifetime else None
+    payload: dict[str, Any] = {"input": input}
+    if expires_at is not None:
+        payload["expires_at"] = expires_at
+    if origin is not None:
+        payload["forked_from"] = {"execution_id": origin.execution_id, "seq": origin.seq,
+                                  "entry_hash": origin.entry_hash}
+        payload["steps"] = {sid: str(status) for sid, (status, _) in origin.steps.items()}
     header = chain.ChainHeader(
         tenant_id=tenant_id, execution_id=execution_id, workflow_id=row.name,
         workflow_version=row.version, definition_sha256=row.sha256,
     )
     event = chain.EventSpec(event_type="execution.created", from_state=None,
                             to_state=str(ExecutionStatus.PENDING), actor=actor,
-                            payload={"input": input})
+                            payload=payload)
     entries = ledger_rows(chain.append(header, 0, chain.GENESIS_HASH, [event], now))
     state_sha = sha256_text(state_text)
     execution = ExecutionRow(
@@ -59,10 +86,16 @@ def new_execution(*, tenant_id: str, execution_id: str, row: DefinitionRow,
         input_sha256=sha256_text(input_text), result=None, error=None, state=state_text,
         state_sha256=state_sha, state_version=1, head_seq=entries[-1].seq,
         head_hash=entries[-1].entry_hash, version=1, recoveries=0, created_at=now_text,
-        started_at=None, finished_at=None, updated_at=now_text,
+        started_at=None, finished_at=None, updated_at=now_text, expires_at=expires_at,
+        forked_from=origin.execution_id if origin else None,
+        forked_at_seq=origin.seq if origin else None,
     )
+    had = origin.steps if origin is not None else {}
     steps = tuple(
-        StepRow(execution_id=execution_id, step_id=s.id, status=str(StepStatus.PENDING))
+        StepRow(execution_id=execution_id, step_id=s.id,
+                status=str(had.get(s.id, (StepStatus.PENDING, None))[0]),
+                output=had.get(s.id, (StepStatus.PENDING, None))[1],
+                finished_at=now_text if s.id in had else None)
         for s in definition.steps
     )
     return Change(

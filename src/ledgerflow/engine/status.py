@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -61,6 +61,14 @@ class ExecutionReport:
     recoveries: int
     head_seq: int
     head_hash: str
+    pending_steps: tuple[str, ...] = ()  # the stack: what runs next once it may
+    waiting_for: tuple[dict[str, Any], ...] = ()  # running waits/sleeps: step, signal, until
+    state: Any = None  # the state document (the memory), shown while paused
+    expires_at: str | None = None
+    forked_from: str | None = None
+    forked_at_seq: int | None = None
+    forks: tuple[str, ...] = ()
+    signals_pending: int = 0  # received, not yet taken by a wait step
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,9 +116,23 @@ def eta(status: ExecutionStatus, elapsed: float | None, expected: float | None) 
     return round(max(expected - (elapsed or 0.0), 0.0), 6)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Extras:
+    """What a report shows beyond the execution and step rows."""
+
+    waits: Mapping[str, str]  # step id -> signal name ("" for a sleep), for wait steps
+    forks: Sequence[str] = ()
+    signals_pending: int = 0
+
+
 def report(row: ExecutionRow, steps: Sequence[StepRow], now: datetime,
-           expected: float | None = None) -> ExecutionReport:
+           expected: float | None = None, extras: Extras | None = None) -> ExecutionReport:
     status = ExecutionStatus(row.status)
+    extra = extras or Extras(waits={})
+    waiting = tuple(
+        {"step": s.step_id, "signal": extra.waits[s.step_id] or None, "until": s.ready_at}
+        for s in steps if s.status == StepStatus.RUNNING and s.step_id in extra.waits
+    )
     elapsed = seconds_between(row.started_at, row.finished_at, now)
     return ExecutionReport(
         id=row.id,
@@ -147,4 +169,45 @@ def report(row: ExecutionRow, steps: Sequence[StepRow], now: datetime,
         recoveries=row.recoveries,
         head_seq=row.head_seq,
         head_hash=row.head_hash,
+        pending_steps=tuple(s.step_id for s in steps if s.status == StepStatus.PENDING),
+        waiting_for=waiting,
+        state=parse_column(row.state, f"state of execution {row.id}")
+        if status is ExecutionStatus.PAUSED else None,
+        expires_at=row.expires_at,
+        forked_from=row.forked_from,
+        forked_at_seq=row.forked_at_seq,
+        forks=tuple(extra.forks),
+        signals_pending=extra.signals_pending,
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Metrics:
+    """Counts and ages of one execution, for ``list --metrics``."""
+
+    steps_done: int
+    steps_total: int
+    running: int
+    state_versions: int
+    signals: int
+    ledger_entries: int
+    age_seconds: float
+    idle_seconds: float  # since its last change
+    expires_in_seconds: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def metrics(row: ExecutionRow, steps: Sequence[StepRow], signals: int,
+            now: datetime) -> Metrics:
+    progress = progress_of([s.status for s in steps])
+    done = progress.completed + progress.skipped + progress.failed
+    expires = (parse_time(row.expires_at) - now).total_seconds() if row.expires_at else None
+    return Metrics(
+        steps_done=done, steps_total=progress.total, running=progress.running,
+        state_versions=row.state_version, signals=signals, ledger_entries=row.head_seq,
+        age_seconds=round((now - parse_time(row.created_at)).total_seconds(), 3),
+        idle_seconds=round((now - parse_time(row.updated_at)).total_seconds(), 3),
+        expires_in_seconds=round(expires, 3) if expires is not None else None,
     )

@@ -19,7 +19,13 @@ from ledgerflow.engine.view import ExecutionView
 from ledgerflow.ledger import chain
 from ledgerflow.ledger.canonical import canonical_json, format_timestamp
 from ledgerflow.storage.base import Change
-from ledgerflow.storage.rows import DecisionRow, LedgerRow, StateVersionRow, StepRow
+from ledgerflow.storage.rows import (
+    DecisionRow,
+    LedgerRow,
+    SignalRow,
+    StateVersionRow,
+    StepRow,
+)
 
 _STEP_STATUS = {s.value: s for s in StepStatus}
 
@@ -53,7 +59,7 @@ class Timer:
     execution_id: str
     step_id: str
     epoch: int
-    kind: str  # "retry" | "timeout"
+    kind: str  # "retry" | "timeout" | "wake" (a sleep is over)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -105,6 +111,11 @@ class Transition:
     timers: list[Timer] = field(default_factory=list)
     decisions: list[DecisionRow] = field(default_factory=list)
     hold: bool = False  # record outcomes but dispatch nothing new (a worker shutting down)
+    new_step_ids: list[str] = field(default_factory=list)  # rows to insert (handler runs)
+    signals: dict[int, SignalRow] = field(default_factory=dict)  # by seq
+    new_signals: list[tuple[int, str, str]] = field(default_factory=list)  # event, name, data
+    signal_updates: dict[int, SignalRow] = field(default_factory=dict)
+    wake: str | None = None  # changed outside a worker: ask workers to look again
 
     @classmethod
     def begin(cls, view: ExecutionView, now: datetime, actor: chain.Actor) -> Transition:
@@ -122,6 +133,7 @@ class Transition:
             recoveries=row.recoveries,
             started_at=row.started_at,
             finished_at=row.finished_at,
+            signals=dict(view.signals),
         )
 
     # reading --------------------------------------------------------------------------
@@ -131,6 +143,10 @@ class Transition:
 
     def step(self, step_id: str) -> StepRow:
         return self.changed_steps.get(step_id) or self.view.steps[step_id]
+
+    def step_ids(self) -> list[str]:
+        """Every step run of the execution: the graph's steps, then handler runs."""
+        return [*self.view.steps, *self.new_step_ids]
 
     def step_status(self, step_id: str) -> StepStatus:
         return _STEP_STATUS[self.step(step_id).status]
@@ -202,6 +218,21 @@ class Transition:
             payload=payload,
         )
 
+    def add_step(self, row: StepRow) -> None:
+        """A new step run (a signal handler's), inserted with this change."""
+        self.new_step_ids.append(row.step_id)
+        self.changed_steps[row.step_id] = row
+
+    def receive_signal(self, name: str, data: Any, payload: Any) -> None:
+        """Record a signal; its row gets the seq of the ledger entry made here."""
+        index = self.record("signal.received", from_state=self.status, to_state=self.status,
+                            payload=payload)
+        self.new_signals.append((index, name, text(data)))
+
+    def update_signal(self, row: SignalRow) -> None:
+        self.signals[row.seq] = row
+        self.signal_updates[row.seq] = row
+
     def set_state(self, state: Any, state_text: str, event_index: int) -> None:
         self.state = state
         self.state_text = state_text
@@ -253,16 +284,27 @@ class Transition:
             finished_at=self.finished_at,
             updated_at=self.now_text,
         )
+        new_ids = set(self.new_step_ids)
+        received = [
+            SignalRow(execution_id=row.id, seq=entries[index].seq, name=name, data=data,
+                      received_at=self.now_text)
+            for index, name, data in self.new_signals
+        ]
         change = Change(
             execution=new_row,
             expected_version=row.version,
             expected_head_hash=row.head_hash,
-            steps=tuple(self.changed_steps.values()),
+            new_steps=tuple(self.changed_steps[sid] for sid in self.new_step_ids),
+            steps=tuple(s for sid, s in self.changed_steps.items() if sid not in new_ids),
             state_version=version_row,
             ledger=tuple(entries),
             decisions=tuple(self.decisions),
+            signals=tuple(received),
+            signal_updates=tuple(self.signal_updates.values()),
+            wake=self.wake,
         )
         steps: Mapping[str, StepRow] = {**view.steps, **self.changed_steps}
+        signals = {**self.signals, **{g.seq: g for g in received}}
         new_view = ExecutionView(
             row=new_row,
             definition=view.definition,
@@ -270,6 +312,7 @@ class Transition:
             state=self.state,
             steps=steps,
             outputs=self.outputs,
+            signals=signals,
         )
         return Built(
             change=change,

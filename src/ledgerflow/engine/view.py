@@ -4,12 +4,12 @@ parsed. Views are replaced, never edited, so a failed commit leaves the old one 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ledgerflow.definition.model import Definition
 from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
-from ledgerflow.storage.rows import ExecutionRow, StepRow, parse_column
+from ledgerflow.storage.rows import ExecutionRow, SignalRow, StepRow, parse_column
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -20,10 +20,12 @@ class ExecutionView:
     state: Any
     steps: Mapping[str, StepRow]
     outputs: Mapping[str, Any]  # parsed outputs of completed steps
+    signals: Mapping[int, SignalRow] = field(default_factory=dict)  # by seq, oldest first
 
     @classmethod
     def from_rows(
-        cls, row: ExecutionRow, definition: Definition, steps: Iterable[StepRow]
+        cls, row: ExecutionRow, definition: Definition, steps: Iterable[StepRow],
+        signals: Iterable[SignalRow] = (),
     ) -> ExecutionView:
         by_id = {s.step_id: s for s in steps}
         outputs = {
@@ -38,6 +40,7 @@ class ExecutionView:
             state=parse_column(row.state, f"state of execution {row.id}"),
             steps=by_id,
             outputs=outputs,
+            signals={g.seq: g for g in signals},
         )
 
     @property

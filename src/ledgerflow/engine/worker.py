@@ -16,79 +16,42 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock
-from ledgerflow.engine import rules
+from ledgerflow.engine import control, rules, waits
 from ledgerflow.engine.agents import AgentRegistry
 from ledgerflow.engine.context import StepContext
 from ledgerflow.engine.definitions import Definitions
-from ledgerflow.engine.lifecycle import ExecutionStatus
+from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.engine.routing import choose_agent
 from ledgerflow.engine.transition import Built, Dispatch, Timer, Transition, text
 from ledgerflow.engine.view import ExecutionView
+from ledgerflow.engine.worker_events import (
+    Activate,
+    Adopt,
+    Completed,
+    Event,
+    Expire,
+    Listener,
+    Refresh,
+    TimerFired,
+    WorkerOptions,
+    WorkerReport,
+)
+from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.storage.base import Store
 
+__all__ = ["Listener", "Worker", "WorkerOptions", "WorkerReport"]
+Rule = Callable[[Transition], object]
+UNFINISHED = [ExecutionStatus.RUNNING, ExecutionStatus.WAITING, ExecutionStatus.PAUSED,
+              ExecutionStatus.PENDING]
+
 log = logging.getLogger("ledgerflow.worker")
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class WorkerOptions:
-    concurrency: int = 8
-    recovery_limit: int = 5
-    poll_interval: float = 0.25
-    batch_max: int = 512
-    until_idle: bool = False
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class _Completed:
-    execution_id: str
-    step_id: str
-    epoch: int
-    output: Any = None
-    output_text: str | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class _Activate:
-    execution_id: str
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class _Adopt:
-    """An execution started and activated in this process, already committed."""
-
-    built: Built
-
-    @property
-    def execution_id(self) -> str:
-        return self.built.view.id
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class _TimerFired:
-    timer: Timer
-
-    @property
-    def execution_id(self) -> str:
-        return self.timer.execution_id
-
-
-_Event = _Completed | _Activate | _TimerFired | _Adopt
-Listener = Callable[[ExecutionView], None]
-
-
-@dataclass(kw_only=True, slots=True)
-class WorkerReport:
-    steps_run: int = 0
-    commits: int = 0
-    changes: int = 0
-    recovered: int = 0
+WAKEUP_KEPT = timedelta(hours=1)  # wake-ups older than this are pruned at start-up
 
 
 class Worker:
@@ -102,7 +65,7 @@ class Worker:
         self._actor = actor
         self._options = options
         self._listener = listener
-        self._queue: queue.SimpleQueue[_Event | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Event | None] = queue.SimpleQueue()
         self._views: dict[str, ExecutionView] = {}
         self._timers: list[tuple[float, int, Timer]] = []
         self._timer_seq = itertools.count()
@@ -111,6 +74,8 @@ class Worker:
         self._last_poll = 0.0
         self._quarantined: set[str] = set()
         self._ready = threading.Event()  # start-up recovery done: adoptions are safe
+        self._wake_cursor = 0  # the last wake-up seen
+        self._attempts: dict[tuple[str, str, int], StepContext] = {}  # running, by epoch
         self.report = WorkerReport()
 
     # public ---------------------------------------------------------------------------
@@ -130,7 +95,7 @@ class Worker:
 
     def adopt(self, built: Built) -> None:
         """Take over an execution whose activation was committed elsewhere in this process."""
-        self._queue.put(_Adopt(built=built))
+        self._queue.put(Adopt(built=built))
 
     def stop(self) -> None:
         """Stop dispatching, let running handlers finish and commit, then return from run."""
@@ -155,31 +120,24 @@ class Worker:
 
     # the loop -------------------------------------------------------------------------
     def _startup(self) -> None:
-        found = self._store.executions_with_status(
-            [ExecutionStatus.RUNNING, ExecutionStatus.PENDING]
-        )
-        recovering = [r for r in found if r.status == ExecutionStatus.RUNNING]
+        self._wake_cursor = self._store.last_wakeup()  # before the scan: nothing is missed
+        self._store.prune_wakeups(format_timestamp(self._clock.now() - WAKEUP_KEPT))
+        found = self._store.executions_with_status(UNFINISHED)
+        recovering = [r for r in found if r.status != ExecutionStatus.PENDING]
         self.report.recovered = len(recovering)
         if recovering:
-            log.info("recovering %d running execution(s)", len(recovering))
+            log.info("recovering %d unfinished execution(s)", len(recovering))
         limit = self._options.recovery_limit
 
         def recover(tr: Transition) -> None:
             rules.recover(tr, self._choose, limit)
 
-        def activate(tr: Transition) -> None:
-            rules.activate(tr, self._choose)
-
-        self._commit_batch([
-            (_Activate(execution_id=row.id),
-             recover if row.status == ExecutionStatus.RUNNING else activate)
-            for row in found
-        ])
+        self._commit_batch([(Activate(execution_id=row.id), recover) for row in found])
         self._last_poll = time.monotonic()
         self._ready.set()
 
-    def _collect(self) -> list[_Event]:
-        events: list[_Event] = []
+    def _collect(self) -> list[Event]:
+        events: list[Event] = []
         timeout = self._wait_time()
         try:
             first = self._queue.get(timeout=timeout)
@@ -196,7 +154,7 @@ class Worker:
                 events.append(item)
         events.extend(self._due_timers())
         if time.monotonic() - self._last_poll >= self._options.poll_interval:
-            events.extend(self._poll_new())
+            events.extend(self._poll())
         return events
 
     def _wait_time(self) -> float:
@@ -205,52 +163,70 @@ class Worker:
             wait = min(wait, max(self._timers[0][0] - self._clock.now().timestamp(), 0.0))
         return wait
 
-    def _due_timers(self) -> list[_Event]:
+    def _due_timers(self) -> list[Event]:
         now = self._clock.now().timestamp()
-        fired: list[_Event] = []
+        fired: list[Event] = []
         while self._timers and self._timers[0][0] <= now:
             _, _, timer = heapq.heappop(self._timers)
-            fired.append(_TimerFired(timer=timer))
+            fired.append(TimerFired(timer=timer))
         return fired
 
-    def _poll_new(self) -> list[_Event]:
+    def _poll(self) -> list[Event]:
+        """New executions, changes made elsewhere (wake-ups) and sessions past their TTL."""
         self._last_poll = time.monotonic()
         if self._stop.is_set():
             return []
+        events: list[Event] = []
         pending = self._store.executions_with_status([ExecutionStatus.PENDING])
-        return [_Activate(execution_id=r.id) for r in pending
-                if r.id not in self._views and r.id not in self._quarantined]
+        events.extend(Activate(execution_id=r.id) for r in pending
+                      if r.id not in self._views and r.id not in self._quarantined)
+        woken = self._store.wakeups_after(self._wake_cursor)
+        if woken:
+            self._wake_cursor = woken[-1][0]
+            events.extend(Refresh(execution_id=eid) for eid in dict.fromkeys(e for _, e in woken)
+                          if eid not in self._quarantined)
+        now = format_timestamp(self._clock.now())
+        events.extend(Expire(execution_id=r.id, expires_at=r.expires_at or now)
+                      for r in self._store.expired_executions(now)
+                      if r.id not in self._quarantined)
+        return events
 
     def _idle(self) -> bool:
+        """Nothing in flight, no timer that will move an execution (wait deadlines and
+        attempt timeouts do not count), and no new work: executions left are waiting for
+        a signal or paused."""
         if self._stop.is_set() or not self._options.until_idle:
             return False
-        if self._views or self._inflight or self._timers:
+        if self._inflight or any(t.kind != "timeout" for _, _, t in self._timers):
             return False
-        new = self._poll_new()
+        new = self._poll()
         for event in new:
             self._queue.put(event)
         return not new
 
     # applying events ------------------------------------------------------------------
-    def _process(self, events: Iterable[_Event]) -> None:
-        batch: list[tuple[_Event, Callable[[Transition], object]]] = []
+    def _process(self, events: Iterable[Event]) -> None:
+        batch: list[tuple[Event, Callable[[Transition], object]]] = []
         for event in events:
-            if isinstance(event, _Adopt):
+            if isinstance(event, Adopt):
                 if event.execution_id not in self._views:  # else known already: dispatched
                     self._views[event.execution_id] = event.built.view
                     self._after_commit(event.built)
                 continue
-            if isinstance(event, _Completed):
-                self._inflight -= 1
+            if isinstance(event, Completed) and self._attempts.pop(
+                    (event.execution_id, event.step_id, event.epoch), None) is not None:
+                self._inflight -= 1  # once per attempt, even when a conflict requeues it
                 self.report.steps_run += 1
+            if isinstance(event, Refresh):
+                self._views.pop(event.execution_id, None)  # changed elsewhere: reload it
             step = self._rule_for(event)
             if step is not None:
                 batch.append((event, step))
         self._commit_batch(batch)
 
-    def _rule_for(self, event: _Event) -> Callable[[Transition], object] | None:
+    def _rule_for(self, event: Event) -> Rule | None:
         choose = self._choose
-        if isinstance(event, _Completed):
+        if isinstance(event, Completed):
             if event.error is not None:
                 error = event.error
                 return lambda tr: rules.fail_attempt(tr, event.step_id, event.epoch, error,
@@ -258,32 +234,52 @@ class Worker:
             return lambda tr: rules.complete_step(tr, event.step_id, event.epoch,
                                                   event.output, event.output_text or "null",
                                                   choose)
-        if isinstance(event, _TimerFired):
-            timer = event.timer
-            if timer.kind == "timeout":
-                return lambda tr: rules.fail_attempt(
-                    tr, timer.step_id, timer.epoch,
-                    f"timed out after {tr.view.definition.step(timer.step_id).timeout}s",
-                    choose)
-            return lambda tr: rules.advance(tr, choose)
+        if isinstance(event, TimerFired):
+            return self._timer_rule(event.timer)
+        if isinstance(event, Expire):
+            expires_at = event.expires_at
+            return lambda tr: control.expire(tr, expires_at)
         if self._stop.is_set():
             return None
-        return lambda tr: rules.activate(tr, choose)
+        return lambda tr: rules.refresh(tr, choose)
 
-    def _commit_batch(self, batch: list[tuple[_Event, Callable[[Transition], object]]]) -> None:
+    def _timer_rule(self, timer: Timer) -> Rule:
+        choose = self._choose
+        if timer.kind == "timeout":
+            def timeout(tr: Transition) -> None:
+                step = rules.step_spec(tr, timer.step_id)
+                waited = f" for signal {step.options['signal']!r}" if "signal" in step.options \
+                    else ""
+                rules.fail_attempt(tr, timer.step_id, timer.epoch,
+                                   f"timed out after {step.timeout}s{waited}", choose)
+            return timeout
+        if timer.kind == "wake":
+            return lambda tr: waits.wake(tr, timer.step_id, timer.epoch, choose)
+        return lambda tr: rules.advance(tr, choose)
+
+    def _commit_batch(self, batch: list[tuple[Event, Callable[[Transition], object]]]) -> None:
         if not batch:
             return
         now = self._clock.now()
-        built: list[tuple[_Event, Built, ExecutionView]] = []
+        built: list[tuple[Event, Built, ExecutionView]] = []
         for event, rule in batch:
             view = self._views.get(event.execution_id) or self._load(event.execution_id)
             if view is None or view.status.terminal:
+                self._views.pop(event.execution_id, None)
+                self._cancel_attempts(event.execution_id, view)
                 continue
             tr = Transition.begin(view, now, self._actor)
             tr.hold = self._stop.is_set()
-            rule(tr)
+            try:
+                rule(tr)
+            except errors.LedgerflowError as exc:  # a broken row or a bug: keep serving
+                self._quarantined.add(view.id)
+                self._views.pop(view.id, None)
+                log.error("execution %s skipped: %s", view.id, exc)
+                continue
             if not tr.changed:
                 self._views[view.id] = view
+                self._arm(tr.timers)  # deadlines found again (start-up, a refresh)
                 continue
             result = tr.build()
             built.append((event, result, view))
@@ -301,21 +297,38 @@ class Worker:
 
     def _after_commit(self, result: Built) -> None:
         view = result.view
-        for timer in result.timers:
-            heapq.heappush(self._timers, (timer.due.timestamp(), next(self._timer_seq), timer))
+        self._cancel_attempts(view.id, view)
+        self._arm(result.timers)
         for dispatch in result.dispatches:
             self._inflight += 1
-            self._pool.submit(self._run_handler, dispatch)
+            context = StepContext(dispatch)
+            self._attempts[(dispatch.execution_id, dispatch.step_id, dispatch.epoch)] = context
+            self._pool.submit(self._run_handler, dispatch, context)
         if view.status.terminal:
             self._views.pop(view.id, None)
         if self._listener is not None:
             self._listener(view)
 
-    def _conflict(self, event: _Event, old_view: ExecutionView) -> None:
+    def _arm(self, timers: Iterable[Timer]) -> None:
+        for timer in timers:
+            heapq.heappush(self._timers, (timer.due.timestamp(), next(self._timer_seq), timer))
+
+    def _cancel_attempts(self, execution_id: str, view: ExecutionView | None) -> None:
+        """Tell running handlers whose attempt is no longer current (the execution was
+        cancelled, expired or reset) through ``ctx.cancelled``."""
+        for (eid, sid, epoch), context in list(self._attempts.items()):
+            if eid != execution_id:
+                continue
+            row = view.steps.get(sid) if view is not None else None
+            if row is None or row.status != StepStatus.RUNNING or row.epoch != epoch:
+                context.cancel()
+
+    def _conflict(self, event: Event, old_view: ExecutionView) -> None:
         """The execution changed under us (another process): reload it and retry the event."""
         log.info("execution %s changed elsewhere; reloading", old_view.id)
         self._views.pop(old_view.id, None)
         fresh = self._load(old_view.id)
+        self._cancel_attempts(old_view.id, fresh)
         if fresh is not None and not fresh.status.terminal:
             self._views[fresh.id] = fresh
             self._queue.put(event)
@@ -334,7 +347,8 @@ class Worker:
         try:
             definition = self._definitions.get(row.tenant_id, row.workflow,
                                                row.workflow_version)
-            return ExecutionView.from_rows(row, definition, self._store.load_steps(row.id))
+            return ExecutionView.from_rows(row, definition, self._store.load_steps(row.id),
+                                           self._store.load_signals(row.id))
         except (errors.StorageError, errors.DefinitionError, errors.NotFound) as exc:
             self._quarantined.add(execution_id)
             log.error("execution %s skipped: %s", execution_id, exc)
@@ -344,18 +358,18 @@ class Worker:
         return choose_agent(capability, self._registry.candidates(capability))
 
     # handler threads ------------------------------------------------------------------
-    def _run_handler(self, dispatch: Dispatch) -> None:
+    def _run_handler(self, dispatch: Dispatch, context: StepContext) -> None:
         """Run one attempt in a pool thread; its outcome goes to the writer's queue."""
-        self._queue.put(_Completed(execution_id=dispatch.execution_id,
-                                   step_id=dispatch.step_id, epoch=dispatch.epoch,
-                                   **self._attempt(dispatch)))
+        self._queue.put(Completed(execution_id=dispatch.execution_id,
+                                  step_id=dispatch.step_id, epoch=dispatch.epoch,
+                                  **self._attempt(dispatch, context)))
 
-    def _attempt(self, dispatch: Dispatch) -> dict[str, Any]:
+    def _attempt(self, dispatch: Dispatch, context: StepContext) -> dict[str, Any]:
         spec = self._registry.get(dispatch.capability, dispatch.agent)
         if spec is None:
             return {"error": f"agent {dispatch.agent!r} is not loaded in this worker"}
         try:
-            output = spec.handler(StepContext(dispatch), dispatch.input)
+            output = spec.handler(context, dispatch.input)
         except Exception as exc:
             return {"error": f"{type(exc).__name__}: {exc}"}
         try:

@@ -2,10 +2,10 @@
 
 Atomicity: ``commit`` applies a batch of ``Change`` objects in ONE database transaction
 (group commit). Each change is guarded by the execution's optimistic ``expected_version``
-(or, for a new execution, by the id being unused). A change whose guard fails is rolled back
-alone (savepoint) and reported ``False``; the others commit. Nothing is visible to readers
-before ``commit`` returns, and once it returns ``True`` for a change that change is durable
-(at the backend's configured synchronous level).
+(or, for a new execution, by the id being unused — a tombstone's id counts as used). A
+change whose guard fails is rolled back alone (savepoint) and reported ``False``; the others
+commit. Nothing is visible to readers before ``commit`` returns, and once it returns ``True``
+for a change that change is durable (at the backend's configured synchronous level).
 
 Not found: ``load_*`` methods return ``None`` for an unknown id or an id of another tenant;
 they never raise ``NotFound`` (the engine decides what "not found" means to a user).
@@ -98,8 +98,9 @@ class Store(Protocol):
         ...
 
     # executions --------------------------------------------------------------------------
-    def commit(self, changes: Sequence[Change]) -> list[bool]:
-        """Apply changes in one transaction; one result per change (False: guard failed)."""
+    def commit(self, changes: Sequence[Change], *, together: bool = False) -> list[bool]:
+        """Apply changes in one transaction; one result per change (False: guard failed).
+        ``together``: all or nothing — if any guard fails, none applies (all False)."""
         ...
 
     def load_execution(self, tenant_id: str, execution_id: str) -> ExecutionRow | None: ...
@@ -163,14 +164,19 @@ class Store(Protocol):
         ...
 
     # retention ------------------------------------------------------------------------------
-    def finished_before(self, tenant_id: str, before: str, limit: int) -> list[ExecutionRow]:
-        """Finished or expired executions that ended before ``before``, oldest first."""
+    def finished_before(self, tenant_id: str, before: str, limit: int,
+                        after: tuple[str, str] | None = None) -> list[ExecutionRow]:
+        """Finished or expired executions that ended (``finished_at``, else ``updated_at``)
+        before ``before``, oldest first, then by id. ``after`` is the (end time, id) of the
+        last row of the previous page: the page starts after it."""
         ...
 
     def remove_executions(self, tombstones: Sequence[TombstoneRow]) -> list[str]:
         """Remove each tombstoned execution whole (rows, ledger, state versions, signals) in
         one transaction with its tombstone. An execution that changed since its tombstone
-        was made (head moved, no longer finished) is left alone. Returns the removed ids."""
+        was made (head moved, no longer finished, another tenant's) is left alone, and so is
+        one that already has a tombstone. Returns the removed ids. A removed execution's id
+        stays taken: ``commit`` refuses a new execution with it (guard failed)."""
         ...
 
     def list_tombstones(self, tenant_id: str) -> list[TombstoneRow]: ...

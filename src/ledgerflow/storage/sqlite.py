@@ -11,11 +11,10 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import fields
-from typing import Any, TypeVar
+from typing import Any
 
 from ledgerflow import errors
-from ledgerflow.storage import migrations, queries
+from ledgerflow.storage import migrations, queries, sqlite_retention
 from ledgerflow.storage.base import Change, ExecutionFilter
 from ledgerflow.storage.locks import WorkerLock
 from ledgerflow.storage.rows import (
@@ -28,30 +27,14 @@ from ledgerflow.storage.rows import (
     StepRow,
     TombstoneRow,
 )
+from ledgerflow.storage.sqlite_rows import build as _build
+from ledgerflow.storage.sqlite_rows import params as _params
+from ledgerflow.storage.sqlite_rows import row_factory as _row_factory
 from ledgerflow.storage.sqlite_url import parse_url
 
-R = TypeVar("R")
 
-
-def _row_factory(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
-    return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
-
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _params(obj: Any) -> dict[str, Any]:
-    """A row object as named query parameters (shallow: values are scalars)."""
-    cls = type(obj)
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(obj))
-    return {name: getattr(obj, name) for name in names}
-
-
-def _build(cls: type[R], row: dict[str, Any]) -> R:
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    return cls(**{k: v for k, v in row.items() if k in names})
+class _GuardFailed(Exception):
+    """A change of an all-or-nothing batch failed its guard: roll the batch back."""
 
 
 class SqliteStore:
@@ -265,29 +248,34 @@ class SqliteStore:
         return [_build(DefinitionRow, r) for r in rows]
 
     # executions -------------------------------------------------------------------------
-    def commit(self, changes: Sequence[Change]) -> list[bool]:
+    def commit(self, changes: Sequence[Change], *, together: bool = False) -> list[bool]:
         if not changes:
             return []
-        with self._transaction() as conn:
-            # Each change's guard is its first statement: a change that fails it has
-            # written nothing, so no savepoint is needed. The rows of every change that
-            # passed go in with one executemany per table for the whole batch.
-            results = [self._guard(conn, change) for change in changes]
-            applied = [c for c, ok in zip(changes, results, strict=True) if ok]
-            self._write_rows(conn, applied)
+        try:
+            with self._transaction() as conn:
+                # Each change's guard is its first statement: a change that fails it has
+                # written nothing, so no savepoint is needed. The rows of every change that
+                # passed go in with one executemany per table for the whole batch.
+                results = [self._guard(conn, change) for change in changes]
+                if together and not all(results):
+                    raise _GuardFailed
+                applied = [c for c, ok in zip(changes, results, strict=True) if ok]
+                self._write_rows(conn, applied)
+        except _GuardFailed:
+            return [False] * len(changes)
         return results
 
     def _guard(self, conn: sqlite3.Connection, change: Change) -> bool:
         row = _params(change.execution)
         if change.expected_version is None:
-            try:
-                conn.execute(self._q["insert_execution"], row)
+            try:  # inserts nothing for an id a tombstone holds: it stays taken
+                inserted = conn.execute(self._q["insert_execution"], row).rowcount == 1
             except sqlite3.IntegrityError:
                 taken = conn.execute(self._q["execution_by_id_any_tenant"], (row["id"],))
                 if taken.fetchone() is not None:
                     return False  # the id is taken: the guard failed
                 raise  # a broken row (unknown definition, bad status): a real error
-            return True
+            return inserted
         row["expected_version"] = change.expected_version
         row["expected_head_hash"] = change.expected_head_hash
         return bool(conn.execute(self._q["update_execution"], row).rowcount == 1)
@@ -377,29 +365,17 @@ class SqliteStore:
         return [_build(ExecutionRow, r) for r in self._read("executions_expired", (now, limit))]
 
     # retention --------------------------------------------------------------------------
-    def finished_before(self, tenant_id: str, before: str, limit: int) -> list[ExecutionRow]:
-        rows = self._read("executions_finished_before", (tenant_id, before, limit))
+    def finished_before(self, tenant_id: str, before: str, limit: int,
+                        after: tuple[str, str] | None = None) -> list[ExecutionRow]:
+        after_at, after_id = after if after is not None else (None, None)
+        rows = self._read("executions_finished_before", {
+            "tenant_id": tenant_id, "before": before, "limit": limit,
+            "after_at": after_at, "after_id": after_id})
         return [_build(ExecutionRow, r) for r in rows]
 
     def remove_executions(self, tombstones: Sequence[TombstoneRow]) -> list[str]:
-        removed: list[str] = []
-        q = self._q
         with self._transaction() as conn:
-            for stone in tombstones:
-                ident = (stone.execution_id,)
-                head = conn.execute(q["execution_head"], ident).fetchone()
-                if head is None or (head["head_seq"], head["head_hash"]) != (
-                        stone.head_seq, stone.head_hash) or head["status"] != stone.final_status:
-                    continue  # changed (or gone) since the tombstone was made
-                conn.execute(q["insert_tombstone"], _params(stone))
-                for name in ("delete_ledger_of_execution", "delete_steps_of_execution",
-                             "delete_state_versions_of_execution",
-                             "delete_decisions_of_execution", "delete_signals_of_execution"):
-                    conn.execute(q[name], ident)
-                conn.execute(q["delete_execution"],
-                             (stone.execution_id, stone.head_seq, stone.head_hash))
-                removed.append(stone.execution_id)
-        return removed
+            return sqlite_retention.remove(conn, self._q, tombstones)
 
     def list_tombstones(self, tenant_id: str) -> list[TombstoneRow]:
         return [_build(TombstoneRow, r) for r in self._read("tombstones_of_tenant", (tenant_id,))]

@@ -28,14 +28,16 @@ WHERE d.tenant_id = ? AND d.version = (
 ORDER BY d.name;
 
 -- name: insert_execution
+-- Inserts nothing when a tombstone holds the id: a removed execution's id is never reused.
 INSERT INTO executions (id, tenant_id, workflow, workflow_version, definition_sha256, status,
     input, input_sha256, result, error, state, state_sha256, state_version, head_seq,
     head_hash, version, recoveries, created_at, started_at, finished_at, updated_at,
     expires_at, forked_from, forked_at_seq)
-VALUES (:id, :tenant_id, :workflow, :workflow_version, :definition_sha256, :status,
+SELECT :id, :tenant_id, :workflow, :workflow_version, :definition_sha256, :status,
     :input, :input_sha256, :result, :error, :state, :state_sha256, :state_version, :head_seq,
     :head_hash, :version, :recoveries, :created_at, :started_at, :finished_at, :updated_at,
-    :expires_at, :forked_from, :forked_at_seq);
+    :expires_at, :forked_from, :forked_at_seq
+WHERE NOT EXISTS (SELECT 1 FROM tombstones WHERE execution_id = :id);
 
 -- name: update_execution
 UPDATE executions SET status = :status, result = :result, error = :error, state = :state,
@@ -148,10 +150,13 @@ ORDER BY expires_at, id LIMIT ?;
 SELECT id FROM executions WHERE forked_from = ? ORDER BY created_at, id;
 
 -- name: executions_finished_before
+-- Pages by (end time, id): :after_at/:after_id are the last row of the previous page.
 SELECT * FROM executions
-WHERE tenant_id = ? AND status IN ('completed', 'failed', 'cancelled', 'expired')
-  AND COALESCE(finished_at, updated_at) < ?
-ORDER BY COALESCE(finished_at, updated_at), id LIMIT ?;
+WHERE tenant_id = :tenant_id AND status IN ('completed', 'failed', 'cancelled', 'expired')
+  AND COALESCE(finished_at, updated_at) < :before
+  AND (:after_at IS NULL
+       OR (COALESCE(finished_at, updated_at), id) > (:after_at, :after_id))
+ORDER BY COALESCE(finished_at, updated_at), id LIMIT :limit;
 
 -- name: insert_tombstone
 INSERT INTO tombstones (execution_id, tenant_id, workflow, workflow_version, final_status,
@@ -185,4 +190,6 @@ SELECT * FROM tombstones WHERE tenant_id = ? ORDER BY removed_at, execution_id;
 SELECT * FROM tombstones WHERE tenant_id = ? AND execution_id = ?;
 
 -- name: execution_head
-SELECT head_seq, head_hash, status FROM executions WHERE id = ?;
+SELECT e.tenant_id, e.workflow, e.workflow_version, e.status, e.head_seq, e.head_hash,
+    EXISTS (SELECT 1 FROM tombstones t WHERE t.execution_id = e.id) AS tombstoned
+FROM executions e WHERE e.id = ?;

@@ -1,0 +1,138 @@
+"""state: show the state document (any version, or a diff), and edit it while paused."""
+
+from __future__ import annotations
+
+import difflib
+import json
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, parse_json_arg, pass_env
+from ledgerflow.storage.rows import parse_column
+
+
+class _ShowByDefault(click.Group):
+    """``state ID ...`` means ``state show ID ...``; ``state set|patch ...`` edit."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_ShowByDefault)
+def state() -> None:
+    """The execution's state document: `state ID` shows it (`--version N`, `--diff A B`);
+    `state set` and `state patch` edit it while the execution is paused.
+
+    \b
+    Examples:
+      ledgerflow state ID
+      ledgerflow state ID --version 3
+      ledgerflow state ID --diff 2 5
+      ledgerflow state set ID case.risk '"high"'
+      ledgerflow state patch ID patch.json
+    """
+
+
+@state.command(name="show")
+@click.argument("execution_id")
+@click.option("--version", type=click.IntRange(min=1), default=None,
+              help="A state version (default: the current one).")
+@click.option("--diff", nargs=2, type=click.IntRange(min=1), default=None, metavar="A B",
+              help="Show what changed from version A to version B instead.")
+@json_option
+@pass_env
+@handle_errors
+def show(env: Env, execution_id: str, version: int | None, diff: tuple[int, int] | None,
+          as_json: bool) -> None:
+    """The execution's state document, now or as of any earlier version.
+
+    Every change of the state document makes a version; `history` shows which ledger
+    entry made which one.
+    """
+    if diff is not None:
+        if version is not None:
+            raise click.UsageError("give --version or --diff, not both")
+        _state_diff(env, execution_id, *diff, as_json=as_json)
+        return
+    found = env.app().state(execution_id, version)
+    document = parse_column(found.state, f"state version {found.version}")
+    if as_json:
+        emit_json({"execution_id": found.execution_id, "version": found.version,
+                   "seq": found.seq, "sha256": found.sha256, "created_at": found.created_at,
+                   "state": document})
+        return
+    console = Console()
+    console.print(f"[bold]state version {found.version}[/] (made by ledger entry "
+                  f"{found.seq}, sha256 {found.sha256[:12]}…, {found.created_at})")
+    console.print_json(json.dumps(document))
+
+
+def _state_diff(env: Env, execution_id: str, old: int, new: int, *, as_json: bool) -> None:
+    app = env.app()
+    patch = app.state_diff(execution_id, old, new)
+    if as_json:
+        emit_json({"execution_id": execution_id, "from": old, "to": new, "patch": patch})
+        return
+    before = json.dumps(parse_column(app.state(execution_id, old).state, "state"), indent=2)
+    after = json.dumps(parse_column(app.state(execution_id, new).state, "state"), indent=2)
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(),
+                                 f"state v{old}", f"state v{new}", lineterm="")
+    console = Console(highlight=False, soft_wrap=True)
+    shown = False
+    for line in lines:
+        shown = True
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+        console.print(Text(line, style=style))
+    if not shown:
+        console.print(f"no change between state v{old} and v{new}")
+
+
+def _edited(as_json: bool, execution_id: str, version: int) -> None:
+    if as_json:
+        emit_json({"id": execution_id, "state_version": version})
+    else:
+        click.echo(f"state of {execution_id} is now version {version}")
+
+
+@state.command(name="set")
+@click.argument("execution_id")
+@click.argument("path")
+@click.argument("value", metavar="JSON")
+@click.option("--reason", default=None, metavar="TEXT", help="Why: recorded in the ledger.")
+@json_option
+@pass_env
+@handle_errors
+def set_(env: Env, execution_id: str, path: str, value: str, reason: str | None,
+         as_json: bool) -> None:
+    """Set PATH (dotted, such as case.risk) to a JSON value in a paused execution's state.
+
+    The ledger records the change with the state hashes before and after; it makes a new
+    state version. Quote JSON strings: '"high"'.
+    """
+    parsed = parse_json_arg(value, "JSON")
+    _edited(as_json, execution_id, env.app().set_state(execution_id, path, parsed, reason))
+
+
+@state.command()
+@click.argument("execution_id")
+@click.argument("patch", metavar="PATCH.json")
+@click.option("--reason", default=None, metavar="TEXT", help="Why: recorded in the ledger.")
+@json_option
+@pass_env
+@handle_errors
+def patch(env: Env, execution_id: str, patch: str, reason: str | None, as_json: bool) -> None:
+    """Apply a JSON merge patch (RFC 7386) to a paused execution's state.
+
+    PATCH.json is a file, or inline JSON; null removes a key.
+    """
+    source = patch if patch.lstrip().startswith(("{", "[")) or patch.startswith("@") \
+        else f"@{patch}"
+    parsed = parse_json_arg(source, "PATCH")
+    _edited(as_json, execution_id, env.app().patch_state(execution_id, parsed, reason))
+
+
+COMMANDS = [state]

@@ -1,0 +1,82 @@
+"""What the worker's writer thread consumes: its options, its report, and the events that
+handler threads, timers and polls put on its queue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ledgerflow.engine.transition import Built, Timer
+from ledgerflow.engine.view import ExecutionView
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WorkerOptions:
+    concurrency: int = 8
+    recovery_limit: int = 5
+    poll_interval: float = 0.25
+    batch_max: int = 512
+    until_idle: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Completed:
+    execution_id: str
+    step_id: str
+    epoch: int
+    output: Any = None
+    output_text: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Activate:
+    execution_id: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Adopt:
+    """An execution started and activated in this process, already committed."""
+
+    built: Built
+
+    @property
+    def execution_id(self) -> str:
+        return self.built.view.id
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TimerFired:
+    timer: Timer
+
+    @property
+    def execution_id(self) -> str:
+        return self.timer.execution_id
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Refresh:
+    """The execution was changed outside this worker (a control, a signal): reload it."""
+
+    execution_id: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Expire:
+    """The session is past its deadline."""
+
+    execution_id: str
+    expires_at: str
+
+
+Event = Completed | Activate | TimerFired | Adopt | Refresh | Expire
+Listener = Callable[[ExecutionView], None]
+
+
+@dataclass(kw_only=True, slots=True)
+class WorkerReport:
+    steps_run: int = 0
+    commits: int = 0
+    changes: int = 0
+    recovered: int = 0
