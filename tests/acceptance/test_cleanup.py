@@ -145,8 +145,9 @@ def test_cleanup_removes_finished_executions_and_keeps_tombstones(
     for command in ("status", "history"):
         gone = lf(tmp, command, eid, check=False)
         assert gone.returncode == 1
-        assert gone.stderr.strip() == (
-            f"error: execution '{eid}' not found (list them with: ledgerflow list)")
+        assert gone.stderr.strip().startswith(f"error: execution {eid} (diamond v1, ")
+        assert f"was removed by retention on {single['removed'][0]['removed_at']}" in gone.stderr
+        assert f"head hash {head_hash}" in gone.stderr and "Traceback" not in gone.stderr
 
     # a second run finds nothing; a removed id is not handed out again
     assert lf_json(tmp, "cleanup", "--older-than", "0s")["count"] == 0

@@ -11,6 +11,7 @@ The target execution's ledger, by seq: 1 execution.created, 2 execution.started,
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -209,6 +210,34 @@ def test_an_edited_state_document_is_state_drift(db: Path) -> None:
            (canonical_json({"a": "forged"}).decode("utf-8"), TARGET))
     line = failure_line(verify(db, TARGET), "state drift", None)
     assert "state document changed outside the engine" in line
+
+
+def _latest_version(db: Path) -> sqlite3.Row:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        row = conn.execute("SELECT * FROM state_versions WHERE execution_id = ? "
+                           "ORDER BY version DESC LIMIT 1", (TARGET,)).fetchone()
+    assert row is not None and row["version"] > 1
+    return row
+
+
+def test_an_edited_state_version_is_caught(db: Path) -> None:
+    v = _latest_version(db)
+    tamper(db, "UPDATE state_versions SET state = ? WHERE execution_id = ? AND version = ?",
+           (canonical_json({"forged": True}).decode("utf-8"), TARGET, v["version"]))
+    line = failure_line(verify(db, TARGET), "state version mismatch", v["seq"])
+    assert f"state version {v['version']} hashes to" in line
+
+
+def test_a_rehashed_state_version_disagrees_with_its_ledger_entry(db: Path) -> None:
+    """The tamperer fixes the version's own sha256: the ledger entry still holds the old."""
+    v = _latest_version(db)
+    forged = canonical_json({"forged": True})
+    tamper(db, "UPDATE state_versions SET state = ?, sha256 = ? "
+           "WHERE execution_id = ? AND version = ?",
+           (forged.decode("utf-8"), hashlib.sha256(forged).hexdigest(), TARGET, v["version"]))
+    line = failure_line(verify(db, TARGET), "state version mismatch", v["seq"])
+    assert "but its ledger entry recorded" in line
 
 
 def test_an_appended_entry_past_the_head_is_caught(db: Path) -> None:

@@ -41,7 +41,13 @@ from ledgerflow.engine.transition import Transition, sha256_text, text
 from ledgerflow.engine.view import ExecutionView
 from ledgerflow.engine.worker import Listener, Worker, WorkerOptions, WorkerReport
 from ledgerflow.ledger.chain import Actor
-from ledgerflow.ledger.verify import ExecutionHead, StoredEntry, VerifyResult, verify_execution
+from ledgerflow.ledger.verify import (
+    ExecutionHead,
+    StoredEntry,
+    StoredVersion,
+    VerifyResult,
+    verify_execution,
+)
 from ledgerflow.settings import Settings
 from ledgerflow.storage import open_store
 from ledgerflow.storage.base import ExecutionFilter
@@ -252,12 +258,7 @@ class App:
 
     # reading --------------------------------------------------------------------------
     def execution(self, execution_id: str) -> ExecutionRow:
-        row = self.store.load_execution(self.tenant, execution_id)
-        if row is None:
-            raise errors.ExecutionNotFound(
-                f"execution {execution_id!r} not found (list them with: ledgerflow list)"
-            )
-        return row
+        return self.control.row(execution_id)
 
     def status(self, execution_id: str) -> status.ExecutionReport:
         row = self.execution(execution_id)
@@ -310,14 +311,7 @@ class App:
     def verify(self, execution_id: str) -> VerifyResult:
         """Recompute one execution's chain. An id removed by retention raises
         ``errors.ExecutionRemoved``, whose message and ``tombstone`` say how it ended."""
-        try:
-            row = self.execution(execution_id)
-        except errors.ExecutionNotFound:
-            removed = retention.removed_error(self.store, self.tenant, execution_id)
-            if removed is None:
-                raise
-            raise removed from None
-        return self._verify_row(row)
+        return self._verify_row(self.execution(execution_id))
 
     def verify_all(self) -> Iterator[VerifyResult]:
         for row in self.store.iter_executions(self.tenant):
@@ -337,7 +331,9 @@ class App:
                         payload=e.payload)
             for e in self.store.load_ledger(row.id)
         ]
-        return verify_execution(head, entries, state)
+        versions = [StoredVersion(version=v.version, seq=v.seq, sha256=v.sha256, state=v.state)
+                    for v in self.store.list_state_versions(row.id)]
+        return verify_execution(head, entries, state, versions)
 
     def metrics(self, row: ExecutionRow) -> Metrics:
         """Counts and ages of an execution (steps, state versions, signals, idle time)."""

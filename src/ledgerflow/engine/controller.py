@@ -18,7 +18,7 @@ import json_merge_patch
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock
-from ledgerflow.engine import starting
+from ledgerflow.engine import retention, starting
 from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.graph import graph_of
 from ledgerflow.engine.lifecycle import StepStatus
@@ -26,7 +26,7 @@ from ledgerflow.engine.transition import Transition, text
 from ledgerflow.engine.view import ExecutionView
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.storage.base import Store
-from ledgerflow.storage.rows import LedgerRow, parse_column
+from ledgerflow.storage.rows import ExecutionRow, LedgerRow, parse_column
 
 T = TypeVar("T")
 ATTEMPTS = 20  # guard failures caused by workers, retried on fresh rows
@@ -49,12 +49,21 @@ class Controller:
         self.actor = actor
         self.tenant = tenant
 
-    def view(self, execution_id: str) -> ExecutionView:
+    def row(self, execution_id: str) -> ExecutionRow:
+        """The execution's row; unknown ids, and ids retention removed, are errors that
+        say which."""
         row = self.store.load_execution(self.tenant, execution_id)
         if row is None:
+            removed = retention.removed_error(self.store, self.tenant, execution_id)
+            if removed is not None:
+                raise removed
             raise errors.ExecutionNotFound(
                 f"execution {execution_id!r} not found (list them with: ledgerflow list)"
             )
+        return row
+
+    def view(self, execution_id: str) -> ExecutionView:
+        row = self.row(execution_id)
         definition = self.definitions.get(row.tenant_id, row.workflow, row.workflow_version)
         return ExecutionView.from_rows(row, definition, self.store.load_steps(row.id),
                                        self.store.load_signals(row.id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledgerflow.definition.model import Definition, Step
+from ledgerflow.definition.model import Definition, Step, StepType
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -13,6 +13,7 @@ class Graph:
     steps: dict[str, Step]
     dependents: dict[str, tuple[str, ...]]  # step id -> ids that need it, definition order
     ends: tuple[str, ...]  # steps no other step needs
+    waits: bool  # some step waits for a signal or sleeps (the execution may be ``waiting``)
 
 
 _CACHE: dict[str, Graph] = {}
@@ -31,6 +32,7 @@ def graph_of(definition: Definition) -> Graph:
             steps={s.id: s for s in definition.steps},
             dependents=dependents,
             ends=tuple(sid for sid in order if not dependents[sid]),
+            waits=any(s.type in (StepType.WAIT, StepType.SLEEP) for s in definition.steps),
         )
         _CACHE[definition.sha256] = found
     return found

@@ -85,9 +85,10 @@ def advance(tr: Transition, choose: Chooser, after: str | None = None) -> None:
 
 def settle(tr: Transition) -> None:
     """``waiting`` while only wait and sleep steps run, ``running`` otherwise."""
-    if tr.status not in LIVE:
+    if tr.status not in LIVE or (tr.status is E.RUNNING
+                                 and not graph_of(tr.view.definition).waits):
         return
-    running = [sid for sid in tr.step_ids() if tr.step_status(sid) is S.RUNNING]
+    running = [sid for sid in tr.step_ids() if tr.step(sid).status == S.RUNNING]
     idle = bool(running) and all(step_spec(tr, sid).type in WAITING_TYPES for sid in running)
     wanted = E.WAITING if idle else E.RUNNING
     if wanted is not tr.status:

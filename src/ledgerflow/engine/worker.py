@@ -75,7 +75,8 @@ class Worker:
         self._quarantined: set[str] = set()
         self._ready = threading.Event()  # start-up recovery done: adoptions are safe
         self._wake_cursor = 0  # the last wake-up seen
-        self._attempts: dict[tuple[str, str, int], StepContext] = {}  # running, by epoch
+        # running attempts: execution id -> (step id, epoch) -> the handler's context
+        self._attempts: dict[str, dict[tuple[str, int], StepContext]] = {}
         self.report = WorkerReport()
 
     # public ---------------------------------------------------------------------------
@@ -213,8 +214,7 @@ class Worker:
                     self._views[event.execution_id] = event.built.view
                     self._after_commit(event.built)
                 continue
-            if isinstance(event, Completed) and self._attempts.pop(
-                    (event.execution_id, event.step_id, event.epoch), None) is not None:
+            if isinstance(event, Completed) and self._forget(event) is not None:
                 self._inflight -= 1  # once per attempt, even when a conflict requeues it
                 self.report.steps_run += 1
             if isinstance(event, Refresh):
@@ -302,7 +302,8 @@ class Worker:
         for dispatch in result.dispatches:
             self._inflight += 1
             context = StepContext(dispatch)
-            self._attempts[(dispatch.execution_id, dispatch.step_id, dispatch.epoch)] = context
+            self._attempts.setdefault(dispatch.execution_id, {})[
+                (dispatch.step_id, dispatch.epoch)] = context
             self._pool.submit(self._run_handler, dispatch, context)
         if view.status.terminal:
             self._views.pop(view.id, None)
@@ -313,12 +314,20 @@ class Worker:
         for timer in timers:
             heapq.heappush(self._timers, (timer.due.timestamp(), next(self._timer_seq), timer))
 
+    def _forget(self, event: Completed) -> StepContext | None:
+        """The attempt's context, removed (None if it was already: a requeued event)."""
+        running = self._attempts.get(event.execution_id)
+        if running is None:
+            return None
+        context = running.pop((event.step_id, event.epoch), None)
+        if not running:
+            del self._attempts[event.execution_id]
+        return context
+
     def _cancel_attempts(self, execution_id: str, view: ExecutionView | None) -> None:
         """Tell running handlers whose attempt is no longer current (the execution was
         cancelled, expired or reset) through ``ctx.cancelled``."""
-        for (eid, sid, epoch), context in list(self._attempts.items()):
-            if eid != execution_id:
-                continue
+        for (sid, epoch), context in self._attempts.get(execution_id, {}).items():
             row = view.steps.get(sid) if view is not None else None
             if row is None or row.status != StepStatus.RUNNING or row.epoch != epoch:
                 context.cancel()

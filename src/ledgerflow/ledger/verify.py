@@ -14,8 +14,11 @@ checks them in a fixed order and stops at the first problem. Per row, in seq ord
 7. a stored payload is canonical and hashes to the body's payload_sha256
    (``PAYLOAD_MISMATCH``); an erased payload (``None``) is allowed.
 
-Then: rows exist (``EMPTY``), the last entry is the execution head (``TRUNCATED``), and the
-state document hashes to the head's state_sha256 (``STATE_DRIFT``).
+Then: rows exist (``EMPTY``), the last entry is the execution head (``TRUNCATED``), the
+state document hashes to the head's state_sha256 (``STATE_DRIFT``), and every stored state
+version hashes to its sha256 column, which is the hash its ledger entry recorded (a step's
+``state_sha256``, an edit's ``after_sha256``), the last one being the current state
+(``STATE_VERSION_MISMATCH``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from typing import Any
 from ledgerflow import errors
 from ledgerflow.ledger import canonical, chain
 
-__all__ = ["ExecutionHead", "Problem", "StoredEntry", "VerifyResult", "verify_execution"]
+__all__ = ["ExecutionHead", "Problem", "StoredEntry", "StoredVersion", "VerifyResult",
+           "verify_execution"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -43,6 +47,16 @@ class StoredEntry:
     entry_hash: str
     body: str
     payload: str | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StoredVersion:
+    """One stored state version: the document, its sha256 column, the entry that made it."""
+
+    version: int
+    seq: int
+    sha256: str
+    state: str  # canonical JSON text as stored
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -65,6 +79,7 @@ class Problem(StrEnum):
     TRUNCATED = "truncated"
     STATE_DRIFT = "state_drift"
     PAYLOAD_MISMATCH = "payload_mismatch"
+    STATE_VERSION_MISMATCH = "state_version_mismatch"
     MALFORMED = "malformed"
     WRONG_EXECUTION = "wrong_execution"
     EMPTY = "empty"
@@ -99,14 +114,16 @@ class VerifyResult:
 
 
 def verify_execution(
-    head: ExecutionHead, entries: Sequence[StoredEntry], state_document: Any
+    head: ExecutionHead, entries: Sequence[StoredEntry], state_document: Any,
+    versions: Sequence[StoredVersion] = (),
 ) -> VerifyResult:
     """Check ``entries`` (sorted by their seq column) against ``head`` and the state document.
 
     Returns ``ok=True`` or the first problem found, in the order of the module docstring.
     Never raises for bad data: every defect becomes a ``Problem``.
     """
-    finding = _check_chain(head, entries) or _check_state(head, state_document)
+    finding = (_check_chain(head, entries) or _check_state(head, state_document)
+               or _check_versions(head, entries, versions))
     if finding is None:
         return VerifyResult(execution_id=head.execution_id, ok=True, entries=len(entries))
     return VerifyResult(
@@ -309,3 +326,50 @@ def _check_state(head: ExecutionHead, state_document: Any) -> _Finding | None:
 
 def _short(digest: str) -> str:
     return f"{digest[:12]}…" if len(digest) > 12 else digest
+
+
+_STATE_HASH_KEYS = ("state_sha256", "after_sha256")  # what an entry says the state became
+
+
+def _check_versions(head: ExecutionHead, entries: Sequence[StoredEntry],
+                    versions: Sequence[StoredVersion]) -> _Finding | None:
+    by_seq = {e.seq: e for e in entries}
+    for v in versions:
+        where = f"state version {v.version}"
+        try:
+            computed = canonical.payload_sha256(json.loads(v.state))
+        except (ValueError, errors.LedgerError) as exc:
+            return _Finding(Problem.STATE_VERSION_MISMATCH, v.seq, f"{where} unreadable: {exc}")
+        if computed != v.sha256:
+            return _Finding(Problem.STATE_VERSION_MISMATCH, v.seq,
+                            f"{where} hashes to {_short(computed)}, stored {_short(v.sha256)}")
+        entry = by_seq.get(v.seq)
+        if entry is None:
+            return _Finding(Problem.STATE_VERSION_MISMATCH, v.seq,
+                            f"{where} names ledger entry {v.seq}, which does not exist")
+        recorded = _recorded_state_hash(entry)
+        if recorded is not None and recorded != v.sha256:
+            return _Finding(Problem.STATE_VERSION_MISMATCH, v.seq,
+                            f"{where} is {_short(v.sha256)} but its ledger entry recorded "
+                            f"{_short(recorded)}")
+    if versions and versions[-1].sha256 != head.state_sha256:
+        last = versions[-1]
+        return _Finding(Problem.STATE_VERSION_MISMATCH, last.seq,
+                        f"the latest state version {last.version} is not the current state")
+    return None
+
+
+def _recorded_state_hash(entry: StoredEntry) -> str | None:
+    if entry.payload is None:
+        return None  # erased: nothing to compare with
+    try:
+        payload = json.loads(entry.payload)
+    except ValueError:
+        return None  # the chain check reports a broken payload
+    if not isinstance(payload, dict):
+        return None
+    for key in _STATE_HASH_KEYS:
+        found = payload.get(key)
+        if isinstance(found, str):
+            return found
+    return None
