@@ -247,3 +247,29 @@ def test_session_ttl_expiry(tmp: Path) -> None:
     proc = lf(tmp, "pause", eid, check=False)
     assert proc.returncode == 1 and "it is expired" in proc.stderr
     assert lf(tmp, "verify", "--all").returncode == 0
+
+
+def test_a_step_timeout_survives_a_crash(tmp: Path) -> None:
+    """The worker dies inside a step with a 1 s timeout; one started after the deadline
+    counts that attempt as timed out at once, and the retry policy runs it again."""
+    (tmp / "timed.yaml").write_text("""
+name: timed
+steps:
+  - {id: a, agent: crash.work, timeout: 1s, retry: {max_attempts: 2, initial: 10ms}}
+""")
+    lf(tmp, "apply", "timed.yaml")
+    eid = lf(tmp, "start", "timed").stdout.strip()
+    env = dict(env_for(tmp, 0), CRASH_KILL_IN_STEP="a")
+    died = subprocess.run([str(LEDGERFLOW), "worker", "--agents", str(HERE / "crash_agents.py"),
+                           "--until-idle"], env=env, cwd=tmp, capture_output=True, text=True,
+                          timeout=60)
+    assert died.returncode == -9  # SIGKILL inside step a
+    deadline = datetime.fromisoformat(lf_json(tmp, "status", eid)["steps"][0]["started_at"])
+    time.sleep(max((deadline - datetime.now(UTC)).total_seconds() + 1.1, 0))
+    lf(tmp, "worker", "--agents", str(HERE / "crash_agents.py"), "--until-idle")
+    report = lf_json(tmp, "status", eid)
+    assert report["status"] == "completed" and report["steps"][0]["attempts"] == 2
+    retried = [e for e in lf_json(tmp, "history", eid)
+               if e["event_type"] == "step.retry_scheduled"]
+    assert len(retried) == 1 and "the deadline passed" in retried[0]["payload"]["error"]
+    assert lf(tmp, "verify", eid).returncode == 0

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from ledgerflow import App, errors
+from ledgerflow.engine import control
+from ledgerflow.engine.controller import ConcurrentChange
 
 CHAIN = {
     "name": "chain",
@@ -332,3 +334,45 @@ def test_concurrent_pause_one_wins_the_other_gets_a_conflict(db_url: str, app: A
             other.pause(eid)
     finally:
         other.close()
+
+
+def test_two_operators_at_once_one_wins_the_other_is_told(db_url: str, app: Any) -> None:
+    """The second pause is computed from the same rows as the first, which commits in
+    between: the guard refuses it and the error says what happened instead."""
+    app.apply(APPROVAL)
+    eid = app.start("approval")
+    other = App(db_url)
+    raced: list[bool] = []
+
+    def pause_while_the_other_pauses(tr: Any) -> None:
+        if not raced:
+            raced.append(True)
+            other.pause(eid, reason="the other operator")
+        control.pause(tr, "me")
+
+    try:
+        with pytest.raises(ConcurrentChange, match=r"execution.paused, ledger seq \d+\) "
+                                                    r"and is now paused"):
+            app.control.apply(eid, "pause", pause_while_the_other_pauses)
+    finally:
+        other.close()
+    paused = [e for e in app.history(eid) if e.event_type == "execution.paused"]
+    assert [e.payload["reason"] for e in paused] == ["the other operator"]
+    assert app.verify(eid).ok
+
+
+def test_a_signal_racing_a_worker_is_retried_not_lost(app: Any) -> None:
+    app.apply(APPROVAL)
+    eid = app.start("approval")
+    sent: list[bool] = []
+
+    def signal_while_a_worker_moves(tr: Any) -> None:
+        if not sent:
+            sent.append(True)
+            app.run_until_idle()  # the execution moves on under the first attempt
+        control.signal(tr, "approve", {"by": "eve"})
+
+    app.control.apply(eid, "signal", signal_while_a_worker_moves, strict=False)
+    app.run_until_idle()
+    assert app.status(eid).status == "completed"
+    assert json.loads(app.state(eid).state)["approval"] == {"by": "eve"}

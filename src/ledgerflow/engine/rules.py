@@ -18,7 +18,7 @@ from typing import Any
 
 from ledgerflow import errors
 from ledgerflow.definition.model import Definition, OutputMode, OutputTarget, Step, StepType
-from ledgerflow.engine import handlers
+from ledgerflow.engine import control, handlers
 from ledgerflow.engine.graph import graph_of
 from ledgerflow.engine.lifecycle import (
     SETTLED_OK,
@@ -48,9 +48,18 @@ RECORDING = LIVE | {E.PAUSED}  # outcomes of running steps are recorded
 WAITING_TYPES = frozenset({StepType.WAIT, StepType.SLEEP})  # run without an agent
 
 
+def expire_if_due(tr: Transition) -> bool:
+    """A session past its ``expires_at`` ends ``expired`` before anything else runs."""
+    deadline = tr.view.row.expires_at
+    if deadline is None or deadline > tr.now_text or tr.status.terminal:
+        return False
+    control.expire(tr, deadline)
+    return True
+
+
 def activate(tr: Transition, choose: Chooser) -> None:
     """A pending execution starts running and dispatches its first steps (else no-op)."""
-    if tr.status is not E.PENDING:
+    if tr.status is not E.PENDING or expire_if_due(tr):
         return
     tr.set_status(E.RUNNING, "execution.started")
     advance(tr, choose)
@@ -154,6 +163,8 @@ def recover(tr: Transition, choose: Chooser, limit: int) -> None:
     interrupted instead. Each such recovery is counted; past ``limit`` the execution fails
     instead of looping forever. Timers (backoffs, sleeps, wait deadlines) are armed again.
     """
+    if expire_if_due(tr):
+        return
     running = [sid for sid in tr.step_ids() if tr.step_status(sid) is S.RUNNING
                and step_spec(tr, sid).type not in WAITING_TYPES]
     if running:
@@ -183,6 +194,8 @@ def recover(tr: Transition, choose: Chooser, limit: int) -> None:
 def refresh(tr: Transition, choose: Chooser) -> None:
     """Arm the timers of the execution's stored deadlines, hand received signals to their
     waits and handlers, and dispatch whatever is runnable. Idempotent."""
+    if expire_if_due(tr):
+        return
     arm_timers(tr)
     if tr.status is E.PENDING:
         tr.set_status(E.RUNNING, "execution.started")
@@ -216,6 +229,10 @@ def _recover_step(tr: Transition, step: Step, choose: Chooser) -> None:
         error = "interrupted: the process died while this at_most_once step was running"
         tr.set_step(step.id, S.INTERRUPTED, "step.interrupted", {"error": error},
                     error=error, finished_at=tr.now_text)
+        return
+    if row.ready_at is not None and row.ready_at <= tr.now_text:  # overdue while down
+        fail_attempt(tr, step.id, row.epoch, f"timed out after {step.timeout}s (its worker "
+                     "stopped during the attempt and the deadline passed)", choose)
         return
     if tr.status is E.PAUSED:  # back in the queue; it runs when the execution resumes
         tr.set_step(step.id, S.PENDING, "step.requeued", {"epoch": row.epoch + 1},
@@ -350,8 +367,11 @@ def _dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, even
     row = tr.step(step.id)
     epoch = row.epoch + 1
     payload = {"agent": choice.agent, "epoch": epoch, "input": data}
+    deadline = tr.now + timedelta(seconds=step.timeout) if step.timeout is not None else None
+    # the attempt's deadline is stored, so a timeout survives a restart (arm_timers)
     tr.set_step(step.id, S.RUNNING, event, payload, attempt=attempt, epoch=epoch,
-                agent=choice.agent, started_at=tr.now_text, ready_at=None, finished_at=None)
+                agent=choice.agent, started_at=tr.now_text, finished_at=None,
+                ready_at=format_timestamp(deadline) if deadline is not None else None)
     tr.decisions.append(DecisionRow(
         execution_id=tr.execution_id, step_id=step.id, epoch=epoch, attempt=attempt,
         capability=step.agent, agent=choice.agent, candidates=text(list(choice.candidates)),
@@ -364,7 +384,6 @@ def _dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, even
         capability=step.agent, agent=choice.agent, attempt=attempt, epoch=epoch, input=data,
         state_text=tr.current_state_text(), timeout=step.timeout,
     ))
-    if step.timeout is not None:
-        tr.timers.append(Timer(due=tr.now + timedelta(seconds=step.timeout),
-                               execution_id=execution.id, step_id=step.id, epoch=epoch,
-                               kind="timeout"))
+    if deadline is not None:
+        tr.timers.append(Timer(due=deadline, execution_id=execution.id, step_id=step.id,
+                               epoch=epoch, kind="timeout"))

@@ -51,7 +51,8 @@ UNFINISHED = [ExecutionStatus.RUNNING, ExecutionStatus.WAITING, ExecutionStatus.
               ExecutionStatus.PENDING]
 
 log = logging.getLogger("ledgerflow.worker")
-WAKEUP_KEPT = timedelta(hours=1)  # wake-ups older than this are pruned at start-up
+WAKEUP_KEPT = timedelta(hours=1)  # wake-ups older than this are pruned
+WAKEUP_PRUNE_EVERY = 600.0  # seconds between prunes while a worker runs
 
 
 class Worker:
@@ -75,6 +76,7 @@ class Worker:
         self._quarantined: set[str] = set()
         self._ready = threading.Event()  # start-up recovery done: adoptions are safe
         self._wake_cursor = 0  # the last wake-up seen
+        self._last_prune = 0.0
         # running attempts: execution id -> (step id, epoch) -> the handler's context
         self._attempts: dict[str, dict[tuple[str, int], StepContext]] = {}
         self.report = WorkerReport()
@@ -122,12 +124,12 @@ class Worker:
     # the loop -------------------------------------------------------------------------
     def _startup(self) -> None:
         self._wake_cursor = self._store.last_wakeup()  # before the scan: nothing is missed
-        self._store.prune_wakeups(format_timestamp(self._clock.now() - WAKEUP_KEPT))
+        self._prune_wakeups()
         found = self._store.executions_with_status(UNFINISHED)
-        recovering = [r for r in found if r.status != ExecutionStatus.PENDING]
-        self.report.recovered = len(recovering)
+        recovering = [r for r in found if r.status == ExecutionStatus.RUNNING]
+        self.report.recovered = len(recovering)  # waiting and paused ones are only re-armed
         if recovering:
-            log.info("recovering %d unfinished execution(s)", len(recovering))
+            log.info("recovering %d running execution(s)", len(recovering))
         limit = self._options.recovery_limit
 
         def recover(tr: Transition) -> None:
@@ -172,6 +174,10 @@ class Worker:
             fired.append(TimerFired(timer=timer))
         return fired
 
+    def _prune_wakeups(self) -> None:
+        self._last_prune = time.monotonic()
+        self._store.prune_wakeups(format_timestamp(self._clock.now() - WAKEUP_KEPT))
+
     def _poll(self) -> list[Event]:
         """New executions, changes made elsewhere (wake-ups) and sessions past their TTL."""
         self._last_poll = time.monotonic()
@@ -181,6 +187,8 @@ class Worker:
         pending = self._store.executions_with_status([ExecutionStatus.PENDING])
         events.extend(Activate(execution_id=r.id) for r in pending
                       if r.id not in self._views and r.id not in self._quarantined)
+        if time.monotonic() - self._last_prune > WAKEUP_PRUNE_EVERY:
+            self._prune_wakeups()
         woken = self._store.wakeups_after(self._wake_cursor)
         if woken:
             self._wake_cursor = woken[-1][0]
