@@ -1,8 +1,50 @@
+CREATE INDEX breaker_transitions_by_agent ON breaker_transitions (capability, agent, id);
 CREATE INDEX executions_by_expiry ON executions (expires_at) WHERE expires_at IS NOT NULL;
 CREATE INDEX executions_by_origin ON executions (forked_from) WHERE forked_from IS NOT NULL;
 CREATE INDEX executions_by_status ON executions (tenant_id, status, created_at);
 CREATE INDEX executions_by_workflow ON executions (tenant_id, workflow, created_at);
+CREATE INDEX routing_decisions_by_outcome ON routing_decisions (finished_at)
+    WHERE outcome IS NOT NULL;
+CREATE INDEX telemetry_by_execution ON telemetry (execution_id, id);
 CREATE INDEX tombstones_by_tenant ON tombstones (tenant_id, removed_at);
+CREATE TABLE agent_stats (
+    capability  TEXT NOT NULL,
+    agent       TEXT NOT NULL,
+    data        TEXT NOT NULL,              -- the statistics, JSON
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (capability, agent)
+);
+CREATE TABLE agents (
+    worker_id   TEXT NOT NULL,              -- host:pid
+    capability  TEXT NOT NULL,
+    agent       TEXT NOT NULL,
+    priority    INTEGER NOT NULL,
+    weight      REAL NOT NULL,
+    host        TEXT NOT NULL,
+    pid         INTEGER NOT NULL,
+    started_at  TEXT NOT NULL,
+    seen_at     TEXT NOT NULL,              -- its worker's last sign of life
+    PRIMARY KEY (worker_id, capability, agent)
+);
+CREATE TABLE breaker_transitions (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    capability   TEXT NOT NULL,
+    agent        TEXT NOT NULL,
+    from_state   TEXT NOT NULL,
+    to_state     TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    actor        TEXT NOT NULL,
+    occurred_at  TEXT NOT NULL
+);
+CREATE TABLE breakers (
+    capability  TEXT NOT NULL,
+    agent       TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('closed', 'open', 'half_open')),
+    data        TEXT NOT NULL,              -- the whole breaker state, JSON
+    version     INTEGER NOT NULL,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (capability, agent)
+);
 CREATE TABLE executions (
     id                 TEXT PRIMARY KEY,
     tenant_id          TEXT NOT NULL,
@@ -50,7 +92,8 @@ CREATE TABLE routing_decisions (
     agent         TEXT NOT NULL,
     candidates    TEXT NOT NULL,                -- JSON: every candidate with its score
     reason        TEXT NOT NULL,
-    decided_at    TEXT NOT NULL,
+    decided_at    TEXT NOT NULL, outcome TEXT
+    CHECK (outcome IS NULL OR outcome IN ('success', 'failure')), duration_ms REAL, finished_at TEXT,
     PRIMARY KEY (execution_id, step_id, epoch)
 );
 CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));
@@ -86,8 +129,18 @@ CREATE TABLE step_runs (
     error         TEXT,
     ready_at      TEXT,                         -- a pending retry is due at this time
     started_at    TEXT,
-    finished_at   TEXT,
+    finished_at   TEXT, heartbeat_at TEXT, heartbeat TEXT,
     PRIMARY KEY (execution_id, step_id)
+);
+CREATE TABLE telemetry (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind          TEXT NOT NULL
+        CHECK (kind IN ('interaction', 'telemetry', 'error', 'decision', 'transition')),
+    execution_id  TEXT,
+    step_id       TEXT,
+    message       TEXT NOT NULL,
+    fields        TEXT NOT NULL,            -- JSON
+    occurred_at   TEXT NOT NULL
 );
 CREATE TABLE tombstones (
     execution_id      TEXT PRIMARY KEY,
@@ -118,6 +171,14 @@ CREATE TABLE workflow_definitions (
     PRIMARY KEY (tenant_id, name, version),
     UNIQUE (tenant_id, name, sha256)
 );
+CREATE TRIGGER breaker_transitions_no_delete BEFORE DELETE ON breaker_transitions
+BEGIN
+    SELECT RAISE(ABORT, 'breaker_transitions is append-only: DELETE refused');
+END;
+CREATE TRIGGER breaker_transitions_no_update BEFORE UPDATE ON breaker_transitions
+BEGIN
+    SELECT RAISE(ABORT, 'breaker_transitions is append-only: UPDATE refused');
+END;
 CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries
 WHEN NOT EXISTS (SELECT 1 FROM tombstones t
                  JOIN executions e ON e.id = t.execution_id

@@ -73,7 +73,9 @@ def test_the_schema_has_the_append_only_triggers(db: Path) -> None:
         rows = conn.execute("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'")
         found = {(r["name"], r["tbl_name"]) for r in rows.fetchall()}
     assert found == {(name, "ledger_entries") for name in TRIGGERS} | {
-        ("tombstones_no_update", "tombstones"), ("tombstones_no_delete", "tombstones")}
+        ("tombstones_no_update", "tombstones"), ("tombstones_no_delete", "tombstones"),
+        ("breaker_transitions_no_update", "breaker_transitions"),
+        ("breaker_transitions_no_delete", "breaker_transitions")}
 
 
 REFUSED = {

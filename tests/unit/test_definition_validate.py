@@ -189,8 +189,8 @@ def test_top_level_problems(document: Any, expected: str) -> None:
                                             "number 1"),
         ([task("a", neds=["b"])], "steps[0]: unknown field 'neds' (did you mean 'needs'?)"),
         ([task("a", colour="red")], "steps[0]: unknown field 'colour'; allowed: id, type, needs, "
-                                    "when, description, agent, input, retry, timeout, output, "
-                                    "at_most_once"),
+                                    "when, description, agent, input, retry, timeout, "
+                                    "heartbeat_timeout, output, at_most_once"),
         ([task("a", signal="go")], "steps[0]: field 'signal' is only valid for wait steps; "
                                    "this is a task step"),
         ([task("a", when="input.x ==")], "steps[0].when: invalid CEL expression 'input.x ==': "

@@ -51,6 +51,10 @@ def status(console: Console, report: ExecutionReport) -> None:
         console.print(f"forked from {report.forked_from} at ledger entry {report.forked_at_seq}")
     if report.forks:
         console.print(f"forks: {', '.join(report.forks)}")
+    for s in report.steps:
+        if s.heartbeat_at is not None:
+            console.print(f"heartbeat: step {s.id} at {s.heartbeat_at}: "
+                          f"{json.dumps(s.heartbeat)}", highlight=False)
     for w in report.waiting_for:
         what = f"signal {w['signal']!r}" if w["signal"] else "its time"
         until = f" (until {w['until']})" if w["until"] else ""

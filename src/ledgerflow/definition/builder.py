@@ -40,7 +40,7 @@ class WorkflowBuilder:
             name=name, description=description, ttl=ttl, input_schema=input_schema
         )
         self._steps: list[dict[str, Any]] = []
-        self._handlers: dict[str, dict[str, Any]] = {}
+        self._handlers: dict[str, dict[str, Any] | list[dict[str, Any]]] = {}
 
     def step(
         self,
@@ -53,6 +53,7 @@ class WorkflowBuilder:
         input: Mapping[str, Any] | None = None,
         retry: int | Mapping[str, Any] | None = None,
         timeout: Duration | None = None,
+        heartbeat_timeout: Duration | None = None,
         output: str | Mapping[str, Any] | None = None,
         at_most_once: bool | None = None,
         description: str | None = None,
@@ -65,19 +66,28 @@ class WorkflowBuilder:
         self._steps.append(
             _present(
                 id=id, type=type, agent=agent, needs=_listed(needs),
-                when=when, input=input, retry=retry, timeout=timeout, output=output,
-                at_most_once=at_most_once, description=description, signal=signal,
-                until=until, workflow=workflow,
+                when=when, input=input, retry=retry, timeout=timeout,
+                heartbeat_timeout=heartbeat_timeout, output=output, at_most_once=at_most_once,
+                description=description, signal=signal, until=until, workflow=workflow,
             )
             | _present(**{"for": for_})
         )
         return self
 
     def on(
-        self, signal: str, *, agent: str, output: str | Mapping[str, Any] | None = None
+        self, signal: str, *, agent: str, output: str | Mapping[str, Any] | None = None,
+        when: str | None = None,
     ) -> WorkflowBuilder:
-        """Handle ``signal`` with the capability ``agent`` (a session's signal handler)."""
-        self._handlers[signal] = _present(agent=agent, output=output)
+        """Handle ``signal`` with the capability ``agent`` (a session's signal handler);
+        calling it again for the same signal adds another handler (each with its ``when``)."""
+        handler = _present(agent=agent, output=output, when=when)
+        found = self._handlers.get(signal)
+        if found is None:
+            self._handlers[signal] = handler
+        elif isinstance(found, list):
+            found.append(handler)
+        else:
+            self._handlers[signal] = [found, handler]
         return self
 
     def to_spec(self) -> dict[str, Any]:
@@ -85,7 +95,10 @@ class WorkflowBuilder:
         spec = dict(self._spec)
         spec["steps"] = [dict(step) for step in self._steps]
         if self._handlers:
-            spec["on"] = {name: dict(handler) for name, handler in self._handlers.items()}
+            spec["on"] = {
+                name: [dict(h) for h in handler] if isinstance(handler, list) else dict(handler)
+                for name, handler in self._handlers.items()
+            }
         return spec
 
     def build(self, source: str | None = None) -> Definition:

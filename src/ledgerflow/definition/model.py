@@ -76,6 +76,7 @@ class Step:
     input: Evaluable | None = None  # template of the step input; None means {}
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: float | None = None  # seconds per attempt
+    heartbeat_timeout: float | None = None  # an attempt silent this long is failed
     output: OutputTarget | None = None
     at_most_once: bool = False
     description: str = ""

@@ -12,7 +12,8 @@ from ledgerflow.definition.model import RetryPolicy, Step, StepType
 
 COMMON_FIELDS = ("id", "type", "needs", "when", "description")
 TYPE_FIELDS: dict[StepType, tuple[str, ...]] = {
-    StepType.TASK: ("agent", "input", "retry", "timeout", "output", "at_most_once"),
+    StepType.TASK: ("agent", "input", "retry", "timeout", "heartbeat_timeout", "output",
+                    "at_most_once"),
     StepType.WAIT: ("signal", "timeout", "output"),
     StepType.SLEEP: ("for", "until"),
     StepType.WORKFLOW: ("workflow", "input", "retry", "timeout", "output"),
@@ -101,6 +102,8 @@ def _step(spec: Any, path: str, step_id: str, known: set[str], problems: f.Probl
         input=at.get("input", None, lambda v, p, pr: _input(v, p, known, pr)),
         retry=at.get("retry", RetryPolicy(), f.retry_policy),
         timeout=at.get("timeout", None, lambda v, p, pr: f.duration(v, p, pr, positive=True)),
+        heartbeat_timeout=at.get("heartbeat_timeout", None,
+                                 lambda v, p, pr: f.duration(v, p, pr, positive=True)),
         output=at.get("output", None, f.output_target),
         at_most_once=at.get("at_most_once", False, f.boolean),
         description=at.get("description", "", f.string),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ledgerflow.engine.transition import Dispatch
@@ -19,12 +20,14 @@ class StepContext:
     a side effect. ``state`` is a private copy of the state document as of dispatch.
     """
 
-    __slots__ = ("_cancelled", "_dispatch", "_state")
+    __slots__ = ("_beat", "_cancelled", "_dispatch", "_state")
 
-    def __init__(self, dispatch: Dispatch) -> None:
+    def __init__(self, dispatch: Dispatch,
+                 on_heartbeat: Callable[[Dispatch, Any], None] | None = None) -> None:
         self._dispatch = dispatch
         self._state: Any = None
         self._cancelled = False
+        self._beat = on_heartbeat
 
     @property
     def execution_id(self) -> str:
@@ -74,6 +77,15 @@ class StepContext:
     def cancel(self) -> None:
         """Called by the worker; handlers only read ``cancelled``."""
         self._cancelled = True
+
+    def heartbeat(self, details: Any = None) -> None:
+        """Say this attempt is alive (with optional JSON ``details``, such as progress).
+
+        Never blocks. ``status`` shows the last one; a step with ``heartbeat_timeout``
+        whose heartbeats stop for that long is failed and retried by its retry policy.
+        """
+        if self._beat is not None:
+            self._beat(self._dispatch, details)
 
     def log(self, message: str, **fields: Any) -> None:
         log.info("%s/%s: %s %s", self.execution_id, self.step_id, message, fields or "")

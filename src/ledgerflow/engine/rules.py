@@ -387,3 +387,7 @@ def _dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, even
     if deadline is not None:
         tr.timers.append(Timer(due=deadline, execution_id=execution.id, step_id=step.id,
                                epoch=epoch, kind="timeout"))
+    if step.heartbeat_timeout is not None:
+        tr.timers.append(Timer(due=tr.now + timedelta(seconds=step.heartbeat_timeout),
+                               execution_id=execution.id, step_id=step.id, epoch=epoch,
+                               kind="heartbeat"))

@@ -43,6 +43,8 @@ class StepReport:
     started_at: str | None
     finished_at: str | None
     duration_seconds: float | None
+    heartbeat_at: str | None = None  # the running attempt's last heartbeat
+    heartbeat: Any = None  # ... and its details
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -160,6 +162,7 @@ def report(row: ExecutionRow, steps: Sequence[StepRow], now: datetime,
                 finished_at=s.finished_at,
                 duration_seconds=seconds_between(s.started_at, s.finished_at, now)
                 if s.status != StepStatus.PENDING else None,
+                **_heartbeat(s),
             )
             for s in steps
         ),
@@ -211,3 +214,13 @@ def metrics(row: ExecutionRow, steps: Sequence[StepRow], signals: int,
         idle_seconds=round((now - parse_time(row.updated_at)).total_seconds(), 3),
         expires_in_seconds=round(expires, 3) if expires is not None else None,
     )
+
+
+def _heartbeat(step: StepRow) -> dict[str, Any]:
+    """The last heartbeat of the step's current attempt, if it is running and sent one."""
+    if step.status != StepStatus.RUNNING or step.heartbeat is None:
+        return {}
+    beat = parse_column(step.heartbeat, f"heartbeat of step {step.step_id!r}")
+    if not isinstance(beat, dict) or beat.get("epoch") != step.epoch:
+        return {}
+    return {"heartbeat_at": step.heartbeat_at, "heartbeat": beat.get("details")}

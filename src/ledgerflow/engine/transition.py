@@ -59,7 +59,7 @@ class Timer:
     execution_id: str
     step_id: str
     epoch: int
-    kind: str  # "retry" | "timeout" | "wake" (a sleep is over)
+    kind: str  # "retry" | "timeout" | "wake" (a sleep is over) | "heartbeat" (check one)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

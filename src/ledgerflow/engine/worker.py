@@ -21,10 +21,11 @@ from typing import Any
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock
-from ledgerflow.engine import control, rules, waits
+from ledgerflow.engine import event_rules, rules
 from ledgerflow.engine.agents import AgentRegistry
 from ledgerflow.engine.context import StepContext
 from ledgerflow.engine.definitions import Definitions
+from ledgerflow.engine.event_rules import Heartbeats
 from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.engine.routing import choose_agent
 from ledgerflow.engine.transition import Built, Dispatch, Timer, Transition, text
@@ -35,6 +36,7 @@ from ledgerflow.engine.worker_events import (
     Completed,
     Event,
     Expire,
+    Heartbeat,
     Listener,
     Refresh,
     TimerFired,
@@ -52,6 +54,7 @@ UNFINISHED = [ExecutionStatus.RUNNING, ExecutionStatus.WAITING, ExecutionStatus.
 
 log = logging.getLogger("ledgerflow.worker")
 WAKEUP_KEPT = timedelta(hours=1)  # wake-ups older than this are pruned
+ATTEMPT_TIMERS = frozenset({"timeout", "heartbeat"})  # only matter while an attempt runs
 WAKEUP_PRUNE_EVERY = 600.0  # seconds between prunes while a worker runs
 
 
@@ -77,6 +80,7 @@ class Worker:
         self._ready = threading.Event()  # start-up recovery done: adoptions are safe
         self._wake_cursor = 0  # the last wake-up seen
         self._last_prune = 0.0
+        self._beats = Heartbeats()
         # running attempts: execution id -> (step id, epoch) -> the handler's context
         self._attempts: dict[str, dict[tuple[str, int], StepContext]] = {}
         self.report = WorkerReport()
@@ -206,7 +210,7 @@ class Worker:
         a signal or paused."""
         if self._stop.is_set() or not self._options.until_idle:
             return False
-        if self._inflight or any(t.kind != "timeout" for _, _, t in self._timers):
+        if self._inflight or any(t.kind not in ATTEMPT_TIMERS for _, _, t in self._timers):
             return False
         new = self._poll()
         for event in new:
@@ -227,43 +231,15 @@ class Worker:
                 self.report.steps_run += 1
             if isinstance(event, Refresh):
                 self._views.pop(event.execution_id, None)  # changed elsewhere: reload it
-            step = self._rule_for(event)
+            if isinstance(event, Heartbeat):
+                self._beats.beat(event)
+                continue
+            step = event_rules.rule_for(event, self._choose, self._beats,
+                                        stopping=self._stop.is_set())
             if step is not None:
                 batch.append((event, step))
+        self._beats.flush(self._store)
         self._commit_batch(batch)
-
-    def _rule_for(self, event: Event) -> Rule | None:
-        choose = self._choose
-        if isinstance(event, Completed):
-            if event.error is not None:
-                error = event.error
-                return lambda tr: rules.fail_attempt(tr, event.step_id, event.epoch, error,
-                                                     choose)
-            return lambda tr: rules.complete_step(tr, event.step_id, event.epoch,
-                                                  event.output, event.output_text or "null",
-                                                  choose)
-        if isinstance(event, TimerFired):
-            return self._timer_rule(event.timer)
-        if isinstance(event, Expire):
-            expires_at = event.expires_at
-            return lambda tr: control.expire(tr, expires_at)
-        if self._stop.is_set():
-            return None
-        return lambda tr: rules.refresh(tr, choose)
-
-    def _timer_rule(self, timer: Timer) -> Rule:
-        choose = self._choose
-        if timer.kind == "timeout":
-            def timeout(tr: Transition) -> None:
-                step = rules.step_spec(tr, timer.step_id)
-                waited = f" for signal {step.options['signal']!r}" if "signal" in step.options \
-                    else ""
-                rules.fail_attempt(tr, timer.step_id, timer.epoch,
-                                   f"timed out after {step.timeout}s{waited}", choose)
-            return timeout
-        if timer.kind == "wake":
-            return lambda tr: waits.wake(tr, timer.step_id, timer.epoch, choose)
-        return lambda tr: rules.advance(tr, choose)
 
     def _commit_batch(self, batch: list[tuple[Event, Callable[[Transition], object]]]) -> None:
         if not batch:
@@ -309,7 +285,7 @@ class Worker:
         self._arm(result.timers)
         for dispatch in result.dispatches:
             self._inflight += 1
-            context = StepContext(dispatch)
+            context = StepContext(dispatch, self._on_heartbeat)
             self._attempts.setdefault(dispatch.execution_id, {})[
                 (dispatch.step_id, dispatch.epoch)] = context
             self._pool.submit(self._run_handler, dispatch, context)
@@ -375,6 +351,11 @@ class Worker:
         return choose_agent(capability, self._registry.candidates(capability))
 
     # handler threads ------------------------------------------------------------------
+    def _on_heartbeat(self, dispatch: Dispatch, details: Any) -> None:
+        self._queue.put(Heartbeat(execution_id=dispatch.execution_id, step_id=dispatch.step_id,
+                                  epoch=dispatch.epoch, details=details,
+                                  at=self._clock.now().timestamp()))
+
     def _run_handler(self, dispatch: Dispatch, context: StepContext) -> None:
         """Run one attempt in a pool thread; its outcome goes to the writer's queue."""
         self._queue.put(Completed(execution_id=dispatch.execution_id,

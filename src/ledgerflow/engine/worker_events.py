@@ -70,7 +70,18 @@ class Expire:
     expires_at: str
 
 
-Event = Completed | Activate | TimerFired | Adopt | Refresh | Expire
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Heartbeat:
+    """A running attempt said it is alive."""
+
+    execution_id: str
+    step_id: str
+    epoch: int
+    details: Any
+    at: float  # epoch seconds
+
+
+Event = Heartbeat | Completed | Activate | TimerFired | Adopt | Refresh | Expire
 Listener = Callable[[ExecutionView], None]
 
 

@@ -21,13 +21,20 @@ from typing import Protocol
 
 from ledgerflow.storage.locks import WorkerLock
 from ledgerflow.storage.rows import (
+    AgentRow,
+    BreakerRow,
+    BreakerTransitionRow,
     DecisionRow,
     DefinitionRow,
     ExecutionRow,
+    HeartbeatRow,
     LedgerRow,
+    OutcomeRow,
     SignalRow,
     StateVersionRow,
+    StatsRow,
     StepRow,
+    TelemetryRow,
     TombstoneRow,
 )
 
@@ -56,6 +63,19 @@ class Change:
     signals: Sequence[SignalRow] = ()  # signals received with this change
     signal_updates: Sequence[SignalRow] = ()  # signals consumed or handled by it
     wake: str | None = None  # made outside a worker: why workers should look again
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AgentWrites:
+    """Breaker, statistics and decision-outcome rows written with a batch of changes."""
+
+    breakers: Sequence[BreakerRow] = ()
+    transitions: Sequence[BreakerTransitionRow] = ()
+    stats: Sequence[StatsRow] = ()
+    outcomes: Sequence[OutcomeRow] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.breakers or self.transitions or self.stats or self.outcomes)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -98,9 +118,12 @@ class Store(Protocol):
         ...
 
     # executions --------------------------------------------------------------------------
-    def commit(self, changes: Sequence[Change], *, together: bool = False) -> list[bool]:
+    def commit(self, changes: Sequence[Change], *, together: bool = False,
+               agents: AgentWrites | None = None) -> list[bool]:
         """Apply changes in one transaction; one result per change (False: guard failed).
-        ``together``: all or nothing — if any guard fails, none applies (all False)."""
+        ``together``: all or nothing — if any guard fails, none applies (all False).
+        ``agents``: breaker/statistics rows written in the same transaction, whatever the
+        guards say (they record outcomes that happened)."""
         ...
 
     def load_execution(self, tenant_id: str, execution_id: str) -> ExecutionRow | None: ...
@@ -182,3 +205,35 @@ class Store(Protocol):
     def list_tombstones(self, tenant_id: str) -> list[TombstoneRow]: ...
 
     def load_tombstone(self, tenant_id: str, execution_id: str) -> TombstoneRow | None: ...
+
+    # agents, breakers, statistics, heartbeats, telemetry -----------------------------------
+    def register_agents(self, worker_id: str, rows: Sequence[AgentRow]) -> None:
+        """Replace the agents a worker offers."""
+        ...
+
+    def touch_agents(self, worker_id: str, seen_at: str) -> None: ...
+
+    def unregister_agents(self, worker_id: str) -> None: ...
+
+    def list_agents(self) -> list[AgentRow]: ...
+
+    def write_agents(self, writes: AgentWrites) -> None:
+        """Breaker/statistics rows on their own (a reset by hand), in one transaction."""
+        ...
+
+    def load_breakers(self) -> list[BreakerRow]: ...
+
+    def breaker_transitions(self, limit: int = 100) -> list[BreakerTransitionRow]:
+        """The latest transitions, oldest first."""
+        ...
+
+    def load_stats(self) -> list[StatsRow]: ...
+
+    def decision_outcomes(self) -> Iterator[tuple[str, str, str, float, str]]: ...
+
+    def record_heartbeats(self, rows: Sequence[HeartbeatRow]) -> None: ...
+
+    def write_telemetry(self, rows: Sequence[TelemetryRow]) -> None: ...
+
+    def read_telemetry(self, execution_id: str | None, after: int = 0,
+                       limit: int = 1000) -> list[TelemetryRow]: ...

@@ -77,6 +77,8 @@ class StepRow:
     ready_at: str | None = None
     started_at: str | None = None
     finished_at: str | None = None
+    heartbeat_at: str | None = None  # written apart from the engine's step updates
+    heartbeat: str | None = None  # JSON {"epoch": N, "details": ...}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -113,6 +115,9 @@ class DecisionRow:
     candidates: str
     reason: str
     decided_at: str
+    outcome: str | None = None  # "success" | "failure", once the attempt ended
+    duration_ms: float | None = None
+    finished_at: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -140,3 +145,78 @@ class TombstoneRow:
     finished_at: str | None
     removed_at: str
     removed_by: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AgentRow:
+    worker_id: str
+    capability: str
+    agent: str
+    priority: int
+    weight: float
+    host: str
+    pid: int
+    started_at: str
+    seen_at: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BreakerRow:
+    capability: str
+    agent: str
+    state: str
+    data: str  # JSON of the whole breaker state
+    version: int
+    updated_at: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BreakerTransitionRow:
+    capability: str
+    agent: str
+    from_state: str
+    to_state: str
+    reason: str
+    actor: str
+    occurred_at: str
+    id: int | None = None  # assigned by the database
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StatsRow:
+    capability: str
+    agent: str
+    data: str  # JSON of the statistics
+    updated_at: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OutcomeRow:
+    """How one routed attempt ended (fills in its routing decision)."""
+
+    execution_id: str
+    step_id: str
+    epoch: int
+    outcome: str
+    duration_ms: float
+    finished_at: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HeartbeatRow:
+    execution_id: str
+    step_id: str
+    epoch: int
+    heartbeat_at: str
+    heartbeat: str  # JSON {"epoch": N, "details": ...}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TelemetryRow:
+    kind: str
+    execution_id: str | None
+    step_id: str | None
+    message: str
+    fields: str  # JSON
+    occurred_at: str
+    id: int | None = None  # assigned by the database

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from ledgerflow import errors
-from ledgerflow.storage import migrations, queries, sqlite_retention
-from ledgerflow.storage.base import Change, ExecutionFilter
+from ledgerflow.storage import migrations, queries, sqlite_agents, sqlite_retention
+from ledgerflow.storage.base import AgentWrites, Change, ExecutionFilter
 from ledgerflow.storage.locks import WorkerLock
 from ledgerflow.storage.rows import (
     DecisionRow,
@@ -37,7 +37,7 @@ class _GuardFailed(Exception):
     """A change of an all-or-nothing batch failed its guard: roll the batch back."""
 
 
-class SqliteStore:
+class SqliteStore(sqlite_agents.AgentTables):
     """``Store`` on one SQLite file. See ``storage.base`` for the contract."""
 
     dialect = "sqlite"
@@ -248,8 +248,9 @@ class SqliteStore:
         return [_build(DefinitionRow, r) for r in rows]
 
     # executions -------------------------------------------------------------------------
-    def commit(self, changes: Sequence[Change], *, together: bool = False) -> list[bool]:
-        if not changes:
+    def commit(self, changes: Sequence[Change], *, together: bool = False,
+               agents: AgentWrites | None = None) -> list[bool]:
+        if not changes and not agents:
             return []
         try:
             with self._transaction() as conn:
@@ -261,6 +262,8 @@ class SqliteStore:
                     raise _GuardFailed
                 applied = [c for c, ok in zip(changes, results, strict=True) if ok]
                 self._write_rows(conn, applied)
+                if agents:
+                    sqlite_agents.write_agent_rows(conn, self._q, agents)
         except _GuardFailed:
             return [False] * len(changes)
         return results

@@ -193,3 +193,70 @@ SELECT * FROM tombstones WHERE tenant_id = ? AND execution_id = ?;
 SELECT e.tenant_id, e.workflow, e.workflow_version, e.status, e.head_seq, e.head_hash,
     EXISTS (SELECT 1 FROM tombstones t WHERE t.execution_id = e.id) AS tombstoned
 FROM executions e WHERE e.id = ?;
+
+-- name: upsert_agent
+INSERT INTO agents (worker_id, capability, agent, priority, weight, host, pid, started_at,
+    seen_at)
+VALUES (:worker_id, :capability, :agent, :priority, :weight, :host, :pid, :started_at,
+    :seen_at)
+ON CONFLICT (worker_id, capability, agent) DO UPDATE SET priority = excluded.priority,
+    weight = excluded.weight, seen_at = excluded.seen_at;
+
+-- name: delete_agents_of_worker
+DELETE FROM agents WHERE worker_id = ?;
+
+-- name: touch_agents_of_worker
+UPDATE agents SET seen_at = ? WHERE worker_id = ?;
+
+-- name: agents_all
+SELECT * FROM agents ORDER BY capability, agent, worker_id;
+
+-- name: upsert_breaker
+INSERT INTO breakers (capability, agent, state, data, version, updated_at)
+VALUES (:capability, :agent, :state, :data, :version, :updated_at)
+ON CONFLICT (capability, agent) DO UPDATE SET state = excluded.state, data = excluded.data,
+    version = excluded.version, updated_at = excluded.updated_at;
+
+-- name: breakers_all
+SELECT * FROM breakers ORDER BY capability, agent;
+
+-- name: insert_breaker_transition
+INSERT INTO breaker_transitions (capability, agent, from_state, to_state, reason, actor,
+    occurred_at)
+VALUES (:capability, :agent, :from_state, :to_state, :reason, :actor, :occurred_at);
+
+-- name: breaker_transitions_recent
+SELECT * FROM breaker_transitions ORDER BY id DESC LIMIT ?;
+
+-- name: upsert_stats
+INSERT INTO agent_stats (capability, agent, data, updated_at)
+VALUES (:capability, :agent, :data, :updated_at)
+ON CONFLICT (capability, agent) DO UPDATE SET data = excluded.data,
+    updated_at = excluded.updated_at;
+
+-- name: stats_all
+SELECT * FROM agent_stats ORDER BY capability, agent;
+
+-- name: update_decision_outcome
+UPDATE routing_decisions SET outcome = :outcome, duration_ms = :duration_ms,
+    finished_at = :finished_at
+WHERE execution_id = :execution_id AND step_id = :step_id AND epoch = :epoch;
+
+-- name: decision_outcomes
+SELECT capability, agent, outcome, duration_ms, finished_at FROM routing_decisions
+WHERE outcome IS NOT NULL ORDER BY finished_at, execution_id, step_id, epoch;
+
+-- name: update_heartbeat
+UPDATE step_runs SET heartbeat_at = :heartbeat_at, heartbeat = :heartbeat
+WHERE execution_id = :execution_id AND step_id = :step_id AND epoch = :epoch
+  AND status = 'running';
+
+-- name: insert_telemetry
+INSERT INTO telemetry (kind, execution_id, step_id, message, fields, occurred_at)
+VALUES (:kind, :execution_id, :step_id, :message, :fields, :occurred_at);
+
+-- name: telemetry_of_execution
+SELECT * FROM telemetry WHERE execution_id = ? AND id > ? ORDER BY id LIMIT ?;
+
+-- name: telemetry_all
+SELECT * FROM telemetry WHERE id > ? ORDER BY id LIMIT ?;

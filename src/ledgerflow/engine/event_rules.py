@@ -1,0 +1,110 @@
+"""Which rule each worker event applies, and the heartbeats of running attempts.
+
+Pure except for ``Heartbeats.flush``, which hands the latest heartbeats to storage.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from ledgerflow.engine import control, rules, waits
+from ledgerflow.engine.transition import Timer, Transition, text
+from ledgerflow.engine.worker_events import Completed, Event, Expire, Heartbeat, TimerFired
+from ledgerflow.ledger.canonical import format_timestamp
+from ledgerflow.storage.base import Store
+from ledgerflow.storage.rows import HeartbeatRow
+
+Rule = Callable[[Transition], object]
+
+
+class Heartbeats:
+    """The last heartbeat of each running attempt; new ones are written in batches."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str, int], float] = {}
+        self._unwritten: dict[tuple[str, str, int], Heartbeat] = {}
+
+    def beat(self, event: Heartbeat) -> None:
+        key = (event.execution_id, event.step_id, event.epoch)
+        self._last[key] = event.at
+        self._unwritten[key] = event  # only the latest per attempt is written
+
+    def last(self, execution_id: str, step_id: str, epoch: int) -> float | None:
+        return self._last.get((execution_id, step_id, epoch))
+
+    def flush(self, store: Store) -> None:
+        if not self._unwritten:
+            return
+        rows = []
+        for (eid, sid, epoch), event in self._unwritten.items():
+            try:
+                details = json.loads(text(event.details))
+            except Exception:  # details that are not JSON are shown as text
+                details = repr(event.details)
+            rows.append(HeartbeatRow(
+                execution_id=eid, step_id=sid, epoch=epoch,
+                heartbeat_at=format_timestamp(datetime.fromtimestamp(event.at, UTC)),
+                heartbeat=text({"epoch": epoch, "details": details})))
+        self._unwritten.clear()
+        store.record_heartbeats(rows)
+
+    def forget(self, execution_id: str, step_id: str, epoch: int) -> None:
+        self._last.pop((execution_id, step_id, epoch), None)
+
+
+def rule_for(event: Event, choose: rules.Chooser, beats: Heartbeats, *,
+             stopping: bool) -> Rule | None:
+    if isinstance(event, Completed):
+        beats.forget(event.execution_id, event.step_id, event.epoch)
+        if event.error is not None:
+            error = event.error
+            return lambda tr: rules.fail_attempt(tr, event.step_id, event.epoch, error, choose)
+        return lambda tr: rules.complete_step(tr, event.step_id, event.epoch, event.output,
+                                              event.output_text or "null", choose)
+    if isinstance(event, TimerFired):
+        return _timer_rule(event.timer, choose, beats)
+    if isinstance(event, Expire):
+        expires_at = event.expires_at
+        return lambda tr: control.expire(tr, expires_at)
+    if stopping:
+        return None
+    return lambda tr: rules.refresh(tr, choose)
+
+
+def _timer_rule(timer: Timer, choose: rules.Chooser, beats: Heartbeats) -> Rule:
+    if timer.kind == "timeout":
+        def timeout(tr: Transition) -> None:
+            step = rules.step_spec(tr, timer.step_id)
+            waited = f" for signal {step.options['signal']!r}" if "signal" in step.options \
+                else ""
+            rules.fail_attempt(tr, timer.step_id, timer.epoch,
+                               f"timed out after {step.timeout}s{waited}", choose)
+        return timeout
+    if timer.kind == "wake":
+        return lambda tr: waits.wake(tr, timer.step_id, timer.epoch, choose)
+    if timer.kind == "heartbeat":
+        return lambda tr: _check_heartbeat(tr, timer, choose, beats)
+    return lambda tr: rules.advance(tr, choose)
+
+
+def _check_heartbeat(tr: Transition, timer: Timer, choose: rules.Chooser,
+                     beats: Heartbeats) -> None:
+    """Fail an attempt whose heartbeats stopped; else look again when the next is due."""
+    row = tr.step(timer.step_id)
+    if row.status != "running" or row.epoch != timer.epoch:
+        return
+    limit = rules.step_spec(tr, timer.step_id).heartbeat_timeout or 0.0
+    started = datetime.fromisoformat((row.started_at or tr.now_text).replace("Z", "+00:00"))
+    last = beats.last(tr.execution_id, timer.step_id, timer.epoch)
+    since = datetime.fromtimestamp(last, UTC) if last is not None else started
+    due = since + timedelta(seconds=limit)
+    if due > tr.now:
+        tr.timers.append(Timer(due=due, execution_id=tr.execution_id, step_id=timer.step_id,
+                               epoch=timer.epoch, kind="heartbeat"))
+        return
+    beats.forget(tr.execution_id, timer.step_id, timer.epoch)
+    what = "no heartbeat" if last is None else "no heartbeat since the last one"
+    rules.fail_attempt(tr, timer.step_id, timer.epoch,
+                       f"heartbeat timeout: {what} for {limit}s", choose)
