@@ -17,6 +17,7 @@ class Settings:
     concurrency: int = 8
     recovery_limit: int = 5
     poll_interval: float = 0.25
+    telemetry_capacity: int = 100_000  # records a worker buffers before dropping new ones
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -26,6 +27,7 @@ class Settings:
             concurrency=_int(env, "LEDGERFLOW_CONCURRENCY", 8, minimum=1),
             recovery_limit=_int(env, "LEDGERFLOW_RECOVERY_LIMIT", 5, minimum=0),
             poll_interval=_float(env, "LEDGERFLOW_POLL_INTERVAL", 0.25),
+            telemetry_capacity=_int(env, "LEDGERFLOW_TELEMETRY_CAPACITY", 100_000, minimum=1),
         )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledgerflow.storage.base import Change, Store
+from ledgerflow.storage.base import AgentWrites, Change, Store
 
 KILL_POINTS = ("before_commit", "during_commit", "after_commit")
 
@@ -69,11 +69,12 @@ class FaultyStore:
         if self._due():
             kill_self()
 
-    def commit(self, changes: Sequence[Change]) -> list[bool]:
+    def commit(self, changes: Sequence[Change], *, together: bool = False,
+               agents: AgentWrites | None = None) -> list[bool]:
         self._commits += 1
         if self._point == "before_commit" and self._due():
             kill_self()
-        results = self._inner.commit(changes)
+        results = self._inner.commit(changes, together=together, agents=agents)
         if self._point == "after_commit" and self._due():
             kill_self()
         return results

@@ -139,7 +139,10 @@ def test_soak_random_sigkills(tmp_path: Path) -> None:
     while time.monotonic() < deadline:
         proc = subprocess.Popen(
             [sys.executable, str(WORKER), db_url, str(AGENTS), "none", "1"],
-            env=_env(journal, CRASH_WORK_MS="5"), stdout=subprocess.DEVNULL,
+            # the soak proves at-least-once under random kills; the recovery limit (which
+            # a long soak on a slow machine can reach) has its own test
+            env=_env(journal, CRASH_WORK_MS="5", LEDGERFLOW_RECOVERY_LIMIT="1000"),
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True,
         )
         try:

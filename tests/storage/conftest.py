@@ -49,7 +49,7 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def choose(capability: str) -> rules.Choice:
+def choose(capability: str, avoid: str | None = None) -> rules.Choice:
     return rules.Choice(agent="a", candidates=[], reason="test")
 
 

@@ -7,7 +7,18 @@ import sys
 import click
 
 from ledgerflow import __version__, errors
-from ledgerflow.cli import cleanup, control, defs, demo, executions, run, state, verify
+from ledgerflow.cli import (
+    agents,
+    cleanup,
+    control,
+    defs,
+    demo,
+    executions,
+    logs,
+    run,
+    state,
+    verify,
+)
 from ledgerflow.cli.base import Env
 from ledgerflow.settings import DEFAULT_DB_URL
 
@@ -35,7 +46,7 @@ def cli(ctx: click.Context, db_url: str) -> None:
     ctx.call_on_close(env.close)
 
 
-for module in (defs, executions, state, control, run, verify, demo, cleanup):
+for module in (defs, executions, state, control, run, verify, agents, logs, demo, cleanup):
     for command in module.COMMANDS:
         cli.add_command(command)
 

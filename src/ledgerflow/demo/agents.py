@@ -35,6 +35,7 @@ def open_case(ctx: StepContext, data: dict[str, Any]) -> str:
 def kyc(ctx: StepContext, data: dict[str, Any]) -> str:
     _work()
     documents = "passport" if data["entity_type"] == "INDIVIDUAL" else "passport incorporation"
+    ctx.log("documents requested", documents=documents.split())
     return f"(kyc.start (entity {_quote(data['entity'])}) (documents {documents}))"
 
 
@@ -49,6 +50,7 @@ def trust_kyc(ctx: StepContext, data: dict[str, Any]) -> str:
 def ubo(ctx: StepContext, data: dict[str, Any]) -> str:
     _work()
     if ctx.attempt == 1:
+        ctx.log("registry lookup timed out", registry="beneficial-ownership")
         raise TimeoutError("beneficial-ownership registry did not answer")
     entity = _quote(data["entity"])
     return f"(ubo.discover (entity {entity}) (threshold 25) (attempt {ctx.attempt}))"

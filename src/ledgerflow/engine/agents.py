@@ -13,11 +13,18 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ledgerflow import errors
+from ledgerflow.definition.durations import DurationError, parse_duration
+from ledgerflow.routing.breaker import DEFAULT_POLICY, BreakerPolicy
 
 Handler = Callable[[Any, Any], Any]
 F = TypeVar("F", bound=Handler)
 
 _CAPABILITY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+POLICY_OPTIONS = ("failure_threshold", "failure_rate", "window", "min_calls", "cooldown",
+                  "half_open_probes", "probe_timeout")
+DURATION_OPTIONS = ("cooldown", "probe_timeout")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -26,7 +33,30 @@ class AgentSpec:
     name: str
     handler: Handler
     priority: int = 0
+    weight: float = 1.0  # multiplies the router's score
+    policy: BreakerPolicy = DEFAULT_POLICY  # its circuit breaker
     options: dict[str, Any] = field(default_factory=dict)
+
+
+def agent_policy(where: str, options: dict[str, Any]) -> tuple[float, BreakerPolicy]:
+    """(weight, breaker policy) from an agent's options; a bad one names the option."""
+    unknown = sorted(set(options) - {"weight", *POLICY_OPTIONS})
+    if unknown:
+        raise errors.AgentError(
+            f"agent {where}: unknown option(s) {', '.join(unknown)}; allowed: weight, "
+            f"{', '.join(POLICY_OPTIONS)}"
+        )
+    values = {k: options[k] for k in POLICY_OPTIONS if k in options}
+    try:
+        for key in DURATION_OPTIONS:
+            if isinstance(values.get(key), str):
+                values[key] = parse_duration(values[key])
+        weight = float(options.get("weight", 1.0))
+        if not weight > 0:
+            raise ValueError(f"weight must be > 0, got {weight}")
+        return weight, BreakerPolicy(**values)
+    except (ValueError, TypeError, DurationError) as exc:
+        raise errors.AgentError(f"agent {where}: {exc}") from None
 
 
 class AgentRegistry:
@@ -44,8 +74,10 @@ class AgentRegistry:
                 "(for example 'kyc.verify')"
             )
         agent_name = name or f"{capability}:{getattr(handler, '__qualname__', 'handler')}"
+        weight, policy = agent_policy(f"{agent_name!r} of {capability!r}", dict(options))
         spec = AgentSpec(capability=capability, name=agent_name, handler=handler,
-                         priority=priority, options=dict(options))
+                         priority=priority, weight=weight, policy=policy,
+                         options=dict(options))
         self._agents.setdefault(capability, {})[agent_name] = spec
         return spec
 
@@ -72,6 +104,10 @@ class AgentRegistry:
             if spec.name == name:
                 return spec
         return None
+
+    def all(self) -> list[AgentSpec]:
+        """Every agent of every capability."""
+        return [spec for cap in self.capabilities() for spec in self.candidates(cap)]
 
     def capabilities(self) -> list[str]:
         names = set(self._agents)

@@ -31,7 +31,15 @@ import jsonpatch
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock, SystemClock
-from ledgerflow.engine import control, editing, retention, rules, starting, status
+from ledgerflow.engine import (
+    agent_admin,
+    control,
+    editing,
+    retention,
+    rules,
+    starting,
+    status,
+)
 from ledgerflow.engine.agents import DEFAULT_REGISTRY, AgentRegistry, F
 from ledgerflow.engine.controller import Controller
 from ledgerflow.engine.definitions import Applied, Definitions, DefinitionSource
@@ -52,9 +60,11 @@ from ledgerflow.settings import Settings
 from ledgerflow.storage import open_store
 from ledgerflow.storage.base import ExecutionFilter
 from ledgerflow.storage.rows import (
+    DecisionRow,
     DefinitionRow,
     ExecutionRow,
     StateVersionRow,
+    TelemetryRow,
     TombstoneRow,
     parse_column,
 )
@@ -182,6 +192,7 @@ class App:
             recovery_limit=self.settings.recovery_limit,
             poll_interval=self.settings.poll_interval,
             until_idle=until_idle,
+            telemetry_capacity=self.settings.telemetry_capacity,
         )
         return Worker(self.store, self.definitions, self.registry, self.clock,
                       worker_actor(), options, listener)
@@ -334,6 +345,28 @@ class App:
         versions = [StoredVersion(version=v.version, seq=v.seq, sha256=v.sha256, state=v.state)
                     for v in self.store.list_state_versions(row.id)]
         return verify_execution(head, entries, state, versions)
+
+    # agents ------------------------------------------------------------------------------
+    def agents(self) -> list[agent_admin.AgentInfo]:
+        """Agents of live workers with their breakers and statistics."""
+        return agent_admin.agents(self.store, self.clock.now())
+
+    def reset_breaker(self, agent: str, capability: str | None = None) -> list[Any]:
+        """Close an agent's breaker by hand (recorded with this app's actor)."""
+        return agent_admin.reset(self.store, agent, capability, self.actor.id,
+                                 self.clock.now())
+
+    def recalculate_stats(self, write: bool = True) -> list[agent_admin.Recalculated]:
+        """Rebuild agent statistics from the stored decisions and compare."""
+        return agent_admin.recalculate(self.store, write=write, now=self.clock.now())
+
+    def routing(self, execution_id: str) -> list[DecisionRow]:
+        """Every routing decision of an execution, with its outcome."""
+        return self.store.load_decisions(self.execution(execution_id).id)
+
+    def logs(self, execution_id: str, after: int = 0, limit: int = 1000) -> list[TelemetryRow]:
+        """Telemetry of an execution (step logs, events, errors, decisions), oldest first."""
+        return self.store.read_telemetry(self.execution(execution_id).id, after, limit)
 
     def metrics(self, row: ExecutionRow) -> Metrics:
         """Counts and ages of an execution (steps, state versions, signals, idle time)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from ledgerflow.engine.transition import Dispatch
@@ -20,11 +21,15 @@ class StepContext:
     a side effect. ``state`` is a private copy of the state document as of dispatch.
     """
 
-    __slots__ = ("_beat", "_cancelled", "_dispatch", "_state")
+    __slots__ = ("_beat", "_cancelled", "_dispatch", "_log", "_state", "started")
 
     def __init__(self, dispatch: Dispatch,
-                 on_heartbeat: Callable[[Dispatch, Any], None] | None = None) -> None:
+                 on_heartbeat: Callable[[Dispatch, Any], None] | None = None,
+                 started: datetime | None = None,
+                 on_log: Callable[[Dispatch, str, dict[str, Any]], None] | None = None) -> None:
+        self._log = on_log
         self._dispatch = dispatch
+        self.started = started or datetime.now(UTC)  # when the attempt was handed over
         self._state: Any = None
         self._cancelled = False
         self._beat = on_heartbeat
@@ -48,6 +53,10 @@ class StepContext:
     @property
     def attempt(self) -> int:
         return self._dispatch.attempt
+
+    @property
+    def capability(self) -> str:
+        return self._dispatch.capability
 
     @property
     def agent(self) -> str:
@@ -88,4 +97,9 @@ class StepContext:
             self._beat(self._dispatch, details)
 
     def log(self, message: str, **fields: Any) -> None:
-        log.info("%s/%s: %s %s", self.execution_id, self.step_id, message, fields or "")
+        """A log line of this attempt (``ledgerflow logs ID``). Never blocks the step: it
+        goes to the worker's telemetry buffer, which may drop (and count) under a flood."""
+        if self._log is not None:
+            self._log(self._dispatch, message, fields)
+        else:
+            log.info("%s/%s: %s %s", self.execution_id, self.step_id, message, fields or "")

@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from ledgerflow.engine import control, rules, waits
+from ledgerflow.engine import control, resume, rules, waits
 from ledgerflow.engine.transition import Timer, Transition, text
 from ledgerflow.engine.worker_events import Completed, Event, Expire, Heartbeat, TimerFired
 from ledgerflow.ledger.canonical import format_timestamp
@@ -70,7 +70,7 @@ def rule_for(event: Event, choose: rules.Chooser, beats: Heartbeats, *,
         return lambda tr: control.expire(tr, expires_at)
     if stopping:
         return None
-    return lambda tr: rules.refresh(tr, choose)
+    return lambda tr: resume.refresh(tr, choose)
 
 
 def _timer_rule(timer: Timer, choose: rules.Chooser, beats: Heartbeats) -> Rule:

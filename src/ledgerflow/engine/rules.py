@@ -11,10 +11,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from ledgerflow import errors
 from ledgerflow.definition.model import Definition, OutputMode, OutputTarget, Step, StepType
@@ -35,16 +36,22 @@ from ledgerflow.storage.rows import DecisionRow
 class Choice:
     """A routing decision: the chosen agent, every candidate's score, and why."""
 
-    agent: str
+    agent: str | None  # None: every agent's breaker refuses calls until ``retry_at``
     candidates: Sequence[dict[str, Any]]
     reason: str
+    retry_at: float | None = None  # epoch seconds
 
 
-Chooser = Callable[[str], Choice | None]
+class Chooser(Protocol):
+    """Routes a capability to an agent; ``avoid`` (the agent whose attempt just failed) is
+    passed over when another agent can take the step."""
+
+    def __call__(self, capability: str, avoid: str | None = None) -> Choice | None: ...
 E = ExecutionStatus
 S = StepStatus
 LIVE = frozenset({E.RUNNING, E.WAITING})  # steps may be dispatched
 RECORDING = LIVE | {E.PAUSED}  # outcomes of running steps are recorded
+DEFER_SECONDS = 1.0  # wait when no breaker says when a probe may go
 WAITING_TYPES = frozenset({StepType.WAIT, StepType.SLEEP})  # run without an agent
 
 
@@ -155,92 +162,6 @@ def fail_attempt(tr: Transition, step_id: str, epoch: int, error: str, choose: C
     return True
 
 
-def recover(tr: Transition, choose: Chooser, limit: int) -> None:
-    """Resume an execution found unfinished when a worker starts.
-
-    Task steps that were running are dispatched again under a new epoch (at-least-once),
-    or put back in the queue of a paused execution; ``at_most_once`` steps become
-    interrupted instead. Each such recovery is counted; past ``limit`` the execution fails
-    instead of looping forever. Timers (backoffs, sleeps, wait deadlines) are armed again.
-    """
-    if expire_if_due(tr):
-        return
-    running = [sid for sid in tr.step_ids() if tr.step_status(sid) is S.RUNNING
-               and step_spec(tr, sid).type not in WAITING_TYPES]
-    if running:
-        tr.recoveries += 1
-        if tr.recoveries > limit:
-            reason = (
-                f"recovered {tr.recoveries} times (limit {limit}): a process keeps dying "
-                f"while running step(s) {', '.join(running)}"
-            )
-            for sid in running:
-                tr.set_step(sid, S.FAILED, "step.failed", {"error": reason},
-                            error=reason, finished_at=tr.now_text)
-            tr.error = reason
-            tr.set_status(E.FAILED, "execution.failed", {"error": reason})
-            return
-        if tr.status is E.PAUSED:
-            tr.record("execution.recovered", from_state=tr.status, to_state=tr.status,
-                      payload={"recoveries": tr.recoveries, "steps": running})
-        else:
-            tr.set_status(E.RUNNING, "execution.recovered",
-                          {"recoveries": tr.recoveries, "steps": running})
-        for sid in running:
-            _recover_step(tr, step_spec(tr, sid), choose)
-    refresh(tr, choose)
-
-
-def refresh(tr: Transition, choose: Chooser) -> None:
-    """Arm the timers of the execution's stored deadlines, hand received signals to their
-    waits and handlers, and dispatch whatever is runnable. Idempotent."""
-    if expire_if_due(tr):
-        return
-    arm_timers(tr)
-    if tr.status is E.PENDING:
-        tr.set_status(E.RUNNING, "execution.started")
-    if tr.status in LIVE:
-        from ledgerflow.engine import waits  # waits completes steps through this module
-
-        waits.match_signals(tr, choose)
-    advance(tr, choose)
-
-
-def arm_timers(tr: Transition) -> None:
-    """A timer for every stored deadline: retry backoffs, sleeps, wait and step timeouts."""
-    for sid in tr.step_ids():
-        row = tr.step(sid)
-        if row.ready_at is None:
-            continue
-        if row.status == S.PENDING:
-            kind = "retry"
-        elif row.status == S.RUNNING:
-            kind = "wake" if step_spec(tr, sid).type is StepType.SLEEP else "timeout"
-        else:
-            continue
-        due = datetime.fromisoformat(row.ready_at.replace("Z", "+00:00"))
-        tr.timers.append(Timer(due=due, execution_id=tr.execution_id, step_id=sid,
-                               epoch=row.epoch, kind=kind))
-
-
-def _recover_step(tr: Transition, step: Step, choose: Chooser) -> None:
-    row = tr.step(step.id)
-    if step.at_most_once:
-        error = "interrupted: the process died while this at_most_once step was running"
-        tr.set_step(step.id, S.INTERRUPTED, "step.interrupted", {"error": error},
-                    error=error, finished_at=tr.now_text)
-        return
-    if row.ready_at is not None and row.ready_at <= tr.now_text:  # overdue while down
-        fail_attempt(tr, step.id, row.epoch, f"timed out after {step.timeout}s (its worker "
-                     "stopped during the attempt and the deadline passed)", choose)
-        return
-    if tr.status is E.PAUSED:  # back in the queue; it runs when the execution resumes
-        tr.set_step(step.id, S.PENDING, "step.requeued", {"epoch": row.epoch + 1},
-                    attempt=max(row.attempt - 1, 0), epoch=row.epoch + 1, ready_at=None)
-        return
-    _dispatch(tr, step, choose, attempt=row.attempt, event="step.recovered")
-
-
 def finish_if_done(tr: Transition) -> None:
     if tr.status not in LIVE:
         return
@@ -330,7 +251,7 @@ def _start(tr: Transition, step: Step, choose: Chooser) -> None:
                         finished_at=tr.now_text)
             return
     if step.type is StepType.TASK:
-        _dispatch(tr, step, choose, attempt=row.attempt + 1, event="step.started")
+        dispatch(tr, step, choose, attempt=row.attempt + 1, event="step.started")
         return
     from ledgerflow.engine import waits  # waits completes steps through this module
 
@@ -347,7 +268,7 @@ def fail_now(tr: Transition, step_id: str, error: str) -> None:
                 error=error, finished_at=tr.now_text)
 
 
-def _dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, event: str) -> None:
+def dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, event: str) -> None:
     if step.agent is None:
         fail_now(tr, step.id, "a task step needs an agent")
         return
@@ -359,12 +280,15 @@ def _dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, even
     except errors.ExpressionError as exc:
         fail_now(tr, step.id, f"input: {exc}")
         return
-    choice = choose(step.agent)
+    row = tr.step(step.id)
+    choice = choose(step.agent, avoid=row.agent if row.error is not None else None)
     if choice is None:
         fail_now(tr, step.id, f"no agent offers capability {step.agent!r} in this worker; "
                   "load an agents module that registers it (worker --agents MODULE)")
         return
-    row = tr.step(step.id)
+    if choice.agent is None:
+        _defer(tr, step, choice)
+        return
     epoch = row.epoch + 1
     payload = {"agent": choice.agent, "epoch": epoch, "input": data}
     deadline = tr.now + timedelta(seconds=step.timeout) if step.timeout is not None else None
@@ -374,7 +298,8 @@ def _dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, even
                 ready_at=format_timestamp(deadline) if deadline is not None else None)
     tr.decisions.append(DecisionRow(
         execution_id=tr.execution_id, step_id=step.id, epoch=epoch, attempt=attempt,
-        capability=step.agent, agent=choice.agent, candidates=text(list(choice.candidates)),
+        capability=step.agent, agent=choice.agent,
+        candidates=json.dumps(list(choice.candidates), separators=(",", ":")),
         reason=choice.reason, decided_at=tr.now_text,
     ))
     execution = tr.view.row
@@ -391,3 +316,21 @@ def _dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, even
         tr.timers.append(Timer(due=tr.now + timedelta(seconds=step.heartbeat_timeout),
                                execution_id=execution.id, step_id=step.id, epoch=epoch,
                                kind="heartbeat"))
+
+
+def _defer(tr: Transition, step: Step, choice: Choice) -> None:
+    """No agent may take the step now (open breakers): it waits, never lost."""
+    due = datetime.fromtimestamp(choice.retry_at, UTC) if choice.retry_at is not None \
+        else tr.now + timedelta(seconds=DEFER_SECONDS)
+    due = max(due, tr.now + timedelta(milliseconds=10))
+    row = tr.step(step.id)
+    due_text = format_timestamp(due)
+    if row.status == S.PENDING:
+        tr.record("step.deferred", from_state=S.PENDING, to_state=S.PENDING, step_id=step.id,
+                  payload={"reason": choice.reason, "retry_at": due_text})
+        tr.changed_steps[step.id] = replace(row, ready_at=due_text)
+    else:  # a running step being recovered goes back to the queue
+        tr.set_step(step.id, S.PENDING, "step.deferred",
+                    {"reason": choice.reason, "retry_at": due_text}, ready_at=due_text)
+    tr.timers.append(Timer(due=due, execution_id=tr.execution_id, step_id=step.id,
+                           epoch=tr.step(step.id).epoch, kind="retry"))

@@ -8,7 +8,7 @@
 * each signal runs the definition's handlers for its name (``on:``) whose ``when`` holds,
   as step runs of their own (``engine.handlers``).
 
-Deadlines live in the step row's ``ready_at``, so they survive restarts (``rules.arm_timers``).
+Deadlines live in the step row's ``ready_at``, so they survive restarts (``resume.arm_timers``).
 """
 
 from __future__ import annotations

@@ -17,18 +17,18 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock
-from ledgerflow.engine import event_rules, rules
+from ledgerflow.engine import event_rules, resume, rules
+from ledgerflow.engine.agent_book import AgentBook
 from ledgerflow.engine.agents import AgentRegistry
+from ledgerflow.engine.attempts import AttemptRunner
 from ledgerflow.engine.context import StepContext
 from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.event_rules import Heartbeats
 from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
-from ledgerflow.engine.routing import choose_agent
-from ledgerflow.engine.transition import Built, Dispatch, Timer, Transition, text
+from ledgerflow.engine.transition import Built, Timer, Transition
 from ledgerflow.engine.view import ExecutionView
 from ledgerflow.engine.worker_events import (
     Activate,
@@ -43,6 +43,7 @@ from ledgerflow.engine.worker_events import (
     WorkerOptions,
     WorkerReport,
 )
+from ledgerflow.engine.worker_telemetry import WorkerTelemetry
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.storage.base import Store
@@ -81,6 +82,10 @@ class Worker:
         self._wake_cursor = 0  # the last wake-up seen
         self._last_prune = 0.0
         self._beats = Heartbeats()
+        self._runner = AttemptRunner(registry, self._queue.put, clock)
+        self._telemetry = WorkerTelemetry(store, clock, options.telemetry_capacity)
+        self._book = AgentBook(registry, actor.id, on_transition=self._telemetry.breaker)
+        self._book_lock = threading.Lock()  # activation() routes from the caller's thread
         # running attempts: execution id -> (step id, epoch) -> the handler's context
         self._attempts: dict[str, dict[tuple[str, int], StepContext]] = {}
         self.report = WorkerReport()
@@ -115,18 +120,26 @@ class Worker:
         ) as pool:
             self._pool = pool
             self._startup()
-            while True:
-                if self._stop.is_set() and self._inflight == 0:
-                    break
-                events = self._collect()
-                if events:
-                    self._process(events)
-                elif self._idle():
-                    break
+            self._telemetry.start()
+            try:
+                while True:
+                    if self._stop.is_set() and self._inflight == 0:
+                        break
+                    events = self._collect()
+                    if events:
+                        self._process(events)
+                    elif self._idle():
+                        break
+            finally:
+                self._book.unregister(self._store)
+                self.report.telemetry = self._telemetry.close()
         return self.report
 
     # the loop -------------------------------------------------------------------------
     def _startup(self) -> None:
+        now = self._clock.now()
+        self._book.load_from(self._store, now)
+        self._book.register(self._store, self._actor.id, now)
         self._wake_cursor = self._store.last_wakeup()  # before the scan: nothing is missed
         self._prune_wakeups()
         found = self._store.executions_with_status(UNFINISHED)
@@ -137,7 +150,7 @@ class Worker:
         limit = self._options.recovery_limit
 
         def recover(tr: Transition) -> None:
-            rules.recover(tr, self._choose, limit)
+            resume.recover(tr, self._choose, limit)
 
         self._commit_batch([(Activate(execution_id=row.id), recover) for row in found])
         self._last_poll = time.monotonic()
@@ -191,6 +204,7 @@ class Worker:
         pending = self._store.executions_with_status([ExecutionStatus.PENDING])
         events.extend(Activate(execution_id=r.id) for r in pending
                       if r.id not in self._views and r.id not in self._quarantined)
+        self._book.tick(self._store, self._clock.now())
         if time.monotonic() - self._last_prune > WAKEUP_PRUNE_EVERY:
             self._prune_wakeups()
         woken = self._store.wakeups_after(self._wake_cursor)
@@ -229,6 +243,10 @@ class Worker:
             if isinstance(event, Completed) and self._forget(event) is not None:
                 self._inflight -= 1  # once per attempt, even when a conflict requeues it
                 self.report.steps_run += 1
+                self._outcome(event.execution_id, event.step_id, event.epoch, event.capability,
+                              event.agent, event.error is None, event.duration_ms)
+            if isinstance(event, TimerFired) and event.timer.kind == "timeout":
+                self._timed_out(event.timer)
             if isinstance(event, Refresh):
                 self._views.pop(event.execution_id, None)  # changed elsewhere: reload it
             if isinstance(event, Heartbeat):
@@ -242,8 +260,6 @@ class Worker:
         self._commit_batch(batch)
 
     def _commit_batch(self, batch: list[tuple[Event, Callable[[Transition], object]]]) -> None:
-        if not batch:
-            return
         now = self._clock.now()
         built: list[tuple[Event, Built, ExecutionView]] = []
         for event, rule in batch:
@@ -268,9 +284,13 @@ class Worker:
             result = tr.build()
             built.append((event, result, view))
             self._views[view.id] = result.view
+        with self._book_lock:
+            agents = self._book.take_writes()
         if not built:
+            if agents is not None:
+                self._store.commit([], agents=agents)
             return
-        outcomes = self._store.commit([b.change for _, b, _ in built])
+        outcomes = self._store.commit([b.change for _, b, _ in built], agents=agents)
         self.report.commits += 1
         self.report.changes += len(built)
         for (event, result, old_view), ok in zip(built, outcomes, strict=True):
@@ -281,14 +301,17 @@ class Worker:
 
     def _after_commit(self, result: Built) -> None:
         view = result.view
+        self._telemetry.committed(result)
         self._cancel_attempts(view.id, view)
         self._arm(result.timers)
         for dispatch in result.dispatches:
             self._inflight += 1
-            context = StepContext(dispatch, self._on_heartbeat)
+            self._book.started(dispatch.capability, dispatch.agent)
+            context = StepContext(dispatch, self._runner.heartbeat, started=self._clock.now(),
+                                  on_log=self._telemetry.step_log)
             self._attempts.setdefault(dispatch.execution_id, {})[
                 (dispatch.step_id, dispatch.epoch)] = context
-            self._pool.submit(self._run_handler, dispatch, context)
+            self._pool.submit(self._runner.run, dispatch, context)
         if view.status.terminal:
             self._views.pop(view.id, None)
         if self._listener is not None:
@@ -347,30 +370,21 @@ class Worker:
             log.error("execution %s skipped: %s", execution_id, exc)
             return None
 
-    def _choose(self, capability: str) -> rules.Choice | None:
-        return choose_agent(capability, self._registry.candidates(capability))
+    def _choose(self, capability: str, avoid: str | None = None) -> rules.Choice | None:
+        with self._book_lock:
+            return self._book.choose(capability, self._clock.now(), avoid)
 
-    # handler threads ------------------------------------------------------------------
-    def _on_heartbeat(self, dispatch: Dispatch, details: Any) -> None:
-        self._queue.put(Heartbeat(execution_id=dispatch.execution_id, step_id=dispatch.step_id,
-                                  epoch=dispatch.epoch, details=details,
-                                  at=self._clock.now().timestamp()))
+    def _outcome(self, execution_id: str, step_id: str, epoch: int, capability: str,
+                 agent: str, ok: bool, duration_ms: float) -> None:
+        with self._book_lock:
+            self._book.outcome(capability=capability, agent=agent, execution_id=execution_id,
+                               step_id=step_id, epoch=epoch, ok=ok, duration_ms=duration_ms,
+                               now=self._clock.now())
 
-    def _run_handler(self, dispatch: Dispatch, context: StepContext) -> None:
-        """Run one attempt in a pool thread; its outcome goes to the writer's queue."""
-        self._queue.put(Completed(execution_id=dispatch.execution_id,
-                                  step_id=dispatch.step_id, epoch=dispatch.epoch,
-                                  **self._attempt(dispatch, context)))
-
-    def _attempt(self, dispatch: Dispatch, context: StepContext) -> dict[str, Any]:
-        spec = self._registry.get(dispatch.capability, dispatch.agent)
-        if spec is None:
-            return {"error": f"agent {dispatch.agent!r} is not loaded in this worker"}
-        try:
-            output = spec.handler(context, dispatch.input)
-        except Exception as exc:
-            return {"error": f"{type(exc).__name__}: {exc}"}
-        try:
-            return {"output": output, "output_text": text(output)}
-        except Exception as exc:
-            return {"error": f"output is not JSON-serialisable ({type(exc).__name__}: {exc})"}
+    def _timed_out(self, timer: Timer) -> None:
+        """An attempt still running at its deadline counts as a failure of its agent."""
+        context = self._attempts.get(timer.execution_id, {}).get((timer.step_id, timer.epoch))
+        if context is not None:
+            started = self._clock.now() - context.started
+            self._outcome(timer.execution_id, timer.step_id, timer.epoch, context.capability,
+                          context.agent, False, started.total_seconds() * 1000.0)

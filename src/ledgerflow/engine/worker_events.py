@@ -9,6 +9,7 @@ from typing import Any
 
 from ledgerflow.engine.transition import Built, Timer
 from ledgerflow.engine.view import ExecutionView
+from ledgerflow.telemetry.buffer import BufferStats
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -18,6 +19,7 @@ class WorkerOptions:
     poll_interval: float = 0.25
     batch_max: int = 512
     until_idle: bool = False
+    telemetry_capacity: int = 100_000  # records buffered before new ones are dropped
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -25,6 +27,9 @@ class Completed:
     execution_id: str
     step_id: str
     epoch: int
+    capability: str = ""
+    agent: str = ""
+    duration_ms: float = 0.0
     output: Any = None
     output_text: str | None = None
     error: str | None = None
@@ -91,3 +96,4 @@ class WorkerReport:
     commits: int = 0
     changes: int = 0
     recovered: int = 0
+    telemetry: BufferStats | None = None  # produced / written / dropped, once stopped

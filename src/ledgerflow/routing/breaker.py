@@ -49,7 +49,7 @@ class BreakerPolicy:
             problems.append(f"failure_rate must be in (0, 1], got {rate}")
         if self.window < 1:
             problems.append(f"window must be at least 1, got {self.window}")
-        if not 1 <= self.min_calls <= max(self.window, 1):
+        if rate is not None and not 1 <= self.min_calls <= max(self.window, 1):
             problems.append(f"min_calls must be between 1 and window ({self.window}), "
                             f"got {self.min_calls}")
         if not (math.isfinite(self.cooldown) and self.cooldown >= 0):
@@ -177,8 +177,8 @@ def allow(state: BreakerState, policy: BreakerPolicy,
         return True, new, Transition("open", "half_open", reason, now)
     probes = state.probes
     timeout = policy.probe_timeout
-    expired = sum(1 for started in probes if now - started >= timeout)
-    if expired:
+    if probes and now - min(probes) >= timeout:
+        expired = sum(1 for started in probes if now - started >= timeout)
         recent = state.recent
         for _ in range(expired):
             recent = _push(recent, False, policy.window)

@@ -18,8 +18,9 @@ half-open agent that is not chosen takes none of its probe slots.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from ledgerflow.routing import breaker as _breaker
@@ -101,7 +102,7 @@ class Decision:
     reason: str
     at: float
     retry_at: float | None = None
-    updates: tuple[BreakerUpdate, ...] = field(default=())
+    updates: tuple[BreakerUpdate, ...] = ()
 
     @property
     def breaker(self) -> BreakerState | None:
@@ -137,6 +138,7 @@ class Decision:
         }
 
 
+@lru_cache(maxsize=4096)  # open breakers' retry times repeat from one decision to the next
 def format_epoch(seconds: float) -> str:
     """Epoch seconds as a UTC timestamp, ``2025-01-02T03:04:05Z``."""
     stamp = datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
@@ -183,16 +185,16 @@ def route(capability: str, candidates: Sequence[Candidate], now: float,
             new: BreakerState | None = None
             transition: Transition | None = None
         else:
-            ok, refused_state, transition = _breaker.allow(b, c.policy, now)
+            ok, after, transition = _breaker.allow(b, c.policy, now)
             if not ok:
-                refused.append((c, refused_state, transition))
+                refused.append((c, after, transition))
                 continue
-            new = refused_state
+            new = after  # a probe: committed only if this candidate is chosen
         st = c.stats
-        n = st.total
+        outcomes = st.total
         mean: float | None = None
-        if n:
-            mean = st.duration_sum_ms / n
+        if outcomes:
+            mean = st.duration_sum_ms / outcomes
             if fastest is None or mean < fastest:
                 fastest = mean
         load = c.load if c.load > 0 else 0
@@ -206,7 +208,8 @@ def route(capability: str, candidates: Sequence[Candidate], now: float,
                 highest = p
         else:
             lowest_load, lowest, highest = load, p, p
-        rows.append((c, new, transition, (st.successes + 1.0) / (n + 2.0), mean, load))
+        success = (st.successes + 1.0) / (outcomes + 2.0)  # smoothed_success(st), inlined
+        rows.append((c, new, transition, success, mean, load))
 
     # 2. excluded candidates, and breakers that changed while refusing (probe timed out)
     excluded: list[Score] = []
@@ -215,7 +218,7 @@ def route(capability: str, candidates: Sequence[Candidate], now: float,
     earliest: tuple[float, str] | None = None
     for c, refused_state, transition in refused:
         full, short, when = _exclusion(refused_state, c.policy, transition)
-        excluded.append(Score(c.name, None, None, None, None, None, c.weight, full, when))
+        excluded.append(_new(Score, (c.name, None, None, None, None, None, c.weight, full, when)))
         notes.append(f"{c.name} excluded: {short}")
         if transition is not None:
             updates.append(BreakerUpdate(c.name, refused_state, transition))
@@ -259,10 +262,13 @@ def route(capability: str, candidates: Sequence[Candidate], now: float,
     chosen, chosen_state, chosen_transition = best[0], best[1], best[2]
     if chosen_state is not None:
         updates.append(BreakerUpdate(chosen.name, chosen_state, chosen_transition))
-    reason = f"highest score {best_total:.2f} of {_plural(len(candidates), 'candidate')}"
+    n = len(candidates)
+    reason = (f"highest score {best_total:.2f} of {n} candidates" if n != 1
+              else f"highest score {best_total:.2f} of 1 candidate")
     if chosen_state is not None:
         reason += ", a probe of its half-open breaker"
     if notes:
         reason += f" ({'; '.join(notes)})"
-    return Decision(capability, chosen.name, chosen_state is not None, (*scores, *excluded),
-                    reason, now, None, tuple(updates))
+    return Decision(capability, chosen.name, chosen_state is not None,
+                    (*scores, *excluded) if excluded else tuple(scores), reason, now, None,
+                    tuple(updates))

@@ -16,12 +16,14 @@ at most one record each.
 from __future__ import annotations
 
 import itertools
+import operator
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 from functools import partial
+from itertools import repeat
+from types import TracebackType
 from typing import Any, Literal, NamedTuple
 
 Kind = Literal["interaction", "telemetry", "error", "decision", "transition"]
@@ -62,8 +64,10 @@ class BufferStats:
 
 
 Sink = Callable[[list[Record]], None]
-_Item = tuple[str, str | None, str | None, str, dict[str, Any], str]
+_Item = tuple[str, str | None, str | None, str, dict[str, Any] | None, str]
 _new_record = partial(tuple.__new__, Record)
+_call = operator.call
+_fields_of = operator.itemgetter(4)
 
 
 def _value(counter: itertools.count[int]) -> int:
@@ -125,8 +129,7 @@ class TelemetryBuffer:
         if len(queue) >= self._limit:
             next(self._after_close if self._closed else self._full)
             return False
-        queue.append((kind, execution_id, step_id, message, {} if fields is None else fields,
-                      occurred_at))
+        queue.append((kind, execution_id, step_id, message, fields, occurred_at))
         if len(queue) == self.batch:
             self._wake.set()
         return True
@@ -135,9 +138,11 @@ class TelemetryBuffer:
     def _write(self, count: int) -> int:
         """Hand the oldest ``count`` queued records to the sink (caller holds _flush_lock).
         Returns how many were written."""
-        popleft = self._queue.popleft
         self._inflight = count
-        records: list[Record] = list(map(_new_record, [popleft() for _ in range(count)]))
+        items = list(map(_call, repeat(self._queue.popleft, count)))  # popleft, count times
+        if None in map(_fields_of, items):  # records without fields get a dict of their own
+            items = [item if item[4] is not None else (*item[:4], {}, item[5]) for item in items]
+        records: list[Record] = list(map(_new_record, items))
         written = 0
         try:
             self._sink(records)

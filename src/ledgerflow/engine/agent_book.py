@@ -1,0 +1,257 @@
+"""The worker's book of its agents: breakers, statistics and load, kept in memory, loaded
+from storage at start-up, and written back with the commits that change them.
+
+The router (``routing.route``) decides; this book feeds it and records what follows: a
+probe taken, an outcome (statistics, breaker), a transition (audited). Everything it
+changes is handed over as ``AgentWrites`` for the writer's next transaction, so breaker and
+statistics changes commit with the step results that caused them. Only the writer thread
+uses it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from array import array
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from ledgerflow.engine.agents import AgentRegistry, AgentSpec
+from ledgerflow.engine.rules import Choice
+from ledgerflow.ledger.canonical import format_timestamp
+from ledgerflow.routing import breaker as breakers
+from ledgerflow.routing import stats as agent_stats
+from ledgerflow.routing.breaker import BreakerPolicy, BreakerState
+from ledgerflow.routing.router import Candidate, Decision, route
+from ledgerflow.routing.stats import AgentStats
+from ledgerflow.storage.base import AgentWrites, Store
+from ledgerflow.storage.rows import (
+    AgentRow,
+    BreakerRow,
+    BreakerTransitionRow,
+    OutcomeRow,
+    StatsRow,
+)
+
+Key = tuple[str, str]  # (capability, agent)
+TICK = 1.0  # seconds between "alive" marks and breaker syncs
+Notify = Callable[[str, str, str, str, str], None]  # capability, agent, from, to, reason
+
+
+@dataclass(slots=True)
+class _Pending:
+    breakers: dict[Key, BreakerRow] = field(default_factory=dict)
+    transitions: list[BreakerTransitionRow] = field(default_factory=list)
+    stats: dict[Key, tuple[AgentStats, str]] = field(default_factory=dict)  # serialised late
+    outcomes: list[OutcomeRow] = field(default_factory=list)
+
+
+class AgentBook:
+    def __init__(self, registry: AgentRegistry, actor: str,
+                 on_transition: Notify | None = None) -> None:
+        self._registry = registry
+        self._actor = actor
+        self._on_transition = on_transition
+        self.breakers: dict[Key, BreakerState] = {}
+        self.stats: dict[Key, AgentStats] = {}
+        self.load: Counter[Key] = Counter()
+        self._settled: set[tuple[str, str, int]] = set()  # attempts whose outcome counted
+        self._last_outcome = ""  # outcome timestamps strictly increase: rebuilds see our order
+        self._pending = _Pending()
+        self._worker_id: str | None = None
+        self._last_tick = 0.0
+        self._by_capability: dict[str, list[AgentSpec]] = {}
+
+    # start-up ---------------------------------------------------------------------------
+    def load_from(self, store: Store, now: datetime) -> None:
+        """Stored breakers (an open one whose cool-down passed comes back half-open) and
+        statistics."""
+        for stats_row in store.load_stats():
+            self.stats[(stats_row.capability, stats_row.agent)] = stats_from(stats_row.data)
+        policies = {(s.capability, s.name): s.policy for s in self._registry.all()}
+        for row in store.load_breakers():
+            key = (row.capability, row.agent)
+            state = breakers.from_json(json.loads(row.data))
+            policy = policies.get(key, breakers.DEFAULT_POLICY)
+            new, transition = breakers.on_startup(state, policy, now.timestamp())
+            self.breakers[key] = state
+            self._set_breaker(key, new, transition, now)
+        self._last_outcome = max((s.last_update or "" for s in self.stats.values()), default="")
+
+    def sync(self, store: Store, now: datetime) -> None:
+        """Adopt breakers changed outside this worker (a reset by hand): a stored version
+        newer than ours."""
+        for row in store.load_breakers():
+            key = (row.capability, row.agent)
+            mine = self.breakers.get(key)
+            if mine is not None and row.version > mine.version and key not in \
+                    self._pending.breakers:
+                self.breakers[key] = breakers.from_json(json.loads(row.data))
+
+    def register(self, store: Store, worker_id: str, now: datetime) -> None:
+        """Tell the database which agents this worker offers (``ledgerflow agents``)."""
+        host, _, pid = worker_id.rpartition(":")
+        at = format_timestamp(now)
+        self._worker_id = worker_id
+        store.register_agents(worker_id, [
+            AgentRow(worker_id=worker_id, capability=s.capability, agent=s.name,
+                     priority=s.priority, weight=s.weight, host=host or worker_id,
+                     pid=int(pid) if pid.isdigit() else 0, started_at=at, seen_at=at)
+            for s in self._registry.all()])
+
+    def tick(self, store: Store, now: datetime) -> None:
+        """Every ``TICK`` seconds: show this worker alive, adopt breakers reset by hand."""
+        moment = now.timestamp()
+        if moment - self._last_tick < TICK or self._worker_id is None:
+            return
+        self._last_tick = moment
+        store.touch_agents(self._worker_id, format_timestamp(now))
+        self.sync(store, now)
+
+    def unregister(self, store: Store) -> None:
+        if self._worker_id is not None:
+            store.unregister_agents(self._worker_id)
+
+    # routing ----------------------------------------------------------------------------
+    def choose(self, capability: str, now: datetime,
+               avoid: str | None = None) -> Choice | None:
+        """Route a step to one of this worker's agents; None when none offers it. A retry
+        passes over ``avoid`` (the agent that just failed it) when another one can take it."""
+        specs = self._specs(capability)
+        decision = None
+        others = [s for s in specs if s.name != avoid]
+        if avoid is not None and others and len(others) < len(specs):
+            decision = route(capability, [self._candidate(capability, s) for s in others],
+                             now.timestamp())
+            if decision is not None and decision.agent is None:
+                decision = None  # the others refuse: the failed one may still take it
+            elif decision is not None:
+                decision = replace(decision, reason=f"{decision.reason}; passed over {avoid}, "
+                                   "which failed the last attempt")
+        if decision is None:
+            decision = route(capability, [self._candidate(capability, s) for s in specs],
+                             now.timestamp())
+        if decision is None:
+            return None
+        for update in decision.updates:
+            self._set_breaker((capability, update.agent), update.state, update.transition, now)
+        return _choice(decision)
+
+    def _candidate(self, capability: str, spec: AgentSpec) -> Candidate:
+        key = (capability, spec.name)
+        return Candidate(name=spec.name, priority=spec.priority, weight=spec.weight,
+                         breaker=self.breakers.get(key, breakers.CLOSED), policy=spec.policy,
+                         stats=self.stats.get(key, agent_stats.EMPTY), load=self.load[key])
+
+    def started(self, capability: str, agent: str) -> None:
+        self.load[(capability, agent)] += 1
+
+    # outcomes ---------------------------------------------------------------------------
+    def outcome(self, *, capability: str, agent: str, execution_id: str, step_id: str,
+                epoch: int, ok: bool, duration_ms: float, now: datetime) -> None:
+        """An attempt ended (answered, failed or timed out): count it once."""
+        attempt = (execution_id, step_id, epoch)
+        if attempt in self._settled:
+            return
+        self._settled.add(attempt)
+        key = (capability, agent)
+        if self.load[key] > 0:
+            self.load[key] -= 1
+        at = self._outcome_time(now)
+        stats = agent_stats.record(self.stats.get(key, agent_stats.EMPTY), ok, duration_ms, at)
+        self.stats[key] = stats
+        self._pending.stats[key] = (stats, at)
+        self._pending.outcomes.append(OutcomeRow(
+            execution_id=execution_id, step_id=step_id, epoch=epoch,
+            outcome="success" if ok else "failure", duration_ms=duration_ms, finished_at=at))
+        policy = self._policy(key)
+        state = self.breakers.get(key, breakers.CLOSED)
+        react = breakers.on_success if ok else breakers.on_failure
+        new, transition = react(state, policy, now.timestamp())
+        self._set_breaker(key, new, transition, now)
+
+    def forget(self, execution_id: str, step_id: str, epoch: int) -> None:
+        self._settled.discard((execution_id, step_id, epoch))
+
+    def take_writes(self) -> AgentWrites | None:
+        pending = self._pending
+        if not (pending.breakers or pending.transitions or pending.stats or pending.outcomes):
+            return None
+        self._pending = _Pending()
+        return AgentWrites(breakers=tuple(pending.breakers.values()),
+                           transitions=tuple(pending.transitions),
+                           stats=tuple(StatsRow(capability=k[0], agent=k[1],
+                                                data=stats_json(st), updated_at=at)
+                                       for k, (st, at) in pending.stats.items()),
+                           outcomes=tuple(pending.outcomes))
+
+    # internals --------------------------------------------------------------------------
+    def _specs(self, capability: str) -> list[AgentSpec]:
+        found = self._by_capability.get(capability)
+        if found is None:  # the registry does not change while a worker runs
+            found = self._by_capability[capability] = self._registry.candidates(capability)
+        return found
+
+    def _policy(self, key: Key) -> BreakerPolicy:
+        for spec in self._specs(key[0]):
+            if spec.name == key[1]:
+                return spec.policy
+        return breakers.DEFAULT_POLICY
+
+    def _set_breaker(self, key: Key, new: BreakerState,
+                     transition: breakers.Transition | None, now: datetime) -> None:
+        old = self.breakers.get(key)
+        self.breakers[key] = new
+        if new == old and transition is None:
+            return
+        at = format_timestamp(now)
+        self._pending.breakers[key] = BreakerRow(
+            capability=key[0], agent=key[1], state=new.state,
+            data=json.dumps(breakers.to_json(new), separators=(",", ":")),
+            version=new.version, updated_at=at)
+        if transition is not None:
+            self._pending.transitions.append(BreakerTransitionRow(
+                capability=key[0], agent=key[1], from_state=transition.from_state,
+                to_state=transition.to_state, reason=transition.reason,
+                actor=transition.actor or self._actor, occurred_at=at))
+            if self._on_transition is not None:
+                self._on_transition(key[0], key[1], transition.from_state,
+                                    transition.to_state, transition.reason)
+
+    def _outcome_time(self, now: datetime) -> str:
+        at = format_timestamp(now)
+        if at <= self._last_outcome:
+            last = datetime.fromisoformat(self._last_outcome.replace("Z", "+00:00"))
+            at = format_timestamp((last + timedelta(microseconds=1)).astimezone(UTC))
+        self._last_outcome = at
+        return at
+
+
+def _choice(decision: Decision) -> Choice:
+    scores = [{k: v for k, v in s._asdict().items() if v is not None}
+              for s in decision.scores]
+    return Choice(agent=decision.agent, candidates=scores, reason=decision.reason,
+                  retry_at=decision.retry_at)
+
+
+def stats_json(stats: AgentStats) -> str:
+    """The stored form of statistics (the same text whether recorded or rebuilt). The
+    duration sample is packed (little-endian float64, base64): a thousand floats as JSON
+    would cost more than the step whose outcome they record."""
+    packed = base64.b64encode(array("d", stats.durations).tobytes()).decode("ascii")
+    return json.dumps({
+        "total": stats.total, "successes": stats.successes, "failures": stats.failures,
+        "duration_sum_ms": stats.duration_sum_ms, "durations_f64": packed,
+        "last_update": stats.last_update}, separators=(",", ":"))
+
+
+def stats_from(data: str) -> AgentStats:
+    raw = json.loads(data)
+    durations = array("d")
+    durations.frombytes(base64.b64decode(raw["durations_f64"]))
+    return AgentStats(total=int(raw["total"]), successes=int(raw["successes"]),
+                      failures=int(raw["failures"]),
+                      duration_sum_ms=float(raw["duration_sum_ms"]),
+                      durations=tuple(durations), last_update=raw.get("last_update"))

@@ -1,0 +1,49 @@
+"""Running one attempt in a pool thread: call the agent, time it, and hand the outcome to
+the writer's queue. Handler threads never write to the database."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ledgerflow.clock import Clock
+from ledgerflow.engine.agents import AgentRegistry
+from ledgerflow.engine.context import StepContext
+from ledgerflow.engine.transition import Dispatch, text
+from ledgerflow.engine.worker_events import Completed, Event, Heartbeat
+
+
+class AttemptRunner:
+    def __init__(self, registry: AgentRegistry, put: Callable[[Event], None],
+                 clock: Clock) -> None:
+        self._registry = registry
+        self._put = put
+        self._clock = clock
+
+    def heartbeat(self, dispatch: Dispatch, details: Any) -> None:
+        """``ctx.heartbeat``: never blocks, the writer records it."""
+        self._put(Heartbeat(execution_id=dispatch.execution_id, step_id=dispatch.step_id,
+                            epoch=dispatch.epoch, details=details,
+                            at=self._clock.now().timestamp()))
+
+    def run(self, dispatch: Dispatch, context: StepContext) -> None:
+        started = time.perf_counter()
+        outcome = self._call(dispatch, context)
+        self._put(Completed(execution_id=dispatch.execution_id, step_id=dispatch.step_id,
+                            epoch=dispatch.epoch, capability=dispatch.capability,
+                            agent=dispatch.agent,
+                            duration_ms=(time.perf_counter() - started) * 1000.0, **outcome))
+
+    def _call(self, dispatch: Dispatch, context: StepContext) -> dict[str, Any]:
+        spec = self._registry.get(dispatch.capability, dispatch.agent)
+        if spec is None:
+            return {"error": f"agent {dispatch.agent!r} is not loaded in this worker"}
+        try:
+            output = spec.handler(context, dispatch.input)
+        except Exception as exc:
+            return {"error": f"{type(exc).__name__}: {exc}"}
+        try:
+            return {"output": output, "output_text": text(output)}
+        except Exception as exc:
+            return {"error": f"output is not JSON-serialisable ({type(exc).__name__}: {exc})"}
