@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from array import array
 from collections import Counter
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from ledgerflow.storage.rows import (
 
 Key = tuple[str, str]  # (capability, agent)
 TICK = 1.0  # seconds between "alive" marks and breaker syncs
+STATS_EVERY = 0.5  # seconds between writes of an agent's statistics row
 Notify = Callable[[str, str, str, str, str], None]  # capability, agent, from, to, reason
 
 
@@ -63,6 +65,7 @@ class AgentBook:
         self._worker_id: str | None = None
         self._last_tick = 0.0
         self._by_capability: dict[str, list[AgentSpec]] = {}
+        self._stats_written = 0.0
 
     # start-up ---------------------------------------------------------------------------
     def load_from(self, store: Store, now: datetime) -> None:
@@ -175,11 +178,22 @@ class AgentBook:
     def forget(self, execution_id: str, step_id: str, epoch: int) -> None:
         self._settled.discard((execution_id, step_id, epoch))
 
-    def take_writes(self) -> AgentWrites | None:
+    def take_writes(self, *, final: bool = False) -> AgentWrites | None:
+        """What to write with the next transaction. Statistics rows are written at most
+        every ``STATS_EVERY`` seconds per batch (and at the end): the decisions they are
+        rebuilt from are written with every outcome."""
         pending = self._pending
-        if not (pending.breakers or pending.transitions or pending.stats or pending.outcomes):
+        now = time.monotonic()
+        stats_due = final or now - self._stats_written >= STATS_EVERY
+        if not (pending.breakers or pending.transitions or pending.outcomes
+                or (stats_due and pending.stats)):
             return None
-        self._pending = _Pending()
+        held = {} if stats_due else pending.stats
+        if stats_due:
+            self._stats_written = now
+        else:
+            pending.stats = {}
+        self._pending = _Pending(stats=held)
         return AgentWrites(breakers=tuple(pending.breakers.values()),
                            transitions=tuple(pending.transitions),
                            stats=tuple(StatsRow(capability=k[0], agent=k[1],
@@ -204,8 +218,8 @@ class AgentBook:
                      transition: breakers.Transition | None, now: datetime) -> None:
         old = self.breakers.get(key)
         self.breakers[key] = new
-        if new == old and transition is None:
-            return
+        if transition is None and old is not None and not _worth_writing(old, new):
+            return  # only the recent-outcome window moved: kept in memory until it matters
         at = format_timestamp(now)
         self._pending.breakers[key] = BreakerRow(
             capability=key[0], agent=key[1], state=new.state,
@@ -227,6 +241,12 @@ class AgentBook:
             at = format_timestamp((last + timedelta(microseconds=1)).astimezone(UTC))
         self._last_outcome = at
         return at
+
+
+def _worth_writing(old: BreakerState, new: BreakerState) -> bool:
+    """A breaker state to persist without a transition: its failures or probes changed."""
+    return (new.state != old.state or new.consecutive_failures != old.consecutive_failures
+            or new.probes != old.probes or new.version != old.version)
 
 
 def _choice(decision: Decision) -> Choice:

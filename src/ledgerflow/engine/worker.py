@@ -131,6 +131,10 @@ class Worker:
                     elif self._idle():
                         break
             finally:
+                with self._book_lock:
+                    final = self._book.take_writes(final=True)
+                if final is not None:
+                    self._store.commit([], agents=final)
                 self._book.unregister(self._store)
                 self.report.telemetry = self._telemetry.close()
         return self.report
