@@ -26,7 +26,8 @@ from ledgerflow.settings import DEFAULT_DB_URL
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", "db_url", envvar="LEDGERFLOW_DB", default=DEFAULT_DB_URL,
               show_default=True, metavar="URL",
-              help="Database URL (env LEDGERFLOW_DB): sqlite:///file.db or sqlite:////abs.db.")
+              help="Database URL (env LEDGERFLOW_DB): sqlite:///file.db, sqlite:////abs.db, or "
+                   "postgresql://user@host:5432/db (one worker per database for now).")
 @click.version_option(__version__, prog_name="ledgerflow")
 @click.pass_context
 def cli(ctx: click.Context, db_url: str) -> None:

@@ -9,11 +9,21 @@ from ledgerflow.storage.sqlite import SqliteStore
 __all__ = ["Change", "ExecutionFilter", "SqliteStore", "Store", "open_store"]
 
 
-def open_store(url: str, *, migrate: bool = False) -> SqliteStore:
-    """Open the store named by ``url``; a new embedded database is created and migrated."""
+def open_store(url: str, *, migrate: bool = False) -> Store:
+    """Open the store named by ``url``.
+
+    ``sqlite:///path.db``: a new embedded database is created and migrated.
+    ``postgresql://user@host:5432/db`` (or ``postgres://``): the database must exist; its
+    schema is created or upgraded only with ``migrate`` (else ``MigrationRequired``).
+    """
     if url.startswith("sqlite:"):
         return SqliteStore(url, migrate=migrate)
+    if url.startswith(("postgresql:", "postgres:")):
+        from ledgerflow.storage.postgres import PostgresStore  # psycopg only when used
+
+        return PostgresStore(url, migrate=migrate)
     scheme = url.split(":", 1)[0] if ":" in url else url
     raise errors.ConfigurationError(
-        f"unsupported database URL scheme {scheme!r} in {url!r}: use sqlite:///path/to/file.db"
+        f"unsupported database URL scheme {scheme!r} in {url!r}: use sqlite:///path/to/file.db "
+        "or postgresql://user@host:5432/database"
     )

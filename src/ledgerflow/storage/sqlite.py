@@ -15,18 +15,14 @@ from typing import Any
 
 from ledgerflow import errors
 from ledgerflow.storage import migrations, queries, sqlite_agents, sqlite_retention
-from ledgerflow.storage.base import AgentWrites, Change, ExecutionFilter
+from ledgerflow.storage.base import AgentWrites, Change
 from ledgerflow.storage.locks import WorkerLock
 from ledgerflow.storage.rows import (
-    DecisionRow,
     DefinitionRow,
     ExecutionRow,
-    LedgerRow,
-    SignalRow,
-    StateVersionRow,
-    StepRow,
     TombstoneRow,
 )
+from ledgerflow.storage.sql_reads import SharedReads
 from ledgerflow.storage.sqlite_rows import build as _build
 from ledgerflow.storage.sqlite_rows import params as _params
 from ledgerflow.storage.sqlite_rows import row_factory as _row_factory
@@ -37,7 +33,7 @@ class _GuardFailed(Exception):
     """A change of an all-or-nothing batch failed its guard: roll the batch back."""
 
 
-class SqliteStore(sqlite_agents.AgentTables):
+class SqliteStore(sqlite_agents.AgentTables, SharedReads):
     """``Store`` on one SQLite file. See ``storage.base`` for the contract."""
 
     dialect = "sqlite"
@@ -234,15 +230,6 @@ class SqliteStore(sqlite_agents.AgentTables):
             True,
         )
 
-    def get_definition(
-        self, tenant_id: str, name: str, version: int | None = None
-    ) -> DefinitionRow | None:
-        if version is None:
-            rows = self._read("definition_latest", (tenant_id, name))
-        else:
-            rows = self._read("definition_version", (tenant_id, name, version))
-        return _build(DefinitionRow, rows[0]) if rows else None
-
     def list_definitions(self, tenant_id: str) -> list[DefinitionRow]:
         rows = self._read("definitions_latest_all", (tenant_id,))
         return [_build(DefinitionRow, r) for r in rows]
@@ -302,23 +289,6 @@ class SqliteStore(sqlite_agents.AgentTables):
         if wakes:
             conn.executemany(q["insert_wakeup"], wakes)
 
-    def load_execution(self, tenant_id: str, execution_id: str) -> ExecutionRow | None:
-        rows = self._read("execution_by_id", (tenant_id, execution_id))
-        return _build(ExecutionRow, rows[0]) if rows else None
-
-    def load_execution_any_tenant(self, execution_id: str) -> ExecutionRow | None:
-        rows = self._read("execution_by_id_any_tenant", (execution_id,))
-        return _build(ExecutionRow, rows[0]) if rows else None
-
-    def load_steps(self, execution_id: str) -> list[StepRow]:
-        return [_build(StepRow, r) for r in self._read("steps_of_execution", (execution_id,))]
-
-    def list_executions(self, flt: ExecutionFilter) -> list[ExecutionRow]:
-        rows = self._read("executions_filtered", {
-            "tenant_id": flt.tenant_id, "status": flt.status, "workflow": flt.workflow,
-            "limit": flt.limit})
-        return [_build(ExecutionRow, r) for r in rows]
-
     def executions_with_status(self, statuses: Sequence[str]) -> list[ExecutionRow]:
         rows = self._read("executions_in_statuses", {"statuses": json.dumps(list(statuses))})
         return [_build(ExecutionRow, r) for r in rows]
@@ -328,61 +298,8 @@ class SqliteStore(sqlite_agents.AgentTables):
             yield _build(ExecutionRow, row)
 
     # ledger and state versions ----------------------------------------------------------
-    def load_ledger(self, execution_id: str) -> list[LedgerRow]:
-        return [_build(LedgerRow, r) for r in self._read("ledger_of_execution", (execution_id,))]
-
-    def load_state_version(self, execution_id: str, version: int) -> StateVersionRow | None:
-        rows = self._read("state_version", (execution_id, version))
-        return _build(StateVersionRow, rows[0]) if rows else None
-
-    def list_state_versions(self, execution_id: str) -> list[StateVersionRow]:
-        rows = self._read("state_versions_of_execution", (execution_id,))
-        return [_build(StateVersionRow, r) for r in rows]
-
-    def load_decisions(self, execution_id: str) -> list[DecisionRow]:
-        rows = self._read("decisions_of_execution", (execution_id,))
-        return [_build(DecisionRow, r) for r in rows]
-
-    def durations(self, tenant_id: str, workflow: str, limit: int) -> list[tuple[str, str]]:
-        rows = self._read("completed_durations", (tenant_id, workflow, limit))
-        return [(r["started_at"], r["finished_at"]) for r in rows]
-
-    def load_signals(self, execution_id: str) -> list[SignalRow]:
-        return [_build(SignalRow, r) for r in self._read("signals_of_execution", (execution_id,))]
-
-    def list_forks(self, execution_id: str) -> list[str]:
-        return [r["id"] for r in self._read("forks_of_execution", (execution_id,))]
-
     # wake-ups ---------------------------------------------------------------------------
-    def last_wakeup(self) -> int:
-        return int(self._read("last_wakeup", ())[0]["id"])
-
-    def wakeups_after(self, after: int, limit: int = 1000) -> list[tuple[int, str]]:
-        return [(r["id"], r["execution_id"]) for r in self._read("wakeups_after", (after, limit))]
-
-    def prune_wakeups(self, before: str) -> int:
-        with self._transaction() as conn:
-            return int(conn.execute(self._q["prune_wakeups"], (before,)).rowcount)
-
-    def expired_executions(self, now: str, limit: int = 500) -> list[ExecutionRow]:
-        return [_build(ExecutionRow, r) for r in self._read("executions_expired", (now, limit))]
-
     # retention --------------------------------------------------------------------------
-    def finished_before(self, tenant_id: str, before: str, limit: int,
-                        after: tuple[str, str] | None = None) -> list[ExecutionRow]:
-        after_at, after_id = after if after is not None else (None, None)
-        rows = self._read("executions_finished_before", {
-            "tenant_id": tenant_id, "before": before, "limit": limit,
-            "after_at": after_at, "after_id": after_id})
-        return [_build(ExecutionRow, r) for r in rows]
-
     def remove_executions(self, tombstones: Sequence[TombstoneRow]) -> list[str]:
         with self._transaction() as conn:
             return sqlite_retention.remove(conn, self._q, tombstones)
-
-    def list_tombstones(self, tenant_id: str) -> list[TombstoneRow]:
-        return [_build(TombstoneRow, r) for r in self._read("tombstones_of_tenant", (tenant_id,))]
-
-    def load_tombstone(self, tenant_id: str, execution_id: str) -> TombstoneRow | None:
-        rows = self._read("tombstone_by_id", (tenant_id, execution_id))
-        return _build(TombstoneRow, rows[0]) if rows else None

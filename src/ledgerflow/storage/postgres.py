@@ -1,0 +1,273 @@
+"""The PostgreSQL store: psycopg 3 with a connection pool, READ COMMITTED, one transaction
+per ``commit`` batch.
+
+Many processes may share the database. A change's guard is one statement that re-checks
+the execution's version and head hash on the row it updates (a concurrent writer of the
+same row makes it wait, then fail), so the guard holds across processes as it does on
+SQLite's single writer. A batch costs two round trips: BEGIN with every guard, then every
+row with COMMIT (pipelined).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from ledgerflow import errors
+from ledgerflow.storage import (
+    migrations,
+    postgres_agents,
+    postgres_retention,
+    postgres_schema,
+    queries,
+)
+from ledgerflow.storage.base import AgentWrites, Change
+from ledgerflow.storage.locks import WorkerLock
+from ledgerflow.storage.postgres_rows import Conn, build, params
+from ledgerflow.storage.postgres_url import PostgresTarget, connection_error, parse_url
+from ledgerflow.storage.rows import (
+    DefinitionRow,
+    ExecutionRow,
+    TombstoneRow,
+)
+from ledgerflow.storage.sql_reads import SharedReads
+
+PAGE = 500  # rows per round trip of iter_executions
+
+
+def _configure(conn: Conn) -> None:
+    """The guards rely on READ COMMITTED (a waiting UPDATE re-checks the row it waited for),
+    whatever the server's default_transaction_isolation says."""
+    conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+
+
+class _GuardFailed(Exception):
+    """A change of an all-or-nothing batch failed its guard: roll the batch back."""
+
+
+class NoWorkerLock(WorkerLock):
+    """``worker_lock()`` on PostgreSQL: nothing to hold, several workers may share it."""
+
+    def __init__(self, target: PostgresTarget) -> None:
+        super().__init__(Path(target.dbname))
+
+    def acquire(self) -> None:
+        return None
+
+    def release(self) -> None:
+        return None
+
+
+class PostgresStore(postgres_agents.AgentTables, SharedReads):
+    """``Store`` on a PostgreSQL database. See ``storage.base`` for the contract."""
+
+    dialect = "postgres"
+
+    def __init__(self, url: str, *, migrate: bool = False) -> None:
+        self.url = url
+        self.target = parse_url(url)
+        self._q = queries.load("postgres")
+        # called inside every write transaction just before COMMIT (fault-injection tests)
+        self.before_commit_hook: Callable[[], None] | None = None
+        self.commits = 0  # write transactions committed (benchmarks report it)
+        self._count_lock = threading.Lock()
+        with self._connect() as conn:  # one plain connection first: clear errors, migrations
+            try:
+                postgres_schema.prepare(conn, self.target, migrate=migrate)
+            except psycopg.Error as exc:
+                raise self._translate(exc, "read the schema") from exc
+        self._pool: ConnectionPool[Conn] = ConnectionPool(
+            self.target.conninfo, connection_class=psycopg.Connection[DictRow],
+            kwargs={"autocommit": True, "row_factory": dict_row}, configure=_configure,
+            min_size=self.target.pool_min_size, max_size=self.target.pool_max_size,
+            # a connection the server dropped (restart, failover) is replaced before use
+            check=ConnectionPool.check_connection, name="ledgerflow", open=True)
+
+    # connections ------------------------------------------------------------------------
+    def _connect(self) -> Conn:
+        try:
+            conn = psycopg.Connection.connect(
+                self.target.conninfo, autocommit=True, row_factory=dict_row)
+        except psycopg.OperationalError as exc:
+            raise connection_error(self.target, exc) from exc
+        _configure(conn)
+        return conn
+
+    def close(self) -> None:
+        self._pool.close()
+
+    @contextmanager
+    def _connection(self, doing: str) -> Iterator[Conn]:
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            raise self._translate(exc, doing) from exc
+        except PoolTimeout as exc:
+            raise errors.StorageError(
+                f"no connection to {self.target.describe()} within "
+                f"{self._pool.timeout:g} s: {exc}") from exc
+
+    @contextmanager
+    def _transaction(self, doing: str = "write") -> Iterator[Conn]:
+        with self._connection(doing) as conn:
+            with conn.transaction():
+                yield conn
+                if self.before_commit_hook is not None:
+                    self.before_commit_hook()
+            self._committed()
+
+    def _committed(self) -> None:
+        with self._count_lock:
+            self.commits += 1
+
+    def _translate(self, exc: psycopg.Error, doing: str) -> errors.StorageError:
+        diag = exc.diag
+        text = diag.message_primary or " ".join(str(exc).split())
+        if isinstance(exc, psycopg.errors.UniqueViolation) and \
+                diag.table_name == "ledger_entries":
+            text = f"ledger_entries is append-only: an entry with this seq exists ({text})"
+        if isinstance(exc, psycopg.OperationalError) and exc.sqlstate is None:
+            return errors.StorageError(
+                f"lost the connection to {self.target.describe()} while trying to {doing}: "
+                f"{text}")
+        return errors.StorageError(f"{self.target.describe()}: failed to {doing}: {text}")
+
+    def _read(self, name: str, params: Sequence[Any] | dict[str, Any]) -> list[DictRow]:
+        with self._connection(f"read ({name})") as conn:
+            return conn.execute(self._q[name], params).fetchall()
+
+    def worker_lock(self) -> WorkerLock:
+        """Nothing to lock: on PostgreSQL several workers may share the database."""
+        return NoWorkerLock(self.target)
+
+    # migrations -------------------------------------------------------------------------
+    def pending_migrations(self) -> list[migrations.Migration]:
+        with self._connection("read the migrations") as conn:
+            return migrations.check_applied("postgres", postgres_schema.applied(conn))
+
+    def schema(self) -> str:
+        """The schema as normalised SQL-like text, ordered, for the snapshot test."""
+        with self._connection("read the schema") as conn:
+            return postgres_schema.dump(conn)
+
+    # definitions ------------------------------------------------------------------------
+    def put_definition(
+        self, tenant_id: str, name: str, sha256: str, spec: str, created_at: str
+    ) -> tuple[DefinitionRow, bool]:
+        with self._transaction() as conn:
+            conn.execute(self._q["lock_definition_name"], (tenant_id, name))
+            row = conn.execute(self._q["definition_by_sha"], (tenant_id, name, sha256))
+            found = row.fetchone()
+            if found is not None:
+                return build(DefinitionRow, found), False
+            latest = conn.execute(self._q["definition_latest_version"], (tenant_id, name))
+            top = latest.fetchone()
+            version = int(top["version"] if top else 0) + 1
+            conn.execute(self._q["insert_definition"],
+                         (tenant_id, name, version, sha256, spec, created_at))
+        return (
+            DefinitionRow(tenant_id=tenant_id, name=name, version=version, sha256=sha256,
+                          spec=spec, created_at=created_at),
+            True,
+        )
+
+    def list_definitions(self, tenant_id: str) -> list[DefinitionRow]:
+        return [build(DefinitionRow, r) for r in self._read("definitions_latest_all",
+                                                            (tenant_id,))]
+
+    # executions -------------------------------------------------------------------------
+    def commit(self, changes: Sequence[Change], *, together: bool = False,
+               agents: AgentWrites | None = None) -> list[bool]:
+        if not changes and not agents:
+            return []
+        try:
+            with self._connection("write") as conn, conn.pipeline() as pipe, \
+                    conn.transaction():
+                # Each change's guard is its first statement: a change that fails it
+                # has written nothing, so no savepoint is needed. BEGIN and the guards
+                # go in one round trip; the rows of every change that passed go in the
+                # next, with COMMIT.
+                results = self._guards(conn, pipe, changes)
+                if together and not all(results):
+                    raise _GuardFailed
+                applied = [c for c, ok in zip(changes, results, strict=True) if ok]
+                self._write_rows(conn, applied)
+                if agents:
+                    postgres_agents.write_agent_rows(conn, self._q, agents)
+                if self.before_commit_hook is not None:
+                    pipe.sync()  # every row is written when the hook runs
+                    self.before_commit_hook()
+            self._committed()
+        except _GuardFailed:
+            return [False] * len(changes)
+        return results
+
+    def _guards(self, conn: Conn, pipe: psycopg.Pipeline,
+                changes: Sequence[Change]) -> list[bool]:
+        new_ids = [c.execution.id for c in changes if c.expected_version is None]
+        if new_ids:  # serialised with retention's removal of the same ids
+            conn.execute(self._q["lock_execution_ids"], (new_ids,))
+        cursors: list[psycopg.Cursor[DictRow]] = []
+        for change in changes:
+            row = params(change.execution)
+            cur = conn.cursor()
+            if change.expected_version is None:
+                cur.execute(self._q["insert_execution"], row)
+            else:
+                row["expected_version"] = change.expected_version
+                row["expected_head_hash"] = change.expected_head_hash
+                cur.execute(self._q["update_execution"], row)
+            cursors.append(cur)
+        pipe.sync()
+        return [cur.rowcount == 1 for cur in cursors]
+
+    def _write_rows(self, conn: Conn, applied: Sequence[Change]) -> None:
+        batches: list[tuple[str, list[dict[str, Any]]]] = [
+            ("insert_step", [params(s) for c in applied for s in c.new_steps]),
+            ("update_step", [params(s) for c in applied for s in c.steps]),
+            ("insert_state_version",
+             [params(c.state_version) for c in applied if c.state_version is not None]),
+            ("insert_decision", [params(d) for c in applied for d in c.decisions]),
+            ("insert_ledger_entry", [params(e) for c in applied for e in c.ledger]),
+            ("insert_signal", [params(g) for c in applied for g in c.signals]),
+            ("update_signal", [params(g) for c in applied for g in c.signal_updates]),
+        ]
+        with conn.cursor() as cur:
+            for name, rows in batches:
+                if rows:
+                    cur.executemany(self._q[name], rows)
+            wakes = [(c.execution.id, c.wake, c.execution.updated_at)
+                     for c in applied if c.wake]
+            if wakes:
+                cur.executemany(self._q["insert_wakeup"], wakes)
+
+    def executions_with_status(self, statuses: Sequence[str]) -> list[ExecutionRow]:
+        rows = self._read("executions_in_statuses", {"statuses": list(statuses)})
+        return [build(ExecutionRow, r) for r in rows]
+
+    def iter_executions(self, tenant_id: str) -> Iterator[ExecutionRow]:
+        """Oldest first, a page at a time (each page is read on its own)."""
+        page = self._read("executions_all_tenant", {"tenant_id": tenant_id, "limit": PAGE})
+        while page:
+            yield from (build(ExecutionRow, r) for r in page)
+            if len(page) < PAGE:
+                return
+            last = page[-1]
+            page = self._read("executions_all_tenant_after", {
+                "tenant_id": tenant_id, "limit": PAGE, "after_at": last["created_at"],
+                "after_id": last["id"]})
+
+    # ledger and state versions ----------------------------------------------------------
+    # wake-ups ---------------------------------------------------------------------------
+    # retention --------------------------------------------------------------------------
+    def remove_executions(self, tombstones: Sequence[TombstoneRow]) -> list[str]:
+        with self._transaction() as conn:
+            return postgres_retention.remove(conn, self._q, tombstones)

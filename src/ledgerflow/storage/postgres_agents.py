@@ -1,0 +1,112 @@
+"""Agents, circuit breakers, statistics, heartbeats and telemetry on PostgreSQL.
+
+A mixin of ``PostgresStore``: it uses the store's named queries, reader and write
+transaction. ``write_agent_rows`` also runs inside ``commit``'s transaction, so breaker
+and statistics changes commit with the step results that caused them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from ledgerflow.storage.base import AgentWrites
+from ledgerflow.storage.postgres_rows import Conn, build, params
+from ledgerflow.storage.rows import (
+    AgentRow,
+    BreakerRow,
+    BreakerTransitionRow,
+    HeartbeatRow,
+    StatsRow,
+    TelemetryRow,
+)
+
+
+def write_agent_rows(conn: Conn, q: dict[str, str], writes: AgentWrites) -> None:
+    batches: list[tuple[str, list[dict[str, Any]]]] = [
+        ("upsert_breaker", [params(b) for b in writes.breakers]),
+        ("insert_breaker_transition",
+         [{k: v for k, v in params(t).items() if k != "id"} for t in writes.transitions]),
+        ("upsert_stats", [params(s) for s in writes.stats]),
+        ("update_decision_outcome", [params(o) for o in writes.outcomes]),
+    ]
+    with conn.cursor() as cur:
+        for name, rows in batches:
+            if rows:
+                cur.executemany(q[name], rows)
+
+
+class AgentTables:
+    """The agent-side tables; ``PostgresStore`` provides ``_q``, ``_read``, ``_transaction``."""
+
+    _q: dict[str, str]
+
+    def _read(self, name: str, params: Sequence[Any] | dict[str, Any]) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def _transaction(self) -> AbstractContextManager[Conn]:
+        raise NotImplementedError
+
+    # agents of live workers ---------------------------------------------------------------
+    def register_agents(self, worker_id: str, rows: Sequence[AgentRow]) -> None:
+        with self._transaction() as conn:
+            conn.execute(self._q["delete_agents_of_worker"], (worker_id,))
+            if rows:
+                with conn.cursor() as cur:
+                    cur.executemany(self._q["upsert_agent"], [params(r) for r in rows])
+
+    def touch_agents(self, worker_id: str, seen_at: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(self._q["touch_agents_of_worker"], (seen_at, worker_id))
+
+    def unregister_agents(self, worker_id: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(self._q["delete_agents_of_worker"], (worker_id,))
+
+    def list_agents(self) -> list[AgentRow]:
+        return [build(AgentRow, r) for r in self._read("agents_all", ())]
+
+    # breakers and statistics --------------------------------------------------------------
+    def write_agents(self, writes: AgentWrites) -> None:
+        with self._transaction() as conn:
+            write_agent_rows(conn, self._q, writes)
+
+    def load_breakers(self) -> list[BreakerRow]:
+        return [build(BreakerRow, r) for r in self._read("breakers_all", ())]
+
+    def breaker_transitions(self, limit: int = 100) -> list[BreakerTransitionRow]:
+        rows = self._read("breaker_transitions_recent", (limit,))
+        return [build(BreakerTransitionRow, r) for r in reversed(rows)]
+
+    def load_stats(self) -> list[StatsRow]:
+        return [build(StatsRow, r) for r in self._read("stats_all", ())]
+
+    def decision_outcomes(self) -> Iterator[tuple[str, str, str, float, str]]:
+        """(capability, agent, outcome, duration_ms, finished_at) of every ended attempt,
+        in the order they ended."""
+        for r in self._read("decision_outcomes", ()):
+            yield r["capability"], r["agent"], r["outcome"], r["duration_ms"], r["finished_at"]
+
+    # heartbeats and telemetry -------------------------------------------------------------
+    def record_heartbeats(self, rows: Sequence[HeartbeatRow]) -> None:
+        """Store the last heartbeat of running attempts (ignored for an attempt that is
+        no longer running under that epoch)."""
+        if rows:
+            with self._transaction() as conn, conn.cursor() as cur:
+                cur.executemany(self._q["update_heartbeat"], [params(r) for r in rows])
+
+    def write_telemetry(self, rows: Sequence[TelemetryRow]) -> None:
+        if rows:
+            with self._transaction() as conn, conn.cursor() as cur:
+                cur.executemany(
+                    self._q["insert_telemetry"],
+                    [{k: v for k, v in params(r).items() if k != "id"} for r in rows])
+
+    def read_telemetry(self, execution_id: str | None, after: int = 0,
+                       limit: int = 1000) -> list[TelemetryRow]:
+        if execution_id is None:
+            rows = self._read("telemetry_all", (after, limit))
+        else:
+            rows = self._read("telemetry_of_execution", (execution_id, after, limit))
+        return [build(TelemetryRow, r) for r in rows]

@@ -1,0 +1,112 @@
+"""Reads and small writes that are the same SQL text by name on every backend: a mixin of
+the stores, built on each store's ``_read`` (named query -> dict rows) and
+``_transaction``. Only what differs between dialects stays in the stores themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from ledgerflow.storage.base import ExecutionFilter
+from ledgerflow.storage.rows import (
+    DecisionRow,
+    DefinitionRow,
+    ExecutionRow,
+    LedgerRow,
+    SignalRow,
+    StateVersionRow,
+    StepRow,
+    TombstoneRow,
+)
+from ledgerflow.storage.sqlite_rows import build
+
+
+class SharedReads:
+    _q: dict[str, str]
+
+    def _read(self, name: str, params: Sequence[Any] | dict[str, Any]) -> list[Any]:
+        raise NotImplementedError
+
+    def _transaction(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def get_definition(
+        self, tenant_id: str, name: str, version: int | None = None
+    ) -> DefinitionRow | None:
+        if version is None:
+            rows = self._read("definition_latest", (tenant_id, name))
+        else:
+            rows = self._read("definition_version", (tenant_id, name, version))
+        return build(DefinitionRow, rows[0]) if rows else None
+
+    def load_execution(self, tenant_id: str, execution_id: str) -> ExecutionRow | None:
+        rows = self._read("execution_by_id", (tenant_id, execution_id))
+        return build(ExecutionRow, rows[0]) if rows else None
+
+    def load_execution_any_tenant(self, execution_id: str) -> ExecutionRow | None:
+        rows = self._read("execution_by_id_any_tenant", (execution_id,))
+        return build(ExecutionRow, rows[0]) if rows else None
+
+    def load_steps(self, execution_id: str) -> list[StepRow]:
+        return [build(StepRow, r) for r in self._read("steps_of_execution", (execution_id,))]
+
+    def list_executions(self, flt: ExecutionFilter) -> list[ExecutionRow]:
+        rows = self._read("executions_filtered", {
+            "tenant_id": flt.tenant_id, "status": flt.status, "workflow": flt.workflow,
+            "limit": flt.limit})
+        return [build(ExecutionRow, r) for r in rows]
+
+    def load_ledger(self, execution_id: str) -> list[LedgerRow]:
+        return [build(LedgerRow, r) for r in self._read("ledger_of_execution", (execution_id,))]
+
+    def load_state_version(self, execution_id: str, version: int) -> StateVersionRow | None:
+        rows = self._read("state_version", (execution_id, version))
+        return build(StateVersionRow, rows[0]) if rows else None
+
+    def list_state_versions(self, execution_id: str) -> list[StateVersionRow]:
+        rows = self._read("state_versions_of_execution", (execution_id,))
+        return [build(StateVersionRow, r) for r in rows]
+
+    def load_decisions(self, execution_id: str) -> list[DecisionRow]:
+        rows = self._read("decisions_of_execution", (execution_id,))
+        return [build(DecisionRow, r) for r in rows]
+
+    def durations(self, tenant_id: str, workflow: str, limit: int) -> list[tuple[str, str]]:
+        rows = self._read("completed_durations", (tenant_id, workflow, limit))
+        return [(r["started_at"], r["finished_at"]) for r in rows]
+
+    def load_signals(self, execution_id: str) -> list[SignalRow]:
+        return [build(SignalRow, r) for r in self._read("signals_of_execution", (execution_id,))]
+
+    def list_forks(self, execution_id: str) -> list[str]:
+        return [r["id"] for r in self._read("forks_of_execution", (execution_id,))]
+
+    def last_wakeup(self) -> int:
+        return int(self._read("last_wakeup", ())[0]["id"])
+
+    def wakeups_after(self, after: int, limit: int = 1000) -> list[tuple[int, str]]:
+        return [(r["id"], r["execution_id"]) for r in self._read("wakeups_after", (after, limit))]
+
+    def prune_wakeups(self, before: str) -> int:
+        with self._transaction() as conn:
+            return int(conn.execute(self._q["prune_wakeups"], (before,)).rowcount)
+
+    def expired_executions(self, now: str, limit: int = 500) -> list[ExecutionRow]:
+        return [build(ExecutionRow, r) for r in self._read("executions_expired", (now, limit))]
+
+    def finished_before(self, tenant_id: str, before: str, limit: int,
+                        after: tuple[str, str] | None = None) -> list[ExecutionRow]:
+        after_at, after_id = after if after is not None else (None, None)
+        rows = self._read("executions_finished_before", {
+            "tenant_id": tenant_id, "before": before, "limit": limit,
+            "after_at": after_at, "after_id": after_id})
+        return [build(ExecutionRow, r) for r in rows]
+
+    def list_tombstones(self, tenant_id: str) -> list[TombstoneRow]:
+        return [build(TombstoneRow, r) for r in self._read("tombstones_of_tenant", (tenant_id,))]
+
+    def load_tombstone(self, tenant_id: str, execution_id: str) -> TombstoneRow | None:
+        rows = self._read("tombstone_by_id", (tenant_id, execution_id))
+        return build(TombstoneRow, rows[0]) if rows else None
+
