@@ -23,11 +23,11 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ledgerflow import errors
 from ledgerflow.storage import (
     migrations,
-    postgres_agents,
     postgres_retention,
     postgres_schema,
     queries,
 )
+from ledgerflow.storage.agent_tables import AgentTables
 from ledgerflow.storage.base import AgentWrites, Change
 from ledgerflow.storage.locks import WorkerLock
 from ledgerflow.storage.postgres_rows import Conn, build, params
@@ -65,7 +65,7 @@ class NoWorkerLock(WorkerLock):
         return None
 
 
-class PostgresStore(postgres_agents.AgentTables, SharedReads):
+class PostgresStore(AgentTables, SharedReads):
     """``Store`` on a PostgreSQL database. See ``storage.base`` for the contract."""
 
     dialect = "postgres"
@@ -144,6 +144,10 @@ class PostgresStore(postgres_agents.AgentTables, SharedReads):
         with self._connection(f"read ({name})") as conn:
             return conn.execute(self._q[name], params).fetchall()
 
+    def _executemany(self, conn: Conn, name: str, rows: Sequence[Any]) -> None:
+        with conn.cursor() as cur:
+            cur.executemany(self._q[name], rows)
+
     def worker_lock(self) -> WorkerLock:
         """Nothing to lock: on PostgreSQL several workers may share the database."""
         return NoWorkerLock(self.target)
@@ -201,7 +205,7 @@ class PostgresStore(postgres_agents.AgentTables, SharedReads):
                 applied = [c for c, ok in zip(changes, results, strict=True) if ok]
                 self._write_rows(conn, applied)
                 if agents:
-                    postgres_agents.write_agent_rows(conn, self._q, agents)
+                    self.write_agent_rows(conn, agents)
                 if self.before_commit_hook is not None:
                     pipe.sync()  # every row is written when the hook runs
                     self.before_commit_hook()
@@ -228,26 +232,6 @@ class PostgresStore(postgres_agents.AgentTables, SharedReads):
             cursors.append(cur)
         pipe.sync()
         return [cur.rowcount == 1 for cur in cursors]
-
-    def _write_rows(self, conn: Conn, applied: Sequence[Change]) -> None:
-        batches: list[tuple[str, list[dict[str, Any]]]] = [
-            ("insert_step", [params(s) for c in applied for s in c.new_steps]),
-            ("update_step", [params(s) for c in applied for s in c.steps]),
-            ("insert_state_version",
-             [params(c.state_version) for c in applied if c.state_version is not None]),
-            ("insert_decision", [params(d) for c in applied for d in c.decisions]),
-            ("insert_ledger_entry", [params(e) for c in applied for e in c.ledger]),
-            ("insert_signal", [params(g) for c in applied for g in c.signals]),
-            ("update_signal", [params(g) for c in applied for g in c.signal_updates]),
-        ]
-        with conn.cursor() as cur:
-            for name, rows in batches:
-                if rows:
-                    cur.executemany(self._q[name], rows)
-            wakes = [(c.execution.id, c.wake, c.execution.updated_at)
-                     for c in applied if c.wake]
-            if wakes:
-                cur.executemany(self._q["insert_wakeup"], wakes)
 
     def executions_with_status(self, statuses: Sequence[str]) -> list[ExecutionRow]:
         rows = self._read("executions_in_statuses", {"statuses": list(statuses)})

@@ -1,6 +1,6 @@
-"""Reads and small writes that are the same SQL text by name on every backend: a mixin of
-the stores, built on each store's ``_read`` (named query -> dict rows) and
-``_transaction``. Only what differs between dialects stays in the stores themselves."""
+"""Reads and writes that are the same named queries on every backend: a mixin of the
+stores, built on each store's ``_read`` (named query -> dict rows), ``_transaction`` and
+``_executemany``. Only what differs between dialects stays in the stores themselves."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from ledgerflow.storage.base import ExecutionFilter
+from ledgerflow.storage.base import Change, ExecutionFilter
 from ledgerflow.storage.rows import (
     DecisionRow,
     DefinitionRow,
@@ -19,7 +19,7 @@ from ledgerflow.storage.rows import (
     StepRow,
     TombstoneRow,
 )
-from ledgerflow.storage.sqlite_rows import build
+from ledgerflow.storage.sqlite_rows import build, params
 
 
 class SharedReads:
@@ -30,6 +30,27 @@ class SharedReads:
 
     def _transaction(self) -> AbstractContextManager[Any]:
         raise NotImplementedError
+
+    def _executemany(self, conn: Any, name: str, rows: Sequence[Any]) -> None:
+        raise NotImplementedError
+
+    def _write_rows(self, conn: Any, applied: Sequence[Change]) -> None:
+        """Every row of the changes whose guards passed, one batch per statement."""
+        batches: list[tuple[str, list[Any]]] = [
+            ("insert_step", [params(s) for c in applied for s in c.new_steps]),
+            ("update_step", [params(s) for c in applied for s in c.steps]),
+            ("insert_state_version",
+             [params(c.state_version) for c in applied if c.state_version is not None]),
+            ("insert_decision", [params(d) for c in applied for d in c.decisions]),
+            ("insert_ledger_entry", [params(e) for c in applied for e in c.ledger]),
+            ("insert_signal", [params(g) for c in applied for g in c.signals]),
+            ("update_signal", [params(g) for c in applied for g in c.signal_updates]),
+            ("insert_wakeup",
+             [(c.execution.id, c.wake, c.execution.updated_at) for c in applied if c.wake]),
+        ]
+        for name, rows in batches:
+            if rows:
+                self._executemany(conn, name, rows)
 
     def get_definition(
         self, tenant_id: str, name: str, version: int | None = None

@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from ledgerflow import errors
-from ledgerflow.storage import migrations, queries, sqlite_agents, sqlite_retention
+from ledgerflow.storage import migrations, queries, sqlite_retention
+from ledgerflow.storage.agent_tables import AgentTables
 from ledgerflow.storage.base import AgentWrites, Change
 from ledgerflow.storage.locks import WorkerLock
 from ledgerflow.storage.rows import (
@@ -33,7 +34,7 @@ class _GuardFailed(Exception):
     """A change of an all-or-nothing batch failed its guard: roll the batch back."""
 
 
-class SqliteStore(sqlite_agents.AgentTables, SharedReads):
+class SqliteStore(AgentTables, SharedReads):
     """``Store`` on one SQLite file. See ``storage.base`` for the contract."""
 
     dialect = "sqlite"
@@ -143,6 +144,9 @@ class SqliteStore(sqlite_agents.AgentTables, SharedReads):
         except sqlite3.Error as exc:
             raise self._translate(exc, f"read ({name})") from exc
 
+    def _executemany(self, conn: sqlite3.Connection, name: str, rows: Sequence[Any]) -> None:
+        conn.executemany(self._q[name], rows)
+
     def worker_lock(self) -> WorkerLock:
         """The lock a worker holds while it drives this database (not yet acquired)."""
         return WorkerLock(self.path.with_name(self.path.name + ".worker.lock"))
@@ -250,7 +254,7 @@ class SqliteStore(sqlite_agents.AgentTables, SharedReads):
                 applied = [c for c, ok in zip(changes, results, strict=True) if ok]
                 self._write_rows(conn, applied)
                 if agents:
-                    sqlite_agents.write_agent_rows(conn, self._q, agents)
+                    self.write_agent_rows(conn, agents)
         except _GuardFailed:
             return [False] * len(changes)
         return results
@@ -269,25 +273,6 @@ class SqliteStore(sqlite_agents.AgentTables, SharedReads):
         row["expected_version"] = change.expected_version
         row["expected_head_hash"] = change.expected_head_hash
         return bool(conn.execute(self._q["update_execution"], row).rowcount == 1)
-
-    def _write_rows(self, conn: sqlite3.Connection, applied: Sequence[Change]) -> None:
-        q = self._q
-        batches: list[tuple[str, list[dict[str, Any]]]] = [
-            ("insert_step", [_params(s) for c in applied for s in c.new_steps]),
-            ("update_step", [_params(s) for c in applied for s in c.steps]),
-            ("insert_state_version",
-             [_params(c.state_version) for c in applied if c.state_version is not None]),
-            ("insert_decision", [_params(d) for c in applied for d in c.decisions]),
-            ("insert_ledger_entry", [_params(e) for c in applied for e in c.ledger]),
-            ("insert_signal", [_params(g) for c in applied for g in c.signals]),
-            ("update_signal", [_params(g) for c in applied for g in c.signal_updates]),
-        ]
-        for name, rows in batches:
-            if rows:
-                conn.executemany(q[name], rows)
-        wakes = [(c.execution.id, c.wake, c.execution.updated_at) for c in applied if c.wake]
-        if wakes:
-            conn.executemany(q["insert_wakeup"], wakes)
 
     def executions_with_status(self, statuses: Sequence[str]) -> list[ExecutionRow]:
         rows = self._read("executions_in_statuses", {"statuses": json.dumps(list(statuses))})

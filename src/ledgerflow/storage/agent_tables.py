@@ -1,8 +1,8 @@
-"""Agents, circuit breakers, statistics, heartbeats and telemetry on PostgreSQL.
-
-A mixin of ``PostgresStore``: it uses the store's named queries, reader and write
-transaction. ``write_agent_rows`` also runs inside ``commit``'s transaction, so breaker
-and statistics changes commit with the step results that caused them.
+"""Agents, circuit breakers, statistics, heartbeats and telemetry: the same named queries
+on every backend. A mixin of the stores, built on each store's ``_read``, ``_transaction``
+and ``_executemany`` (the one call whose shape differs between drivers).
+``write_agent_rows`` also runs inside ``commit``'s transaction, so breaker and statistics
+changes commit with the step results that caused them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from ledgerflow.storage.base import AgentWrites
-from ledgerflow.storage.postgres_rows import Conn, build, params
 from ledgerflow.storage.rows import (
     AgentRow,
     BreakerRow,
@@ -21,40 +20,43 @@ from ledgerflow.storage.rows import (
     StatsRow,
     TelemetryRow,
 )
+from ledgerflow.storage.sqlite_rows import build, params
 
 
-def write_agent_rows(conn: Conn, q: dict[str, str], writes: AgentWrites) -> None:
-    batches: list[tuple[str, list[dict[str, Any]]]] = [
-        ("upsert_breaker", [params(b) for b in writes.breakers]),
-        ("insert_breaker_transition",
-         [{k: v for k, v in params(t).items() if k != "id"} for t in writes.transitions]),
-        ("upsert_stats", [params(s) for s in writes.stats]),
-        ("update_decision_outcome", [params(o) for o in writes.outcomes]),
-    ]
-    with conn.cursor() as cur:
-        for name, rows in batches:
-            if rows:
-                cur.executemany(q[name], rows)
+def _without_id(row: Any) -> dict[str, Any]:
+    """Named parameters of a row whose ``id`` the database assigns."""
+    return {k: v for k, v in params(row).items() if k != "id"}
 
 
 class AgentTables:
-    """The agent-side tables; ``PostgresStore`` provides ``_q``, ``_read``, ``_transaction``."""
-
     _q: dict[str, str]
 
-    def _read(self, name: str, params: Sequence[Any] | dict[str, Any]) -> list[dict[str, Any]]:
+    def _read(self, name: str, params: Sequence[Any] | dict[str, Any]) -> list[Any]:
         raise NotImplementedError
 
-    def _transaction(self) -> AbstractContextManager[Conn]:
+    def _transaction(self) -> AbstractContextManager[Any]:
         raise NotImplementedError
+
+    def _executemany(self, conn: Any, name: str, rows: Sequence[Any]) -> None:
+        raise NotImplementedError
+
+    def write_agent_rows(self, conn: Any, writes: AgentWrites) -> None:
+        batches: list[tuple[str, list[dict[str, Any]]]] = [
+            ("upsert_breaker", [params(b) for b in writes.breakers]),
+            ("insert_breaker_transition", [_without_id(t) for t in writes.transitions]),
+            ("upsert_stats", [params(s) for s in writes.stats]),
+            ("update_decision_outcome", [params(o) for o in writes.outcomes]),
+        ]
+        for name, rows in batches:
+            if rows:
+                self._executemany(conn, name, rows)
 
     # agents of live workers ---------------------------------------------------------------
     def register_agents(self, worker_id: str, rows: Sequence[AgentRow]) -> None:
         with self._transaction() as conn:
             conn.execute(self._q["delete_agents_of_worker"], (worker_id,))
             if rows:
-                with conn.cursor() as cur:
-                    cur.executemany(self._q["upsert_agent"], [params(r) for r in rows])
+                self._executemany(conn, "upsert_agent", [params(r) for r in rows])
 
     def touch_agents(self, worker_id: str, seen_at: str) -> None:
         with self._transaction() as conn:
@@ -70,7 +72,7 @@ class AgentTables:
     # breakers and statistics --------------------------------------------------------------
     def write_agents(self, writes: AgentWrites) -> None:
         with self._transaction() as conn:
-            write_agent_rows(conn, self._q, writes)
+            self.write_agent_rows(conn, writes)
 
     def load_breakers(self) -> list[BreakerRow]:
         return [build(BreakerRow, r) for r in self._read("breakers_all", ())]
@@ -93,15 +95,13 @@ class AgentTables:
         """Store the last heartbeat of running attempts (ignored for an attempt that is
         no longer running under that epoch)."""
         if rows:
-            with self._transaction() as conn, conn.cursor() as cur:
-                cur.executemany(self._q["update_heartbeat"], [params(r) for r in rows])
+            with self._transaction() as conn:
+                self._executemany(conn, "update_heartbeat", [params(r) for r in rows])
 
     def write_telemetry(self, rows: Sequence[TelemetryRow]) -> None:
         if rows:
-            with self._transaction() as conn, conn.cursor() as cur:
-                cur.executemany(
-                    self._q["insert_telemetry"],
-                    [{k: v for k, v in params(r).items() if k != "id"} for r in rows])
+            with self._transaction() as conn:
+                self._executemany(conn, "insert_telemetry", [_without_id(r) for r in rows])
 
     def read_telemetry(self, execution_id: str | None, after: int = 0,
                        limit: int = 1000) -> list[TelemetryRow]:
