@@ -99,6 +99,11 @@ class StorageError(LedgerflowError):
     """The database failed or holds something unexpected."""
 
 
+class ConnectionLost(StorageError):
+    """The database could not be reached or dropped the connection (a restart, a network
+    failure): nothing is wrong with the data; try again."""
+
+
 class MigrationRequired(StorageError):
     """The database exists but has pending migrations."""
 

@@ -18,6 +18,8 @@ class Settings:
     recovery_limit: int = 5
     poll_interval: float = 0.25
     telemetry_capacity: int = 100_000  # records a worker buffers before dropping new ones
+    lease_seconds: float = 10.0  # a worker's hold on an execution lapses this long after
+    # its last heartbeat; then another worker takes the execution over
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -28,6 +30,7 @@ class Settings:
             recovery_limit=_int(env, "LEDGERFLOW_RECOVERY_LIMIT", 5, minimum=0),
             poll_interval=_float(env, "LEDGERFLOW_POLL_INTERVAL", 0.25),
             telemetry_capacity=_int(env, "LEDGERFLOW_TELEMETRY_CAPACITY", 100_000, minimum=1),
+            lease_seconds=_float(env, "LEDGERFLOW_LEASE_SECONDS", 10.0),
         )
 
 

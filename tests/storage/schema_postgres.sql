@@ -63,6 +63,9 @@ CREATE TABLE executions (
     expires_at text COLLATE "C",
     forked_from text COLLATE "C",
     forked_at_seq bigint,
+    lease_owner text COLLATE "C",
+    lease_epoch bigint NOT NULL DEFAULT 0,
+    lease_expires_at text COLLATE "C",
     CONSTRAINT executions_pkey PRIMARY KEY (id),
     CONSTRAINT executions_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'completed'::text, 'failed'::text, 'paused'::text, 'waiting'::text, 'cancelled'::text, 'expired'::text]))),
     CONSTRAINT executions_tenant_id_workflow_workflow_version_fkey FOREIGN KEY (tenant_id, workflow, workflow_version) REFERENCES workflow_definitions(tenant_id, name, version)
@@ -176,6 +179,20 @@ CREATE TABLE wakeups (
     created_at text COLLATE "C" NOT NULL,
     CONSTRAINT wakeups_pkey PRIMARY KEY (id)
 );
+CREATE TABLE workers (
+    id text COLLATE "C" NOT NULL,
+    host text COLLATE "C" NOT NULL,
+    pid bigint NOT NULL,
+    status text COLLATE "C" NOT NULL,
+    capabilities text COLLATE "C" NOT NULL,
+    concurrency bigint NOT NULL,
+    lease_seconds double precision NOT NULL,
+    started_at text COLLATE "C" NOT NULL,
+    heartbeat_at text COLLATE "C" NOT NULL,
+    stopped_at text COLLATE "C",
+    CONSTRAINT workers_pkey PRIMARY KEY (id),
+    CONSTRAINT workers_status_check CHECK ((status = ANY (ARRAY['running'::text, 'stopping'::text, 'stopped'::text])))
+);
 CREATE TABLE workflow_definitions (
     tenant_id text COLLATE "C" NOT NULL,
     name text COLLATE "C" NOT NULL,
@@ -193,10 +210,12 @@ CREATE INDEX breaker_transitions_by_agent ON breaker_transitions USING btree (ca
 CREATE UNIQUE INDEX breaker_transitions_pkey ON breaker_transitions USING btree (id);
 CREATE UNIQUE INDEX breakers_pkey ON breakers USING btree (capability, agent);
 CREATE INDEX executions_by_expiry ON executions USING btree (expires_at) WHERE (expires_at IS NOT NULL);
+CREATE INDEX executions_by_lease ON executions USING btree (lease_owner) WHERE (status = ANY (ARRAY['pending'::text, 'running'::text, 'waiting'::text, 'paused'::text]));
 CREATE INDEX executions_by_origin ON executions USING btree (forked_from) WHERE (forked_from IS NOT NULL);
 CREATE INDEX executions_by_status ON executions USING btree (tenant_id, status, created_at);
 CREATE INDEX executions_by_workflow ON executions USING btree (tenant_id, workflow, created_at);
 CREATE UNIQUE INDEX executions_pkey ON executions USING btree (id);
+CREATE INDEX executions_unfinished ON executions USING btree (created_at, id) WHERE (status = ANY (ARRAY['pending'::text, 'running'::text, 'waiting'::text, 'paused'::text]));
 CREATE UNIQUE INDEX ledger_entries_pkey ON ledger_entries USING btree (execution_id, seq);
 CREATE INDEX routing_decisions_by_outcome ON routing_decisions USING btree (finished_at) WHERE (outcome IS NOT NULL);
 CREATE UNIQUE INDEX routing_decisions_pkey ON routing_decisions USING btree (execution_id, step_id, epoch);
@@ -208,7 +227,9 @@ CREATE INDEX telemetry_by_execution ON telemetry USING btree (execution_id, id);
 CREATE UNIQUE INDEX telemetry_pkey ON telemetry USING btree (id);
 CREATE INDEX tombstones_by_tenant ON tombstones USING btree (tenant_id, removed_at);
 CREATE UNIQUE INDEX tombstones_pkey ON tombstones USING btree (execution_id);
+CREATE INDEX wakeups_by_time ON wakeups USING btree (created_at);
 CREATE UNIQUE INDEX wakeups_pkey ON wakeups USING btree (id);
+CREATE UNIQUE INDEX workers_pkey ON workers USING btree (id);
 CREATE UNIQUE INDEX workflow_definitions_pkey ON workflow_definitions USING btree (tenant_id, name, version);
 CREATE UNIQUE INDEX workflow_definitions_tenant_id_name_sha256_key ON workflow_definitions USING btree (tenant_id, name, sha256);
 CREATE TRIGGER breaker_transitions_no_delete BEFORE DELETE ON breaker_transitions FOR EACH ROW EXECUTE FUNCTION ledgerflow_refuse_change('breaker_transitions is append-only'); -- fires always

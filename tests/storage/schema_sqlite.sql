@@ -1,12 +1,17 @@
 CREATE INDEX breaker_transitions_by_agent ON breaker_transitions (capability, agent, id);
 CREATE INDEX executions_by_expiry ON executions (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX executions_by_lease ON executions (lease_owner)
+    WHERE status IN ('pending', 'running', 'waiting', 'paused');
 CREATE INDEX executions_by_origin ON executions (forked_from) WHERE forked_from IS NOT NULL;
 CREATE INDEX executions_by_status ON executions (tenant_id, status, created_at);
 CREATE INDEX executions_by_workflow ON executions (tenant_id, workflow, created_at);
+CREATE INDEX executions_unfinished ON executions (created_at, id)
+    WHERE status IN ('pending', 'running', 'waiting', 'paused');
 CREATE INDEX routing_decisions_by_outcome ON routing_decisions (finished_at)
     WHERE outcome IS NOT NULL;
 CREATE INDEX telemetry_by_execution ON telemetry (execution_id, id);
 CREATE INDEX tombstones_by_tenant ON tombstones (tenant_id, removed_at);
+CREATE INDEX wakeups_by_time ON wakeups (created_at);
 CREATE TABLE agent_stats (
     capability  TEXT NOT NULL,
     agent       TEXT NOT NULL,
@@ -67,7 +72,7 @@ CREATE TABLE executions (
     created_at         TEXT NOT NULL,
     started_at         TEXT,
     finished_at        TEXT,
-    updated_at         TEXT NOT NULL, expires_at TEXT, forked_from TEXT, forked_at_seq INTEGER,
+    updated_at         TEXT NOT NULL, expires_at TEXT, forked_from TEXT, forked_at_seq INTEGER, lease_owner TEXT, lease_epoch INTEGER NOT NULL DEFAULT 0, lease_expires_at TEXT,
     FOREIGN KEY (tenant_id, workflow, workflow_version)
         REFERENCES workflow_definitions (tenant_id, name, version)
 );
@@ -160,6 +165,18 @@ CREATE TABLE wakeups (
     execution_id  TEXT NOT NULL,
     reason        TEXT NOT NULL,
     created_at    TEXT NOT NULL
+);
+CREATE TABLE workers (
+    id            TEXT PRIMARY KEY,           -- host:pid
+    host          TEXT NOT NULL,
+    pid           INTEGER NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('running', 'stopping', 'stopped')),
+    capabilities  TEXT NOT NULL,              -- JSON list of the capabilities it offers
+    concurrency   INTEGER NOT NULL,
+    lease_seconds REAL NOT NULL,
+    started_at    TEXT NOT NULL,
+    heartbeat_at  TEXT NOT NULL,
+    stopped_at    TEXT
 );
 CREATE TABLE workflow_definitions (
     tenant_id   TEXT NOT NULL,

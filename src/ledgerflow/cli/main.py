@@ -18,6 +18,7 @@ from ledgerflow.cli import (
     run,
     state,
     verify,
+    workers,
 )
 from ledgerflow.cli.base import Env
 from ledgerflow.settings import DEFAULT_DB_URL
@@ -27,7 +28,7 @@ from ledgerflow.settings import DEFAULT_DB_URL
 @click.option("--db", "db_url", envvar="LEDGERFLOW_DB", default=DEFAULT_DB_URL,
               show_default=True, metavar="URL",
               help="Database URL (env LEDGERFLOW_DB): sqlite:///file.db, sqlite:////abs.db, or "
-                   "postgresql://user@host:5432/db (one worker per database for now).")
+                   "postgresql://user@host:5432/db (any number of workers).")
 @click.version_option(__version__, prog_name="ledgerflow")
 @click.pass_context
 def cli(ctx: click.Context, db_url: str) -> None:
@@ -47,7 +48,8 @@ def cli(ctx: click.Context, db_url: str) -> None:
     ctx.call_on_close(env.close)
 
 
-for module in (defs, executions, state, control, run, verify, agents, logs, demo, cleanup):
+for module in (defs, executions, state, control, run, verify, agents, workers, logs, demo,
+               cleanup):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -57,15 +57,26 @@ def _split(agents: str) -> list[str]:
 @click.option("--until-idle", is_flag=True,
               help="Exit once no execution can make progress (default: run until stopped).")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print a line per finished execution.")
+@click.option("--lease", "lease_seconds", type=click.FloatRange(min=0.5), default=None,
+              metavar="SECONDS", help="How long this worker's hold on an execution outlives "
+              "its last heartbeat; then another worker takes the execution over "
+              "(env LEDGERFLOW_LEASE_SECONDS, default 10).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="warning", show_default=True, help="Engine log messages shown on stderr.")
 @pass_env
 @handle_errors
 def worker(env: Env, agents: str, concurrency: int | None, until_idle: bool,
-           quiet: bool, log_level: str) -> None:
-    """Run step handlers: resume unfinished executions, then take new ones.
+           quiet: bool, lease_seconds: float | None, log_level: str) -> None:
+    """Run step handlers: claim unfinished executions nobody holds, drive them, take new ones.
 
-    Stop with Ctrl-C or SIGTERM: running steps finish and are committed first.
+    On PostgreSQL, start as many workers as you like, on any machines: each holds the
+    executions it claims under a lease renewed by its heartbeats, and wakes at once when
+    work appears (LISTEN/NOTIFY). A worker that dies loses its leases when they lapse
+    (--lease) and the others take its executions over. On SQLite one worker drives the
+    database. See who runs what with: ledgerflow workers
+
+    Stop with Ctrl-C or SIGTERM: it stops claiming, running steps finish and are
+    committed, its leases are handed back, and it exits.
     """
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -79,7 +90,8 @@ def worker(env: Env, agents: str, concurrency: int | None, until_idle: bool,
                           f"{view.row.workflow} v{view.row.workflow_version}"
                           + (f": {view.row.error}" if view.row.error else ""))
 
-    w = app.worker(concurrency=concurrency, until_idle=until_idle, listener=announce)
+    w = app.worker(concurrency=concurrency, until_idle=until_idle, listener=announce,
+                   lease_seconds=lease_seconds)
     with graceful(w):
         report = w.run()
     if not quiet:

@@ -39,11 +39,13 @@ from ledgerflow.engine import (
     rules,
     starting,
     status,
+    worker_registry,
 )
 from ledgerflow.engine.agents import DEFAULT_REGISTRY, AgentRegistry, F
 from ledgerflow.engine.controller import Controller
 from ledgerflow.engine.definitions import Applied, Definitions, DefinitionSource
 from ledgerflow.engine.history import HistoryEntry, history_entries
+from ledgerflow.engine.leases import LeaseOptions
 from ledgerflow.engine.status import Metrics
 from ledgerflow.engine.transition import Transition, sha256_text, text
 from ledgerflow.engine.view import ExecutionView
@@ -161,7 +163,7 @@ class App:
         else:
             # a worker runs in this process: start running in the same transaction
             view = ExecutionView.from_rows(change.execution, definition, change.new_steps)
-            activation = worker.activation(view)
+            change, activation = worker.activation(change, view)
             ok = all(self.store.commit([change, activation.change]))
         if not ok:
             existing = self._existing(execution_id, input_sha)
@@ -186,8 +188,9 @@ class App:
         return row.id
 
     def worker(self, *, concurrency: int | None = None, until_idle: bool = False,
-               listener: Listener | None = None) -> Worker:
+               listener: Listener | None = None, lease_seconds: float | None = None) -> Worker:
         options = WorkerOptions(
+            leases=LeaseOptions(seconds=lease_seconds or self.settings.lease_seconds),
             concurrency=concurrency or self.settings.concurrency,
             recovery_limit=self.settings.recovery_limit,
             poll_interval=self.settings.poll_interval,
@@ -350,6 +353,10 @@ class App:
     def agents(self) -> list[agent_admin.AgentInfo]:
         """Agents of live workers with their breakers and statistics."""
         return agent_admin.agents(self.store, self.clock.now())
+
+    def workers(self, *, everyone: bool = False) -> list[worker_registry.WorkerInfo]:
+        """Workers alive or stopping, what each holds and runs (``everyone``: all)."""
+        return worker_registry.workers(self.store, self.clock.now(), everyone=everyone)
 
     def reset_breaker(self, agent: str, capability: str | None = None) -> list[Any]:
         """Close an agent's breaker by hand (recorded with this app's actor)."""

@@ -10,7 +10,9 @@ from typing import Any
 from ledgerflow.clock import Clock
 from ledgerflow.engine.agents import AgentRegistry
 from ledgerflow.engine.context import StepContext
+from ledgerflow.engine.lifecycle import StepStatus
 from ledgerflow.engine.transition import Dispatch, text
+from ledgerflow.engine.view import ExecutionView
 from ledgerflow.engine.worker_events import Completed, Event, Heartbeat
 
 
@@ -47,3 +49,38 @@ class AttemptRunner:
             return {"output": output, "output_text": text(output)}
         except Exception as exc:
             return {"error": f"output is not JSON-serialisable ({type(exc).__name__}: {exc})"}
+
+
+class RunningAttempts:
+    """The contexts of the attempts running in this worker, by execution and (step, epoch)."""
+
+    def __init__(self) -> None:
+        self._by_execution: dict[str, dict[tuple[str, int], StepContext]] = {}
+
+    def add(self, dispatch: Dispatch, context: StepContext) -> None:
+        self._by_execution.setdefault(dispatch.execution_id, {})[
+            (dispatch.step_id, dispatch.epoch)] = context
+
+    def get(self, execution_id: str, step_id: str, epoch: int) -> StepContext | None:
+        return self._by_execution.get(execution_id, {}).get((step_id, epoch))
+
+    def keys(self, execution_id: str) -> set[tuple[str, int]]:
+        return set(self._by_execution.get(execution_id, {}))
+
+    def forget(self, event: Completed) -> StepContext | None:
+        """The attempt's context, removed (None if it was already: a requeued event)."""
+        running = self._by_execution.get(event.execution_id)
+        if running is None:
+            return None
+        context = running.pop((event.step_id, event.epoch), None)
+        if not running:
+            del self._by_execution[event.execution_id]
+        return context
+
+    def cancel_stale(self, execution_id: str, view: ExecutionView | None) -> None:
+        """Tell running handlers whose attempt is no longer current (the execution was
+        cancelled, expired, reset or lost to another worker) through ``ctx.cancelled``."""
+        for (sid, epoch), context in self._by_execution.get(execution_id, {}).items():
+            row = view.steps.get(sid) if view is not None else None
+            if row is None or row.status != StepStatus.RUNNING or row.epoch != epoch:
+                context.cancel()

@@ -108,3 +108,13 @@ def _check_heartbeat(tr: Transition, timer: Timer, choose: rules.Chooser,
     what = "no heartbeat" if last is None else "no heartbeat since the last one"
     rules.fail_attempt(tr, timer.step_id, timer.epoch,
                        f"heartbeat timeout: {what} for {limit}s", choose)
+
+
+def reject_stale(tr: Transition, event: Completed, worker: str) -> None:
+    """A result of an attempt made under a lease that is no longer current (another worker
+    took the execution over and runs the step again): recorded, never applied."""
+    tr.record("step.stale_completion_rejected", from_state=None, to_state=None,
+              step_id=event.step_id, payload={
+                  "epoch": event.epoch, "worker": worker,
+                  "outcome": "failed" if event.error is not None else "completed",
+                  "held_by": tr.view.row.lease_owner, "lease_epoch": tr.view.row.lease_epoch})

@@ -64,6 +64,19 @@ def recover(tr: Transition, choose: Chooser, limit: int) -> None:
     refresh(tr, choose)
 
 
+def reattach(tr: Transition, choose: Chooser, running_here: set[tuple[str, int]]) -> None:
+    """After a commit whose outcome is unknown (the connection dropped during it): task
+    steps the database shows running but this worker is not running (that commit started
+    them and landed) run again under a new epoch. Not a recovery: nothing died."""
+    for sid in tr.step_ids():
+        row = tr.step(sid)
+        spec = step_spec(tr, sid)
+        if tr.step_status(sid) is S.RUNNING and spec.type not in WAITING_TYPES and \
+                (sid, row.epoch) not in running_here and tr.status is not E.PAUSED:
+            dispatch(tr, spec, choose, attempt=row.attempt, event="step.recovered")
+    refresh(tr, choose)
+
+
 def refresh(tr: Transition, choose: Chooser) -> None:
     """Arm the timers of the execution's stored deadlines, hand received signals to their
     waits and handlers, and dispatch whatever is runnable. Idempotent."""

@@ -8,14 +8,13 @@ changes started. Nothing is acknowledged or started before its commit.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 
 from ledgerflow import errors
@@ -23,19 +22,20 @@ from ledgerflow.clock import Clock
 from ledgerflow.engine import event_rules, resume, rules
 from ledgerflow.engine.agent_book import AgentBook
 from ledgerflow.engine.agents import AgentRegistry
-from ledgerflow.engine.attempts import AttemptRunner
+from ledgerflow.engine.attempts import AttemptRunner, RunningAttempts
 from ledgerflow.engine.context import StepContext
 from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.event_rules import Heartbeats
-from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.engine.leases import Leases
 from ledgerflow.engine.transition import Built, Timer, Transition
 from ledgerflow.engine.view import ExecutionView
+from ledgerflow.engine.view_loader import ViewLoader
+from ledgerflow.engine.work_finder import WorkFinder
 from ledgerflow.engine.worker_events import (
     Activate,
     Adopt,
     Completed,
     Event,
-    Expire,
     Heartbeat,
     Listener,
     Refresh,
@@ -44,19 +44,17 @@ from ledgerflow.engine.worker_events import (
     WorkerReport,
 )
 from ledgerflow.engine.worker_telemetry import WorkerTelemetry
-from ledgerflow.ledger.canonical import format_timestamp
+from ledgerflow.engine.worker_timers import TimerHeap
 from ledgerflow.ledger.chain import Actor
-from ledgerflow.storage.base import Store
+from ledgerflow.storage.base import Change, Store
 
 __all__ = ["Listener", "Worker", "WorkerOptions", "WorkerReport"]
 Rule = Callable[[Transition], object]
-UNFINISHED = [ExecutionStatus.RUNNING, ExecutionStatus.WAITING, ExecutionStatus.PAUSED,
-              ExecutionStatus.PENDING]
 
 log = logging.getLogger("ledgerflow.worker")
 WAKEUP_KEPT = timedelta(hours=1)  # wake-ups older than this are pruned
-ATTEMPT_TIMERS = frozenset({"timeout", "heartbeat"})  # only matter while an attempt runs
 WAKEUP_PRUNE_EVERY = 600.0  # seconds between prunes while a worker runs
+RETRY_AFTER = 1.0  # seconds to wait after the database failed a write, before trying again
 
 
 class Worker:
@@ -72,31 +70,36 @@ class Worker:
         self._listener = listener
         self._queue: queue.SimpleQueue[Event | None] = queue.SimpleQueue()
         self._views: dict[str, ExecutionView] = {}
-        self._timers: list[tuple[float, int, Timer]] = []
-        self._timer_seq = itertools.count()
+        self._timers = TimerHeap()
         self._inflight = 0
         self._stop = threading.Event()
         self._last_poll = 0.0
-        self._quarantined: set[str] = set()
+        self._loader = ViewLoader(store, definitions)
         self._ready = threading.Event()  # start-up recovery done: adoptions are safe
-        self._wake_cursor = 0  # the last wake-up seen
-        self._last_prune = 0.0
+        self._lock = store.worker_lock()
+        self._leases = Leases(store, actor.id, clock, options.leases,
+                              steal=self._lock.exclusive)
+        self._finder = WorkFinder(store, clock, self._leases, self._queue.put)
         self._beats = Heartbeats()
         self._runner = AttemptRunner(registry, self._queue.put, clock)
         self._telemetry = WorkerTelemetry(store, clock, options.telemetry_capacity)
         self._book = AgentBook(registry, actor.id, on_transition=self._telemetry.breaker)
         self._book_lock = threading.Lock()  # activation() routes from the caller's thread
-        # running attempts: execution id -> (step id, epoch) -> the handler's context
-        self._attempts: dict[str, dict[tuple[str, int], StepContext]] = {}
+        self._attempts = RunningAttempts()
         self.report = WorkerReport()
 
     # public ---------------------------------------------------------------------------
-    def activation(self, view: ExecutionView) -> Built:
-        """The change that starts a new execution running, so whoever inserts it can commit
-        both in one transaction (then ``adopt`` the result). Thread-safe: pure."""
+    def activation(self, insert: Change, view: ExecutionView) -> tuple[Change, Built]:
+        """A new execution's insert, leased to this worker, and the change that starts it
+        running, so whoever inserts it commits both in one transaction (then ``adopt`` the
+        result). Thread-safe: pure."""
+        insert = self._leases.lease_new(insert)
+        view = ExecutionView.from_rows(insert.execution, view.definition, insert.new_steps)
         tr = Transition.begin(view, self._clock.now(), self._actor)
         rules.activate(tr, self._choose)
-        return tr.build()
+        built = tr.build()
+        change = replace(built.change, lease=(self._leases.owner, 1))
+        return insert, replace(built, change=change)
 
     @property
     def ready(self) -> bool:
@@ -115,7 +118,7 @@ class Worker:
         self._queue.put(None)
 
     def run(self) -> WorkerReport:
-        with self._store.worker_lock(), ThreadPoolExecutor(
+        with self._lock, ThreadPoolExecutor(
             max_workers=self._options.concurrency, thread_name_prefix="ledgerflow-step"
         ) as pool:
             self._pool = pool
@@ -131,38 +134,42 @@ class Worker:
                     elif self._idle():
                         break
             finally:
-                with self._book_lock:
-                    final = self._book.take_writes(final=True)
-                if final is not None:
-                    self._store.commit([], agents=final)
-                self._book.unregister(self._store)
-                self.report.telemetry = self._telemetry.close()
+                self._shutdown()
         return self.report
+
+    def _shutdown(self) -> None:
+        """Write what is left, hand back every lease (another worker takes them at once)
+        and say so in the registry."""
+        self._finder.close()
+        self.report.recovered = self._finder.recovered
+        try:
+            with self._book_lock:
+                final = self._book.take_writes(final=True)
+            if final is not None:
+                self._store.commit([], agents=final)
+            self._book.unregister(self._store)
+            self._leases.release_all()
+            self._leases.set_status("stopped")
+        except errors.StorageError as exc:
+            log.error("could not hand back leases (%s); they lapse within %g s", exc,
+                      self._options.leases.seconds)
+        finally:
+            self.report.telemetry = self._telemetry.close()
 
     # the loop -------------------------------------------------------------------------
     def _startup(self) -> None:
         now = self._clock.now()
         self._book.load_from(self._store, now)
         self._book.register(self._store, self._actor.id, now)
-        self._wake_cursor = self._store.last_wakeup()  # before the scan: nothing is missed
-        self._prune_wakeups()
-        found = self._store.executions_with_status(UNFINISHED)
-        recovering = [r for r in found if r.status == ExecutionStatus.RUNNING]
-        self.report.recovered = len(recovering)  # waiting and paused ones are only re-armed
-        if recovering:
-            log.info("recovering %d running execution(s)", len(recovering))
-        limit = self._options.recovery_limit
-
-        def recover(tr: Transition) -> None:
-            resume.recover(tr, self._choose, limit)
-
-        self._commit_batch([(Activate(execution_id=row.id), recover) for row in found])
+        self._leases.register(self._registry.capabilities(), self._options.concurrency)
+        claimed = self._finder.start(self._options.poll_interval)
+        self._commit_batch([(event, self._rule(event)) for event in claimed])
         self._last_poll = time.monotonic()
         self._ready.set()
 
     def _collect(self) -> list[Event]:
         events: list[Event] = []
-        timeout = self._wait_time()
+        timeout = self._timers.wait(self._clock.now().timestamp(), self._options.poll_interval)
         try:
             first = self._queue.get(timeout=timeout)
         except queue.Empty:
@@ -176,51 +183,27 @@ class Worker:
                 break
             if item is not None:
                 events.append(item)
-        events.extend(self._due_timers())
-        if time.monotonic() - self._last_poll >= self._options.poll_interval:
-            events.extend(self._poll())
+        events.extend(TimerFired(timer=t) for t in self._timers.due(self._clock.now().timestamp()))
+        if self._finder.poke.is_set() or \
+                time.monotonic() - self._last_poll >= self._options.poll_interval:
+            self._finder.poke.clear()
+            try:
+                events.extend(self._poll())
+            except errors.ConnectionLost as exc:
+                log.warning("could not look for work: %s", exc)
         return events
-
-    def _wait_time(self) -> float:
-        wait = self._options.poll_interval
-        if self._timers:
-            wait = min(wait, max(self._timers[0][0] - self._clock.now().timestamp(), 0.0))
-        return wait
-
-    def _due_timers(self) -> list[Event]:
-        now = self._clock.now().timestamp()
-        fired: list[Event] = []
-        while self._timers and self._timers[0][0] <= now:
-            _, _, timer = heapq.heappop(self._timers)
-            fired.append(TimerFired(timer=timer))
-        return fired
-
-    def _prune_wakeups(self) -> None:
-        self._last_prune = time.monotonic()
-        self._store.prune_wakeups(format_timestamp(self._clock.now() - WAKEUP_KEPT))
 
     def _poll(self) -> list[Event]:
-        """New executions, changes made elsewhere (wake-ups) and sessions past their TTL."""
+        """Renew leases (even while stopping); unless stopping, claim new work and find
+        changes made elsewhere."""
         self._last_poll = time.monotonic()
+        for execution_id in self._finder.renew():
+            self._lost(execution_id, "its lease lapsed and another worker took it")
         if self._stop.is_set():
             return []
-        events: list[Event] = []
-        pending = self._store.executions_with_status([ExecutionStatus.PENDING])
-        events.extend(Activate(execution_id=r.id) for r in pending
-                      if r.id not in self._views and r.id not in self._quarantined)
         self._book.tick(self._store, self._clock.now())
-        if time.monotonic() - self._last_prune > WAKEUP_PRUNE_EVERY:
-            self._prune_wakeups()
-        woken = self._store.wakeups_after(self._wake_cursor)
-        if woken:
-            self._wake_cursor = woken[-1][0]
-            events.extend(Refresh(execution_id=eid) for eid in dict.fromkeys(e for _, e in woken)
-                          if eid not in self._quarantined)
-        now = format_timestamp(self._clock.now())
-        events.extend(Expire(execution_id=r.id, expires_at=r.expires_at or now)
-                      for r in self._store.expired_executions(now)
-                      if r.id not in self._quarantined)
-        return events
+        room = self._inflight < self._options.concurrency or self._leases.steal
+        return self._finder.look(claim=room, quarantined=self._loader.quarantined)
 
     def _idle(self) -> bool:
         """Nothing in flight, no timer that will move an execution (wait deadlines and
@@ -228,7 +211,7 @@ class Worker:
         a signal or paused."""
         if self._stop.is_set() or not self._options.until_idle:
             return False
-        if self._inflight or any(t.kind not in ATTEMPT_TIMERS for _, _, t in self._timers):
+        if self._inflight or self._timers.any_moving():
             return False
         new = self._poll()
         for event in new:
@@ -237,14 +220,15 @@ class Worker:
 
     # applying events ------------------------------------------------------------------
     def _process(self, events: Iterable[Event]) -> None:
-        batch: list[tuple[Event, Callable[[Transition], object]]] = []
+        batch: list[tuple[Event, Rule]] = []
         for event in events:
             if isinstance(event, Adopt):
                 if event.execution_id not in self._views:  # else known already: dispatched
+                    self._leases.held[event.execution_id] = 1
                     self._views[event.execution_id] = event.built.view
                     self._after_commit(event.built)
                 continue
-            if isinstance(event, Completed) and self._forget(event) is not None:
+            if isinstance(event, Completed) and self._attempts.forget(event) is not None:
                 self._inflight -= 1  # once per attempt, even when a conflict requeues it
                 self.report.steps_run += 1
                 self._outcome(event.execution_id, event.step_id, event.epoch, event.capability,
@@ -252,38 +236,69 @@ class Worker:
             if isinstance(event, TimerFired) and event.timer.kind == "timeout":
                 self._timed_out(event.timer)
             if isinstance(event, Refresh):
+                if event.execution_id not in self._leases.held:
+                    continue  # another worker's: it reloads it
                 self._views.pop(event.execution_id, None)  # changed elsewhere: reload it
             if isinstance(event, Heartbeat):
                 self._beats.beat(event)
                 continue
-            step = event_rules.rule_for(event, self._choose, self._beats,
-                                        stopping=self._stop.is_set())
-            if step is not None:
-                batch.append((event, step))
-        self._beats.flush(self._store)
-        self._commit_batch(batch)
+            if event.execution_id not in self._leases.held:
+                if isinstance(event, Completed):
+                    self._reject_stale(event)
+                continue  # lost to another worker: its events are not ours to apply
+            batch.append((event, self._rule(event)))
+        try:
+            self._beats.flush(self._store)
+            self._commit_batch(batch)
+        except errors.ConnectionLost as exc:
+            self._retry_later(batch, exc)
 
-    def _commit_batch(self, batch: list[tuple[Event, Callable[[Transition], object]]]) -> None:
+    def _rule(self, event: Event) -> Rule:
+        if isinstance(event, Activate) and event.how == "recover":
+            limit = self._options.recovery_limit
+            return lambda tr: resume.recover(tr, self._choose, limit)
+        if isinstance(event, Activate) and event.how == "reattach":
+            here = self._attempts.keys(event.execution_id)
+            return lambda tr: resume.reattach(tr, self._choose, here)
+        rule = event_rules.rule_for(event, self._choose, self._beats,
+                                    stopping=self._stop.is_set())
+        return rule if rule is not None else (lambda tr: None)
+
+    def _retry_later(self, batch: list[tuple[Event, Rule]], exc: Exception) -> None:
+        """The database failed the batch (a lost connection): whether its commit landed is
+        unknown. Reload its executions and apply the events again; steps a landed commit
+        started but nobody runs are started again (``reattach``), results already recorded
+        are not recorded twice (their steps are no longer running under that epoch)."""
+        log.warning("database unavailable (%s); retrying %d event(s) in %g s", exc,
+                    len(batch), RETRY_AFTER)
+        touched = dict.fromkeys(event.execution_id for event, _ in batch)
+        for execution_id in touched:
+            self._views.pop(execution_id, None)
+            self._queue.put(Activate(execution_id=execution_id, how="reattach"))
+        for event, _ in batch:
+            self._queue.put(event)
+        self._stop.wait(RETRY_AFTER)
+
+    def _commit_batch(self, batch: list[tuple[Event, Rule]]) -> None:
         now = self._clock.now()
         built: list[tuple[Event, Built, ExecutionView]] = []
         for event, rule in batch:
-            view = self._views.get(event.execution_id) or self._load(event.execution_id)
+            view = self._views.get(event.execution_id) or self._loader.load(event.execution_id)
             if view is None or view.status.terminal:
                 self._views.pop(event.execution_id, None)
-                self._cancel_attempts(event.execution_id, view)
+                self._attempts.cancel_stale(event.execution_id, view)
                 continue
             tr = Transition.begin(view, now, self._actor)
             tr.hold = self._stop.is_set()
             try:
                 rule(tr)
             except errors.LedgerflowError as exc:  # a broken row or a bug: keep serving
-                self._quarantined.add(view.id)
+                self._loader.quarantine(view.id, exc)
                 self._views.pop(view.id, None)
-                log.error("execution %s skipped: %s", view.id, exc)
                 continue
             if not tr.changed:
                 self._views[view.id] = view
-                self._arm(tr.timers)  # deadlines found again (start-up, a refresh)
+                self._timers.arm(tr.timers)  # deadlines found again (start-up, a refresh)
                 continue
             result = tr.build()
             built.append((event, result, view))
@@ -294,7 +309,8 @@ class Worker:
             if agents is not None:
                 self._store.commit([], agents=agents)
             return
-        outcomes = self._store.commit([b.change for _, b, _ in built], agents=agents)
+        changes = [self._leases.guard(b.change, b.view.id) for _, b, _ in built]
+        outcomes = self._store.commit(changes, agents=agents)
         self.report.commits += 1
         self.report.changes += len(built)
         for (event, result, old_view), ok in zip(built, outcomes, strict=True):
@@ -306,73 +322,57 @@ class Worker:
     def _after_commit(self, result: Built) -> None:
         view = result.view
         self._telemetry.committed(result)
-        self._cancel_attempts(view.id, view)
-        self._arm(result.timers)
+        self._attempts.cancel_stale(view.id, view)
+        self._timers.arm(result.timers)
         for dispatch in result.dispatches:
             self._inflight += 1
             self._book.started(dispatch.capability, dispatch.agent)
             context = StepContext(dispatch, self._runner.heartbeat, started=self._clock.now(),
                                   on_log=self._telemetry.step_log)
-            self._attempts.setdefault(dispatch.execution_id, {})[
-                (dispatch.step_id, dispatch.epoch)] = context
+            self._attempts.add(dispatch, context)
             self._pool.submit(self._runner.run, dispatch, context)
         if view.status.terminal:
             self._views.pop(view.id, None)
+            self._leases.forget(view.id)
         if self._listener is not None:
             self._listener(view)
 
-    def _arm(self, timers: Iterable[Timer]) -> None:
-        for timer in timers:
-            heapq.heappush(self._timers, (timer.due.timestamp(), next(self._timer_seq), timer))
-
-    def _forget(self, event: Completed) -> StepContext | None:
-        """The attempt's context, removed (None if it was already: a requeued event)."""
-        running = self._attempts.get(event.execution_id)
-        if running is None:
-            return None
-        context = running.pop((event.step_id, event.epoch), None)
-        if not running:
-            del self._attempts[event.execution_id]
-        return context
-
-    def _cancel_attempts(self, execution_id: str, view: ExecutionView | None) -> None:
-        """Tell running handlers whose attempt is no longer current (the execution was
-        cancelled, expired or reset) through ``ctx.cancelled``."""
-        for (sid, epoch), context in self._attempts.get(execution_id, {}).items():
-            row = view.steps.get(sid) if view is not None else None
-            if row is None or row.status != StepStatus.RUNNING or row.epoch != epoch:
-                context.cancel()
-
     def _conflict(self, event: Event, old_view: ExecutionView) -> None:
-        """The execution changed under us (another process): reload it and retry the event."""
+        """The execution changed under us (a control, a signal, or another worker took it
+        over): reload it and retry the event, unless it is no longer ours."""
         log.info("execution %s changed elsewhere; reloading", old_view.id)
         self._views.pop(old_view.id, None)
-        fresh = self._load(old_view.id)
-        self._cancel_attempts(old_view.id, fresh)
+        fresh = self._loader.load(old_view.id)
+        mine = fresh is not None and fresh.row.lease_owner == self._leases.owner and \
+            fresh.row.lease_epoch == self._leases.held.get(old_view.id)
+        if fresh is not None and not mine:
+            self._lost(old_view.id, f"another worker ({fresh.row.lease_owner}) took it over")
+            if isinstance(event, Completed):
+                self._reject_stale(event)
+            return
+        self._attempts.cancel_stale(old_view.id, fresh)
         if fresh is not None and not fresh.status.terminal:
             self._views[fresh.id] = fresh
             self._queue.put(event)
 
-    def _load(self, execution_id: str) -> ExecutionView | None:
-        """The execution's view, or None if it is unknown or cannot be loaded.
+    def _lost(self, execution_id: str, why: str) -> None:
+        """No longer ours: forget it; its running handlers see ``ctx.cancelled``."""
+        log.warning("execution %s: lease lost (%s)", execution_id, why)
+        self._leases.forget(execution_id)
+        self._views.pop(execution_id, None)
+        self._attempts.cancel_stale(execution_id, None)
 
-        A corrupted execution (bad JSON, unloadable definition) is skipped with an error
-        logged, never allowed to stop the worker from serving every other execution.
-        """
-        if execution_id in self._quarantined:
-            return None
-        row = self._store.load_execution_any_tenant(execution_id)
-        if row is None:
-            return None
-        try:
-            definition = self._definitions.get(row.tenant_id, row.workflow,
-                                               row.workflow_version)
-            return ExecutionView.from_rows(row, definition, self._store.load_steps(row.id),
-                                           self._store.load_signals(row.id))
-        except (errors.StorageError, errors.DefinitionError, errors.NotFound) as exc:
-            self._quarantined.add(execution_id)
-            log.error("execution %s skipped: %s", execution_id, exc)
-            return None
+    def _reject_stale(self, event: Completed) -> None:
+        """A result of an attempt made under a lease that is no longer current: another
+        worker runs the step now. Record the rejection in the ledger (not the result)."""
+        for _ in range(3):
+            view = self._loader.load(event.execution_id)
+            if view is None:
+                return
+            tr = Transition.begin(view, self._clock.now(), self._actor)
+            event_rules.reject_stale(tr, event, self._leases.owner)
+            if self._store.commit([tr.build().change])[0]:
+                return
 
     def _choose(self, capability: str, avoid: str | None = None) -> rules.Choice | None:
         with self._book_lock:
@@ -387,7 +387,7 @@ class Worker:
 
     def _timed_out(self, timer: Timer) -> None:
         """An attempt still running at its deadline counts as a failure of its agent."""
-        context = self._attempts.get(timer.execution_id, {}).get((timer.step_id, timer.epoch))
+        context = self._attempts.get(timer.execution_id, timer.step_id, timer.epoch)
         if context is not None:
             started = self._clock.now() - context.started
             self._outcome(timer.execution_id, timer.step_id, timer.epoch, context.capability,

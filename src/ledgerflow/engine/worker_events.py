@@ -4,9 +4,10 @@ handler threads, timers and polls put on its queue."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from ledgerflow.engine.leases import LeaseOptions
 from ledgerflow.engine.transition import Built, Timer
 from ledgerflow.engine.view import ExecutionView
 from ledgerflow.telemetry.buffer import BufferStats
@@ -20,6 +21,7 @@ class WorkerOptions:
     batch_max: int = 512
     until_idle: bool = False
     telemetry_capacity: int = 100_000  # records buffered before new ones are dropped
+    leases: LeaseOptions = field(default_factory=LeaseOptions)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -37,7 +39,13 @@ class Completed:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Activate:
+    """Pick an execution up: ``refresh`` (dispatch what is runnable), ``recover`` (just
+    claimed: steps left running by a dead holder run again under a new epoch) or
+    ``reattach`` (a commit's outcome is unknown after a lost connection: steps it may
+    have started run again)."""
+
     execution_id: str
+    how: str = "refresh"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

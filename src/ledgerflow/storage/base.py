@@ -15,7 +15,7 @@ Ledger rows are append-only: the schema refuses UPDATE, DELETE and replacing ins
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -24,6 +24,7 @@ from ledgerflow.storage.rows import (
     AgentRow,
     BreakerRow,
     BreakerTransitionRow,
+    ClaimRow,
     DecisionRow,
     DefinitionRow,
     ExecutionRow,
@@ -36,6 +37,7 @@ from ledgerflow.storage.rows import (
     StepRow,
     TelemetryRow,
     TombstoneRow,
+    WorkerRow,
 )
 
 
@@ -48,6 +50,9 @@ class Change:
     head hash makes the guard unforgeable: two writers cannot produce the same one).
     ``expected_version`` None means the execution is new and is inserted with ``new_steps``;
     an update must give both (an update without ``expected_head_hash`` never applies).
+    ``lease`` (a worker's change): the execution must still be leased to that (owner,
+    epoch), else the guard fails — a worker whose lease was taken over writes nothing.
+    A new execution is inserted with the lease columns of its row.
     A row the schema refuses (a replaced ledger entry, a broken constraint) is not a guard
     failure: ``commit`` rolls the whole batch back and raises ``errors.StorageError``.
     """
@@ -63,6 +68,11 @@ class Change:
     signals: Sequence[SignalRow] = ()  # signals received with this change
     signal_updates: Sequence[SignalRow] = ()  # signals consumed or handled by it
     wake: str | None = None  # made outside a worker: why workers should look again
+    lease: tuple[str, int] | None = None  # a worker's write: (owner, epoch) must still hold
+
+
+class Closer(Protocol):
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -184,6 +194,45 @@ class Store(Protocol):
 
     def expired_executions(self, now: str, limit: int = 500) -> list[ExecutionRow]:
         """Unfinished executions (any tenant) whose ``expires_at`` is at or before ``now``."""
+        ...
+
+    def wakeups_since(self, created_at: str, limit: int = 1000) -> list[tuple[int, str]]:
+        """(id, execution_id) of wake-ups made at or after ``created_at``, oldest first
+        (ids may commit out of order on a database with many writers: a worker reads a
+        window of time and skips the ids it has seen)."""
+        ...
+
+    # leases and the worker registry ---------------------------------------------------------
+    def claim_executions(self, owner: str, *, now: str, expires_at: str, limit: int,
+                         steal: bool = False) -> list[ClaimRow]:
+        """Lease up to ``limit`` unfinished executions nobody holds (or whose lease lapsed
+        before ``now``), oldest first, each under a new epoch. Concurrent claimers never get
+        the same execution. ``steal``: take other owners' leases too (the caller holds an
+        embedded database's worker lock, so they belong to dead processes)."""
+        ...
+
+    def renew_leases(self, owner: str, *, expires_at: str, at: str) -> dict[str, int]:
+        """Extend the owner's leases and heartbeat; {execution id: epoch} still held."""
+        ...
+
+    def release_leases(self, owner: str, ids: Sequence[str] | None = None) -> int:
+        """Hand back the owner's leases (all, or those of ``ids``)."""
+        ...
+
+    def register_worker(self, row: WorkerRow) -> None: ...
+
+    def set_worker_status(self, worker_id: str, status: str, at: str) -> None: ...
+
+    def list_workers(self) -> list[WorkerRow]: ...
+
+    def worker_load(self) -> dict[str, tuple[int, int, str | None]]:
+        """{worker id: (unfinished executions held, steps running, oldest running start)}"""
+        ...
+
+    def listen(self, on_message: Callable[[str | None], None]) -> Closer | None:
+        """Call ``on_message`` from a background thread for each notification of work
+        (None after each (re)connection: look now, something may have been missed).
+        None when the backend has no notifications: callers poll."""
         ...
 
     # retention ------------------------------------------------------------------------------

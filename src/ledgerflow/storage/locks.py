@@ -15,6 +15,8 @@ from ledgerflow import errors
 
 
 class WorkerLock:
+    exclusive = True  # holding it means no other worker drives the database
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None

@@ -23,16 +23,20 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ledgerflow import errors
 from ledgerflow.storage import (
     migrations,
+    postgres_listen,
     postgres_retention,
     postgres_schema,
     queries,
 )
 from ledgerflow.storage.agent_tables import AgentTables
 from ledgerflow.storage.base import AgentWrites, Change
+from ledgerflow.storage.lease_tables import LeaseTables
 from ledgerflow.storage.locks import WorkerLock
+from ledgerflow.storage.postgres_listen import NotificationListener
 from ledgerflow.storage.postgres_rows import Conn, build, params
 from ledgerflow.storage.postgres_url import PostgresTarget, connection_error, parse_url
 from ledgerflow.storage.rows import (
+    ClaimRow,
     DefinitionRow,
     ExecutionRow,
     TombstoneRow,
@@ -52,8 +56,19 @@ class _GuardFailed(Exception):
     """A change of an all-or-nothing batch failed its guard: roll the batch back."""
 
 
+def _notifications(applied: Sequence[Change]) -> list[str]:
+    """What a batch tells listening workers: new executions nobody holds, changes made
+    outside a worker (their holder reloads them)."""
+    notes = [postgres_listen.WAKE + c.execution.id for c in applied if c.wake]
+    if any(c.expected_version is None and c.execution.lease_owner is None for c in applied):
+        notes.append(postgres_listen.WORK)
+    return notes
+
+
 class NoWorkerLock(WorkerLock):
     """``worker_lock()`` on PostgreSQL: nothing to hold, several workers may share it."""
+
+    exclusive = False
 
     def __init__(self, target: PostgresTarget) -> None:
         super().__init__(Path(target.dbname))
@@ -65,7 +80,7 @@ class NoWorkerLock(WorkerLock):
         return None
 
 
-class PostgresStore(AgentTables, SharedReads):
+class PostgresStore(AgentTables, LeaseTables, SharedReads):
     """``Store`` on a PostgreSQL database. See ``storage.base`` for the contract."""
 
     dialect = "postgres"
@@ -111,7 +126,7 @@ class PostgresStore(AgentTables, SharedReads):
         except psycopg.Error as exc:
             raise self._translate(exc, doing) from exc
         except PoolTimeout as exc:
-            raise errors.StorageError(
+            raise errors.ConnectionLost(
                 f"no connection to {self.target.describe()} within "
                 f"{self._pool.timeout:g} s: {exc}") from exc
 
@@ -134,8 +149,9 @@ class PostgresStore(AgentTables, SharedReads):
         if isinstance(exc, psycopg.errors.UniqueViolation) and \
                 diag.table_name == "ledger_entries":
             text = f"ledger_entries is append-only: an entry with this seq exists ({text})"
-        if isinstance(exc, psycopg.OperationalError) and exc.sqlstate is None:
-            return errors.StorageError(
+        if isinstance(exc, psycopg.OperationalError) and (
+                exc.sqlstate is None or exc.sqlstate[:2] in ("08", "57")):
+            return errors.ConnectionLost(
                 f"lost the connection to {self.target.describe()} while trying to {doing}: "
                 f"{text}")
         return errors.StorageError(f"{self.target.describe()}: failed to {doing}: {text}")
@@ -206,6 +222,8 @@ class PostgresStore(AgentTables, SharedReads):
                 self._write_rows(conn, applied)
                 if agents:
                     self.write_agent_rows(conn, agents)
+                for payload in _notifications(applied):
+                    conn.execute(postgres_listen.NOTIFY, (payload,))
                 if self.before_commit_hook is not None:
                     pipe.sync()  # every row is written when the hook runs
                     self.before_commit_hook()
@@ -228,10 +246,22 @@ class PostgresStore(AgentTables, SharedReads):
             else:
                 row["expected_version"] = change.expected_version
                 row["expected_head_hash"] = change.expected_head_hash
+                row["guard_owner"], row["guard_epoch"] = change.lease or (None, 0)
                 cur.execute(self._q["update_execution"], row)
             cursors.append(cur)
         pipe.sync()
         return [cur.rowcount == 1 for cur in cursors]
+
+    def release_leases(self, owner: str, ids: Sequence[str] | None = None) -> int:
+        with self._transaction("hand back leases") as conn:
+            cur = conn.execute(self._q["release_leases"], {
+                "owner": owner, "all": ids is None, "ids": list(ids or ())})
+            if cur.rowcount:
+                conn.execute(postgres_listen.NOTIFY, (postgres_listen.WORK,))
+            return int(cur.rowcount)
+
+    def listen(self, on_message: Callable[[str | None], None]) -> NotificationListener:
+        return NotificationListener(self.target.conninfo, self.target.describe(), on_message)
 
     def executions_with_status(self, statuses: Sequence[str]) -> list[ExecutionRow]:
         rows = self._read("executions_in_statuses", {"statuses": list(statuses)})
@@ -248,6 +278,15 @@ class PostgresStore(AgentTables, SharedReads):
             page = self._read("executions_all_tenant_after", {
                 "tenant_id": tenant_id, "limit": PAGE, "after_at": last["created_at"],
                 "after_id": last["id"]})
+
+    # leases -----------------------------------------------------------------------------
+    def claim_executions(self, owner: str, *, now: str, expires_at: str, limit: int,
+                         steal: bool = False) -> list[ClaimRow]:
+        with self._transaction("claim executions") as conn:
+            rows = conn.execute(self._q["claim_executions"], {
+                "owner": owner, "now": now, "expires_at": expires_at, "limit": limit,
+                "steal": steal}).fetchall()
+        return [build(ClaimRow, r) for r in rows]
 
     # ledger and state versions ----------------------------------------------------------
     # wake-ups ---------------------------------------------------------------------------

@@ -62,6 +62,9 @@ class ExecutionRow:
     expires_at: str | None = None  # a session's deadline (TTL); past it, it expires
     forked_from: str | None = None  # the execution this one was forked from
     forked_at_seq: int | None = None  # ... as of that ledger entry
+    lease_owner: str | None = None  # the worker driving it (``storage.leases``)
+    lease_epoch: int = 0  # bumped by every claim: a takeover makes older writes stale
+    lease_expires_at: str | None = None  # when the lease lapses unless renewed
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -220,3 +223,29 @@ class TelemetryRow:
     fields: str  # JSON
     occurred_at: str
     id: int | None = None  # assigned by the database
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WorkerRow:
+    """A worker process as the registry shows it."""
+
+    id: str  # host:pid
+    host: str
+    pid: int
+    status: str  # running, stopping, stopped
+    capabilities: str  # JSON list
+    concurrency: int
+    lease_seconds: float
+    started_at: str
+    heartbeat_at: str
+    stopped_at: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ClaimRow:
+    """An execution a worker just claimed: its new lease epoch and who held it before."""
+
+    execution_id: str
+    lease_epoch: int
+    previous_owner: str | None
+    status: str

@@ -17,8 +17,10 @@ from ledgerflow import errors
 from ledgerflow.storage import migrations, queries, sqlite_retention
 from ledgerflow.storage.agent_tables import AgentTables
 from ledgerflow.storage.base import AgentWrites, Change
+from ledgerflow.storage.lease_tables import LeaseTables
 from ledgerflow.storage.locks import WorkerLock
 from ledgerflow.storage.rows import (
+    ClaimRow,
     DefinitionRow,
     ExecutionRow,
     TombstoneRow,
@@ -34,7 +36,7 @@ class _GuardFailed(Exception):
     """A change of an all-or-nothing batch failed its guard: roll the batch back."""
 
 
-class SqliteStore(AgentTables, SharedReads):
+class SqliteStore(AgentTables, LeaseTables, SharedReads):
     """``Store`` on one SQLite file. See ``storage.base`` for the contract."""
 
     dialect = "sqlite"
@@ -272,6 +274,7 @@ class SqliteStore(AgentTables, SharedReads):
             return inserted
         row["expected_version"] = change.expected_version
         row["expected_head_hash"] = change.expected_head_hash
+        row["guard_owner"], row["guard_epoch"] = change.lease or (None, 0)
         return bool(conn.execute(self._q["update_execution"], row).rowcount == 1)
 
     def executions_with_status(self, statuses: Sequence[str]) -> list[ExecutionRow]:
@@ -281,6 +284,29 @@ class SqliteStore(AgentTables, SharedReads):
     def iter_executions(self, tenant_id: str) -> Iterator[ExecutionRow]:
         for row in self._read("executions_all_tenant", (tenant_id,)):
             yield _build(ExecutionRow, row)
+
+    # leases -----------------------------------------------------------------------------
+    def claim_executions(self, owner: str, *, now: str, expires_at: str, limit: int,
+                         steal: bool = False) -> list[ClaimRow]:
+        with self._transaction() as conn:  # the single writer: nobody claims meanwhile
+            found = conn.execute(self._q["claimable_executions"], {
+                "owner": owner, "now": now, "steal": steal, "limit": limit}).fetchall()
+            claims = []
+            for row in found:
+                epoch = conn.execute(self._q["take_lease"], {
+                    "owner": owner, "expires_at": expires_at, "id": row["id"]}).fetchone()
+                claims.append(ClaimRow(execution_id=row["id"],
+                                       lease_epoch=int(epoch["lease_epoch"]),
+                                       previous_owner=row["lease_owner"],
+                                       status=row["status"]))
+        return claims
+
+    def _ids(self, ids: Sequence[str]) -> Any:
+        return json.dumps(list(ids))
+
+    def listen(self, on_message: Callable[[str | None], None]) -> None:
+        """No notifications on SQLite: its one worker polls."""
+        return None
 
     # ledger and state versions ----------------------------------------------------------
     # wake-ups ---------------------------------------------------------------------------

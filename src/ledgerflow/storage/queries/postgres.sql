@@ -44,14 +44,15 @@ ORDER BY name, version DESC;
 INSERT INTO executions (id, tenant_id, workflow, workflow_version, definition_sha256, status,
     input, input_sha256, result, error, state, state_sha256, state_version, head_seq,
     head_hash, version, recoveries, created_at, started_at, finished_at, updated_at,
-    expires_at, forked_from, forked_at_seq)
+    expires_at, forked_from, forked_at_seq, lease_owner, lease_epoch, lease_expires_at)
 SELECT %(id)s::text, %(tenant_id)s::text, %(workflow)s::text, %(workflow_version)s::bigint,
     %(definition_sha256)s::text, %(status)s::text, %(input)s::text, %(input_sha256)s::text,
     %(result)s::text, %(error)s::text, %(state)s::text, %(state_sha256)s::text,
     %(state_version)s::bigint, %(head_seq)s::bigint, %(head_hash)s::text,
     %(version)s::bigint, %(recoveries)s::bigint, %(created_at)s::text,
     %(started_at)s::text, %(finished_at)s::text, %(updated_at)s::text,
-    %(expires_at)s::text, %(forked_from)s::text, %(forked_at_seq)s::bigint
+    %(expires_at)s::text, %(forked_from)s::text, %(forked_at_seq)s::bigint,
+    %(lease_owner)s::text, %(lease_epoch)s::bigint, %(lease_expires_at)s::text
 WHERE NOT EXISTS (SELECT 1 FROM tombstones WHERE execution_id = %(id)s)
 ON CONFLICT (id) DO NOTHING;
 
@@ -60,9 +61,14 @@ UPDATE executions SET status = %(status)s, result = %(result)s, error = %(error)
     state = %(state)s, state_sha256 = %(state_sha256)s, state_version = %(state_version)s,
     head_seq = %(head_seq)s, head_hash = %(head_hash)s, version = %(version)s,
     recoveries = %(recoveries)s, started_at = %(started_at)s, finished_at = %(finished_at)s,
-    updated_at = %(updated_at)s
+    updated_at = %(updated_at)s,
+    -- a finished execution is nobody's: a rerun or retry makes it claimable at once
+    lease_owner = CASE WHEN %(status)s IN ('pending', 'running', 'waiting', 'paused') THEN lease_owner END,
+    lease_expires_at = CASE WHEN %(status)s IN ('pending', 'running', 'waiting', 'paused') THEN lease_expires_at END
 WHERE id = %(id)s AND version = %(expected_version)s
-  AND head_hash = %(expected_head_hash)s;
+  AND head_hash = %(expected_head_hash)s
+  AND (%(guard_owner)s::text IS NULL
+       OR (lease_owner = %(guard_owner)s::text AND lease_epoch = %(guard_epoch)s::bigint));
 
 -- name: insert_step
 INSERT INTO step_runs (execution_id, step_id, status, attempt, epoch, agent, output, error,
@@ -291,3 +297,61 @@ SELECT * FROM telemetry WHERE execution_id = %s AND id > %s ORDER BY id LIMIT %s
 
 -- name: telemetry_all
 SELECT * FROM telemetry WHERE id > %s ORDER BY id LIMIT %s;
+
+-- leases and the worker registry ---------------------------------------------------------
+
+-- name: claim_executions
+-- Unfinished executions nobody holds (or whose lease lapsed), oldest first; concurrent
+-- claimers skip each other's rows. Each claim bumps the lease epoch.
+WITH claimable AS (
+    SELECT id, lease_owner FROM executions
+    WHERE status IN ('pending', 'running', 'waiting', 'paused')
+      AND (lease_owner IS NULL OR lease_expires_at < %(now)s
+           OR (%(steal)s AND lease_owner <> %(owner)s))
+    ORDER BY created_at, id LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED)
+UPDATE executions e SET lease_owner = %(owner)s, lease_epoch = e.lease_epoch + 1,
+    lease_expires_at = %(expires_at)s
+FROM claimable c WHERE e.id = c.id
+RETURNING e.id AS execution_id, e.lease_epoch, c.lease_owner AS previous_owner, e.status;
+
+-- name: renew_leases
+UPDATE executions SET lease_expires_at = %(expires_at)s
+WHERE lease_owner = %(owner)s AND status IN ('pending', 'running', 'waiting', 'paused')
+RETURNING id, lease_epoch;
+
+-- name: release_leases
+UPDATE executions SET lease_owner = NULL, lease_expires_at = NULL
+WHERE lease_owner = %(owner)s AND (%(all)s OR id = ANY (%(ids)s::text[]));
+
+-- name: wakeups_since
+SELECT id, execution_id FROM wakeups WHERE created_at >= %s ORDER BY id LIMIT %s;
+
+-- name: upsert_worker
+INSERT INTO workers (id, host, pid, status, capabilities, concurrency, lease_seconds,
+    started_at, heartbeat_at, stopped_at)
+VALUES (%(id)s, %(host)s, %(pid)s, %(status)s, %(capabilities)s, %(concurrency)s,
+    %(lease_seconds)s, %(started_at)s, %(heartbeat_at)s, %(stopped_at)s)
+ON CONFLICT (id) DO UPDATE SET status = excluded.status, capabilities = excluded.capabilities,
+    concurrency = excluded.concurrency, lease_seconds = excluded.lease_seconds,
+    started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
+    stopped_at = excluded.stopped_at;
+
+-- name: worker_heartbeat
+UPDATE workers SET heartbeat_at = %(at)s WHERE id = %(id)s;
+
+-- name: worker_status
+UPDATE workers SET status = %(status)s, heartbeat_at = %(at)s,
+    stopped_at = CASE WHEN %(status)s = 'stopped' THEN %(at)s ELSE stopped_at END
+WHERE id = %(id)s;
+
+-- name: list_workers
+SELECT * FROM workers ORDER BY started_at, id;
+
+-- name: worker_load
+-- Per lease owner: unfinished executions held, steps running, the oldest running start.
+SELECT e.lease_owner AS worker_id, COUNT(DISTINCT e.id) AS executions,
+    COUNT(s.step_id) AS running, MIN(s.started_at) AS oldest
+FROM executions e LEFT JOIN step_runs s ON s.execution_id = e.id AND s.status = 'running'
+WHERE e.lease_owner IS NOT NULL AND e.status IN ('pending', 'running', 'waiting', 'paused')
+GROUP BY e.lease_owner;

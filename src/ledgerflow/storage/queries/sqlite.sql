@@ -32,19 +32,23 @@ ORDER BY d.name;
 INSERT INTO executions (id, tenant_id, workflow, workflow_version, definition_sha256, status,
     input, input_sha256, result, error, state, state_sha256, state_version, head_seq,
     head_hash, version, recoveries, created_at, started_at, finished_at, updated_at,
-    expires_at, forked_from, forked_at_seq)
+    expires_at, forked_from, forked_at_seq, lease_owner, lease_epoch, lease_expires_at)
 SELECT :id, :tenant_id, :workflow, :workflow_version, :definition_sha256, :status,
     :input, :input_sha256, :result, :error, :state, :state_sha256, :state_version, :head_seq,
     :head_hash, :version, :recoveries, :created_at, :started_at, :finished_at, :updated_at,
-    :expires_at, :forked_from, :forked_at_seq
+    :expires_at, :forked_from, :forked_at_seq, :lease_owner, :lease_epoch, :lease_expires_at
 WHERE NOT EXISTS (SELECT 1 FROM tombstones WHERE execution_id = :id);
 
 -- name: update_execution
 UPDATE executions SET status = :status, result = :result, error = :error, state = :state,
     state_sha256 = :state_sha256, state_version = :state_version, head_seq = :head_seq,
     head_hash = :head_hash, version = :version, recoveries = :recoveries,
-    started_at = :started_at, finished_at = :finished_at, updated_at = :updated_at
-WHERE id = :id AND version = :expected_version AND head_hash = :expected_head_hash;
+    started_at = :started_at, finished_at = :finished_at, updated_at = :updated_at,
+    -- a finished execution is nobody's: a rerun or retry makes it claimable at once
+    lease_owner = CASE WHEN :status IN ('pending', 'running', 'waiting', 'paused') THEN lease_owner END,
+    lease_expires_at = CASE WHEN :status IN ('pending', 'running', 'waiting', 'paused') THEN lease_expires_at END
+WHERE id = :id AND version = :expected_version AND head_hash = :expected_head_hash
+  AND (:guard_owner IS NULL OR (lease_owner = :guard_owner AND lease_epoch = :guard_epoch));
 
 -- name: insert_step
 INSERT INTO step_runs (execution_id, step_id, status, attempt, epoch, agent, output, error,
@@ -260,3 +264,59 @@ SELECT * FROM telemetry WHERE execution_id = ? AND id > ? ORDER BY id LIMIT ?;
 
 -- name: telemetry_all
 SELECT * FROM telemetry WHERE id > ? ORDER BY id LIMIT ?;
+
+-- leases and the worker registry ---------------------------------------------------------
+
+-- name: claimable_executions
+-- Unfinished executions nobody holds (or whose lease lapsed), oldest first. ``steal``:
+-- the caller holds the database's worker lock, so every other lease is a dead process's.
+SELECT id, lease_owner, status FROM executions
+WHERE status IN ('pending', 'running', 'waiting', 'paused')
+  AND (lease_owner IS NULL OR lease_expires_at < :now OR (:steal AND lease_owner <> :owner))
+ORDER BY created_at, id LIMIT :limit;
+
+-- name: take_lease
+UPDATE executions SET lease_owner = :owner, lease_epoch = lease_epoch + 1,
+    lease_expires_at = :expires_at
+WHERE id = :id RETURNING lease_epoch;
+
+-- name: renew_leases
+UPDATE executions SET lease_expires_at = :expires_at
+WHERE lease_owner = :owner AND status IN ('pending', 'running', 'waiting', 'paused')
+RETURNING id, lease_epoch;
+
+-- name: release_leases
+UPDATE executions SET lease_owner = NULL, lease_expires_at = NULL
+WHERE lease_owner = :owner AND (:all OR id IN (SELECT value FROM json_each(:ids)));
+
+-- name: wakeups_since
+SELECT id, execution_id FROM wakeups WHERE created_at >= ? ORDER BY id LIMIT ?;
+
+-- name: upsert_worker
+INSERT INTO workers (id, host, pid, status, capabilities, concurrency, lease_seconds,
+    started_at, heartbeat_at, stopped_at)
+VALUES (:id, :host, :pid, :status, :capabilities, :concurrency, :lease_seconds,
+    :started_at, :heartbeat_at, :stopped_at)
+ON CONFLICT (id) DO UPDATE SET status = excluded.status, capabilities = excluded.capabilities,
+    concurrency = excluded.concurrency, lease_seconds = excluded.lease_seconds,
+    started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
+    stopped_at = excluded.stopped_at;
+
+-- name: worker_heartbeat
+UPDATE workers SET heartbeat_at = :at WHERE id = :id;
+
+-- name: worker_status
+UPDATE workers SET status = :status, heartbeat_at = :at,
+    stopped_at = CASE WHEN :status = 'stopped' THEN :at ELSE stopped_at END
+WHERE id = :id;
+
+-- name: list_workers
+SELECT * FROM workers ORDER BY started_at, id;
+
+-- name: worker_load
+-- Per lease owner: unfinished executions held, steps running, the oldest running start.
+SELECT e.lease_owner AS worker_id, COUNT(DISTINCT e.id) AS executions,
+    COUNT(s.step_id) AS running, MIN(s.started_at) AS oldest
+FROM executions e LEFT JOIN step_runs s ON s.execution_id = e.id AND s.status = 'running'
+WHERE e.lease_owner IS NOT NULL AND e.status IN ('pending', 'running', 'waiting', 'paused')
+GROUP BY e.lease_owner;

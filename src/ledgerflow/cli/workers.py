@@ -1,0 +1,67 @@
+"""workers: who is alive, what each holds and runs, since when."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from ledgerflow.cli import render
+from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, pass_env
+from ledgerflow.engine.worker_registry import WorkerInfo
+
+_STATE_STYLE = {"alive": "green", "stopping": "yellow", "stopped": "dim", "dead": "red"}
+
+
+def _since(at: str | None) -> str:
+    if at is None:
+        return "-"
+    started = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    return render.age((datetime.now(UTC) - started).total_seconds())
+
+
+def _row(w: WorkerInfo) -> list[str]:
+    style = _STATE_STYLE.get(w.state, "")
+    return [w.id, f"[{style}]{w.state}[/{style}]", _since(w.started_at),
+            f"{render.age(w.heartbeat_age_s)} ago", str(w.executions),
+            f"{w.running}/{w.concurrency}", _since(w.running_since),
+            ", ".join(w.capabilities) or "-"]
+
+
+@click.command()
+@click.option("--all", "everyone", is_flag=True,
+              help="Also list stopped workers and dead ones (heartbeats stopped).")
+@json_option
+@pass_env
+@handle_errors
+def workers(env: Env, everyone: bool, as_json: bool) -> None:
+    """Workers sharing this database: alive or not, what each holds and runs, since when.
+
+    \b
+    state        alive; stopping (SIGTERM: finishing its steps); stopped; dead (no
+                 heartbeat for a whole lease: other workers take its executions over)
+    executions   unfinished executions it holds under a lease
+    running      steps running now / its concurrency; "oldest" is how long the
+                 longest-running of them has run
+    """
+    found = env.app().workers(everyone=everyone)
+    if as_json:
+        emit_json([w.to_dict() for w in found])
+        return
+    if not found:
+        click.echo("no live workers" + ("" if everyone else " (--all lists stopped ones)")
+                   + "; start one with: ledgerflow worker --agents MODULE")
+        return
+    table = Table("worker", "state", "up", "heartbeat", "executions", "running", "oldest",
+                  "capabilities", box=box.SIMPLE_HEAD)
+    for w in found:
+        table.add_row(*_row(w))
+    console = Console()
+    console.width = max(console.width, 120)
+    console.print(table)
+
+
+COMMANDS = [workers]

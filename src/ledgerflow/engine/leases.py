@@ -1,0 +1,107 @@
+"""The executions a worker holds, under leases (``storage.lease_tables``).
+
+A worker claims unfinished executions nobody holds (or whose holder's lease lapsed),
+renews every lease it holds with one statement per heartbeat, and hands them back when it
+stops. Every write it makes carries its (owner, epoch): once another worker has taken an
+execution over, the old holder's writes fail their guard instead of landing.
+Only the worker's writer thread uses it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from ledgerflow.clock import Clock
+from ledgerflow.ledger.canonical import format_timestamp
+from ledgerflow.storage.base import Change, Store
+from ledgerflow.storage.rows import ClaimRow, WorkerRow
+
+log = logging.getLogger("ledgerflow.worker")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LeaseOptions:
+    seconds: float = 10.0  # a lease lapses this long after its last renewal
+    claim_batch: int = 64  # executions claimed per look
+
+
+class Leases:
+    def __init__(self, store: Store, owner: str, clock: Clock, options: LeaseOptions, *,
+                 steal: bool) -> None:
+        self._store = store
+        self.owner = owner
+        self._clock = clock
+        self._options = options
+        self.steal = steal  # an embedded database's worker lock is held: others are dead
+        self.batch = options.claim_batch
+        self.held: dict[str, int] = {}  # execution id -> lease epoch
+        self._renewed = 0.0
+
+    # leases -------------------------------------------------------------------------------
+    def _expires(self) -> str:
+        return format_timestamp(self._clock.now() + timedelta(seconds=self._options.seconds))
+
+    def claim(self, limit: int | None = None) -> list[ClaimRow]:
+        """Claim executions nobody holds; each is held from now on."""
+        now = self._clock.now()
+        claims = self._store.claim_executions(
+            self.owner, now=format_timestamp(now), expires_at=self._expires(),
+            limit=limit or self.batch, steal=self.steal)
+        for claim in claims:
+            self.held[claim.execution_id] = claim.lease_epoch
+            if claim.previous_owner not in (None, self.owner):
+                log.info("took over execution %s from %s (its lease lapsed)",
+                         claim.execution_id, claim.previous_owner)
+        return claims
+
+    def lease_new(self, change: Change) -> Change:
+        """A new execution's insert, leased to this worker (epoch 1)."""
+        row = replace(change.execution, lease_owner=self.owner, lease_epoch=1,
+                      lease_expires_at=self._expires())
+        return replace(change, execution=row)
+
+    def guard(self, change: Change, execution_id: str) -> Change:
+        """The change with this worker's lease as part of its guard."""
+        epoch = self.held.get(execution_id)
+        return change if epoch is None else replace(change, lease=(self.owner, epoch))
+
+    def renew_due(self) -> bool:
+        return time.monotonic() - self._renewed >= self._options.seconds / 4
+
+    def renew(self) -> list[str]:
+        """Extend every lease held; returns the executions lost meanwhile (taken over)."""
+        self._renewed = time.monotonic()
+        still = self._store.renew_leases(self.owner, expires_at=self._expires(),
+                                         at=format_timestamp(self._clock.now()))
+        lost = [eid for eid, epoch in self.held.items() if still.get(eid) != epoch]
+        for eid in lost:
+            del self.held[eid]
+        return lost
+
+    def forget(self, execution_id: str) -> None:
+        self.held.pop(execution_id, None)
+
+    def release_all(self) -> None:
+        count = self._store.release_leases(self.owner)
+        if count:
+            log.info("handed back %d lease(s)", count)
+        self.held.clear()
+
+    # the registry -------------------------------------------------------------------------
+    def register(self, capabilities: list[str], concurrency: int) -> None:
+        host, _, pid = self.owner.rpartition(":")
+        at = format_timestamp(self._clock.now())
+        self._store.register_worker(WorkerRow(
+            id=self.owner, host=host or socket.gethostname(),
+            pid=int(pid) if pid.isdigit() else 0, status="running",
+            capabilities=json.dumps(capabilities), concurrency=concurrency,
+            lease_seconds=self._options.seconds, started_at=at, heartbeat_at=at))
+        self._renewed = time.monotonic()
+
+    def set_status(self, status: str) -> None:
+        self._store.set_worker_status(self.owner, status, format_timestamp(self._clock.now()))

@@ -1,0 +1,101 @@
+"""Where a worker's work comes from, besides its own handlers: executions it claims,
+changes made elsewhere to the ones it holds (wake-ups, by notification or by polling),
+sessions past their deadline, and leases it lost. Runs on the writer thread, except
+``notified``, which the listening thread calls."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from ledgerflow.clock import Clock
+from ledgerflow.engine.leases import Leases
+from ledgerflow.engine.lifecycle import ExecutionStatus
+from ledgerflow.engine.wake_cursor import WakeCursor
+from ledgerflow.engine.worker_events import Activate, Event, Expire, Refresh
+from ledgerflow.ledger.canonical import format_timestamp
+from ledgerflow.storage.base import Closer, Store
+from ledgerflow.storage.postgres_listen import WAKE, WORK
+
+log = logging.getLogger("ledgerflow.worker")
+WAKEUP_KEPT = timedelta(hours=1)  # wake-ups older than this are pruned
+WAKEUP_PRUNE_EVERY = 600.0  # seconds between prunes while a worker runs
+
+
+class WorkFinder:
+    def __init__(self, store: Store, clock: Clock, leases: Leases,
+                 put: Callable[[Event | None], None]) -> None:
+        self._store = store
+        self._clock = clock
+        self._leases = leases
+        self._put = put
+        self._wakes = WakeCursor()
+        self.poke = threading.Event()  # a notification: look for work now
+        self._notifications: Closer | None = None
+        self._last_prune = 0.0
+        self.recovered = 0  # running executions claimed (left running by a dead holder)
+
+    def start(self, poll_interval: float) -> list[Event]:
+        """Listen for notifications, then claim what is there (an embedded database's
+        worker takes everything at once)."""
+        self._wakes = WakeCursor(self._store.last_wakeup())  # before claiming: none missed
+        self.prune()
+        self._notifications = self._store.listen(self.notified)
+        if self._notifications is None:
+            log.info("%s has no LISTEN/NOTIFY: looking for work every %g s",
+                     self._store.url, poll_interval)
+        claimed = self.claim()
+        while self._leases.steal and claimed and len(claimed) % self._leases.batch == 0:
+            more = self.claim()
+            if not more:
+                break
+            claimed.extend(more)
+        return claimed
+
+    def close(self) -> None:
+        if self._notifications is not None:
+            self._notifications.close()
+
+    def notified(self, payload: str | None) -> None:
+        """From the listening thread: work to claim, or a held execution changed."""
+        if payload is not None and payload.startswith(WAKE):
+            self._put(Refresh(execution_id=payload[len(WAKE):]))
+            return
+        if payload is None or payload == WORK:
+            self.poke.set()
+            self._put(None)
+
+    def claim(self) -> list[Event]:
+        """Claim executions nobody holds; those left running by a dead holder recover."""
+        claims = self._leases.claim()
+        running = sum(c.status == ExecutionStatus.RUNNING for c in claims)
+        if running:
+            log.info("recovering %d running execution(s)", running)
+        self.recovered += running  # waiting and paused ones are only re-armed
+        return [Activate(execution_id=c.execution_id, how="recover") for c in claims]
+
+    def renew(self) -> list[str]:
+        """Renew the leases when due; the executions lost meanwhile."""
+        return self._leases.renew() if self._leases.renew_due() else []
+
+    def look(self, *, claim: bool, quarantined: set[str]) -> list[Event]:
+        """New work, wake-ups of held executions, held sessions past their deadline."""
+        events: list[Event] = self.claim() if claim else []
+        if time.monotonic() - self._last_prune > WAKEUP_PRUNE_EVERY:
+            self.prune()
+        woken = self._wakes.see(self._store.wakeups_after(self._wakes.position),
+                                time.monotonic())
+        held = self._leases.held
+        events.extend(Refresh(execution_id=eid) for eid in woken if eid in held)
+        now = format_timestamp(self._clock.now())
+        events.extend(Expire(execution_id=r.id, expires_at=r.expires_at or now)
+                      for r in self._store.expired_executions(now)
+                      if r.id in held and r.id not in quarantined)
+        return events
+
+    def prune(self) -> None:
+        self._last_prune = time.monotonic()
+        self._store.prune_wakeups(format_timestamp(self._clock.now() - WAKEUP_KEPT))

@@ -1,0 +1,63 @@
+"""Who works: the worker registry as ``ledgerflow workers`` shows it. Pure over the rows."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from ledgerflow.storage.base import Store
+from ledgerflow.storage.rows import WorkerRow
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WorkerInfo:
+    id: str
+    host: str
+    pid: int
+    state: str  # alive, stopping, stopped, dead (heartbeats stopped: its leases lapse)
+    started_at: str
+    heartbeat_at: str
+    heartbeat_age_s: float
+    stopped_at: str | None
+    lease_seconds: float
+    concurrency: int
+    capabilities: list[str]
+    executions: int  # unfinished executions it holds
+    running: int  # steps running in them
+    running_since: str | None  # when the oldest of those started
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _age(at: str, now: datetime) -> float:
+    return max((now - datetime.fromisoformat(at.replace("Z", "+00:00"))).total_seconds(), 0.0)
+
+
+def state_of(row: WorkerRow, age: float) -> str:
+    if row.status == "stopped":
+        return "stopped"
+    if age > row.lease_seconds:
+        return "dead"  # no heartbeat for a whole lease: its executions go to others
+    return "alive" if row.status == "running" else row.status
+
+
+def workers(store: Store, now: datetime, *, everyone: bool = False) -> list[WorkerInfo]:
+    """Workers alive or stopping (``everyone``: also stopped and dead ones), oldest first."""
+    load = store.worker_load()
+    found: list[WorkerInfo] = []
+    for row in store.list_workers():
+        age = _age(row.heartbeat_at, now)
+        state = state_of(row, age)
+        held, running, since = load.get(row.id, (0, 0, None))
+        if not everyone and state in ("stopped", "dead") and not held:
+            continue
+        found.append(WorkerInfo(
+            id=row.id, host=row.host, pid=row.pid, state=state, started_at=row.started_at,
+            heartbeat_at=row.heartbeat_at, heartbeat_age_s=round(age, 3),
+            stopped_at=row.stopped_at, lease_seconds=row.lease_seconds,
+            concurrency=row.concurrency, capabilities=json.loads(row.capabilities),
+            executions=held, running=running, running_since=since))
+    return found

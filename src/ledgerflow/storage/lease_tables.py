@@ -1,0 +1,80 @@
+"""Execution leases and the worker registry: the same named queries on every backend, a
+mixin of the stores (built on ``_read`` and ``_transaction``; only ``claim_executions``
+differs, since SQLite has no ``SKIP LOCKED`` and needs none with its single writer).
+
+A worker drives the executions it holds a lease on: it alone dispatches their steps and
+commits their changes (``Change.lease`` makes a write of a lapsed lease fail its guard).
+Heartbeats renew every lease a worker holds in one statement; a worker that stops renewing
+loses them once they lapse, and the next claim of another worker takes the execution over
+under a new epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from ledgerflow.storage.rows import ClaimRow, WorkerRow
+from ledgerflow.storage.sqlite_rows import build, params
+
+
+class LeaseTables:
+    _q: dict[str, str]
+
+    def _read(self, name: str, params: Sequence[Any] | dict[str, Any]) -> list[Any]:
+        raise NotImplementedError
+
+    def _transaction(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _ids(self, ids: Sequence[str]) -> Any:
+        """A list of ids as the dialect's ``release_leases`` takes it."""
+        raise NotImplementedError
+
+    def claim_executions(self, owner: str, *, now: str, expires_at: str, limit: int,
+                         steal: bool = False) -> list[ClaimRow]:
+        """Lease up to ``limit`` unfinished executions that nobody holds or whose lease
+        lapsed before ``now``, oldest first (``steal``: also those of other owners, for a
+        worker that holds an embedded database's lock)."""
+        raise NotImplementedError
+
+    def renew_leases(self, owner: str, *, expires_at: str, at: str) -> dict[str, int]:
+        """Extend every lease ``owner`` holds on an unfinished execution and record its
+        heartbeat, in one transaction. Returns {execution id: lease epoch} still held."""
+        with self._transaction() as conn:
+            held = conn.execute(self._q["renew_leases"],
+                                {"owner": owner, "expires_at": expires_at}).fetchall()
+            conn.execute(self._q["worker_heartbeat"], {"id": owner, "at": at})
+        return {r["id"]: int(r["lease_epoch"]) for r in held}
+
+    def release_leases(self, owner: str, ids: Sequence[str] | None = None) -> int:
+        """Hand back ``owner``'s leases (all, or those of ``ids``): any worker may claim
+        them at once. Returns how many."""
+        with self._transaction() as conn:
+            cur = conn.execute(self._q["release_leases"], {
+                "owner": owner, "all": ids is None, "ids": self._ids(list(ids or ()))})
+            return int(cur.rowcount)
+
+    # the registry -------------------------------------------------------------------------
+    def register_worker(self, row: WorkerRow) -> None:
+        with self._transaction() as conn:
+            conn.execute(self._q["upsert_worker"], params(row))
+
+    def set_worker_status(self, worker_id: str, status: str, at: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(self._q["worker_status"], {"id": worker_id, "status": status,
+                                                   "at": at})
+
+    def list_workers(self) -> list[WorkerRow]:
+        return [build(WorkerRow, r) for r in self._read("list_workers", ())]
+
+    def worker_load(self) -> dict[str, tuple[int, int, str | None]]:
+        """{worker id: (unfinished executions held, steps running, oldest running start)}"""
+        return {r["worker_id"]: (int(r["executions"]), int(r["running"]), r["oldest"])
+                for r in self._read("worker_load", ())}
+
+    def wakeups_since(self, created_at: str, limit: int = 1000) -> list[tuple[int, str]]:
+        """(id, execution id) of wake-ups made at or after ``created_at``, oldest first."""
+        return [(r["id"], r["execution_id"])
+                for r in self._read("wakeups_since", (created_at, limit))]
