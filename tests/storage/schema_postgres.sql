@@ -66,6 +66,7 @@ CREATE TABLE executions (
     lease_owner text COLLATE "C",
     lease_epoch bigint NOT NULL DEFAULT 0,
     lease_expires_at text COLLATE "C",
+    lease_needs text COLLATE "C",
     CONSTRAINT executions_pkey PRIMARY KEY (id),
     CONSTRAINT executions_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'completed'::text, 'failed'::text, 'paused'::text, 'waiting'::text, 'cancelled'::text, 'expired'::text]))),
     CONSTRAINT executions_tenant_id_workflow_workflow_version_fkey FOREIGN KEY (tenant_id, workflow, workflow_version) REFERENCES workflow_definitions(tenant_id, name, version)

@@ -72,7 +72,7 @@ CREATE TABLE executions (
     created_at         TEXT NOT NULL,
     started_at         TEXT,
     finished_at        TEXT,
-    updated_at         TEXT NOT NULL, expires_at TEXT, forked_from TEXT, forked_at_seq INTEGER, lease_owner TEXT, lease_epoch INTEGER NOT NULL DEFAULT 0, lease_expires_at TEXT,
+    updated_at         TEXT NOT NULL, expires_at TEXT, forked_from TEXT, forked_at_seq INTEGER, lease_owner TEXT, lease_epoch INTEGER NOT NULL DEFAULT 0, lease_expires_at TEXT, lease_needs TEXT,
     FOREIGN KEY (tenant_id, workflow, workflow_version)
         REFERENCES workflow_definitions (tenant_id, name, version)
 );

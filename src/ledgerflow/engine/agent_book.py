@@ -39,6 +39,8 @@ from ledgerflow.storage.rows import (
 Key = tuple[str, str]  # (capability, agent)
 TICK = 1.0  # seconds between "alive" marks and breaker syncs
 STATS_EVERY = 0.5  # seconds between writes of an agent's statistics row
+ALIVE = timedelta(seconds=10)  # another worker heard from this recently offers its agents
+HANDOFF_RETRY = 1.0  # seconds before a step handed over is routed again if still here
 Notify = Callable[[str, str, str, str, str], None]  # capability, agent, from, to, reason
 
 
@@ -66,6 +68,8 @@ class AgentBook:
         self._last_tick = 0.0
         self._by_capability: dict[str, list[AgentSpec]] = {}
         self._stats_written = 0.0
+        self._elsewhere: dict[str, list[str]] = {}  # capability -> other live workers
+        self.shared = False  # other workers may join: wait for one offering a capability
 
     # start-up ---------------------------------------------------------------------------
     def load_from(self, store: Store, now: datetime) -> None:
@@ -112,6 +116,16 @@ class AgentBook:
         self._last_tick = moment
         store.touch_agents(self._worker_id, format_timestamp(now))
         self.sync(store, now)
+        self.look_around(store, now)
+
+    def look_around(self, store: Store, now: datetime) -> None:
+        """Which capabilities other live workers offer (heard from within ``ALIVE``)."""
+        alive = format_timestamp(now - ALIVE)
+        found: dict[str, list[str]] = {}
+        for row in store.list_agents():
+            if row.worker_id != self._worker_id and row.seen_at >= alive:
+                found.setdefault(row.capability, []).append(row.worker_id)
+        self._elsewhere = {cap: sorted(set(ids)) for cap, ids in found.items()}
 
     def unregister(self, store: Store) -> None:
         if self._worker_id is not None:
@@ -123,6 +137,14 @@ class AgentBook:
         """Route a step to one of this worker's agents; None when none offers it. A retry
         passes over ``avoid`` (the agent that just failed it) when another one can take it."""
         specs = self._specs(capability)
+        if not specs and (capability in self._elsewhere or self.shared):
+            others = self._elsewhere.get(capability)
+            return Choice(agent=None, candidates=[], handoff=True,
+                          retry_at=now.timestamp() + HANDOFF_RETRY,
+                          reason=f"only other workers offer {capability!r} "
+                          f"({', '.join(others)}): handed over" if others else
+                          f"no live worker offers {capability!r}: handed over to the "
+                          "first one that does")
         decision = None
         others = [s for s in specs if s.name != avoid]
         if avoid is not None and others and len(others) < len(specs):

@@ -41,6 +41,7 @@ class Leases:
         self.batch = options.claim_batch
         self.held: dict[str, int] = {}  # execution id -> lease epoch
         self._renewed = 0.0
+        self._capabilities: list[str] = []
 
     # leases -------------------------------------------------------------------------------
     def _expires(self) -> str:
@@ -51,7 +52,7 @@ class Leases:
         now = self._clock.now()
         claims = self._store.claim_executions(
             self.owner, now=format_timestamp(now), expires_at=self._expires(),
-            limit=limit or self.batch, steal=self.steal)
+            limit=limit or self.batch, steal=self.steal, capabilities=self._capabilities)
         for claim in claims:
             self.held[claim.execution_id] = claim.lease_epoch
             if claim.previous_owner not in (None, self.owner):
@@ -83,6 +84,15 @@ class Leases:
             del self.held[eid]
         return lost
 
+    def hand_over(self, execution_id: str, capability: str) -> None:
+        """Release an execution to the workers offering ``capability`` (this one does not);
+        if none claims it within a lease, any worker may, and routes it again."""
+        self.held.pop(execution_id, None)
+        self._store.release_leases(self.owner, [execution_id], needs=capability,
+                                   until=self._expires())
+        log.info("handed execution %s over to a worker offering %s", execution_id,
+                 capability)
+
     def forget(self, execution_id: str) -> None:
         self.held.pop(execution_id, None)
 
@@ -94,6 +104,7 @@ class Leases:
 
     # the registry -------------------------------------------------------------------------
     def register(self, capabilities: list[str], concurrency: int) -> None:
+        self._capabilities = list(capabilities)
         host, _, pid = self.owner.rpartition(":")
         at = format_timestamp(self._clock.now())
         self._store.register_worker(WorkerRow(

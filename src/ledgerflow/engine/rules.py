@@ -40,6 +40,7 @@ class Choice:
     candidates: Sequence[dict[str, Any]]
     reason: str
     retry_at: float | None = None  # epoch seconds
+    handoff: bool = False  # only other workers offer the capability: hand the execution over
 
 
 class Chooser(Protocol):
@@ -334,3 +335,5 @@ def _defer(tr: Transition, step: Step, choice: Choice) -> None:
                     {"reason": choice.reason, "retry_at": due_text}, ready_at=due_text)
     tr.timers.append(Timer(due=due, execution_id=tr.execution_id, step_id=step.id,
                            epoch=tr.step(step.id).epoch, kind="retry"))
+    if choice.handoff:
+        tr.handoff = step.agent

@@ -68,6 +68,7 @@ class Built:
     view: ExecutionView
     dispatches: tuple[Dispatch, ...]
     timers: tuple[Timer, ...]
+    handoff: str | None = None  # a capability only other workers offer is needed now
 
 
 def ledger_rows(entries: Sequence[chain.LedgerEntry]) -> list[LedgerRow]:
@@ -116,6 +117,7 @@ class Transition:
     new_signals: list[tuple[int, str, str]] = field(default_factory=list)  # event, name, data
     signal_updates: dict[int, SignalRow] = field(default_factory=dict)
     wake: str | None = None  # changed outside a worker: ask workers to look again
+    handoff: str | None = None  # a step needs a capability only other workers offer
 
     @classmethod
     def begin(cls, view: ExecutionView, now: datetime, actor: chain.Actor) -> Transition:
@@ -319,4 +321,5 @@ class Transition:
             view=new_view,
             dispatches=tuple(self.dispatches),
             timers=tuple(self.timers),
+            handoff=self.handoff,
         )

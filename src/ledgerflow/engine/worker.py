@@ -161,6 +161,8 @@ class Worker:
         now = self._clock.now()
         self._book.load_from(self._store, now)
         self._book.register(self._store, self._actor.id, now)
+        self._book.look_around(self._store, now)
+        self._book.shared = not self._lock.exclusive
         self._leases.register(self._registry.capabilities(), self._options.concurrency)
         claimed = self._finder.start(self._options.poll_interval)
         self._commit_batch([(event, self._rule(event)) for event in claimed])
@@ -334,6 +336,9 @@ class Worker:
         if view.status.terminal:
             self._views.pop(view.id, None)
             self._leases.forget(view.id)
+        elif result.handoff is not None and not self._attempts.keys(view.id):
+            self._views.pop(view.id, None)  # nothing of it runs here: let another take it
+            self._leases.hand_over(view.id, result.handoff)
         if self._listener is not None:
             self._listener(view)
 

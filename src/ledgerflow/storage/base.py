@@ -204,19 +204,24 @@ class Store(Protocol):
 
     # leases and the worker registry ---------------------------------------------------------
     def claim_executions(self, owner: str, *, now: str, expires_at: str, limit: int,
-                         steal: bool = False) -> list[ClaimRow]:
+                         steal: bool = False,
+                         capabilities: Sequence[str] = ()) -> list[ClaimRow]:
         """Lease up to ``limit`` unfinished executions nobody holds (or whose lease lapsed
         before ``now``), oldest first, each under a new epoch. Concurrent claimers never get
         the same execution. ``steal``: take other owners' leases too (the caller holds an
-        embedded database's worker lock, so they belong to dead processes)."""
+        embedded database's worker lock, so they belong to dead processes). An execution
+        handed over for a capability goes only to a claimer offering it (``capabilities``)
+        until its hand-over time passes."""
         ...
 
     def renew_leases(self, owner: str, *, expires_at: str, at: str) -> dict[str, int]:
         """Extend the owner's leases and heartbeat; {execution id: epoch} still held."""
         ...
 
-    def release_leases(self, owner: str, ids: Sequence[str] | None = None) -> int:
-        """Hand back the owner's leases (all, or those of ``ids``)."""
+    def release_leases(self, owner: str, ids: Sequence[str] | None = None, *,
+                       needs: str | None = None, until: str | None = None) -> int:
+        """Hand back the owner's leases (all, or those of ``ids``). ``needs``: hand them
+        over to workers offering that capability, alone until ``until``."""
         ...
 
     def register_worker(self, row: WorkerRow) -> None: ...

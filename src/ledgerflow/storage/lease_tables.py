@@ -33,7 +33,8 @@ class LeaseTables:
         raise NotImplementedError
 
     def claim_executions(self, owner: str, *, now: str, expires_at: str, limit: int,
-                         steal: bool = False) -> list[ClaimRow]:
+                         steal: bool = False,
+                         capabilities: Sequence[str] = ()) -> list[ClaimRow]:
         """Lease up to ``limit`` unfinished executions that nobody holds or whose lease
         lapsed before ``now``, oldest first (``steal``: also those of other owners, for a
         worker that holds an embedded database's lock)."""
@@ -48,12 +49,14 @@ class LeaseTables:
             conn.execute(self._q["worker_heartbeat"], {"id": owner, "at": at})
         return {r["id"]: int(r["lease_epoch"]) for r in held}
 
-    def release_leases(self, owner: str, ids: Sequence[str] | None = None) -> int:
+    def release_leases(self, owner: str, ids: Sequence[str] | None = None, *,
+                       needs: str | None = None, until: str | None = None) -> int:
         """Hand back ``owner``'s leases (all, or those of ``ids``): any worker may claim
         them at once. Returns how many."""
         with self._transaction() as conn:
             cur = conn.execute(self._q["release_leases"], {
-                "owner": owner, "all": ids is None, "ids": self._ids(list(ids or ()))})
+                "owner": owner, "all": ids is None, "ids": self._ids(list(ids or ())),
+                "needs": needs, "until": until})
             return int(cur.rowcount)
 
     # the registry -------------------------------------------------------------------------

@@ -252,10 +252,12 @@ class PostgresStore(AgentTables, LeaseTables, SharedReads):
         pipe.sync()
         return [cur.rowcount == 1 for cur in cursors]
 
-    def release_leases(self, owner: str, ids: Sequence[str] | None = None) -> int:
+    def release_leases(self, owner: str, ids: Sequence[str] | None = None, *,
+                       needs: str | None = None, until: str | None = None) -> int:
         with self._transaction("hand back leases") as conn:
             cur = conn.execute(self._q["release_leases"], {
-                "owner": owner, "all": ids is None, "ids": list(ids or ())})
+                "owner": owner, "all": ids is None, "ids": list(ids or ()), "needs": needs,
+                "until": until})
             if cur.rowcount:
                 conn.execute(postgres_listen.NOTIFY, (postgres_listen.WORK,))
             return int(cur.rowcount)
@@ -281,11 +283,12 @@ class PostgresStore(AgentTables, LeaseTables, SharedReads):
 
     # leases -----------------------------------------------------------------------------
     def claim_executions(self, owner: str, *, now: str, expires_at: str, limit: int,
-                         steal: bool = False) -> list[ClaimRow]:
+                         steal: bool = False,
+                         capabilities: Sequence[str] = ()) -> list[ClaimRow]:
         with self._transaction("claim executions") as conn:
             rows = conn.execute(self._q["claim_executions"], {
                 "owner": owner, "now": now, "expires_at": expires_at, "limit": limit,
-                "steal": steal}).fetchall()
+                "steal": steal, "capabilities": list(capabilities)}).fetchall()
         return [build(ClaimRow, r) for r in rows]
 
     # ledger and state versions ----------------------------------------------------------

@@ -287,10 +287,12 @@ class SqliteStore(AgentTables, LeaseTables, SharedReads):
 
     # leases -----------------------------------------------------------------------------
     def claim_executions(self, owner: str, *, now: str, expires_at: str, limit: int,
-                         steal: bool = False) -> list[ClaimRow]:
+                         steal: bool = False,
+                         capabilities: Sequence[str] = ()) -> list[ClaimRow]:
         with self._transaction() as conn:  # the single writer: nobody claims meanwhile
             found = conn.execute(self._q["claimable_executions"], {
-                "owner": owner, "now": now, "steal": steal, "limit": limit}).fetchall()
+                "owner": owner, "now": now, "steal": steal, "limit": limit,
+                "capabilities": json.dumps(list(capabilities))}).fetchall()
             claims = []
             for row in found:
                 epoch = conn.execute(self._q["take_lease"], {

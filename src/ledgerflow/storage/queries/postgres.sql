@@ -306,12 +306,14 @@ SELECT * FROM telemetry WHERE id > %s ORDER BY id LIMIT %s;
 WITH claimable AS (
     SELECT id, lease_owner FROM executions
     WHERE status IN ('pending', 'running', 'waiting', 'paused')
-      AND (lease_owner IS NULL OR lease_expires_at < %(now)s
+      AND ((lease_owner IS NULL AND (lease_needs IS NULL
+                                      OR lease_needs = ANY (%(capabilities)s::text[])))
+           OR lease_expires_at < %(now)s
            OR (%(steal)s AND lease_owner <> %(owner)s))
     ORDER BY created_at, id LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED)
 UPDATE executions e SET lease_owner = %(owner)s, lease_epoch = e.lease_epoch + 1,
-    lease_expires_at = %(expires_at)s
+    lease_expires_at = %(expires_at)s, lease_needs = NULL
 FROM claimable c WHERE e.id = c.id
 RETURNING e.id AS execution_id, e.lease_epoch, c.lease_owner AS previous_owner, e.status;
 
@@ -321,7 +323,9 @@ WHERE lease_owner = %(owner)s AND status IN ('pending', 'running', 'waiting', 'p
 RETURNING id, lease_epoch;
 
 -- name: release_leases
-UPDATE executions SET lease_owner = NULL, lease_expires_at = NULL
+-- ``needs``: handed over for a capability; until ``until`` only its offerers claim it.
+UPDATE executions SET lease_owner = NULL, lease_expires_at = %(until)s,
+    lease_needs = %(needs)s
 WHERE lease_owner = %(owner)s AND (%(all)s OR id = ANY (%(ids)s::text[]));
 
 -- name: wakeups_since

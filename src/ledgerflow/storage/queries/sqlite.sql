@@ -272,12 +272,14 @@ SELECT * FROM telemetry WHERE id > ? ORDER BY id LIMIT ?;
 -- the caller holds the database's worker lock, so every other lease is a dead process's.
 SELECT id, lease_owner, status FROM executions
 WHERE status IN ('pending', 'running', 'waiting', 'paused')
-  AND (lease_owner IS NULL OR lease_expires_at < :now OR (:steal AND lease_owner <> :owner))
+  AND ((lease_owner IS NULL AND (lease_needs IS NULL
+                                 OR lease_needs IN (SELECT value FROM json_each(:capabilities))))
+       OR lease_expires_at < :now OR (:steal AND lease_owner <> :owner))
 ORDER BY created_at, id LIMIT :limit;
 
 -- name: take_lease
 UPDATE executions SET lease_owner = :owner, lease_epoch = lease_epoch + 1,
-    lease_expires_at = :expires_at
+    lease_expires_at = :expires_at, lease_needs = NULL
 WHERE id = :id RETURNING lease_epoch;
 
 -- name: renew_leases
@@ -286,7 +288,8 @@ WHERE lease_owner = :owner AND status IN ('pending', 'running', 'waiting', 'paus
 RETURNING id, lease_epoch;
 
 -- name: release_leases
-UPDATE executions SET lease_owner = NULL, lease_expires_at = NULL
+-- ``needs``: handed over for a capability; until ``until`` only its offerers claim it.
+UPDATE executions SET lease_owner = NULL, lease_expires_at = :until, lease_needs = :needs
 WHERE lease_owner = :owner AND (:all OR id IN (SELECT value FROM json_each(:ids)));
 
 -- name: wakeups_since

@@ -6,6 +6,9 @@
 ALTER TABLE executions ADD COLUMN lease_owner TEXT;
 ALTER TABLE executions ADD COLUMN lease_epoch INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE executions ADD COLUMN lease_expires_at TEXT;
+-- handed over for a capability only other workers offer: until the lease time, only a
+-- worker offering it claims the execution
+ALTER TABLE executions ADD COLUMN lease_needs TEXT;
 CREATE INDEX executions_unfinished ON executions (created_at, id)
     WHERE status IN ('pending', 'running', 'waiting', 'paused');
 CREATE INDEX executions_by_lease ON executions (lease_owner)
