@@ -193,8 +193,9 @@ def test_postgres_pending_migration_asks_for_migrate(pg_url: str,
     extra = migrations.Migration(version=len(known) + 1, name="add_probe",
                                  sql="CREATE TABLE probe (x INTEGER);", checksum="0" * 64)
     monkeypatch.setattr(migrations, "discover", lambda dialect: (*known, extra))
+    name = f"{len(known) + 1:04d}_add_probe"
     with pytest.raises(errors.MigrationRequired,
-                       match=rf"not up to date.*{len(known) + 1:04d}_add_probe.*ledgerflow --db .* migrate"):
+                       match=rf"not up to date.*{name}.*ledgerflow --db .* migrate"):
         open_store(pg_url)
     open_store(pg_url, migrate=True).close()
     with psycopg.connect(pg_url) as conn:
@@ -209,7 +210,8 @@ def test_postgres_failed_migration_leaves_nothing(pg_url: str,
         version=len(known) + 1, name="broken", checksum="0" * 64,
         sql="CREATE TABLE half (x INTEGER);\nCREATE TABLE half (y INTEGER);")
     monkeypatch.setattr(migrations, "discover", lambda dialect: (*known, broken))
-    with pytest.raises(errors.MigrationError, match=rf"{len(known) + 1:04d}_broken\.sql failed on database"):
+    name = f"{len(known) + 1:04d}_broken"
+    with pytest.raises(errors.MigrationError, match=rf"{name}\.sql failed on database"):
         open_store(pg_url, migrate=True)
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT to_regclass('half')").fetchone() == (None,)

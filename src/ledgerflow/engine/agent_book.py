@@ -138,11 +138,11 @@ class AgentBook:
         passes over ``avoid`` (the agent that just failed it) when another one can take it."""
         specs = self._specs(capability)
         if not specs and (capability in self._elsewhere or self.shared):
-            others = self._elsewhere.get(capability)
+            offering = self._elsewhere.get(capability)
             return Choice(agent=None, candidates=[], handoff=True,
                           retry_at=now.timestamp() + HANDOFF_RETRY,
                           reason=f"only other workers offer {capability!r} "
-                          f"({', '.join(others)}): handed over" if others else
+                          f"({', '.join(offering)}): handed over" if offering else
                           f"no live worker offers {capability!r}: handed over to the "
                           "first one that does")
         decision = None

@@ -8,7 +8,6 @@ changes commit with the step results that caused them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
 from ledgerflow.storage.base import AgentWrites
@@ -20,6 +19,7 @@ from ledgerflow.storage.rows import (
     StatsRow,
     TelemetryRow,
 )
+from ledgerflow.storage.sql_mixin import SqlMixin
 from ledgerflow.storage.sqlite_rows import build, params
 
 
@@ -28,18 +28,7 @@ def _without_id(row: Any) -> dict[str, Any]:
     return {k: v for k, v in params(row).items() if k != "id"}
 
 
-class AgentTables:
-    _q: dict[str, str]
-
-    def _read(self, name: str, params: Sequence[Any] | dict[str, Any]) -> list[Any]:
-        raise NotImplementedError
-
-    def _transaction(self) -> AbstractContextManager[Any]:
-        raise NotImplementedError
-
-    def _executemany(self, conn: Any, name: str, rows: Sequence[Any]) -> None:
-        raise NotImplementedError
-
+class AgentTables(SqlMixin):
     def write_agent_rows(self, conn: Any, writes: AgentWrites) -> None:
         batches: list[tuple[str, list[dict[str, Any]]]] = [
             ("upsert_breaker", [params(b) for b in writes.breakers]),

@@ -12,22 +12,14 @@ under a new epoch.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
 from ledgerflow.storage.rows import ClaimRow, WorkerRow
+from ledgerflow.storage.sql_mixin import SqlMixin
 from ledgerflow.storage.sqlite_rows import build, params
 
 
-class LeaseTables:
-    _q: dict[str, str]
-
-    def _read(self, name: str, params: Sequence[Any] | dict[str, Any]) -> list[Any]:
-        raise NotImplementedError
-
-    def _transaction(self) -> AbstractContextManager[Any]:
-        raise NotImplementedError
-
+class LeaseTables(SqlMixin):
     def _ids(self, ids: Sequence[str]) -> Any:
         """A list of ids as the dialect's ``release_leases`` takes it."""
         raise NotImplementedError

@@ -5,7 +5,6 @@ stores, built on each store's ``_read`` (named query -> dict rows), ``_transacti
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
 from ledgerflow.storage.base import Change, ExecutionFilter
@@ -19,21 +18,11 @@ from ledgerflow.storage.rows import (
     StepRow,
     TombstoneRow,
 )
+from ledgerflow.storage.sql_mixin import SqlMixin
 from ledgerflow.storage.sqlite_rows import build, params
 
 
-class SharedReads:
-    _q: dict[str, str]
-
-    def _read(self, name: str, params: Sequence[Any] | dict[str, Any]) -> list[Any]:
-        raise NotImplementedError
-
-    def _transaction(self) -> AbstractContextManager[Any]:
-        raise NotImplementedError
-
-    def _executemany(self, conn: Any, name: str, rows: Sequence[Any]) -> None:
-        raise NotImplementedError
-
+class SharedReads(SqlMixin):
     def _write_rows(self, conn: Any, applied: Sequence[Change]) -> None:
         """Every row of the changes whose guards passed, one batch per statement."""
         batches: list[tuple[str, list[Any]]] = [

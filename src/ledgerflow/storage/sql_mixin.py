@@ -1,0 +1,24 @@
+"""What the shared-query mixins of the stores (``SharedReads``, ``AgentTables``,
+``LeaseTables``) need from the store they are mixed into."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+
+class SqlMixin:
+    _q: dict[str, str]  # named queries of the store's dialect
+
+    def _read(self, name: str, params: Sequence[Any] | dict[str, Any]) -> list[Any]:
+        """Run a named read; dict rows."""
+        raise NotImplementedError
+
+    def _transaction(self) -> AbstractContextManager[Any]:
+        """A write transaction on the store's connection."""
+        raise NotImplementedError
+
+    def _executemany(self, conn: Any, name: str, rows: Sequence[Any]) -> None:
+        """A named statement for each row (the one call whose shape differs by driver)."""
+        raise NotImplementedError
