@@ -11,6 +11,7 @@ from ledgerflow.cli import (
     agents,
     cleanup,
     control,
+    db,
     defs,
     demo,
     executions,
@@ -49,7 +50,7 @@ def cli(ctx: click.Context, db_url: str) -> None:
 
 
 for module in (defs, executions, state, control, run, verify, agents, workers, logs, demo,
-               cleanup):
+               cleanup, db):
     for command in module.COMMANDS:
         cli.add_command(command)
 
