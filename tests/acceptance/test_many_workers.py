@@ -32,7 +32,7 @@ class Workers:
     def __init__(self, db_url: str, journal: Path, logs: Path, **env: str) -> None:
         self.db_url = db_url
         self.logs = logs
-        self.env = dict(os.environ, CRASH_JOURNAL=str(journal), **env)
+        self.env = dict(os.environ, CRASH_JOURNAL=str(journal), LEDGERFLOW_TRACEBACK="1", **env)
         self.env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent.parent),
                                                   self.env.get("PYTHONPATH", "")])
         self.procs: dict[int, subprocess.Popen[bytes]] = {}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import traceback
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -73,6 +75,8 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except errors.LedgerflowError as exc:
+            if os.environ.get("LEDGERFLOW_TRACEBACK"):  # for bug reports: where it came from
+                traceback.print_exc()
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
 

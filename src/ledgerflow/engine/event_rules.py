@@ -11,8 +11,17 @@ from datetime import UTC, datetime, timedelta
 
 from ledgerflow.engine import control, resume, rules, waits
 from ledgerflow.engine.transition import Timer, Transition, text
-from ledgerflow.engine.worker_events import Completed, Event, Expire, Heartbeat, TimerFired
+from ledgerflow.engine.view import ExecutionView
+from ledgerflow.engine.worker_events import (
+    Activate,
+    Completed,
+    Event,
+    Expire,
+    Heartbeat,
+    TimerFired,
+)
 from ledgerflow.ledger.canonical import format_timestamp
+from ledgerflow.ledger.chain import Actor
 from ledgerflow.storage.base import Store
 from ledgerflow.storage.rows import HeartbeatRow
 
@@ -54,8 +63,16 @@ class Heartbeats:
         self._last.pop((execution_id, step_id, epoch), None)
 
 
-def rule_for(event: Event, choose: rules.Chooser, beats: Heartbeats, *,
-             stopping: bool) -> Rule | None:
+def rule_for(event: Event, choose: rules.Chooser, beats: Heartbeats, *, stopping: bool,
+             recovery_limit: int, running_here: Callable[[str], set[tuple[str, int]]]
+             ) -> Rule:
+    """The rule applying ``event`` to its execution (one that changes nothing, when a
+    stopping worker should not start anything new)."""
+    if isinstance(event, Activate) and event.how == "recover":
+        return lambda tr: resume.recover(tr, choose, recovery_limit)
+    if isinstance(event, Activate) and event.how == "reattach":
+        here = running_here(event.execution_id)
+        return lambda tr: resume.reattach(tr, choose, here)
     if isinstance(event, Completed):
         beats.forget(event.execution_id, event.step_id, event.epoch)
         if event.error is not None:
@@ -69,7 +86,7 @@ def rule_for(event: Event, choose: rules.Chooser, beats: Heartbeats, *,
         expires_at = event.expires_at
         return lambda tr: control.expire(tr, expires_at)
     if stopping:
-        return None
+        return lambda tr: None
     return lambda tr: resume.refresh(tr, choose)
 
 
@@ -110,9 +127,22 @@ def _check_heartbeat(tr: Transition, timer: Timer, choose: rules.Chooser,
                        f"heartbeat timeout: {what} for {limit}s", choose)
 
 
-def reject_stale(tr: Transition, event: Completed, worker: str) -> None:
+def record_stale(store: Store, load: Callable[[str], ExecutionView | None], now: datetime,
+                 actor: Actor, event: Completed) -> None:
     """A result of an attempt made under a lease that is no longer current (another worker
-    took the execution over and runs the step again): recorded, never applied."""
+    took the execution over and runs the step again): its rejection is recorded in the
+    ledger, the result is never applied. Guarded by the version only (the holder reloads)."""
+    for _ in range(3):
+        view = load(event.execution_id)
+        if view is None:
+            return
+        tr = Transition.begin(view, now, actor)
+        reject_stale(tr, event, actor.id)
+        if store.commit([tr.build().change])[0]:
+            return
+
+
+def reject_stale(tr: Transition, event: Completed, worker: str) -> None:
     tr.record("step.stale_completion_rejected", from_state=None, to_state=None,
               step_id=event.step_id, payload={
                   "epoch": event.epoch, "worker": worker,

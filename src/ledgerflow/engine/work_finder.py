@@ -37,6 +37,7 @@ class WorkFinder:
         self._notifications: Closer | None = None
         self._last_prune = 0.0
         self.recovered = 0  # running executions claimed (left running by a dead holder)
+        self.more = False  # the last claim was full: more may be waiting
 
     def start(self, poll_interval: float) -> list[Event]:
         """Listen for notifications, then claim what is there (an embedded database's
@@ -68,9 +69,13 @@ class WorkFinder:
             self.poke.set()
             self._put(None)
 
-    def claim(self) -> list[Event]:
-        """Claim executions nobody holds; those left running by a dead holder recover."""
-        claims = self._leases.claim()
+    def claim(self, limit: int | None = None) -> list[Event]:
+        """Claim executions nobody holds; those left running by a dead holder recover.
+        A full claim asks to look again at once (while there is room, the caller decides)."""
+        claims = self._leases.claim(limit)
+        self.more = len(claims) >= (limit or self._leases.batch)
+        if self.more:
+            self.poke.set()
         running = sum(c.status == ExecutionStatus.RUNNING for c in claims)
         if running:
             log.info("recovering %d running execution(s)", running)
@@ -81,9 +86,10 @@ class WorkFinder:
         """Renew the leases when due; the executions lost meanwhile."""
         return self._leases.renew() if self._leases.renew_due() else []
 
-    def look(self, *, claim: bool, quarantined: set[str]) -> list[Event]:
-        """New work, wake-ups of held executions, held sessions past their deadline."""
-        events: list[Event] = self.claim() if claim else []
+    def look(self, *, room: int, quarantined: set[str]) -> list[Event]:
+        """New work (up to ``room`` executions), wake-ups of held executions, held
+        sessions past their deadline."""
+        events: list[Event] = self.claim(room) if room > 0 else []
         if time.monotonic() - self._last_prune > WAKEUP_PRUNE_EVERY:
             self.prune()
         woken = self._wakes.see(self._store.wakeups_after(self._wakes.position),

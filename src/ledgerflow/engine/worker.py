@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock
-from ledgerflow.engine import event_rules, resume, rules
+from ledgerflow.engine import event_rules, rules
 from ledgerflow.engine.agent_book import AgentBook
 from ledgerflow.engine.agents import AgentRegistry
 from ledgerflow.engine.attempts import AttemptRunner, RunningAttempts
@@ -129,10 +129,14 @@ class Worker:
                     if self._stop.is_set() and self._inflight == 0:
                         break
                     events = self._collect()
-                    if events:
-                        self._process(events)
-                    elif self._idle():
-                        break
+                    try:
+                        if events:
+                            self._process(events)
+                        elif self._idle():
+                            break
+                    except errors.ConnectionLost as exc:  # outside a batch: nothing to redo
+                        log.warning("database unavailable: %s", exc)
+                        self._stop.wait(RETRY_AFTER)
             finally:
                 self._shutdown()
         return self.report
@@ -204,8 +208,11 @@ class Worker:
         if self._stop.is_set():
             return []
         self._book.tick(self._store, self._clock.now())
-        room = self._inflight < self._options.concurrency or self._leases.steal
-        return self._finder.look(claim=room, quarantined=self._loader.quarantined)
+        # claim about two executions per free handler slot: enough to keep them busy
+        # without taking what other workers could run now (embedded: everything)
+        room = self._leases.batch if self._leases.steal else \
+            2 * (self._options.concurrency - self._inflight)
+        return self._finder.look(room=room, quarantined=self._loader.quarantined)
 
     def _idle(self) -> bool:
         """Nothing in flight, no timer that will move an execution (wait deadlines and
@@ -223,6 +230,7 @@ class Worker:
     # applying events ------------------------------------------------------------------
     def _process(self, events: Iterable[Event]) -> None:
         batch: list[tuple[Event, Rule]] = []
+        stale: list[Completed] = []  # results of attempts whose lease was lost
         for event in events:
             if isinstance(event, Adopt):
                 if event.execution_id not in self._views:  # else known already: dispatched
@@ -246,25 +254,24 @@ class Worker:
                 continue
             if event.execution_id not in self._leases.held:
                 if isinstance(event, Completed):
-                    self._reject_stale(event)
+                    stale.append(event)
                 continue  # lost to another worker: its events are not ours to apply
             batch.append((event, self._rule(event)))
         try:
             self._beats.flush(self._store)
             self._commit_batch(batch)
+            for event in stale:
+                event_rules.record_stale(self._store, self._loader.load, self._clock.now(),
+                                         self._actor, event)
         except errors.ConnectionLost as exc:
             self._retry_later(batch, exc)
+            for event in stale:  # their rejection is recorded once the database is back
+                self._queue.put(event)
 
     def _rule(self, event: Event) -> Rule:
-        if isinstance(event, Activate) and event.how == "recover":
-            limit = self._options.recovery_limit
-            return lambda tr: resume.recover(tr, self._choose, limit)
-        if isinstance(event, Activate) and event.how == "reattach":
-            here = self._attempts.keys(event.execution_id)
-            return lambda tr: resume.reattach(tr, self._choose, here)
-        rule = event_rules.rule_for(event, self._choose, self._beats,
-                                    stopping=self._stop.is_set())
-        return rule if rule is not None else (lambda tr: None)
+        return event_rules.rule_for(
+            event, self._choose, self._beats, stopping=self._stop.is_set(),
+            recovery_limit=self._options.recovery_limit, running_here=self._attempts.keys)
 
     def _retry_later(self, batch: list[tuple[Event, Rule]], exc: Exception) -> None:
         """The database failed the batch (a lost connection): whether its commit landed is
@@ -336,6 +343,8 @@ class Worker:
         if view.status.terminal:
             self._views.pop(view.id, None)
             self._leases.forget(view.id)
+            if self._finder.more:
+                self._finder.poke.set()  # room for one more: claim it now
         elif result.handoff is not None and not self._attempts.keys(view.id):
             self._views.pop(view.id, None)  # nothing of it runs here: let another take it
             self._leases.hand_over(view.id, result.handoff)
@@ -353,7 +362,8 @@ class Worker:
         if fresh is not None and not mine:
             self._lost(old_view.id, f"another worker ({fresh.row.lease_owner}) took it over")
             if isinstance(event, Completed):
-                self._reject_stale(event)
+                event_rules.record_stale(self._store, self._loader.load, self._clock.now(),
+                                         self._actor, event)
             return
         self._attempts.cancel_stale(old_view.id, fresh)
         if fresh is not None and not fresh.status.terminal:
@@ -366,18 +376,6 @@ class Worker:
         self._leases.forget(execution_id)
         self._views.pop(execution_id, None)
         self._attempts.cancel_stale(execution_id, None)
-
-    def _reject_stale(self, event: Completed) -> None:
-        """A result of an attempt made under a lease that is no longer current: another
-        worker runs the step now. Record the rejection in the ledger (not the result)."""
-        for _ in range(3):
-            view = self._loader.load(event.execution_id)
-            if view is None:
-                return
-            tr = Transition.begin(view, self._clock.now(), self._actor)
-            event_rules.reject_stale(tr, event, self._leases.owner)
-            if self._store.commit([tr.build().change])[0]:
-                return
 
     def _choose(self, capability: str, avoid: str | None = None) -> rules.Choice | None:
         with self._book_lock:
