@@ -168,8 +168,18 @@ def test_sigterm_finishes_running_steps_and_hands_leases_back(
     first = pool.start(0, lease=600.0)  # a lapse would take ten minutes: only a hand-back
     wait_until(lambda: _running_steps(pg_url) > 0, 30, "steps running on worker 0", pool)
     owner = pool.owner(0)
+    shown = subprocess.run([sys.executable, "-m", "ledgerflow", "--db", pg_url, "workers",
+                            "--json"], capture_output=True, text=True, check=True)
+    [seen] = json.loads(shown.stdout)
+    assert (seen["id"], seen["state"]) == (owner, "alive")
+    assert seen["executions"] > 0 and seen["steps"] and seen["capabilities"] == [
+        "crash.fail_until_file", "crash.work"]
     first.terminate()
     assert first.wait(timeout=60) == 0
+    shown = subprocess.run([sys.executable, "-m", "ledgerflow", "--db", pg_url, "workers",
+                            "--all", "--json"], capture_output=True, text=True, check=True)
+    assert [(w["id"], w["state"], w["executions"]) for w in json.loads(shown.stdout)] == [
+        (owner, "stopped", 0)]
     with psycopg.connect(pg_url) as conn:
         held = conn.execute("SELECT count(*) FROM executions WHERE lease_owner = %s",
                             (owner,)).fetchone()

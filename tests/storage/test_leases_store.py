@@ -151,3 +151,14 @@ def test_concurrent_claimers_never_get_the_same_execution(store: Store, changes:
         results = list(pool.map(run, range(claimers)))
     every = [eid for got in results for eid in got]
     assert sorted(every) == ids  # each exactly once
+
+
+def test_running_steps_are_listed_by_their_holder(store: Store, changes: Changes) -> None:
+    new = changes.new("e1")
+    view = changes.view_of_new(new)
+    store.commit([new])
+    claim(store, "w1")
+    started = activation(view)
+    assert store.commit([replace(started.change, lease=("w1", 1))]) == [True]
+    assert store.running_steps() == [("w1", "e1", "first", "a", NOW)]
+    assert store.worker_load() == {"w1": (1, 1, NOW)}

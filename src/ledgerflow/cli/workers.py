@@ -13,6 +13,7 @@ from ledgerflow.cli import render
 from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, pass_env
 from ledgerflow.engine.worker_registry import WorkerInfo
 
+SHOWN = 5  # running steps listed per worker under the table
 _STATE_STYLE = {"alive": "green", "stopping": "yellow", "stopped": "dim", "dead": "red"}
 
 
@@ -45,7 +46,7 @@ def workers(env: Env, everyone: bool, as_json: bool) -> None:
                  heartbeat for a whole lease: other workers take its executions over)
     executions   unfinished executions it holds under a lease
     running      steps running now / its concurrency; "oldest" is how long the
-                 longest-running of them has run
+                 longest-running of them has run; the steps are listed under the table
     """
     found = env.app().workers(everyone=everyone)
     if as_json:
@@ -62,6 +63,12 @@ def workers(env: Env, everyone: bool, as_json: bool) -> None:
     console = Console()
     console.width = max(console.width, 120)
     console.print(table)
+    for w in found:
+        for step in w.steps[:SHOWN]:
+            console.print(f"  {w.id} runs {step['execution']} {step['step']} "
+                          f"({step['agent']}) for {_since(step['since'])}")
+        if len(w.steps) > SHOWN:
+            console.print(f"  {w.id}: {len(w.steps) - SHOWN} more running (--json lists them)")
 
 
 COMMANDS = [workers]

@@ -27,6 +27,7 @@ class WorkerInfo:
     executions: int  # unfinished executions it holds
     running: int  # steps running in them
     running_since: str | None  # when the oldest of those started
+    steps: list[dict[str, str | None]]  # the running steps: execution, step, agent, since
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,6 +48,10 @@ def state_of(row: WorkerRow, age: float) -> str:
 def workers(store: Store, now: datetime, *, everyone: bool = False) -> list[WorkerInfo]:
     """Workers alive or stopping (``everyone``: also stopped and dead ones), oldest first."""
     load = store.worker_load()
+    steps: dict[str, list[dict[str, str | None]]] = {}
+    for worker_id, execution_id, step_id, agent, started_at in store.running_steps():
+        steps.setdefault(worker_id, []).append({
+            "execution": execution_id, "step": step_id, "agent": agent, "since": started_at})
     found: list[WorkerInfo] = []
     for row in store.list_workers():
         age = _age(row.heartbeat_at, now)
@@ -59,5 +64,6 @@ def workers(store: Store, now: datetime, *, everyone: bool = False) -> list[Work
             heartbeat_at=row.heartbeat_at, heartbeat_age_s=round(age, 3),
             stopped_at=row.stopped_at, lease_seconds=row.lease_seconds,
             concurrency=row.concurrency, capabilities=json.loads(row.capabilities),
-            executions=held, running=running, running_since=since))
+            executions=held, running=running, running_since=since,
+            steps=steps.get(row.id, [])))
     return found

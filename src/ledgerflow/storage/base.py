@@ -196,12 +196,6 @@ class Store(Protocol):
         """Unfinished executions (any tenant) whose ``expires_at`` is at or before ``now``."""
         ...
 
-    def wakeups_since(self, created_at: str, limit: int = 1000) -> list[tuple[int, str]]:
-        """(id, execution_id) of wake-ups made at or after ``created_at``, oldest first
-        (ids may commit out of order on a database with many writers: a worker reads a
-        window of time and skips the ids it has seen)."""
-        ...
-
     # leases and the worker registry ---------------------------------------------------------
     def claim_executions(self, owner: str, *, now: str, expires_at: str, limit: int,
                          steal: bool = False,
@@ -232,6 +226,11 @@ class Store(Protocol):
 
     def worker_load(self) -> dict[str, tuple[int, int, str | None]]:
         """{worker id: (unfinished executions held, steps running, oldest running start)}"""
+        ...
+
+    def running_steps(self, limit: int = 1000) -> list[tuple[str, str, str, str | None, str]]:
+        """(worker id, execution id, step id, agent, started at) of the steps running in
+        held executions, oldest first."""
         ...
 
     def listen(self, on_message: Callable[[str | None], None]) -> Closer | None:

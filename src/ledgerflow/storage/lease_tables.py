@@ -69,7 +69,8 @@ class LeaseTables(SqlMixin):
         return {r["worker_id"]: (int(r["executions"]), int(r["running"]), r["oldest"])
                 for r in self._read("worker_load", ())}
 
-    def wakeups_since(self, created_at: str, limit: int = 1000) -> list[tuple[int, str]]:
-        """(id, execution id) of wake-ups made at or after ``created_at``, oldest first."""
-        return [(r["id"], r["execution_id"])
-                for r in self._read("wakeups_since", (created_at, limit))]
+    def running_steps(self, limit: int = 1000) -> list[tuple[str, str, str, str | None, str]]:
+        """(worker id, execution id, step id, agent, started at) of the steps running in
+        held executions, oldest first."""
+        return [(r["worker_id"], r["execution_id"], r["step_id"], r["agent"], r["started_at"])
+                for r in self._read("running_steps_by_owner", (limit,))]

@@ -292,9 +292,6 @@ RETURNING id, lease_epoch;
 UPDATE executions SET lease_owner = NULL, lease_expires_at = :until, lease_needs = :needs
 WHERE lease_owner = :owner AND (:all OR id IN (SELECT value FROM json_each(:ids)));
 
--- name: wakeups_since
-SELECT id, execution_id FROM wakeups WHERE created_at >= ? ORDER BY id LIMIT ?;
-
 -- name: upsert_worker
 INSERT INTO workers (id, host, pid, status, capabilities, concurrency, lease_seconds,
     started_at, heartbeat_at, stopped_at)
@@ -323,3 +320,10 @@ SELECT e.lease_owner AS worker_id, COUNT(DISTINCT e.id) AS executions,
 FROM executions e LEFT JOIN step_runs s ON s.execution_id = e.id AND s.status = 'running'
 WHERE e.lease_owner IS NOT NULL AND e.status IN ('pending', 'running', 'waiting', 'paused')
 GROUP BY e.lease_owner;
+
+-- name: running_steps_by_owner
+-- The steps running in executions held under a lease, by holder, oldest first.
+SELECT e.lease_owner AS worker_id, s.execution_id, s.step_id, s.agent, s.started_at
+FROM executions e JOIN step_runs s ON s.execution_id = e.id AND s.status = 'running'
+WHERE e.lease_owner IS NOT NULL AND e.status IN ('pending', 'running', 'waiting', 'paused')
+ORDER BY s.started_at, s.execution_id, s.step_id LIMIT ?;
