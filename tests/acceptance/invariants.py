@@ -18,7 +18,8 @@ def journal_starts(journal: Path) -> Counter[tuple[str, str]]:
         for line in journal.read_text().splitlines():
             if line.strip():
                 row = json.loads(line)
-                starts[(row["e"], row["s"])] += 1
+                if row.get("ev", "start") == "start":  # not "cancelled" (the same run ending)
+                    starts[(row["e"], row["s"])] += 1
     return starts
 
 

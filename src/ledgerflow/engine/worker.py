@@ -204,7 +204,8 @@ class Worker:
         changes made elsewhere."""
         self._last_poll = time.monotonic()
         for execution_id in self._finder.renew():
-            self._lost(execution_id, "its lease lapsed and another worker took it")
+            self._lost(execution_id, "no longer held: finished elsewhere, or taken over after "
+                       "its lease lapsed")
         if self._stop.is_set():
             return []
         self._book.tick(self._store, self._clock.now())
