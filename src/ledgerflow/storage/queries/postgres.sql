@@ -350,10 +350,11 @@ WHERE id = %(id)s;
 SELECT * FROM workers ORDER BY started_at, id;
 
 -- name: worker_load
--- Per lease owner: unfinished executions held, steps running, the oldest running start.
+-- Per lease owner: unfinished executions held, handlers running, the oldest running start.
 SELECT e.lease_owner AS worker_id, COUNT(DISTINCT e.id) AS executions,
     COUNT(s.step_id) AS running, MIN(s.started_at) AS oldest
 FROM executions e LEFT JOIN step_runs s ON s.execution_id = e.id AND s.status = 'running'
+    AND s.agent IS NOT NULL  -- a handler runs (not a wait or a sleep)
 WHERE e.lease_owner IS NOT NULL AND e.status IN ('pending', 'running', 'waiting', 'paused')
 GROUP BY e.lease_owner;
 
@@ -361,5 +362,6 @@ GROUP BY e.lease_owner;
 -- The steps running in executions held under a lease, by holder, oldest first.
 SELECT e.lease_owner AS worker_id, s.execution_id, s.step_id, s.agent, s.started_at
 FROM executions e JOIN step_runs s ON s.execution_id = e.id AND s.status = 'running'
+    AND s.agent IS NOT NULL
 WHERE e.lease_owner IS NOT NULL AND e.status IN ('pending', 'running', 'waiting', 'paused')
 ORDER BY s.started_at, s.execution_id, s.step_id LIMIT %s;
