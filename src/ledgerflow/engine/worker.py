@@ -54,6 +54,7 @@ Rule = Callable[[Transition], object]
 log = logging.getLogger("ledgerflow.worker")
 WAKEUP_KEPT = timedelta(hours=1)  # wake-ups older than this are pruned
 WAKEUP_PRUNE_EVERY = 600.0  # seconds between prunes while a worker runs
+CLAIM_PER_SLOT = 8  # executions claimed per free handler slot (measured: benchmarks/pg.py)
 RETRY_AFTER = 1.0  # seconds to wait after the database failed a write, before trying again
 
 
@@ -209,10 +210,11 @@ class Worker:
         if self._stop.is_set():
             return []
         self._book.tick(self._store, self._clock.now())
-        # claim about two executions per free handler slot: enough to keep them busy
-        # without taking what other workers could run now (embedded: everything)
+        # a few executions per free handler slot: chains commit in groups only with many
+        # in flight; yet no more, so other workers get the rest (embedded: everything)
+        free = self._options.concurrency - self._inflight
         room = self._leases.batch if self._leases.steal else \
-            2 * (self._options.concurrency - self._inflight)
+            min(self._leases.batch, CLAIM_PER_SLOT * free)
         return self._finder.look(room=room, quarantined=self._loader.quarantined)
 
     def _idle(self) -> bool:
