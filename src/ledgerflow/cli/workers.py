@@ -28,7 +28,7 @@ def _row(w: WorkerInfo) -> list[str]:
     style = _STATE_STYLE.get(w.state, "")
     return [w.id, f"[{style}]{w.state}[/{style}]", _since(w.started_at),
             f"{render.age(w.heartbeat_age_s)} ago", str(w.executions),
-            f"{w.running}/{w.concurrency}", _since(w.running_since),
+            f"{w.running} ({w.concurrency} at a time)", _since(w.running_since),
             ", ".join(w.capabilities) or "-"]
 
 
@@ -45,8 +45,9 @@ def workers(env: Env, everyone: bool, as_json: bool) -> None:
     state        alive; stopping (SIGTERM: finishing its steps); stopped; dead (no
                  heartbeat for a whole lease: other workers take its executions over)
     executions   unfinished executions it holds under a lease
-    running      steps running now / its concurrency; "oldest" is how long the
-                 longest-running of them has run; the steps are listed under the table
+    steps        steps dispatched to it (its --concurrency run at a time, the rest wait
+                 for a slot); "oldest" is how long the oldest of them has been out; the
+                 steps are listed under the table
     """
     found = env.app().workers(everyone=everyone)
     if as_json:
@@ -56,7 +57,7 @@ def workers(env: Env, everyone: bool, as_json: bool) -> None:
         click.echo("no live workers" + ("" if everyone else " (--all lists stopped ones)")
                    + "; start one with: ledgerflow worker --agents MODULE")
         return
-    table = Table("worker", "state", "up", "heartbeat", "executions", "running", "oldest",
+    table = Table("worker", "state", "up", "heartbeat", "executions", "steps", "oldest",
                   "capabilities", box=box.SIMPLE_HEAD)
     for w in found:
         table.add_row(*_row(w))
@@ -65,10 +66,10 @@ def workers(env: Env, everyone: bool, as_json: bool) -> None:
     console.print(table)
     for w in found:
         for step in w.steps[:SHOWN]:
-            console.print(f"  {w.id} runs {step['execution']} {step['step']} "
-                          f"({step['agent']}) for {_since(step['since'])}")
+            console.print(f"  {w.id} has {step['execution']} {step['step']} "
+                          f"({step['agent']}) since {_since(step['since'])}")
         if len(w.steps) > SHOWN:
-            console.print(f"  {w.id}: {len(w.steps) - SHOWN} more running (--json lists them)")
+            console.print(f"  {w.id}: {len(w.steps) - SHOWN} more (--json lists them)")
 
 
 COMMANDS = [workers]
