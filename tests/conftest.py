@@ -42,18 +42,27 @@ class PgServer:
 
     def make_template(self) -> None:
         self.drop(self.template)  # a run killed earlier may have left it behind
-        self.admin.execute(f'CREATE DATABASE "{self.template}"')
+        self.execute(f'CREATE DATABASE "{self.template}"')
         open_store(self.url(self.template), migrate=True).close()
 
     def create(self, *, template: bool = True) -> str:
         """A new database (a copy of the migrated template, or empty); returns its name."""
         name = f"ledgerflow_t{os.getpid()}_{next(self._numbers)}"
         source = f' TEMPLATE "{self.template}"{self._strategy}' if template else ""
-        self.admin.execute(f'CREATE DATABASE "{name}"{source}')
+        self.execute(f'CREATE DATABASE "{name}"{source}')
         return name
 
     def drop(self, name: str) -> None:
-        self.admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def execute(self, sql: str) -> None:
+        """Run on the admin connection, made again if the server dropped it (a test that
+        restarts the server)."""
+        try:
+            self.admin.execute(sql)
+        except psycopg.OperationalError:
+            self.admin = psycopg.connect(PG_URL, autocommit=True, connect_timeout=5)
+            self.admin.execute(sql)
 
 
 def _where() -> str:
@@ -76,7 +85,7 @@ def pg_server() -> Iterator[PgServer]:
         yield server
     finally:
         server.drop(server.template)
-        admin.close()
+        server.admin.close()
 
 
 @pytest.fixture

@@ -216,6 +216,34 @@ def test_workers_survive_their_connections_being_cut(
     assert "lost the LISTEN connection" in pool.log_text()
 
 
+RESTART = os.environ.get("LEDGERFLOW_PG_RESTART_CMD")  # e.g. "pg_ctlcluster 15 main restart"
+
+
+@pytest.mark.skipif(not RESTART, reason="restarting the server is opt-in: set "
+                    "LEDGERFLOW_PG_RESTART_CMD to a command that restarts it")
+def test_workers_carry_on_after_the_server_restarts(
+        pg_url: str, tmp_path: Path, workers: Callable[..., Workers]) -> None:
+    seed(pg_url, 600)
+    pool = workers(CRASH_WORK_MS="20")
+    for n in range(3):
+        pool.start(n)
+    wait_until(lambda: _running_steps(pg_url) > 0, 30, "steps running", pool)
+    subprocess.run(str(RESTART), shell=True, check=True, timeout=120)
+
+    def finished() -> bool:
+        try:
+            return unfinished(pg_url) == 0
+        except psycopg.OperationalError:  # still starting up
+            return False
+
+    wait_until(finished, 300, "every execution completed after the restart", pool)
+    pool.stop_all()
+    with App(pg_url) as app:
+        invariants.check(app, tmp_path / "journal.jsonl", expected=600)
+    assert all(p.returncode == 0 for p in pool.procs.values()), pool.log_text()[-3000:]
+    assert "listening for work" in pool.log_text()  # they listened again
+
+
 SPLIT = {"name": "split", "steps": [
     {"id": "a", "agent": "left.work", "output": "a"},
     {"id": "b", "agent": "right.work", "needs": ["a"], "output": "b"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -12,6 +13,7 @@ from types import FrameType
 import click
 from rich.console import Console
 
+from ledgerflow import App, errors
 from ledgerflow.cli import render
 from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, parse_json_arg, pass_env
 from ledgerflow.cli.progress import LiveProgress
@@ -61,12 +63,16 @@ def _split(agents: str) -> list[str]:
               metavar="SECONDS", help="How long this worker's hold on an execution outlives "
               "its last heartbeat; then another worker takes the execution over "
               "(env LEDGERFLOW_LEASE_SECONDS, default 10).")
+@click.option("--wait-for-db", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              metavar="SECONDS", help="How long to keep trying to reach the database at "
+              "start-up (a server restarting) before giving up.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="warning", show_default=True, help="Engine log messages shown on stderr.")
 @pass_env
 @handle_errors
 def worker(env: Env, agents: str, concurrency: int | None, until_idle: bool,
-           quiet: bool, lease_seconds: float | None, log_level: str) -> None:
+           quiet: bool, lease_seconds: float | None, wait_for_db: float,
+           log_level: str) -> None:
     """Run step handlers: claim unfinished executions nobody holds, drive them, take new ones.
 
     On PostgreSQL, start as many workers as you like, on any machines: each holds the
@@ -81,7 +87,7 @@ def worker(env: Env, agents: str, concurrency: int | None, until_idle: bool,
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     load_modules(_split(agents))
-    app = env.app()
+    app = _connect(env, wait_for_db)
     console = Console(stderr=True)
 
     def announce(view: ExecutionView) -> None:
@@ -97,6 +103,19 @@ def worker(env: Env, agents: str, concurrency: int | None, until_idle: bool,
     if not quiet:
         console.print(f"worker stopped: {report.steps_run} step(s) run, {report.commits} "
                       f"commit(s), {report.recovered} execution(s) recovered")
+
+
+def _connect(env: Env, wait_for_db: float) -> App:
+    """The app, once the database answers (at most ``wait_for_db`` seconds of retrying)."""
+    deadline = time.monotonic() + wait_for_db
+    while True:
+        try:
+            return env.app()
+        except errors.ConnectionLost as exc:
+            if time.monotonic() >= deadline:
+                raise
+            click.echo(f"waiting for the database: {exc}", err=True)
+            time.sleep(1.0)
 
 
 @click.command()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from array import array
 from collections import Counter
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from ledgerflow.clock import Clock
 from ledgerflow.engine.agents import AgentRegistry, AgentSpec
 from ledgerflow.engine.rules import Choice
 from ledgerflow.ledger.canonical import format_timestamp
@@ -297,3 +299,28 @@ def stats_from(data: str) -> AgentStats:
                       failures=int(raw["failures"]),
                       duration_sum_ms=float(raw["duration_sum_ms"]),
                       durations=tuple(durations), last_update=raw.get("last_update"))
+
+
+class LockedBook:
+    """A worker's book behind one lock: ``choose`` also runs on callers' threads (a start
+    in the worker's process routes its first steps in the caller's transaction)."""
+
+    def __init__(self, book: AgentBook, clock: Clock) -> None:
+        self._book = book
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def choose(self, capability: str, avoid: str | None = None) -> Choice | None:
+        with self._lock:
+            return self._book.choose(capability, self._clock.now(), avoid)
+
+    def outcome(self, execution_id: str, step_id: str, epoch: int, capability: str,
+                agent: str, ok: bool, duration_ms: float) -> None:
+        with self._lock:
+            self._book.outcome(capability=capability, agent=agent, execution_id=execution_id,
+                               step_id=step_id, epoch=epoch, ok=ok, duration_ms=duration_ms,
+                               now=self._clock.now())
+
+    def take_writes(self, *, final: bool = False) -> AgentWrites | None:
+        with self._lock:
+            return self._book.take_writes(final=final)

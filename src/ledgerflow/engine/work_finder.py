@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from ledgerflow import errors
 from ledgerflow.clock import Clock
 from ledgerflow.engine.leases import Leases
 from ledgerflow.engine.lifecycle import ExecutionStatus
@@ -41,19 +42,24 @@ class WorkFinder:
 
     def start(self, poll_interval: float) -> list[Event]:
         """Listen for notifications, then claim what is there (an embedded database's
-        worker takes everything at once)."""
-        self._wakes = WakeCursor(self._store.last_wakeup())  # before claiming: none missed
-        self.prune()
-        self._notifications = self._store.listen(self.notified)
+        worker takes everything at once). A database lost meanwhile is waited out: the
+        next looks claim."""
+        self._notifications = self._store.listen(self.notified)  # reconnects by itself
         if self._notifications is None:
             log.info("%s has no LISTEN/NOTIFY: looking for work every %g s",
                      self._store.url, poll_interval)
-        claimed = self.claim()
-        while self._leases.steal and claimed and len(claimed) % self._leases.batch == 0:
-            more = self.claim()
-            if not more:
-                break
-            claimed.extend(more)
+        try:
+            self._wakes = WakeCursor(self._store.last_wakeup())  # before claiming
+            self.prune()
+            claimed = self.claim()
+            while self._leases.steal and claimed and len(claimed) % self._leases.batch == 0:
+                more = self.claim()
+                if not more:
+                    break
+                claimed.extend(more)
+        except errors.ConnectionLost as exc:
+            log.warning("database unavailable while starting (%s); carrying on", exc)
+            return []
         return claimed
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ from datetime import timedelta
 from ledgerflow import errors
 from ledgerflow.clock import Clock
 from ledgerflow.engine import event_rules, rules
-from ledgerflow.engine.agent_book import AgentBook
+from ledgerflow.engine.agent_book import AgentBook, LockedBook
 from ledgerflow.engine.agents import AgentRegistry
 from ledgerflow.engine.attempts import AttemptRunner, RunningAttempts
 from ledgerflow.engine.context import StepContext
@@ -85,7 +85,9 @@ class Worker:
         self._runner = AttemptRunner(registry, self._queue.put, clock)
         self._telemetry = WorkerTelemetry(store, clock, options.telemetry_capacity)
         self._book = AgentBook(registry, actor.id, on_transition=self._telemetry.breaker)
-        self._book_lock = threading.Lock()  # activation() routes from the caller's thread
+        self._locked = LockedBook(self._book, clock)
+        self._choose = self._locked.choose
+        self._outcome = self._locked.outcome
         self._attempts = RunningAttempts()
         self.report = WorkerReport()
 
@@ -148,8 +150,7 @@ class Worker:
         self._finder.close()
         self.report.recovered = self._finder.recovered
         try:
-            with self._book_lock:
-                final = self._book.take_writes(final=True)
+            final = self._locked.take_writes(final=True)
             if final is not None:
                 self._store.commit([], agents=final)
             self._book.unregister(self._store)
@@ -163,16 +164,25 @@ class Worker:
 
     # the loop -------------------------------------------------------------------------
     def _startup(self) -> None:
-        now = self._clock.now()
-        self._book.load_from(self._store, now)
-        self._book.register(self._store, self._actor.id, now)
-        self._book.look_around(self._store, now)
+        while not self._registered():  # the database went away meanwhile: wait for it
+            self._stop.wait(RETRY_AFTER)
         self._book.shared = not self._lock.exclusive
-        self._leases.register(self._registry.capabilities(), self._options.concurrency)
         claimed = self._finder.start(self._options.poll_interval)
-        self._commit_batch([(event, self._rule(event)) for event in claimed])
+        self._process(claimed)  # a lost connection here is retried like any other batch
         self._last_poll = time.monotonic()
         self._ready.set()
+
+    def _registered(self) -> bool:
+        now = self._clock.now()
+        try:
+            self._book.load_from(self._store, now)
+            self._book.register(self._store, self._actor.id, now)
+            self._book.look_around(self._store, now)
+            self._leases.register(self._registry.capabilities(), self._options.concurrency)
+        except errors.ConnectionLost as exc:
+            log.warning("database unavailable while starting (%s); retrying", exc)
+            return False
+        return True
 
     def _collect(self) -> list[Event]:
         events: list[Event] = []
@@ -315,8 +325,7 @@ class Worker:
             result = tr.build()
             built.append((event, result, view))
             self._views[view.id] = result.view
-        with self._book_lock:
-            agents = self._book.take_writes()
+        agents = self._locked.take_writes()
         if not built:
             if agents is not None:
                 self._store.commit([], agents=agents)
@@ -379,17 +388,6 @@ class Worker:
         self._leases.forget(execution_id)
         self._views.pop(execution_id, None)
         self._attempts.cancel_stale(execution_id, None)
-
-    def _choose(self, capability: str, avoid: str | None = None) -> rules.Choice | None:
-        with self._book_lock:
-            return self._book.choose(capability, self._clock.now(), avoid)
-
-    def _outcome(self, execution_id: str, step_id: str, epoch: int, capability: str,
-                 agent: str, ok: bool, duration_ms: float) -> None:
-        with self._book_lock:
-            self._book.outcome(capability=capability, agent=agent, execution_id=execution_id,
-                               step_id=step_id, epoch=epoch, ok=ok, duration_ms=duration_ms,
-                               now=self._clock.now())
 
     def _timed_out(self, timer: Timer) -> None:
         """An attempt still running at its deadline counts as a failure of its agent."""

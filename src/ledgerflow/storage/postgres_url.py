@@ -108,4 +108,4 @@ def connection_error(target: PostgresTarget, exc: psycopg.Error) -> errors.Ledge
         return errors.ConfigurationError(
             f"cannot log in to {target.describe()} as {target.user}: {reason}"
         )
-    return errors.StorageError(f"cannot connect to {target.describe()}: {reason}")
+    return errors.ConnectionLost(f"cannot connect to {target.describe()}: {reason}")
