@@ -90,14 +90,23 @@ class AgentBook:
         self._last_outcome = max((s.last_update or "" for s in self.stats.values()), default="")
 
     def sync(self, store: Store, now: datetime) -> None:
-        """Adopt breakers changed outside this worker (a reset by hand): a stored version
-        newer than ours."""
+        """Adopt what changed outside this worker (another worker, a reset by hand): a
+        breaker whose stored version is newer than ours, statistics recorded later than
+        ours (unless ours are waiting to be written)."""
         for row in store.load_breakers():
             key = (row.capability, row.agent)
             mine = self.breakers.get(key)
-            if mine is not None and row.version > mine.version and key not in \
+            if (mine is None or row.version > mine.version) and key not in \
                     self._pending.breakers:
                 self.breakers[key] = breakers.from_json(json.loads(row.data))
+        for stats_row in store.load_stats():
+            key = (stats_row.capability, stats_row.agent)
+            if key in self._pending.stats:
+                continue
+            stored = stats_from(stats_row.data)
+            if (stored.last_update or "") > (self.stats.get(key, agent_stats.EMPTY).last_update
+                                             or ""):
+                self.stats[key] = stored
 
     def register(self, store: Store, worker_id: str, now: datetime) -> None:
         """Tell the database which agents this worker offers (``ledgerflow agents``)."""
