@@ -67,8 +67,9 @@ class Leases:
         return replace(change, execution=row)
 
     def guard(self, change: Change, execution_id: str) -> Change:
-        """The change with this worker's lease as part of its guard."""
-        epoch = self.held.get(execution_id)
+        """The change with this worker's lease as part of its guard (not on an embedded
+        database: its lock already keeps every other worker out)."""
+        epoch = None if self.steal else self.held.get(execution_id)
         return change if epoch is None else replace(change, lease=(self.owner, epoch))
 
     def renew_due(self) -> bool:
