@@ -48,7 +48,6 @@ from ledgerflow.engine.history import HistoryEntry, history_entries
 from ledgerflow.engine.leases import LeaseOptions
 from ledgerflow.engine.status import Metrics
 from ledgerflow.engine.transition import Transition, sha256_text, text
-from ledgerflow.engine.view import ExecutionView
 from ledgerflow.engine.worker import Listener, Worker, WorkerOptions, WorkerReport
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.ledger.verify import (
@@ -162,8 +161,7 @@ class App:
             ok = self.store.commit([change])[0]
         else:
             # a worker runs in this process: start running in the same transaction
-            view = ExecutionView.from_rows(change.execution, definition, change.new_steps)
-            change, activation = worker.activation(change, view)
+            change, activation = worker.activation(change, definition)
             ok = all(self.store.commit([change, activation.change]))
         if not ok:
             existing = self._existing(execution_id, input_sha)

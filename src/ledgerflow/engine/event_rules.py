@@ -65,9 +65,9 @@ class Heartbeats:
 
 def rule_for(event: Event, choose: rules.Chooser, beats: Heartbeats, *, stopping: bool,
              recovery_limit: int, running_here: Callable[[str], set[tuple[str, int]]]
-             ) -> Rule:
-    """The rule applying ``event`` to its execution (one that changes nothing, when a
-    stopping worker should not start anything new)."""
+             ) -> Rule | None:
+    """The rule applying ``event`` to its execution; None when a stopping worker should
+    not start anything new from it."""
     if isinstance(event, Activate) and event.how == "recover":
         return lambda tr: resume.recover(tr, choose, recovery_limit)
     if isinstance(event, Activate) and event.how == "reattach":
@@ -86,7 +86,7 @@ def rule_for(event: Event, choose: rules.Chooser, beats: Heartbeats, *, stopping
         expires_at = event.expires_at
         return lambda tr: control.expire(tr, expires_at)
     if stopping:
-        return lambda tr: None
+        return None
     return lambda tr: resume.refresh(tr, choose)
 
 

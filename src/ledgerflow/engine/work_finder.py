@@ -19,7 +19,7 @@ from ledgerflow.engine.wake_cursor import WakeCursor
 from ledgerflow.engine.worker_events import Activate, Event, Expire, Refresh
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.base import Closer, Store
-from ledgerflow.storage.postgres_listen import WAKE, WORK
+from ledgerflow.storage.notices import WAKE, WORK
 
 log = logging.getLogger("ledgerflow.worker")
 WAKEUP_KEPT = timedelta(hours=1)  # wake-ups older than this are pruned
@@ -52,11 +52,8 @@ class WorkFinder:
             self._wakes = WakeCursor(self._store.last_wakeup())  # before claiming
             self.prune()
             claimed = self.claim()
-            while self._leases.steal and claimed and len(claimed) % self._leases.batch == 0:
-                more = self.claim()
-                if not more:
-                    break
-                claimed.extend(more)
+            while self._leases.steal and self.more:  # full claims: take the rest too
+                claimed.extend(self.claim())
         except errors.ConnectionLost as exc:
             log.warning("database unavailable while starting (%s); carrying on", exc)
             return []

@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock
+from ledgerflow.definition.model import Definition
 from ledgerflow.engine import event_rules, rules
 from ledgerflow.engine.agent_book import AgentBook, LockedBook
 from ledgerflow.engine.agents import AgentRegistry
@@ -92,12 +93,12 @@ class Worker:
         self.report = WorkerReport()
 
     # public ---------------------------------------------------------------------------
-    def activation(self, insert: Change, view: ExecutionView) -> tuple[Change, Built]:
+    def activation(self, insert: Change, definition: Definition) -> tuple[Change, Built]:
         """A new execution's insert, leased to this worker, and the change that starts it
         running, so whoever inserts it commits both in one transaction (then ``adopt`` the
         result). Thread-safe: pure."""
         insert = self._leases.lease_new(insert)
-        view = ExecutionView.from_rows(insert.execution, view.definition, insert.new_steps)
+        view = ExecutionView.from_rows(insert.execution, definition, insert.new_steps)
         tr = Transition.begin(view, self._clock.now(), self._actor)
         rules.activate(tr, self._choose)
         built = tr.build()
@@ -258,18 +259,18 @@ class Worker:
                               event.agent, event.error is None, event.duration_ms)
             if isinstance(event, TimerFired) and event.timer.kind == "timeout":
                 self._timed_out(event.timer)
-            if isinstance(event, Refresh):
-                if event.execution_id not in self._leases.held:
-                    continue  # another worker's: it reloads it
-                self._views.pop(event.execution_id, None)  # changed elsewhere: reload it
             if isinstance(event, Heartbeat):
                 self._beats.beat(event)
                 continue
             if event.execution_id not in self._leases.held:
                 if isinstance(event, Completed):
                     stale.append(event)
-                continue  # lost to another worker: its events are not ours to apply
-            batch.append((event, self._rule(event)))
+                continue  # another worker's: its events are not ours to apply
+            if isinstance(event, Refresh):
+                self._views.pop(event.execution_id, None)  # changed elsewhere: reload it
+            rule = self._rule(event)
+            if rule is not None:
+                batch.append((event, rule))
         try:
             self._beats.flush(self._store)
             self._commit_batch(batch)
@@ -281,7 +282,7 @@ class Worker:
             for event in stale:  # their rejection is recorded once the database is back
                 self._queue.put(event)
 
-    def _rule(self, event: Event) -> Rule:
+    def _rule(self, event: Event) -> Rule | None:
         return event_rules.rule_for(
             event, self._choose, self._beats, stopping=self._stop.is_set(),
             recovery_limit=self._options.recovery_limit, running_here=self._attempts.keys)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ledgerflow.storage.notices import WORK
 from ledgerflow.storage.rows import ClaimRow, WorkerRow
 from ledgerflow.storage.sql_mixin import SqlMixin
 from ledgerflow.storage.sqlite_rows import build, params
@@ -49,6 +50,8 @@ class LeaseTables(SqlMixin):
             cur = conn.execute(self._q["release_leases"], {
                 "owner": owner, "all": ids is None, "ids": self._ids(list(ids or ())),
                 "needs": needs, "until": until})
+            if cur.rowcount:
+                self._notify(conn, [WORK])  # others may claim them at once
             return int(cur.rowcount)
 
     # the registry -------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from ledgerflow.storage.agent_tables import AgentTables
 from ledgerflow.storage.base import AgentWrites, Change
 from ledgerflow.storage.lease_tables import LeaseTables
 from ledgerflow.storage.locks import WorkerLock
+from ledgerflow.storage.notices import WAKE, WORK
 from ledgerflow.storage.postgres_listen import NotificationListener
 from ledgerflow.storage.postgres_rows import Conn, build, params
 from ledgerflow.storage.postgres_url import PostgresTarget, connection_error, parse_url
@@ -59,9 +60,9 @@ class _GuardFailed(Exception):
 def _notifications(applied: Sequence[Change]) -> list[str]:
     """What a batch tells listening workers: new executions nobody holds, changes made
     outside a worker (their holder reloads them)."""
-    notes = [postgres_listen.WAKE + c.execution.id for c in applied if c.wake]
+    notes = [WAKE + c.execution.id for c in applied if c.wake]
     if any(c.expected_version is None and c.execution.lease_owner is None for c in applied):
-        notes.append(postgres_listen.WORK)
+        notes.append(WORK)
     return notes
 
 
@@ -222,8 +223,7 @@ class PostgresStore(AgentTables, LeaseTables, SharedReads):
                 self._write_rows(conn, applied)
                 if agents:
                     self.write_agent_rows(conn, agents)
-                for payload in _notifications(applied):
-                    conn.execute(postgres_listen.NOTIFY, (payload,))
+                self._notify(conn, _notifications(applied))
                 if self.before_commit_hook is not None:
                     pipe.sync()  # every row is written when the hook runs
                     self.before_commit_hook()
@@ -252,15 +252,12 @@ class PostgresStore(AgentTables, LeaseTables, SharedReads):
         pipe.sync()
         return [cur.rowcount == 1 for cur in cursors]
 
-    def release_leases(self, owner: str, ids: Sequence[str] | None = None, *,
-                       needs: str | None = None, until: str | None = None) -> int:
-        with self._transaction("hand back leases") as conn:
-            cur = conn.execute(self._q["release_leases"], {
-                "owner": owner, "all": ids is None, "ids": list(ids or ()), "needs": needs,
-                "until": until})
-            if cur.rowcount:
-                conn.execute(postgres_listen.NOTIFY, (postgres_listen.WORK,))
-            return int(cur.rowcount)
+    def _ids(self, ids: Sequence[str]) -> Any:
+        return list(ids)
+
+    def _notify(self, conn: Conn, notices: Sequence[str]) -> None:
+        for notice in notices:
+            conn.execute(postgres_listen.NOTIFY, (notice,))
 
     def listen(self, on_message: Callable[[str | None], None]) -> NotificationListener:
         return NotificationListener(self.target.conninfo, self.target.describe(), on_message)

@@ -16,10 +16,9 @@ from collections.abc import Callable
 
 import psycopg
 
-CHANNEL = "ledgerflow"
+from ledgerflow.storage.notices import CHANNEL
+
 NOTIFY = f"SELECT pg_notify('{CHANNEL}', %s)"
-WORK = "work"  # something to claim
-WAKE = "wake "  # + an execution id: its holder should reload it
 log = logging.getLogger("ledgerflow.worker")
 
 

@@ -22,3 +22,8 @@ class SqlMixin:
     def _executemany(self, conn: Any, name: str, rows: Sequence[Any]) -> None:
         """A named statement for each row (the one call whose shape differs by driver)."""
         raise NotImplementedError
+
+    def _notify(self, conn: Any, notices: Sequence[str]) -> None:
+        """Tell listening workers (``storage.notices``), on commit of ``conn``'s
+        transaction. Nobody listens by default: workers poll."""
+        return None
