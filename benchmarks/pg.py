@@ -32,7 +32,7 @@ SRC = HERE.parent / "src"
 sys.path.insert(0, str(SRC))
 
 from ledgerflow import App  # noqa: E402
-from ledgerflow.engine import starting  # noqa: E402
+from ledgerflow.engine.rules import starting  # noqa: E402
 
 AGENTS = HERE / "pg_agents.py"  # bench.noop, bench.sleep (50 ms)
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 from ledgerflow import App  # noqa: E402
-from ledgerflow.engine.view import ExecutionView  # noqa: E402
+from ledgerflow.engine.model.view import ExecutionView  # noqa: E402
 
 sys.path.insert(0, str(HERE))
 import routing_telemetry  # noqa: E402

@@ -8,10 +8,10 @@ from __future__ import annotations
 from ledgerflow import errors
 from ledgerflow.definition.builder import WorkflowBuilder
 from ledgerflow.definition.model import Definition
-from ledgerflow.engine.agents import AgentRegistry, agent
+from ledgerflow.engine.agents.registry import AgentRegistry, agent
 from ledgerflow.engine.app import App
-from ledgerflow.engine.context import StepContext
-from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.engine.worker.context import StepContext
 from ledgerflow.errors import LedgerflowError
 
 __version__ = "0.1.0"

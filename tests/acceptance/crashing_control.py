@@ -20,7 +20,7 @@ import threading
 import time
 
 from ledgerflow import App
-from ledgerflow.engine.agents import load_modules
+from ledgerflow.engine.agents.registry import load_modules
 from ledgerflow.testing import FaultyStore
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from ledgerflow import App
-from ledgerflow.engine.agents import load_modules
+from ledgerflow.engine.agents.registry import load_modules
 from ledgerflow.testing import FaultyStore
 
 

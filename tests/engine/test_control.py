@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from ledgerflow import App, errors
-from ledgerflow.engine import control
-from ledgerflow.engine.controller import ConcurrentChange
+from ledgerflow.engine.control.commands import ConcurrentChange
+from ledgerflow.engine.rules import actions
 
 CHAIN = {
     "name": "chain",
@@ -348,7 +348,7 @@ def test_two_operators_at_once_one_wins_the_other_is_told(db_url: str, app: Any)
         if not raced:
             raced.append(True)
             other.pause(eid, reason="the other operator")
-        control.pause(tr, "me")
+        actions.pause(tr, "me")
 
     try:
         with pytest.raises(ConcurrentChange, match=r"execution.paused, ledger seq \d+\) "
@@ -370,7 +370,7 @@ def test_a_signal_racing_a_worker_is_retried_not_lost(app: Any) -> None:
         if not sent:
             sent.append(True)
             app.run_until_idle()  # the execution moves on under the first attempt
-        control.signal(tr, "approve", {"by": "eve"})
+        actions.signal(tr, "approve", {"by": "eve"})
 
     app.control.apply(eid, "signal", signal_while_a_worker_moves, strict=False)
     app.run_until_idle()

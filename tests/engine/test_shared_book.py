@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledgerflow.engine.agent_book import AgentBook
-from ledgerflow.engine.agents import AgentRegistry
+from ledgerflow.engine.agents.book import AgentBook
+from ledgerflow.engine.agents.registry import AgentRegistry
 from ledgerflow.storage.base import Store
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

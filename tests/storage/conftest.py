@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from ledgerflow.definition import Definition, from_mapping
-from ledgerflow.engine import rules, starting
-from ledgerflow.engine.transition import Built, Transition, text
-from ledgerflow.engine.view import ExecutionView
+from ledgerflow.engine.model.transition import Built, Transition, text
+from ledgerflow.engine.model.view import ExecutionView
+from ledgerflow.engine.rules import flow, starting
 from ledgerflow.ledger.canonical import canonical_json, format_timestamp
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.storage.base import Change, Store
@@ -49,8 +49,8 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def choose(capability: str, avoid: str | None = None) -> rules.Choice:
-    return rules.Choice(agent="a", candidates=[], reason="test")
+def choose(capability: str, avoid: str | None = None) -> flow.Choice:
+    return flow.Choice(agent="a", candidates=[], reason="test")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -118,7 +118,7 @@ class Changes:
 def activation(view: ExecutionView, now: datetime = T0) -> Built:
     """Pending → running, dispatching the first runnable step (with a routing decision)."""
     tr = Transition.begin(view, now, ACTOR)
-    rules.activate(tr, choose)
+    flow.activate(tr, choose)
     assert tr.changed
     return tr.build()
 
@@ -127,7 +127,7 @@ def completion(view: ExecutionView, step_id: str, output: Any, now: datetime = T
     """The running attempt of ``step_id`` completes with ``output``."""
     tr = Transition.begin(view, now, ACTOR)
     epoch = view.steps[step_id].epoch
-    assert rules.complete_step(tr, step_id, epoch, output, text(output), choose)
+    assert flow.complete_step(tr, step_id, epoch, output, text(output), choose)
     return tr.build()
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from ledgerflow import errors
-from ledgerflow.engine import retention
+from ledgerflow.engine.control import retention
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.base import Store
 from ledgerflow.storage.rows import ExecutionRow, SignalRow, TombstoneRow

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledgerflow.engine.wake_cursor import WakeCursor
+from ledgerflow.engine.worker.wake_cursor import WakeCursor
 
 
 def test_each_wake_up_is_seen_once_and_the_cursor_moves_over_seen_ids() -> None:

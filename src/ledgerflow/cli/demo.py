@@ -12,7 +12,7 @@ from ledgerflow.cli import render
 from ledgerflow.cli.base import Env, handle_errors, pass_env
 from ledgerflow.cli.progress import LiveProgress
 from ledgerflow.demo import CASES, definition_path
-from ledgerflow.engine.agents import load_modules
+from ledgerflow.engine.agents.registry import load_modules
 from ledgerflow.settings import DEFAULT_DB_URL
 from ledgerflow.storage.rows import parse_column
 

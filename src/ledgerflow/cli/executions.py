@@ -17,7 +17,7 @@ from ledgerflow.cli.base import (
     parse_json_arg,
     pass_env,
 )
-from ledgerflow.engine.lifecycle import ExecutionStatus
+from ledgerflow.engine.model.lifecycle import ExecutionStatus
 
 STATUS_CHOICE = click.Choice([s.value for s in ExecutionStatus])
 

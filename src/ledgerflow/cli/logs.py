@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ledgerflow.cli.base import Env, handle_errors, json_option, pass_env
-from ledgerflow.engine.lifecycle import ExecutionStatus
+from ledgerflow.engine.model.lifecycle import ExecutionStatus
 
 _STYLE = {"interaction": "", "telemetry": "cyan", "error": "red", "decision": "magenta",
           "transition": "yellow"}

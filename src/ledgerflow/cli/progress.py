@@ -14,8 +14,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from ledgerflow.engine.lifecycle import StepStatus
-from ledgerflow.engine.view import ExecutionView
+from ledgerflow.engine.model.lifecycle import StepStatus
+from ledgerflow.engine.model.view import ExecutionView
 
 _DONE = {StepStatus.COMPLETED, StepStatus.SKIPPED, StepStatus.FAILED, StepStatus.CANCELLED,
          StepStatus.INTERRUPTED}

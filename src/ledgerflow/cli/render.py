@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ledgerflow.engine.status import ExecutionReport
+from ledgerflow.engine.reports.status import ExecutionReport
 from ledgerflow.storage.rows import ExecutionRow
 
 _STYLE = {

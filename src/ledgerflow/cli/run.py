@@ -17,9 +17,9 @@ from ledgerflow import App, errors
 from ledgerflow.cli import render
 from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, parse_json_arg, pass_env
 from ledgerflow.cli.progress import LiveProgress
-from ledgerflow.engine.agents import load_modules
-from ledgerflow.engine.view import ExecutionView
-from ledgerflow.engine.worker import Worker
+from ledgerflow.engine.agents.registry import load_modules
+from ledgerflow.engine.model.view import ExecutionView
+from ledgerflow.engine.worker.loop import Worker
 
 agents_option = click.option(
     "--agents", "agents", default="", metavar="MODULE[,MODULE…]",

@@ -8,7 +8,7 @@ import click
 
 from ledgerflow import errors
 from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, pass_env
-from ledgerflow.engine import retention
+from ledgerflow.engine.control import retention
 from ledgerflow.ledger.verify import VerifyResult
 from ledgerflow.storage.rows import TombstoneRow
 

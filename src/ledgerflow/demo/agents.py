@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import ledgerflow
-from ledgerflow.engine.context import StepContext
+from ledgerflow.engine.worker.context import StepContext
 
 WORK_SECONDS = 0.05  # a little work, so the live progress has something to show
 

@@ -31,24 +31,19 @@ import jsonpatch
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock, SystemClock
-from ledgerflow.engine import (
-    agent_admin,
-    control,
-    editing,
-    retention,
-    rules,
-    starting,
-    status,
-    worker_registry,
-)
-from ledgerflow.engine.agents import DEFAULT_REGISTRY, AgentRegistry, F
-from ledgerflow.engine.controller import Controller
+from ledgerflow.engine.agents import admin
+from ledgerflow.engine.agents.registry import DEFAULT_REGISTRY, AgentRegistry, F
+from ledgerflow.engine.control import editing, retention
+from ledgerflow.engine.control.commands import Controller
 from ledgerflow.engine.definitions import Applied, Definitions, DefinitionSource
-from ledgerflow.engine.history import HistoryEntry, history_entries
-from ledgerflow.engine.leases import LeaseOptions
-from ledgerflow.engine.status import Metrics
-from ledgerflow.engine.transition import Transition, sha256_text, text
-from ledgerflow.engine.worker import Listener, Worker, WorkerOptions, WorkerReport
+from ledgerflow.engine.model.transition import Transition, sha256_text, text
+from ledgerflow.engine.reports import status
+from ledgerflow.engine.reports import workers as worker_reports
+from ledgerflow.engine.reports.history import HistoryEntry, history_entries
+from ledgerflow.engine.reports.status import Metrics
+from ledgerflow.engine.rules import actions, flow, starting
+from ledgerflow.engine.worker.leases import LeaseOptions
+from ledgerflow.engine.worker.loop import Listener, Worker, WorkerOptions, WorkerReport
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.ledger.verify import (
     ExecutionHead,
@@ -211,27 +206,27 @@ class App:
     # control: every action is a ledger entry with this app's actor ------------------------
     def pause(self, execution_id: str, reason: str | None = None) -> None:
         """No new step is dispatched once this returns; running steps finish and record."""
-        self.control.apply(execution_id, "pause", lambda tr: control.pause(tr, reason))
+        self.control.apply(execution_id, "pause", lambda tr: actions.pause(tr, reason))
 
     def resume(self, execution_id: str, reason: str | None = None,
                from_step: str | None = None) -> None:
         """Continue where it stopped, or reset ``from_step`` and its dependents first."""
         self.control.apply(execution_id, "resume",
-                           lambda tr: control.resume(tr, reason, from_step))
+                           lambda tr: actions.resume(tr, reason, from_step))
 
     def cancel(self, execution_id: str, reason: str | None = None) -> bool:
         """End it ``cancelled`` (False if it already was). Running handlers see
         ``ctx.cancelled``."""
-        return self.control.apply(execution_id, "cancel", lambda tr: control.cancel(tr, reason))
+        return self.control.apply(execution_id, "cancel", lambda tr: actions.cancel(tr, reason))
 
     def retry(self, execution_id: str, reason: str | None = None) -> list[str]:
         """Run the failed steps of a failed execution again; returns their ids."""
-        return self.control.apply(execution_id, "retry", lambda tr: control.retry(tr, reason))
+        return self.control.apply(execution_id, "retry", lambda tr: actions.retry(tr, reason))
 
     def rerun(self, execution_id: str, from_step: str, reason: str | None = None) -> list[str]:
         """Run ``from_step`` and its dependents of a finished execution again."""
         return self.control.apply(execution_id, "rerun",
-                                  lambda tr: control.rerun(tr, from_step, reason))
+                                  lambda tr: actions.rerun(tr, from_step, reason))
 
     def fork(self, execution_id: str, at_seq: int | None = None,
              input_patch: Any = None) -> str:
@@ -245,7 +240,7 @@ class App:
         """Store a signal for the execution's wait steps and handlers."""
         value = {} if data is None else data
         self.control.apply(execution_id, "signal",
-                           lambda tr: control.signal(tr, name, value), strict=False)
+                           lambda tr: actions.signal(tr, name, value), strict=False)
 
     def set_state(self, execution_id: str, path: str, value: Any,
                   reason: str | None = None) -> int:
@@ -256,7 +251,7 @@ class App:
 
         def edit(tr: Transition) -> int:
             new = editing.set_path(tr.state, keys, value)
-            control.edit_state(tr, new, {"set": path, "value": value}, reason)
+            actions.edit_state(tr, new, {"set": path, "value": value}, reason)
             return tr.view.row.state_version + 1
         return self.control.apply(execution_id, "edit the state of", edit)
 
@@ -264,7 +259,7 @@ class App:
         """Apply a JSON merge patch (RFC 7386) to the state of a paused execution."""
         def edit(tr: Transition) -> int:
             new = json_merge_patch.merge(copy.deepcopy(tr.state), patch)
-            control.edit_state(tr, new, {"merge_patch": patch}, reason)
+            actions.edit_state(tr, new, {"merge_patch": patch}, reason)
             return tr.view.row.state_version + 1
         return self.control.apply(execution_id, "edit the state of", edit)
 
@@ -278,7 +273,7 @@ class App:
             self.store.durations(self.tenant, row.workflow, ETA_SAMPLE))
         definition = self.definitions.get(row.tenant_id, row.workflow, row.workflow_version)
         waits = {s.id: s.options.get("signal", "") for s in definition.steps
-                 if s.type in rules.WAITING_TYPES}
+                 if s.type in flow.WAITING_TYPES}
         pending = sum(1 for g in self.store.load_signals(row.id) if g.consumed_by is None
                       and any(w == g.name for w in waits.values()))
         extras = status.Extras(waits=waits, forks=self.store.list_forks(row.id),
@@ -348,22 +343,22 @@ class App:
         return verify_execution(head, entries, state, versions)
 
     # agents ------------------------------------------------------------------------------
-    def agents(self) -> list[agent_admin.AgentInfo]:
+    def agents(self) -> list[admin.AgentInfo]:
         """Agents of live workers with their breakers and statistics."""
-        return agent_admin.agents(self.store, self.clock.now())
+        return admin.agents(self.store, self.clock.now())
 
-    def workers(self, *, everyone: bool = False) -> list[worker_registry.WorkerInfo]:
+    def workers(self, *, everyone: bool = False) -> list[worker_reports.WorkerInfo]:
         """Workers alive or stopping, what each holds and runs (``everyone``: all)."""
-        return worker_registry.workers(self.store, self.clock.now(), everyone=everyone)
+        return worker_reports.workers(self.store, self.clock.now(), everyone=everyone)
 
     def reset_breaker(self, agent: str, capability: str | None = None) -> list[Any]:
         """Close an agent's breaker by hand (recorded with this app's actor)."""
-        return agent_admin.reset(self.store, agent, capability, self.actor.id,
+        return admin.reset(self.store, agent, capability, self.actor.id,
                                  self.clock.now())
 
-    def recalculate_stats(self, write: bool = True) -> list[agent_admin.Recalculated]:
+    def recalculate_stats(self, write: bool = True) -> list[admin.Recalculated]:
         """Rebuild agent statistics from the stored decisions and compare."""
-        return agent_admin.recalculate(self.store, write=write, now=self.clock.now())
+        return admin.recalculate(self.store, write=write, now=self.clock.now())
 
     def routing(self, execution_id: str) -> list[DecisionRow]:
         """Every routing decision of an execution, with its outcome."""

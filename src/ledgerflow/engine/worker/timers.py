@@ -7,7 +7,7 @@ import heapq
 import itertools
 from collections.abc import Iterable
 
-from ledgerflow.engine.transition import Timer
+from ledgerflow.engine.model.transition import Timer
 
 ATTEMPT_TIMERS = frozenset({"timeout", "heartbeat"})  # only matter while an attempt runs
 

@@ -20,19 +20,16 @@ from datetime import timedelta
 from ledgerflow import errors
 from ledgerflow.clock import Clock
 from ledgerflow.definition.model import Definition
-from ledgerflow.engine import event_rules, rules
-from ledgerflow.engine.agent_book import AgentBook, LockedBook
-from ledgerflow.engine.agents import AgentRegistry
-from ledgerflow.engine.attempts import AttemptRunner, RunningAttempts
-from ledgerflow.engine.context import StepContext
+from ledgerflow.engine.agents.book import AgentBook, LockedBook
+from ledgerflow.engine.agents.registry import AgentRegistry
 from ledgerflow.engine.definitions import Definitions
-from ledgerflow.engine.event_rules import Heartbeats
-from ledgerflow.engine.leases import Leases
-from ledgerflow.engine.transition import Built, Timer, Transition
-from ledgerflow.engine.view import ExecutionView
-from ledgerflow.engine.view_loader import ViewLoader
-from ledgerflow.engine.work_finder import WorkFinder
-from ledgerflow.engine.worker_events import (
+from ledgerflow.engine.model.transition import Built, Timer, Transition
+from ledgerflow.engine.model.view import ExecutionView
+from ledgerflow.engine.rules import flow
+from ledgerflow.engine.worker import reactions
+from ledgerflow.engine.worker.attempts import AttemptRunner, RunningAttempts
+from ledgerflow.engine.worker.context import StepContext
+from ledgerflow.engine.worker.events import (
     Activate,
     Adopt,
     Completed,
@@ -44,8 +41,12 @@ from ledgerflow.engine.worker_events import (
     WorkerOptions,
     WorkerReport,
 )
-from ledgerflow.engine.worker_telemetry import WorkerTelemetry
-from ledgerflow.engine.worker_timers import TimerHeap
+from ledgerflow.engine.worker.finder import WorkFinder
+from ledgerflow.engine.worker.leases import Leases
+from ledgerflow.engine.worker.loading import ViewLoader
+from ledgerflow.engine.worker.reactions import Heartbeats
+from ledgerflow.engine.worker.telemetry import WorkerTelemetry
+from ledgerflow.engine.worker.timers import TimerHeap
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.storage.base import Change, Store
 
@@ -100,7 +101,7 @@ class Worker:
         insert = self._leases.lease_new(insert)
         view = ExecutionView.from_rows(insert.execution, definition, insert.new_steps)
         tr = Transition.begin(view, self._clock.now(), self._actor)
-        rules.activate(tr, self._choose)
+        flow.activate(tr, self._choose)
         built = tr.build()
         change = replace(built.change, lease=(self._leases.owner, 1))
         return insert, replace(built, change=change)
@@ -275,7 +276,7 @@ class Worker:
             self._beats.flush(self._store)
             self._commit_batch(batch)
             for event in stale:
-                event_rules.record_stale(self._store, self._loader.load, self._clock.now(),
+                reactions.record_stale(self._store, self._loader.load, self._clock.now(),
                                          self._actor, event)
         except errors.ConnectionLost as exc:
             self._retry_later(batch, exc)
@@ -283,7 +284,7 @@ class Worker:
                 self._queue.put(event)
 
     def _rule(self, event: Event) -> Rule | None:
-        return event_rules.rule_for(
+        return reactions.rule_for(
             event, self._choose, self._beats, stopping=self._stop.is_set(),
             recovery_limit=self._options.recovery_limit, running_here=self._attempts.keys)
 
@@ -375,7 +376,7 @@ class Worker:
         if fresh is not None and not mine:
             self._lost(old_view.id, f"another worker ({fresh.row.lease_owner}) took it over")
             if isinstance(event, Completed):
-                event_rules.record_stale(self._store, self._loader.load, self._clock.now(),
+                reactions.record_stale(self._store, self._loader.load, self._clock.now(),
                                          self._actor, event)
             return
         self._attempts.cancel_stale(old_view.id, fresh)

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledgerflow.engine.leases import LeaseOptions
-from ledgerflow.engine.transition import Built, Timer
-from ledgerflow.engine.view import ExecutionView
+from ledgerflow.engine.model.transition import Built, Timer
+from ledgerflow.engine.model.view import ExecutionView
+from ledgerflow.engine.worker.leases import LeaseOptions
 from ledgerflow.telemetry.buffer import BufferStats
 
 

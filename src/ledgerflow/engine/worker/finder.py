@@ -13,10 +13,10 @@ from datetime import timedelta
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock
-from ledgerflow.engine.leases import Leases
-from ledgerflow.engine.lifecycle import ExecutionStatus
-from ledgerflow.engine.wake_cursor import WakeCursor
-from ledgerflow.engine.worker_events import Activate, Event, Expire, Refresh
+from ledgerflow.engine.model.lifecycle import ExecutionStatus
+from ledgerflow.engine.worker.events import Activate, Event, Expire, Refresh
+from ledgerflow.engine.worker.leases import Leases
+from ledgerflow.engine.worker.wake_cursor import WakeCursor
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.base import Closer, Store
 from ledgerflow.storage.notices import WAKE, WORK

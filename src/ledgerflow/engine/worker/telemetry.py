@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from ledgerflow.clock import Clock
-from ledgerflow.engine.transition import Built, Dispatch
+from ledgerflow.engine.model.transition import Built, Dispatch
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.base import Store
 from ledgerflow.storage.rows import TelemetryRow

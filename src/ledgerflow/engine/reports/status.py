@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.storage.rows import ExecutionRow, StepRow, parse_column
 
 

@@ -9,10 +9,10 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from ledgerflow.engine import control, resume, rules, waits
-from ledgerflow.engine.transition import Timer, Transition, text
-from ledgerflow.engine.view import ExecutionView
-from ledgerflow.engine.worker_events import (
+from ledgerflow.engine.model.transition import Timer, Transition, text
+from ledgerflow.engine.model.view import ExecutionView
+from ledgerflow.engine.rules import actions, flow, recovery, waits
+from ledgerflow.engine.worker.events import (
     Activate,
     Completed,
     Event,
@@ -63,56 +63,56 @@ class Heartbeats:
         self._last.pop((execution_id, step_id, epoch), None)
 
 
-def rule_for(event: Event, choose: rules.Chooser, beats: Heartbeats, *, stopping: bool,
+def rule_for(event: Event, choose: flow.Chooser, beats: Heartbeats, *, stopping: bool,
              recovery_limit: int, running_here: Callable[[str], set[tuple[str, int]]]
              ) -> Rule | None:
     """The rule applying ``event`` to its execution; None when a stopping worker should
     not start anything new from it."""
     if isinstance(event, Activate) and event.how == "recover":
-        return lambda tr: resume.recover(tr, choose, recovery_limit)
+        return lambda tr: recovery.recover(tr, choose, recovery_limit)
     if isinstance(event, Activate) and event.how == "reattach":
         here = running_here(event.execution_id)
-        return lambda tr: resume.reattach(tr, choose, here)
+        return lambda tr: recovery.reattach(tr, choose, here)
     if isinstance(event, Completed):
         beats.forget(event.execution_id, event.step_id, event.epoch)
         if event.error is not None:
             error = event.error
-            return lambda tr: rules.fail_attempt(tr, event.step_id, event.epoch, error, choose)
-        return lambda tr: rules.complete_step(tr, event.step_id, event.epoch, event.output,
+            return lambda tr: flow.fail_attempt(tr, event.step_id, event.epoch, error, choose)
+        return lambda tr: flow.complete_step(tr, event.step_id, event.epoch, event.output,
                                               event.output_text or "null", choose)
     if isinstance(event, TimerFired):
         return _timer_rule(event.timer, choose, beats)
     if isinstance(event, Expire):
         expires_at = event.expires_at
-        return lambda tr: control.expire(tr, expires_at)
+        return lambda tr: actions.expire(tr, expires_at)
     if stopping:
         return None
-    return lambda tr: resume.refresh(tr, choose)
+    return lambda tr: recovery.refresh(tr, choose)
 
 
-def _timer_rule(timer: Timer, choose: rules.Chooser, beats: Heartbeats) -> Rule:
+def _timer_rule(timer: Timer, choose: flow.Chooser, beats: Heartbeats) -> Rule:
     if timer.kind == "timeout":
         def timeout(tr: Transition) -> None:
-            step = rules.step_spec(tr, timer.step_id)
+            step = flow.step_spec(tr, timer.step_id)
             waited = f" for signal {step.options['signal']!r}" if "signal" in step.options \
                 else ""
-            rules.fail_attempt(tr, timer.step_id, timer.epoch,
+            flow.fail_attempt(tr, timer.step_id, timer.epoch,
                                f"timed out after {step.timeout}s{waited}", choose)
         return timeout
     if timer.kind == "wake":
         return lambda tr: waits.wake(tr, timer.step_id, timer.epoch, choose)
     if timer.kind == "heartbeat":
         return lambda tr: _check_heartbeat(tr, timer, choose, beats)
-    return lambda tr: rules.advance(tr, choose)
+    return lambda tr: flow.advance(tr, choose)
 
 
-def _check_heartbeat(tr: Transition, timer: Timer, choose: rules.Chooser,
+def _check_heartbeat(tr: Transition, timer: Timer, choose: flow.Chooser,
                      beats: Heartbeats) -> None:
     """Fail an attempt whose heartbeats stopped; else look again when the next is due."""
     row = tr.step(timer.step_id)
     if row.status != "running" or row.epoch != timer.epoch:
         return
-    limit = rules.step_spec(tr, timer.step_id).heartbeat_timeout or 0.0
+    limit = flow.step_spec(tr, timer.step_id).heartbeat_timeout or 0.0
     started = datetime.fromisoformat((row.started_at or tr.now_text).replace("Z", "+00:00"))
     last = beats.last(tr.execution_id, timer.step_id, timer.epoch)
     since = datetime.fromtimestamp(last, UTC) if last is not None else started
@@ -123,7 +123,7 @@ def _check_heartbeat(tr: Transition, timer: Timer, choose: rules.Chooser,
         return
     beats.forget(tr.execution_id, timer.step_id, timer.epoch)
     what = "no heartbeat" if last is None else "no heartbeat since the last one"
-    rules.fail_attempt(tr, timer.step_id, timer.epoch,
+    flow.fail_attempt(tr, timer.step_id, timer.epoch,
                        f"heartbeat timeout: {what} for {limit}s", choose)
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledgerflow import errors
-from ledgerflow.engine.agent_book import stats_from, stats_json
+from ledgerflow.engine.agents.book import stats_from, stats_json
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.routing import breaker as breakers
 from ledgerflow.routing import stats as agent_stats

@@ -11,8 +11,8 @@ import jsonschema
 
 from ledgerflow import errors
 from ledgerflow.definition.model import Definition
-from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
-from ledgerflow.engine.transition import ledger_rows, sha256_text, text
+from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.engine.model.transition import ledger_rows, sha256_text, text
 from ledgerflow.ledger import chain
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.base import Change

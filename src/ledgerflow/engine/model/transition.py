@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from ledgerflow.engine import lifecycle
-from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
-from ledgerflow.engine.view import ExecutionView
+from ledgerflow.engine.model import lifecycle
+from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.ledger import chain
 from ledgerflow.ledger.canonical import canonical_json, format_timestamp
 from ledgerflow.storage.base import Change

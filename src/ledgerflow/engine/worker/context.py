@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ledgerflow.engine.transition import Dispatch
+from ledgerflow.engine.model.transition import Dispatch
 
 log = logging.getLogger("ledgerflow.agent")
 

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from ledgerflow import errors
-from ledgerflow.engine.graph import graph_of
-from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
-from ledgerflow.engine.transition import Transition, sha256_text, text
+from ledgerflow.engine.model.graph import graph_of
+from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.engine.model.transition import Transition, sha256_text, text
 
 E = ExecutionStatus
 S = StepStatus

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from ledgerflow.clock import Clock
-from ledgerflow.engine.agents import AgentRegistry, AgentSpec
-from ledgerflow.engine.rules import Choice
+from ledgerflow.engine.agents.registry import AgentRegistry, AgentSpec
+from ledgerflow.engine.rules.flow import Choice
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.routing import breaker as breakers
 from ledgerflow.routing import stats as agent_stats

@@ -1,5 +1,5 @@
-"""Operator actions, committed: load an execution, apply a ``control`` rule, commit it under
-the optimistic guard (execution version + ledger head).
+"""Operator actions, committed: load an execution, apply an operator rule (``rules.actions``),
+commit it under the optimistic guard (execution version + ledger head).
 
 A guard that fails because a worker moved the execution on is retried on the fresh rows.
 A guard that fails because another operator acted on it first is a ``ConcurrentChange``:
@@ -18,12 +18,13 @@ import json_merge_patch
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock
-from ledgerflow.engine import retention, starting
+from ledgerflow.engine.control import retention
 from ledgerflow.engine.definitions import Definitions
-from ledgerflow.engine.graph import graph_of
-from ledgerflow.engine.lifecycle import StepStatus
-from ledgerflow.engine.transition import Transition, text
-from ledgerflow.engine.view import ExecutionView
+from ledgerflow.engine.model.graph import graph_of
+from ledgerflow.engine.model.lifecycle import StepStatus
+from ledgerflow.engine.model.transition import Transition, text
+from ledgerflow.engine.model.view import ExecutionView
+from ledgerflow.engine.rules import starting
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.storage.base import Store
 from ledgerflow.storage.rows import ExecutionRow, LedgerRow, parse_column

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 from ledgerflow.clock import Clock
-from ledgerflow.engine.agents import AgentRegistry
-from ledgerflow.engine.context import StepContext
-from ledgerflow.engine.lifecycle import StepStatus
-from ledgerflow.engine.transition import Dispatch, text
-from ledgerflow.engine.view import ExecutionView
-from ledgerflow.engine.worker_events import Completed, Event, Heartbeat
+from ledgerflow.engine.agents.registry import AgentRegistry
+from ledgerflow.engine.model.lifecycle import StepStatus
+from ledgerflow.engine.model.transition import Dispatch, text
+from ledgerflow.engine.model.view import ExecutionView
+from ledgerflow.engine.worker.context import StepContext
+from ledgerflow.engine.worker.events import Completed, Event, Heartbeat
 
 
 class AttemptRunner:

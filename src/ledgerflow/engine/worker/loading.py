@@ -6,7 +6,7 @@ import logging
 
 from ledgerflow import errors
 from ledgerflow.engine.definitions import Definitions
-from ledgerflow.engine.view import ExecutionView
+from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.storage.base import Store
 
 log = logging.getLogger("ledgerflow.worker")

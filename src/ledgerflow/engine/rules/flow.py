@@ -19,15 +19,15 @@ from typing import Any, Protocol
 
 from ledgerflow import errors
 from ledgerflow.definition.model import Definition, OutputMode, OutputTarget, Step, StepType
-from ledgerflow.engine import control, handlers
-from ledgerflow.engine.graph import graph_of
-from ledgerflow.engine.lifecycle import (
+from ledgerflow.engine.model.graph import graph_of
+from ledgerflow.engine.model.lifecycle import (
     SETTLED_OK,
     STEP_FAILURES,
     ExecutionStatus,
     StepStatus,
 )
-from ledgerflow.engine.transition import Dispatch, Timer, Transition, sha256_text, text
+from ledgerflow.engine.model.transition import Dispatch, Timer, Transition, sha256_text, text
+from ledgerflow.engine.rules import actions, signals
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.rows import DecisionRow
 
@@ -61,7 +61,7 @@ def expire_if_due(tr: Transition) -> bool:
     deadline = tr.view.row.expires_at
     if deadline is None or deadline > tr.now_text or tr.status.terminal:
         return False
-    control.expire(tr, deadline)
+    actions.expire(tr, deadline)
     return True
 
 
@@ -83,7 +83,7 @@ def advance(tr: Transition, choose: Chooser, after: str | None = None) -> None:
         return
     graph = graph_of(tr.view.definition)
     if after is None:
-        work = [sid for sid in tr.step_ids() if handlers.is_run(sid)] + list(graph.order)
+        work = [sid for sid in tr.step_ids() if signals.is_run(sid)] + list(graph.order)
     else:
         work = list(graph.dependents.get(after, ()))
     blocked = _has_failure(tr) or tr.hold
@@ -223,7 +223,7 @@ def _has_failure(tr: Transition) -> bool:
 def step_spec(tr: Transition, step_id: str) -> Step:
     """The definition of a step run: a graph step, or a signal handler's run."""
     found = graph_of(tr.view.definition).steps.get(step_id)
-    return found if found is not None else handlers.spec(tr.view.definition, step_id)
+    return found if found is not None else signals.spec(tr.view.definition, step_id)
 
 
 def _runnable(tr: Transition, step: Step) -> bool:
@@ -254,7 +254,7 @@ def _start(tr: Transition, step: Step, choose: Chooser) -> None:
     if step.type is StepType.TASK:
         dispatch(tr, step, choose, attempt=row.attempt + 1, event="step.started")
         return
-    from ledgerflow.engine import waits  # waits completes steps through this module
+    from ledgerflow.engine.rules import waits  # waits completes steps through this module
 
     if step.type is StepType.WAIT:
         waits.begin_wait(tr, step, choose)
@@ -274,8 +274,8 @@ def dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, event
         fail_now(tr, step.id, "a task step needs an agent")
         return
     try:
-        if handlers.is_run(step.id):
-            data = handlers.signal_data(tr.signals, step.id)
+        if signals.is_run(step.id):
+            data = signals.signal_data(tr.signals, step.id)
         else:
             data = step.input.evaluate(tr.expression_context()) if step.input else {}
     except errors.ExpressionError as exc:

@@ -6,9 +6,9 @@
 * a ``sleep`` step runs until its time (``for`` a duration or ``until`` a timestamp) and
   completes with ``{"slept_until": ...}``;
 * each signal runs the definition's handlers for its name (``on:``) whose ``when`` holds,
-  as step runs of their own (``engine.handlers``).
+  as step runs of their own (``rules.signals``).
 
-Deadlines live in the step row's ``ready_at``, so they survive restarts (``resume.arm_timers``).
+Deadlines live in the step row's ``ready_at``, so they survive restarts (``recovery.arm_timers``).
 """
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ from typing import Any
 
 from ledgerflow import errors
 from ledgerflow.definition.model import Step, StepType
-from ledgerflow.engine import handlers, rules
-from ledgerflow.engine.graph import graph_of
-from ledgerflow.engine.lifecycle import StepStatus
-from ledgerflow.engine.transition import Timer, Transition, text
+from ledgerflow.engine.model.graph import graph_of
+from ledgerflow.engine.model.lifecycle import StepStatus
+from ledgerflow.engine.model.transition import Timer, Transition, text
+from ledgerflow.engine.rules import flow, signals
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.rows import SignalRow, StepRow, parse_column
 
 S = StepStatus
 
 
-def begin_wait(tr: Transition, step: Step, choose: rules.Chooser) -> None:
+def begin_wait(tr: Transition, step: Step, choose: flow.Chooser) -> None:
     name = step.options["signal"]
     deadline = tr.now + timedelta(seconds=step.timeout) if step.timeout is not None else None
     row = _begin(tr, step, "step.waiting", deadline, {"signal": name})
@@ -41,11 +41,11 @@ def begin_wait(tr: Transition, step: Step, choose: rules.Chooser) -> None:
         _consume(tr, step.id, waiting, choose)
 
 
-def begin_sleep(tr: Transition, step: Step, choose: rules.Chooser) -> None:
+def begin_sleep(tr: Transition, step: Step, choose: flow.Chooser) -> None:
     try:
         due = _sleep_until(tr, step)
     except errors.ExpressionError as exc:
-        rules.fail_now(tr, step.id, f"until: {exc}")
+        flow.fail_now(tr, step.id, f"until: {exc}")
         return
     row = _begin(tr, step, "step.sleeping", due, {})
     tr.timers.append(Timer(due=due, execution_id=tr.execution_id, step_id=step.id,
@@ -54,16 +54,16 @@ def begin_sleep(tr: Transition, step: Step, choose: rules.Chooser) -> None:
         wake(tr, step.id, row.epoch, choose)
 
 
-def wake(tr: Transition, step_id: str, epoch: int, choose: rules.Chooser) -> bool:
+def wake(tr: Transition, step_id: str, epoch: int, choose: flow.Chooser) -> bool:
     """A sleep is over: the step completes (False if that attempt is no longer current)."""
     row = tr.step(step_id)
     if row.ready_at is None:
         return False
     output = {"slept_until": row.ready_at}
-    return rules.complete_step(tr, step_id, epoch, output, text(output), choose)
+    return flow.complete_step(tr, step_id, epoch, output, text(output), choose)
 
 
-def match_signals(tr: Transition, choose: rules.Chooser) -> None:
+def match_signals(tr: Transition, choose: flow.Chooser) -> None:
     """Hand every received signal to its handlers (once) and to a wait step waiting for it."""
     for seq in sorted(tr.signals):
         signal = tr.signals[seq]
@@ -110,10 +110,10 @@ def _sleep_until(tr: Transition, step: Step) -> datetime:
     return moment
 
 
-def _consume(tr: Transition, step_id: str, signal: SignalRow, choose: rules.Chooser) -> None:
+def _consume(tr: Transition, step_id: str, signal: SignalRow, choose: flow.Chooser) -> None:
     tr.update_signal(replace(signal, consumed_by=step_id, consumed_at=tr.now_text))
     data = parse_column(signal.data, f"data of signal {signal.seq}")
-    rules.complete_step(tr, step_id, tr.step(step_id).epoch, data, signal.data, choose)
+    flow.complete_step(tr, step_id, tr.step(step_id).epoch, data, signal.data, choose)
 
 
 def _waiting_for(tr: Transition, name: str) -> str | None:
@@ -148,7 +148,7 @@ def _start_handlers(tr: Transition, signal: SignalRow) -> None:
                 passed.append({"handler": index, "agent": handler.agent,
                                "when": handler.when.source})
                 continue
-        run = handlers.run_id(signal.name, index, signal.seq)
+        run = signals.run_id(signal.name, index, signal.seq)
         tr.add_step(StepRow(execution_id=tr.execution_id, step_id=run, status=str(S.PENDING)))
         routed.append({"handler": index, "agent": handler.agent, "run": run})
     tr.record("signal.routed", from_state=tr.status, to_state=tr.status,

@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from ledgerflow.definition.model import Step, StepType
-from ledgerflow.engine import waits
-from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
-from ledgerflow.engine.rules import (
+from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.engine.model.transition import Timer, Transition
+from ledgerflow.engine.rules import waits
+from ledgerflow.engine.rules.flow import (
     LIVE,
     WAITING_TYPES,
     Chooser,
@@ -22,7 +23,6 @@ from ledgerflow.engine.rules import (
     fail_attempt,
     step_spec,
 )
-from ledgerflow.engine.transition import Timer, Transition
 
 E = ExecutionStatus
 S = StepStatus

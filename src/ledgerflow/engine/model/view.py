@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledgerflow.definition.model import Definition
-from ledgerflow.engine.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.storage.rows import ExecutionRow, SignalRow, StepRow, parse_column
 
 

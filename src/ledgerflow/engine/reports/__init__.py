@@ -1,0 +1,1 @@
+"""Read models built from stored rows: an execution's status, its history, the workers."""
