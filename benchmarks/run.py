@@ -24,8 +24,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from ledgerflow import App  # noqa: E402
-from ledgerflow.engine.model.view import ExecutionView  # noqa: E402
+from ledgerflow import App, ExecutionUpdate  # noqa: E402
 
 sys.path.insert(0, str(HERE))
 import routing_telemetry  # noqa: E402
@@ -80,8 +79,8 @@ def sequential(path: Path, executions: int) -> dict[str, float]:
     app = make_app(path)
     finished = threading.Event()
 
-    def listener(view: ExecutionView) -> None:
-        if view.status.terminal:
+    def listener(update: ExecutionUpdate) -> None:
+        if update.terminal:
             finished.set()
 
     worker = app.worker(concurrency=4, listener=listener)

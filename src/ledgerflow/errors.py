@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ledgerflow.storage.rows import TombstoneRow
+    from ledgerflow.engine.reports.records import Tombstone
 
 
 class LedgerflowError(Exception):
@@ -70,7 +70,7 @@ class ExecutionNotFound(NotFound):
 class ExecutionRemoved(ExecutionNotFound):
     """The execution was removed by retention; ``tombstone`` is what was kept of it."""
 
-    def __init__(self, message: str, tombstone: TombstoneRow) -> None:
+    def __init__(self, message: str, tombstone: Tombstone) -> None:
         self.tombstone = tombstone
         super().__init__(message)
 

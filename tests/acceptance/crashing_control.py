@@ -21,6 +21,7 @@ import time
 
 from ledgerflow import App
 from ledgerflow.engine.agents.registry import load_modules
+from ledgerflow.storage import open_store
 from ledgerflow.testing import FaultyStore
 
 
@@ -60,11 +61,8 @@ def serve(app: App, agents: str) -> None:
 
 def main() -> None:
     db_url, point, action, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-    app = App(db_url)
-    if point != "none":
-        faulty = FaultyStore(app.store, point, 1)
-        app.store = faulty  # type: ignore[assignment]
-        app.control.store = faulty  # type: ignore[assignment]  # control commits through it
+    store = open_store(db_url)
+    app = App(store if point == "none" else FaultyStore(store, point, 1))
     if action == "serve":
         serve(app, args[0])
     else:

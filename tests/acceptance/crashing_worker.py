@@ -12,6 +12,7 @@ import sys
 
 from ledgerflow import App
 from ledgerflow.engine.agents.registry import load_modules
+from ledgerflow.storage import open_store
 from ledgerflow.testing import FaultyStore
 
 
@@ -20,9 +21,8 @@ def main() -> None:
     point = sys.argv[3] if len(sys.argv) > 3 else "none"
     after = int(sys.argv[4]) if len(sys.argv) > 4 else 1
     load_modules([agents])
-    app = App(db_url)
-    if point != "none":
-        app.store = FaultyStore(app.store, point, after)  # type: ignore[assignment]
+    store = open_store(db_url)
+    app = App(store if point == "none" else FaultyStore(store, point, after))
     report = app.run_until_idle(concurrency=int(sys.argv[5]) if len(sys.argv) > 5 else 8)
     print(f"idle steps={report.steps_run} recovered={report.recovered}", flush=True)
 

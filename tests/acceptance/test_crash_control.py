@@ -289,7 +289,7 @@ def test_signal_delivery_killed_then_delivered_once(case: Case, point: str, via:
     (signal,) = case.app.store.load_signals(eid)
     assert signal.consumed_by == "approve"
     assert case.output(eid, "approve") == DATA
-    assert parse_column(case.app.state(eid).state, "state")["approval"] == DATA
+    assert case.app.state(eid).state["approval"] == DATA
     assert case.started(eid, "book") == 1
     history = [(e.event_type, e.step_id) for e in case.app.history(eid)]
     assert history.count(("step.completed", "approve")) == 1
@@ -308,7 +308,7 @@ def test_signal_handler_routing_killed_then_routed_once(case: Case, point: str) 
     assert case.steps(eid) == {"close": "running", run: "completed"}
     assert case.started(eid, run) == 1
     assert Counter(case.events(eid))["signal.routed"] == 1
-    notes = parse_column(case.app.state(eid).state, "state")["notes"]
+    notes = case.app.state(eid).state["notes"]
     assert [n["step"] for n in notes] == [run]
     invariants.check(case.app, case.journal, expected=1, final_status="waiting")
 

@@ -279,7 +279,7 @@ def test_a_step_only_another_worker_can_run_is_handed_over_to_it(
         for eid in ids:
             report = app.status(eid)
             assert report.status == "completed", report
-            outputs = json.loads(app.state(eid).state)
+            outputs = app.state(eid).state
             assert [outputs[s]["side"] for s in "abc"] == ["left", "right", "left"]
             assert [outputs[s]["pid"] for s in "abc"] == [
                 pids["left"], pids["right"], pids["left"]]

@@ -3,7 +3,6 @@ cancel, retry, rerun, fork, signals and waits, sleeps and session expiry."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import Counter
@@ -122,13 +121,13 @@ def test_pause_stops_dispatch_running_step_finishes_edit_and_resume(app: Any) ->
         assert app.status(eid).status == "paused"
         assert statuses(app, eid)["c"] == "pending"
         version = app.set_state(eid, "x", 42, reason="fix x")
-        assert json.loads(app.state(eid, version).state)["x"] == 42
+        assert app.state(eid, version).state["x"] == 42
         app.resume(eid)
         wait_for(lambda: app.status(eid).status == "completed")
     finally:
         stop()
     assert app.calls == Counter({"a": 1, "b": 1, "c": 1, "d": 1})
-    assert json.loads(app.state(eid).state)["c"]["data"] == {"x": 42}
+    assert app.state(eid).state["c"]["data"] == {"x": 42}
     kinds = events(app, eid)
     assert kinds.index("execution.paused") < kinds.index("state.edited") \
         < kinds.index("execution.resumed")
@@ -222,13 +221,13 @@ def test_fork_at_an_earlier_entry_gets_the_old_state(app: Any) -> None:
     row = app.execution(fork)
     assert (row.forked_from, row.forked_at_seq) == (eid, after_b)
     assert app.forks(eid) == [fork]
-    assert set(json.loads(app.state(fork).state)) == {"a", "b"}
+    assert set(app.state(fork).state) == {"a", "b"}
     assert statuses(app, fork) == {"a": "completed", "b": "completed", "c": "pending",
                                    "d": "pending"}
     app.run_until_idle()
     assert app.status(fork).status == "completed"
     assert app.calls == Counter({"a": 1, "b": 1, "c": 2, "d": 2})
-    assert json.loads(row.input) == {"who": "y"}
+    assert row.input == {"who": "y"}
     assert events(app, eid)[-1] == "execution.forked"
     assert app.verify(eid).ok and app.verify(fork).ok
     with pytest.raises(errors.NotFound, match="no ledger entry 999"):
@@ -248,7 +247,7 @@ def test_signal_before_and_after_the_wait(app: Any) -> None:
     report = app.status(late)
     assert report.status == "completed"
     assert report.result == {"step": "book", "data": {"by": "bob"}}
-    assert json.loads(app.state(late).state)["approval"] == {"by": "bob"}
+    assert app.state(late).state["approval"] == {"by": "bob"}
     assert {"execution.waiting", "signal.received", "execution.woken"} <= set(events(app, late))
     assert app.verify(early).ok and app.verify(late).ok
 
@@ -268,11 +267,11 @@ def test_signal_handlers_route_by_keywords_and_patch_state(app: Any) -> None:
     app.signal(eid, "note", {"text": "Start KYC"})
     app.run_until_idle()
     assert app.status(eid).status == "waiting"
-    doc = json.loads(app.state(eid).state)["doc"]
+    doc = app.state(eid).state["doc"]
     assert [d["data"]["text"] for d in doc] == ["Start KYC"]
     app.signal(eid, "note", {"text": "kyc and custody"})
     app.run_until_idle()
-    assert len(json.loads(app.state(eid).state)["doc"]) == 3
+    assert len(app.state(eid).state["doc"]) == 3
     app.signal(eid, "close")
     app.run_until_idle()
     assert app.status(eid).status == "completed"
@@ -353,7 +352,7 @@ def test_two_operators_at_once_one_wins_the_other_is_told(db_url: str, app: Any)
     try:
         with pytest.raises(ConcurrentChange, match=r"execution.paused, ledger seq \d+\) "
                                                     r"and is now paused"):
-            app.control.apply(eid, "pause", pause_while_the_other_pauses)
+            app._commands.apply(eid, "pause", pause_while_the_other_pauses)
     finally:
         other.close()
     paused = [e for e in app.history(eid) if e.event_type == "execution.paused"]
@@ -372,7 +371,7 @@ def test_a_signal_racing_a_worker_is_retried_not_lost(app: Any) -> None:
             app.run_until_idle()  # the execution moves on under the first attempt
         actions.signal(tr, "approve", {"by": "eve"})
 
-    app.control.apply(eid, "signal", signal_while_a_worker_moves, strict=False)
+    app._commands.apply(eid, "signal", signal_while_a_worker_moves, strict=False)
     app.run_until_idle()
     assert app.status(eid).status == "completed"
-    assert json.loads(app.state(eid).state)["approval"] == {"by": "eve"}
+    assert app.state(eid).state["approval"] == {"by": "eve"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import Counter
@@ -67,7 +66,7 @@ def test_diamond_with_skipped_branch_and_flaky_step(app: Any) -> None:
     assert report.progress.percentage == 100.0
     assert app.calls == Counter({"a": 1, "b": 2, "d": 1})
     assert report.result["data"]["b"] == {"attempt": 2, "key": f"{eid}:b"}
-    state = json.loads(app.state(eid).state)
+    state = app.state(eid).state
     assert state["a"]["data"] == {"n": 7}
     assert len(state["log"]) == 1
     assert app.verify(eid).ok
@@ -100,9 +99,9 @@ def test_state_versions_rebuild_exactly(app: Any) -> None:
     app.apply(DIAMOND)
     eid = app.start("diamond", {"mode": "short", "n": 1})
     app.run_until_idle()
-    assert json.loads(app.state(eid, 1).state) == {}
-    assert set(json.loads(app.state(eid, 2).state)) == {"a"}
-    assert set(json.loads(app.state(eid, 3).state)) == {"a", "log"}
+    assert app.state(eid, 1).state == {}
+    assert set(app.state(eid, 2).state) == {"a"}
+    assert set(app.state(eid, 3).state) == {"a", "log"}
     with pytest.raises(errors.NotFound, match="no state version 9"):
         app.state(eid, 9)
 

@@ -7,8 +7,13 @@ import ledgerflow
 
 def test_all_is_exactly_the_public_api() -> None:
     assert sorted(ledgerflow.__all__) == [
-        "AgentRegistry", "App", "Definition", "ExecutionStatus", "LedgerflowError",
-        "StepContext", "StepStatus", "WorkflowBuilder", "__version__", "agent", "errors",
+        "Actor", "AgentInfo", "AgentRegistry", "App", "Applied", "BreakerTransition",
+        "CleanupReport", "CopyReport", "Definition", "DefinitionInfo", "ExecutionReport",
+        "ExecutionStatus", "ExecutionSummary", "ExecutionUpdate", "HistoryEntry",
+        "LedgerflowError", "LogRecord", "Metrics", "Recalculated", "RoutingDecision",
+        "StateVersion", "StepContext", "StepStatus", "Store", "Tombstone", "VerifyResult",
+        "Worker", "WorkerInfo", "WorkerReport", "WorkflowBuilder", "__version__", "agent",
+        "copy_deployment", "errors", "load_agents", "open_store",
     ]
     for name in ledgerflow.__all__:
         assert hasattr(ledgerflow, name), name

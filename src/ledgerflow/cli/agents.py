@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from dataclasses import asdict
 from typing import Any
 
 import click
@@ -81,7 +79,7 @@ def reset(env: Env, name: str, capability: str | None, reason: str | None,
     it. A running worker adopts the reset within a second."""
     moved = env.app().reset_breaker(name, capability)
     if as_json:
-        emit_json([asdict(t) for t in moved])
+        emit_json([t.to_dict() for t in moved])
         return
     for t in moved:
         click.echo(f"{t.agent} ({t.capability}): {t.from_state} → closed ({t.reason})"
@@ -115,7 +113,7 @@ def stats(env: Env, recalculate: bool, as_json: bool) -> None:
         return
     checked = app.recalculate_stats(write=True)
     if as_json:
-        emit_json([asdict(c) for c in checked])
+        emit_json([c.to_dict() for c in checked])
     else:
         table = Table("capability", "agent", "calls (stored → rebuilt)", "agree",
                       box=box.SIMPLE_HEAD)
@@ -138,7 +136,7 @@ def routing(env: Env, execution_id: str, as_json: bool) -> None:
     candidate's score (or why it was excluded), the reason, and how the attempt ended."""
     decisions = env.app().routing(execution_id)
     if as_json:
-        emit_json([{**asdict(d), "candidates": json.loads(d.candidates)} for d in decisions])
+        emit_json([d.to_dict() for d in decisions])
         return
     if not decisions:
         click.echo(f"no routing decisions yet for {execution_id}")
@@ -150,7 +148,7 @@ def routing(env: Env, execution_id: str, as_json: bool) -> None:
         table.add_row(d.step_id, str(d.attempt), d.agent,
                       render.styled("completed" if d.outcome == "success" else "failed")
                       if d.outcome else "[dim]not recorded[/]",
-                      _ms(d.duration_ms), _candidates(json.loads(d.candidates)), d.reason)
+                      _ms(d.duration_ms), _candidates(d.candidates), d.reason)
     console.print(table)
 
 

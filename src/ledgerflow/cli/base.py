@@ -13,9 +13,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
-from ledgerflow import errors
+from ledgerflow import App, errors
 from ledgerflow.definition.durations import DurationError, parse_duration
-from ledgerflow.engine.app import App, default_actor
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -30,7 +29,7 @@ class Env:
 
     def app(self, *, migrate: bool = False) -> App:
         if self._app is None:
-            self._app = App(self.db_url, actor=default_actor("cli"), migrate=migrate)
+            self._app = App(self.db_url, actor="cli", migrate=migrate)
         return self._app
 
     def close(self) -> None:

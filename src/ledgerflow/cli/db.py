@@ -11,11 +11,9 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from ledgerflow import errors
+from ledgerflow import App, copy_deployment
 from ledgerflow.cli.base import emit_json, handle_errors, json_option
 from ledgerflow.cli.verify import describe
-from ledgerflow.engine.app import App, default_actor
-from ledgerflow.storage import copy
 
 
 @click.group()
@@ -74,19 +72,8 @@ def copy_command(source_url: str, target_url: str, verify_after: bool, as_json: 
     transaction on the target: if it fails, nothing of it stays. The global --db is not
     used.
     """
-    if copy.same_database(source_url, target_url):
-        raise errors.ConfigurationError(
-            f"source and target are the same database ({source_url}); copy into another one")
-    source = copy.open_source(source_url)
-    try:
-        target = copy.open_target(target_url)
-        try:
-            with TableProgress() as progress:
-                report = copy.copy_database(source, target, progress=progress)
-        finally:
-            target.close()
-    finally:
-        source.close()
+    with TableProgress() as progress:
+        report = copy_deployment(source_url, target_url, progress=progress)
     checks = _verify(target_url, report.tenants) if verify_after else None
     if as_json:
         out: dict[str, Any] = {"source": report.source, "target": report.target,
@@ -111,7 +98,7 @@ def _verify(target_url: str, tenants: list[str]) -> dict[str, dict[str, Any]]:
     """verify --all on the target for every tenant it holds."""
     checks: dict[str, dict[str, Any]] = {}
     for tenant in tenants:
-        with App(target_url, tenant=tenant, actor=default_actor("cli")) as app:
+        with App(target_url, tenant=tenant, actor="cli") as app:
             results = list(app.verify_all())
             removed = len(app.tombstones())
         bad = [r for r in results if not r.ok]

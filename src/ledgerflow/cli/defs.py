@@ -44,8 +44,7 @@ def apply(env: Env, files: tuple[Path, ...], as_json: bool) -> None:
     app = env.app()
     results = [app.apply(f) for f in files]
     if as_json:
-        emit_json([{"name": r.name, "version": r.version, "sha256": r.sha256,
-                    "created": r.created} for r in results])
+        emit_json([r.to_dict() for r in results])
         return
     for r in results:
         verb = "applied" if r.created else "unchanged"
@@ -60,8 +59,7 @@ def workflows(env: Env, as_json: bool) -> None:
     """List stored workflows (latest version of each)."""
     rows = env.app().workflows()
     if as_json:
-        emit_json([{"name": r.name, "version": r.version, "sha256": r.sha256,
-                    "created_at": r.created_at} for r in rows])
+        emit_json([r.to_dict() for r in rows])
         return
     if not rows:
         click.echo("no workflows yet: ledgerflow apply FILE")

@@ -8,13 +8,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from ledgerflow import load_agents
 from ledgerflow.cli import render
 from ledgerflow.cli.base import Env, handle_errors, pass_env
 from ledgerflow.cli.progress import LiveProgress
 from ledgerflow.demo import CASES, definition_path
-from ledgerflow.engine.agents.registry import load_modules
 from ledgerflow.settings import DEFAULT_DB_URL
-from ledgerflow.storage.rows import parse_column
 
 INSTRUCTION = {"text": "Start enhanced KYC verification and collect incorporation documents"}
 
@@ -32,7 +31,7 @@ def demo(env: Env, concurrency: int) -> None:
     stays open as a session (24h TTL): an instruction signal is routed by keyword rules to
     the matching domains, which append their fragments too.
     """
-    load_modules(["ledgerflow.demo.agents"])
+    load_agents(["ledgerflow.demo.agents"])
     app = env.app()
     console = Console()
     applied = app.apply(definition_path())
@@ -71,7 +70,7 @@ def demo(env: Env, concurrency: int) -> None:
     console.print(table)
     state = app.state(first)
     console.print(f"\n[bold]Case document of {first}[/] (state version {state.version}):")
-    for fragment in parse_column(state.state, "state").get("document", []):
+    for fragment in state.state.get("document", []):
         console.print(f"  {fragment}", highlight=False, soft_wrap=True)
     db = "" if env.db_url in (None, DEFAULT_DB_URL) else f"--db {env.db_url} "
     console.print("\nLook closer:")

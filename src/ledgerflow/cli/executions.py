@@ -7,6 +7,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from ledgerflow import ExecutionStatus
 from ledgerflow.cli import render
 from ledgerflow.cli.base import (
     Env,
@@ -17,7 +18,6 @@ from ledgerflow.cli.base import (
     parse_json_arg,
     pass_env,
 )
-from ledgerflow.engine.model.lifecycle import ExecutionStatus
 
 STATUS_CHOICE = click.Choice([s.value for s in ExecutionStatus])
 
@@ -79,9 +79,9 @@ def list_(env: Env, status_: str | None, workflow: str | None, limit: int,
     """List executions, newest first (`--status waiting --metrics`: open sessions)."""
     app = env.app()
     rows = app.list(status=status_, workflow=workflow, limit=limit)
-    found = {r.id: app.metrics(r) for r in rows} if with_metrics else {}
+    found = {r.id: app.metrics(r.id) for r in rows} if with_metrics else {}
     if as_json:
-        emit_json([{**render.execution_summary(r),
+        emit_json([{**r.to_dict(),
                     **({"metrics": found[r.id].to_dict()} if with_metrics else {})}
                    for r in rows])
         return

@@ -9,8 +9,8 @@ import click
 from rich.console import Console
 from rich.text import Text
 
+from ledgerflow import ExecutionStatus
 from ledgerflow.cli.base import Env, handle_errors, json_option, pass_env
-from ledgerflow.engine.model.lifecycle import ExecutionStatus
 
 _STYLE = {"interaction": "", "telemetry": "cyan", "error": "red", "decision": "magenta",
           "transition": "yellow"}
@@ -45,17 +45,14 @@ def logs(env: Env, execution_id: str, follow: bool, kind: tuple[str, ...],
                 after = max(after, r.id or 0)
                 if kind and r.kind not in kind:
                     continue
-                fields = json.loads(r.fields)
                 if as_json:
-                    click.echo(json.dumps({"id": r.id, "kind": r.kind, "step_id": r.step_id,
-                                           "message": r.message, "fields": fields,
-                                           "at": r.occurred_at}))
+                    click.echo(json.dumps(r.to_dict()))
                     continue
-                line = Text(f"{r.occurred_at[11:23]} {r.kind:<11} {r.step_id or '-':<16} ",
+                line = Text(f"{r.at[11:23]} {r.kind:<11} {r.step_id or '-':<16} ",
                             style=_STYLE.get(r.kind, ""))
                 line.append(r.message)
-                if fields:
-                    line.append(f"  {json.dumps(fields)}", style="dim")
+                if r.fields:
+                    line.append(f"  {json.dumps(r.fields)}", style="dim")
                 console.print(line)
             if len(rows) >= PAGE:
                 continue  # more to read now

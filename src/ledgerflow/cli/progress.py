@@ -14,11 +14,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from ledgerflow.engine.model.lifecycle import StepStatus
-from ledgerflow.engine.model.view import ExecutionView
-
-_DONE = {StepStatus.COMPLETED, StepStatus.SKIPPED, StepStatus.FAILED, StepStatus.CANCELLED,
-         StepStatus.INTERRUPTED}
+from ledgerflow import ExecutionUpdate
 
 
 class LiveProgress:
@@ -39,14 +35,14 @@ class LiveProgress:
         )
         self._tasks: dict[str, TaskID] = {}
 
-    def __call__(self, view: ExecutionView) -> None:
-        done = sum(1 for s in view.steps.values() if StepStatus(s.status) in _DONE)
-        task = self._tasks.get(view.id)
+    def __call__(self, update: ExecutionUpdate) -> None:
+        task = self._tasks.get(update.id)
         if task is None:
-            label = self._labels.get(view.id, f"{view.row.workflow} {view.id[:8]}")
-            task = self._progress.add_task(label, total=len(view.steps), status="")
-            self._tasks[view.id] = task
-        self._progress.update(task, completed=done, status=view.status.value)
+            label = self._labels.get(update.id, f"{update.workflow} {update.id[:8]}")
+            task = self._progress.add_task(label, total=update.steps_total, status="")
+            self._tasks[update.id] = task
+        self._progress.update(task, total=update.steps_total, completed=update.steps_done,
+                              status=update.status)
 
     def __enter__(self) -> LiveProgress:
         self._progress.start()

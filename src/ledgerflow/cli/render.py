@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from ledgerflow.engine.reports.status import ExecutionReport
-from ledgerflow.storage.rows import ExecutionRow
+from ledgerflow import ExecutionReport
 
 _STYLE = {
     "completed": "green", "failed": "red", "running": "cyan", "pending": "dim",
@@ -21,14 +19,6 @@ _STYLE = {
 def styled(status: str) -> str:
     style = _STYLE.get(status, "")
     return f"[{style}]{status}[/]" if style else status
-
-
-def execution_summary(row: ExecutionRow) -> dict[str, Any]:
-    return {
-        "id": row.id, "workflow": row.workflow, "workflow_version": row.workflow_version,
-        "status": row.status, "created_at": row.created_at, "started_at": row.started_at,
-        "finished_at": row.finished_at, "error": row.error,
-    }
 
 
 def status(console: Console, report: ExecutionReport) -> None:

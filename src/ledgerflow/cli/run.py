@@ -13,13 +13,10 @@ from types import FrameType
 import click
 from rich.console import Console
 
-from ledgerflow import App, errors
+from ledgerflow import App, ExecutionUpdate, Worker, errors, load_agents
 from ledgerflow.cli import render
 from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, parse_json_arg, pass_env
 from ledgerflow.cli.progress import LiveProgress
-from ledgerflow.engine.agents.registry import load_modules
-from ledgerflow.engine.model.view import ExecutionView
-from ledgerflow.engine.worker.loop import Worker
 
 agents_option = click.option(
     "--agents", "agents", default="", metavar="MODULE[,MODULE…]",
@@ -86,15 +83,15 @@ def worker(env: Env, agents: str, concurrency: int | None, until_idle: bool,
     """
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    load_modules(_split(agents))
+    load_agents(_split(agents))
     app = _connect(env, wait_for_db)
     console = Console(stderr=True)
 
-    def announce(view: ExecutionView) -> None:
-        if view.status.terminal and not quiet:
-            console.print(f"{render.styled(view.status.value)} {view.id} "
-                          f"{view.row.workflow} v{view.row.workflow_version}"
-                          + (f": {view.row.error}" if view.row.error else ""))
+    def announce(update: ExecutionUpdate) -> None:
+        if update.terminal and not quiet:
+            console.print(f"{render.styled(update.status)} {update.id} "
+                          f"{update.workflow} v{update.workflow_version}"
+                          + (f": {update.error}" if update.error else ""))
 
     w = app.worker(concurrency=concurrency, until_idle=until_idle, listener=announce,
                    lease_seconds=lease_seconds)
@@ -131,7 +128,7 @@ def _connect(env: Env, wait_for_db: float) -> App:
 def run(env: Env, workflow: str, input_: str | None, execution_id: str | None, agents: str,
         concurrency: int | None, as_json: bool) -> None:
     """Start WORKFLOW and work until done, showing live progress; prints the final status."""
-    load_modules(_split(agents))
+    load_agents(_split(agents))
     app = env.app()
     value = parse_json_arg(input_, "--input") if input_ is not None else {}
     new_id = app.start(workflow, value, execution_id=execution_id)

@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.text import Text
 
 from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, parse_json_arg, pass_env
-from ledgerflow.storage.rows import parse_column
 
 
 class _ShowByDefault(click.Group):
@@ -59,16 +58,13 @@ def show(env: Env, execution_id: str, version: int | None, diff: tuple[int, int]
         _state_diff(env, execution_id, *diff, as_json=as_json)
         return
     found = env.app().state(execution_id, version)
-    document = parse_column(found.state, f"state version {found.version}")
     if as_json:
-        emit_json({"execution_id": found.execution_id, "version": found.version,
-                   "seq": found.seq, "sha256": found.sha256, "created_at": found.created_at,
-                   "state": document})
+        emit_json(found.to_dict())
         return
     console = Console()
     console.print(f"[bold]state version {found.version}[/] (made by ledger entry "
                   f"{found.seq}, sha256 {found.sha256[:12]}…, {found.created_at})")
-    console.print_json(json.dumps(document))
+    console.print_json(json.dumps(found.state))
 
 
 def _state_diff(env: Env, execution_id: str, old: int, new: int, *, as_json: bool) -> None:
@@ -77,8 +73,8 @@ def _state_diff(env: Env, execution_id: str, old: int, new: int, *, as_json: boo
     if as_json:
         emit_json({"execution_id": execution_id, "from": old, "to": new, "patch": patch})
         return
-    before = json.dumps(parse_column(app.state(execution_id, old).state, "state"), indent=2)
-    after = json.dumps(parse_column(app.state(execution_id, new).state, "state"), indent=2)
+    before = json.dumps(app.state(execution_id, old).state, indent=2)
+    after = json.dumps(app.state(execution_id, new).state, indent=2)
     lines = difflib.unified_diff(before.splitlines(), after.splitlines(),
                                  f"state v{old}", f"state v{new}", lineterm="")
     console = Console(highlight=False, soft_wrap=True)

@@ -6,11 +6,8 @@ import sys
 
 import click
 
-from ledgerflow import errors
+from ledgerflow import Tombstone, VerifyResult, errors
 from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, pass_env
-from ledgerflow.engine.control import retention
-from ledgerflow.ledger.verify import VerifyResult
-from ledgerflow.storage.rows import TombstoneRow
 
 
 @click.command()
@@ -33,7 +30,7 @@ def verify(env: Env, execution_id: str | None, all_: bool, as_json: bool) -> Non
     if bool(execution_id) == all_:
         raise click.UsageError("give an EXECUTION_ID or --all (not both)")
     app = env.app()
-    removed: list[TombstoneRow] = []
+    removed: list[Tombstone] = []
     if all_:
         results = list(app.verify_all())
         removed = app.tombstones()
@@ -50,10 +47,10 @@ def verify(env: Env, execution_id: str | None, all_: bool, as_json: bool) -> Non
                                 "problem": str(r.problem), "detail": r.detail,
                                 "message": describe(r)} for r in bad]}
         if all_ or removed:
-            report["removed"] = [retention.as_dict(t) for t in removed]
+            report["removed"] = [t.to_dict() for t in removed]
         emit_json(report)
     elif not all_ and removed:
-        click.echo(retention.describe_removed(removed[0]))
+        click.echo(removed[0].describe())
     else:
         for r in bad:
             click.echo(f"FAIL {describe(r)}")

@@ -9,9 +9,9 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from ledgerflow import WorkerInfo
 from ledgerflow.cli import render
 from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, pass_env
-from ledgerflow.engine.reports.workers import WorkerInfo
 
 SHOWN = 5  # running steps listed per worker under the table
 _STATE_STYLE = {"alive": "green", "stopping": "yellow", "stopped": "dim", "dead": "red"}

@@ -24,6 +24,10 @@ class Applied:
     sha256: str
     created: bool  # False: identical content was already stored as this version
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "sha256": self.sha256,
+                "created": self.created}
+
 
 DefinitionSource = str | Path | Definition | Mapping[str, Any]
 

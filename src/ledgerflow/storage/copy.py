@@ -141,6 +141,24 @@ def open_target(url: str) -> Any:
         raise type(exc)(f"target: {exc}") from exc
 
 
+def copy_deployment(source_url: str, target_url: str, *,
+                    progress: Progress | None = None) -> CopyReport:
+    """Copy the whole database at ``source_url`` into the empty one at ``target_url``
+    (created and migrated; SQLite and PostgreSQL either way), in one target transaction."""
+    if same_database(source_url, target_url):
+        raise errors.ConfigurationError(
+            f"source and target are the same database ({source_url}); copy into another one")
+    source = open_source(source_url)
+    try:
+        target = open_target(target_url)
+        try:
+            return copy_database(source, target, progress=progress)
+        finally:
+            target.close()
+    finally:
+        source.close()
+
+
 def _sides(source: Any, target: Any) -> tuple[AbstractContextManager[Side],
                                                AbstractContextManager[Side]]:
     def side(store: Any, *, write: bool) -> AbstractContextManager[Side]:

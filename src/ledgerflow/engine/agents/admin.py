@@ -117,6 +117,9 @@ class Recalculated:
     rebuilt: dict[str, Any]
     agree: bool
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 def recalculate(store: Store, *, write: bool, now: datetime) -> list[Recalculated]:
     """Statistics rebuilt from the stored decisions, compared with the incremental ones;

@@ -11,11 +11,12 @@ its tombstone, and leaves alone one that changed after it was read.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledgerflow import errors
+from ledgerflow.engine.reports.records import Tombstone
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.base import Store
 from ledgerflow.storage.rows import ExecutionRow, TombstoneRow
@@ -35,12 +36,12 @@ class CleanupReport:
 
     cutoff: str
     dry_run: bool
-    candidates: tuple[TombstoneRow, ...]
+    candidates: tuple[Tombstone, ...]
     removed: tuple[str, ...]
     skipped: tuple[str, ...]
 
     @property
-    def tombstones(self) -> list[TombstoneRow]:
+    def tombstones(self) -> list[Tombstone]:
         """The tombstones of what was removed — in a dry run, of what would be."""
         if self.dry_run:
             return list(self.candidates)
@@ -84,29 +85,20 @@ def tombstone(row: ExecutionRow, *, removed_at: str, removed_by: str) -> Tombsto
     )
 
 
-def summary(stone: TombstoneRow) -> dict[str, Any]:
+def summary(stone: Tombstone) -> dict[str, Any]:
     """The fields a cleanup report lists for each removed execution."""
     return {"execution_id": stone.execution_id, "workflow": stone.workflow,
             "final_status": stone.final_status, "head_seq": stone.head_seq,
             "head_hash": stone.head_hash, "finished_at": stone.finished_at}
 
 
-def as_dict(stone: TombstoneRow) -> dict[str, Any]:
-    """Every field of a tombstone."""
-    return asdict(stone)
-
-
-def describe_removed(stone: TombstoneRow) -> str:
-    """One line saying an execution is gone and what its tombstone proves."""
-    return (f"execution {stone.execution_id} ({stone.workflow} v{stone.workflow_version}, "
-            f"{stone.final_status}) was removed by retention on {stone.removed_at}; "
-            f"last seq {stone.head_seq}, head hash {stone.head_hash}")
-
-
 def removed_error(store: Store, tenant: str, execution_id: str) -> errors.ExecutionRemoved | None:
     """``ExecutionRemoved`` for an id retention removed from this tenant, else None."""
-    stone = store.load_tombstone(tenant, execution_id)
-    return None if stone is None else errors.ExecutionRemoved(describe_removed(stone), stone)
+    row = store.load_tombstone(tenant, execution_id)
+    if row is None:
+        return None
+    stone = Tombstone.from_row(row)
+    return errors.ExecutionRemoved(stone.describe(), stone)
 
 
 def cleanup(store: Store, tenant: str, older_than_seconds: float, now: datetime,
@@ -120,7 +112,7 @@ def cleanup(store: Store, tenant: str, older_than_seconds: float, now: datetime,
         raise errors.ConfigurationError(f"cleanup batch must be >= 1, got {batch}")
     cutoff = cutoff_time(now, older_than_seconds)
     removed_at = format_timestamp(now)
-    candidates: list[TombstoneRow] = []
+    candidates: list[Tombstone] = []
     removed: list[str] = []
     skipped: list[str] = []
     after: tuple[str, str] | None = None
@@ -129,7 +121,7 @@ def cleanup(store: Store, tenant: str, older_than_seconds: float, now: datetime,
         if not rows:
             break
         stones = [tombstone(r, removed_at=removed_at, removed_by=actor_id) for r in rows]
-        candidates.extend(stones)
+        candidates.extend(Tombstone.from_row(s) for s in stones)
         if not dry_run:
             done = store.remove_executions(stones)
             removed.extend(done)

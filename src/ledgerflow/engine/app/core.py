@@ -12,61 +12,45 @@
     execution_id = app.start("onboarding", input={"entity_type": "CORPORATE"})
     app.run_until_idle()
     print(app.status(execution_id).status)
+
+An ``App`` is one tenant's view of one store. Give it a URL (it opens and later closes the
+store) or an open ``Store`` (shared: closing the app leaves it open), and
+``app.for_tenant(name)`` for another tenant's view over the same store, definition cache
+and agents, so one process can serve many tenants with one connection pool.
 """
 
 from __future__ import annotations
 
 import copy
 import getpass
-import json
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 import json_merge_patch
-import jsonpatch
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock, SystemClock
-from ledgerflow.engine.agents import admin
 from ledgerflow.engine.agents.registry import DEFAULT_REGISTRY, AgentRegistry, F
-from ledgerflow.engine.control import editing, retention
+from ledgerflow.engine.app.reads import Reads
+from ledgerflow.engine.control import editing
 from ledgerflow.engine.control.commands import Controller
 from ledgerflow.engine.definitions import Applied, Definitions, DefinitionSource
 from ledgerflow.engine.model.transition import Transition, sha256_text, text
-from ledgerflow.engine.reports import status
-from ledgerflow.engine.reports import workers as worker_reports
-from ledgerflow.engine.reports.history import HistoryEntry, history_entries
-from ledgerflow.engine.reports.status import Metrics
-from ledgerflow.engine.rules import actions, flow, starting
+from ledgerflow.engine.model.view import ExecutionView
+from ledgerflow.engine.reports.records import ExecutionUpdate
+from ledgerflow.engine.rules import actions, starting
 from ledgerflow.engine.worker.leases import LeaseOptions
-from ledgerflow.engine.worker.loop import Listener, Worker, WorkerOptions, WorkerReport
+from ledgerflow.engine.worker.loop import Worker, WorkerOptions, WorkerReport
 from ledgerflow.ledger.chain import Actor
-from ledgerflow.ledger.verify import (
-    ExecutionHead,
-    StoredEntry,
-    StoredVersion,
-    VerifyResult,
-    verify_execution,
-)
 from ledgerflow.settings import Settings
 from ledgerflow.storage import open_store
-from ledgerflow.storage.base import ExecutionFilter
-from ledgerflow.storage.rows import (
-    DecisionRow,
-    DefinitionRow,
-    ExecutionRow,
-    StateVersionRow,
-    TelemetryRow,
-    TombstoneRow,
-    parse_column,
-)
+from ledgerflow.storage.base import Store
 
 DEFAULT_TENANT = "default"
-ETA_SAMPLE = 20  # completed runs of the same workflow behind an ETA
 
 
 def default_actor(kind: str) -> Actor:
@@ -81,26 +65,50 @@ def worker_actor() -> Actor:
     return Actor(kind="worker", id=f"{socket.gethostname()}:{os.getpid()}")
 
 
-class App:
+class App(Reads):
     """One tenant's view of one database, with the agents this process offers."""
 
-    def __init__(self, db_url: str | None = None, *, tenant: str = DEFAULT_TENANT,
-                 clock: Clock | None = None, actor: Actor | None = None,
-                 settings: Settings | None = None, migrate: bool = False) -> None:
+    def __init__(self, store_or_url: Store | str | None = None, *,
+                 tenant: str = DEFAULT_TENANT, clock: Clock | None = None,
+                 actor: Actor | str | None = None, settings: Settings | None = None,
+                 migrate: bool = False) -> None:
         self.settings = settings or Settings.from_env()
-        self.db_url = db_url or self.settings.db_url
-        self.tenant = tenant
         self.clock: Clock = clock or SystemClock()
-        self.actor = actor or default_actor("python")
-        self.store = open_store(self.db_url, migrate=migrate)
+        # a string names the kind of actor (``"cli"``): this user on this host
+        self.actor = default_actor(actor or "python") if not isinstance(actor, Actor) else actor
+        if isinstance(store_or_url, str | None):
+            self.store: Store = open_store(store_or_url or self.settings.db_url,
+                                           migrate=migrate)
+            self._owns_store = True
+        else:
+            self.store = store_or_url
+            self._owns_store = False
+        self.db_url = self.store.url
         self.definitions = Definitions(self.store, self.clock)
         self.registry = AgentRegistry(parents=[DEFAULT_REGISTRY])
         self._worker: Worker | None = None
-        self.control = Controller(self.store, self.definitions, self.clock, self.actor, tenant)
+        self._bind(tenant)
+
+    def _bind(self, tenant: str) -> None:
+        self.tenant = tenant
+        self._commands = Controller(self.store, self.definitions, self.clock, self.actor,
+                                    tenant)
+
+    def for_tenant(self, tenant: str) -> App:
+        """This app as seen by ``tenant``: the same store, definition cache, agents, clock
+        and actor; every read and write is scoped to ``tenant``. Closing the view leaves
+        the store open (its owner closes it)."""
+        view = copy.copy(self)
+        view._owns_store = False
+        view._worker = None
+        view._bind(tenant)
+        return view
 
     # lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
-        self.store.close()
+        """Close the store if this app opened it (an app given a ``Store`` leaves it open)."""
+        if self._owns_store:
+            self.store.close()
 
     def __enter__(self) -> App:
         return self
@@ -118,9 +126,6 @@ class App:
     def apply(self, source: DefinitionSource) -> Applied:
         """Store a definition (file path, mapping or built ``Definition``) as a version."""
         return self.definitions.apply(self.tenant, source)
-
-    def workflows(self) -> list[DefinitionRow]:
-        return self.store.list_definitions(self.tenant)
 
     # executions -----------------------------------------------------------------------
     def start(self, workflow: str, input: Any = None, *, execution_id: str | None = None,
@@ -181,7 +186,11 @@ class App:
         return row.id
 
     def worker(self, *, concurrency: int | None = None, until_idle: bool = False,
-               listener: Listener | None = None, lease_seconds: float | None = None) -> Worker:
+               listener: Callable[[ExecutionUpdate], None] | None = None,
+               lease_seconds: float | None = None) -> Worker:
+        """A worker over this app's store and agents (``run()`` it, ``stop()`` it).
+        ``listener`` hears an ``ExecutionUpdate`` after each commit that changed an
+        execution."""
         options = WorkerOptions(
             leases=LeaseOptions(seconds=lease_seconds or self.settings.lease_seconds),
             concurrency=concurrency or self.settings.concurrency,
@@ -190,11 +199,13 @@ class App:
             until_idle=until_idle,
             telemetry_capacity=self.settings.telemetry_capacity,
         )
+        hear = None if listener is None else _updates_to(listener)
         return Worker(self.store, self.definitions, self.registry, self.clock,
-                      worker_actor(), options, listener)
+                      worker_actor(), options, hear)
 
     def run_until_idle(self, *, concurrency: int | None = None,
-                       listener: Listener | None = None) -> WorkerReport:
+                       listener: Callable[[ExecutionUpdate], None] | None = None,
+                       ) -> WorkerReport:
         """Work in this thread until no execution can progress."""
         worker = self.worker(concurrency=concurrency, until_idle=True, listener=listener)
         self._worker = worker
@@ -206,40 +217,40 @@ class App:
     # control: every action is a ledger entry with this app's actor ------------------------
     def pause(self, execution_id: str, reason: str | None = None) -> None:
         """No new step is dispatched once this returns; running steps finish and record."""
-        self.control.apply(execution_id, "pause", lambda tr: actions.pause(tr, reason))
+        self._commands.apply(execution_id, "pause", lambda tr: actions.pause(tr, reason))
 
     def resume(self, execution_id: str, reason: str | None = None,
                from_step: str | None = None) -> None:
         """Continue where it stopped, or reset ``from_step`` and its dependents first."""
-        self.control.apply(execution_id, "resume",
+        self._commands.apply(execution_id, "resume",
                            lambda tr: actions.resume(tr, reason, from_step))
 
     def cancel(self, execution_id: str, reason: str | None = None) -> bool:
         """End it ``cancelled`` (False if it already was). Running handlers see
         ``ctx.cancelled``."""
-        return self.control.apply(execution_id, "cancel", lambda tr: actions.cancel(tr, reason))
+        return self._commands.apply(execution_id, "cancel", lambda tr: actions.cancel(tr, reason))
 
     def retry(self, execution_id: str, reason: str | None = None) -> list[str]:
         """Run the failed steps of a failed execution again; returns their ids."""
-        return self.control.apply(execution_id, "retry", lambda tr: actions.retry(tr, reason))
+        return self._commands.apply(execution_id, "retry", lambda tr: actions.retry(tr, reason))
 
     def rerun(self, execution_id: str, from_step: str, reason: str | None = None) -> list[str]:
         """Run ``from_step`` and its dependents of a finished execution again."""
-        return self.control.apply(execution_id, "rerun",
+        return self._commands.apply(execution_id, "rerun",
                                   lambda tr: actions.rerun(tr, from_step, reason))
 
     def fork(self, execution_id: str, at_seq: int | None = None,
              input_patch: Any = None) -> str:
         """A new execution from the state as of ledger entry ``at_seq``; returns its id."""
-        return self.control.fork(execution_id, at_seq, input_patch)
+        return self._commands.fork(execution_id, at_seq, input_patch)
 
     def forks(self, execution_id: str) -> list[str]:
-        return self.store.list_forks(self.execution(execution_id).id)
+        return self.store.list_forks(self._row(execution_id).id)
 
     def signal(self, execution_id: str, name: str, data: Any = None) -> None:
         """Store a signal for the execution's wait steps and handlers."""
         value = {} if data is None else data
-        self.control.apply(execution_id, "signal",
+        self._commands.apply(execution_id, "signal",
                            lambda tr: actions.signal(tr, name, value), strict=False)
 
     def set_state(self, execution_id: str, path: str, value: Any,
@@ -253,7 +264,7 @@ class App:
             new = editing.set_path(tr.state, keys, value)
             actions.edit_state(tr, new, {"set": path, "value": value}, reason)
             return tr.view.row.state_version + 1
-        return self.control.apply(execution_id, "edit the state of", edit)
+        return self._commands.apply(execution_id, "edit the state of", edit)
 
     def patch_state(self, execution_id: str, patch: Any, reason: str | None = None) -> int:
         """Apply a JSON merge patch (RFC 7386) to the state of a paused execution."""
@@ -261,122 +272,10 @@ class App:
             new = json_merge_patch.merge(copy.deepcopy(tr.state), patch)
             actions.edit_state(tr, new, {"merge_patch": patch}, reason)
             return tr.view.row.state_version + 1
-        return self.control.apply(execution_id, "edit the state of", edit)
+        return self._commands.apply(execution_id, "edit the state of", edit)
 
-    # reading --------------------------------------------------------------------------
-    def execution(self, execution_id: str) -> ExecutionRow:
-        return self.control.row(execution_id)
 
-    def status(self, execution_id: str) -> status.ExecutionReport:
-        row = self.execution(execution_id)
-        expected = status.expected_duration(
-            self.store.durations(self.tenant, row.workflow, ETA_SAMPLE))
-        definition = self.definitions.get(row.tenant_id, row.workflow, row.workflow_version)
-        waits = {s.id: s.options.get("signal", "") for s in definition.steps
-                 if s.type in flow.WAITING_TYPES}
-        pending = sum(1 for g in self.store.load_signals(row.id) if g.consumed_by is None
-                      and any(w == g.name for w in waits.values()))
-        extras = status.Extras(waits=waits, forks=self.store.list_forks(row.id),
-                               signals_pending=pending)
-        return status.report(row, self.store.load_steps(row.id), self.clock.now(), expected,
-                             extras)
-
-    def history(self, execution_id: str) -> list[HistoryEntry]:
-        row = self.execution(execution_id)
-        return history_entries(self.store.load_ledger(row.id),
-                               self.store.list_state_versions(row.id))
-
-    def state(self, execution_id: str, version: int | None = None) -> StateVersionRow:
-        row = self.execution(execution_id)
-        wanted = row.state_version if version is None else version
-        found = self.store.load_state_version(row.id, wanted)
-        if found is None:
-            raise errors.NotFound(
-                f"execution {execution_id} has no state version {wanted} "
-                f"(versions 1..{row.state_version})"
-            )
-        return found
-
-    def state_diff(self, execution_id: str, old: int, new: int) -> list[dict[str, Any]]:
-        """The RFC 6902 JSON Patch that turns state version ``old`` into ``new``."""
-        before = parse_column(self.state(execution_id, old).state, f"state version {old}")
-        after = parse_column(self.state(execution_id, new).state, f"state version {new}")
-        return list(jsonpatch.make_patch(before, after).patch)
-
-    # retention ------------------------------------------------------------------------
-    def cleanup(self, older_than: float, dry_run: bool = False) -> retention.CleanupReport:
-        """Remove finished executions that ended more than ``older_than`` seconds ago, each
-        replaced by a tombstone; ``dry_run`` only reports what would be removed."""
-        return retention.cleanup(self.store, self.tenant, older_than, self.clock.now(),
-                                 f"{self.actor.kind}:{self.actor.id}", dry_run)
-
-    def tombstones(self) -> list[TombstoneRow]:
-        """What retention removed from this tenant, oldest removal first."""
-        return self.store.list_tombstones(self.tenant)
-
-    # verification ---------------------------------------------------------------------
-    def verify(self, execution_id: str) -> VerifyResult:
-        """Recompute one execution's chain. An id removed by retention raises
-        ``errors.ExecutionRemoved``, whose message and ``tombstone`` say how it ended."""
-        return self._verify_row(self.execution(execution_id))
-
-    def verify_all(self) -> Iterator[VerifyResult]:
-        for row in self.store.iter_executions(self.tenant):
-            yield self._verify_row(row)
-
-    def _verify_row(self, row: ExecutionRow) -> VerifyResult:
-        head = ExecutionHead(execution_id=row.id, tenant_id=row.tenant_id,
-                             head_seq=row.head_seq, head_hash=row.head_hash,
-                             state_sha256=row.state_sha256)
-        try:
-            state = json.loads(row.state)
-        except ValueError:
-            state = row.state
-        entries = [
-            StoredEntry(seq=e.seq, event_type=e.event_type, step_id=e.step_id,
-                        prev_hash=e.prev_hash, entry_hash=e.entry_hash, body=e.body,
-                        payload=e.payload)
-            for e in self.store.load_ledger(row.id)
-        ]
-        versions = [StoredVersion(version=v.version, seq=v.seq, sha256=v.sha256, state=v.state)
-                    for v in self.store.list_state_versions(row.id)]
-        return verify_execution(head, entries, state, versions)
-
-    # agents ------------------------------------------------------------------------------
-    def agents(self) -> list[admin.AgentInfo]:
-        """Agents of live workers with their breakers and statistics."""
-        return admin.agents(self.store, self.clock.now())
-
-    def workers(self, *, everyone: bool = False) -> list[worker_reports.WorkerInfo]:
-        """Workers alive or stopping, what each holds and runs (``everyone``: all)."""
-        return worker_reports.workers(self.store, self.clock.now(), everyone=everyone)
-
-    def reset_breaker(self, agent: str, capability: str | None = None) -> list[Any]:
-        """Close an agent's breaker by hand (recorded with this app's actor)."""
-        return admin.reset(self.store, agent, capability, self.actor.id,
-                                 self.clock.now())
-
-    def recalculate_stats(self, write: bool = True) -> list[admin.Recalculated]:
-        """Rebuild agent statistics from the stored decisions and compare."""
-        return admin.recalculate(self.store, write=write, now=self.clock.now())
-
-    def routing(self, execution_id: str) -> list[DecisionRow]:
-        """Every routing decision of an execution, with its outcome."""
-        return self.store.load_decisions(self.execution(execution_id).id)
-
-    def logs(self, execution_id: str, after: int = 0, limit: int = 1000) -> list[TelemetryRow]:
-        """Telemetry of an execution (step logs, events, errors, decisions), oldest first."""
-        return self.store.read_telemetry(self.execution(execution_id).id, after, limit)
-
-    def metrics(self, row: ExecutionRow) -> Metrics:
-        """Counts and ages of an execution (steps, state versions, signals, idle time)."""
-        return status.metrics(row, self.store.load_steps(row.id),
-                              len(self.store.load_signals(row.id)), self.clock.now())
-
-    # last in the class: the name shadows the builtin in annotations after it
-    def list(self, *, status: str | None = None, workflow: str | None = None,
-             limit: int = 50) -> list[ExecutionRow]:
-        return self.store.list_executions(
-            ExecutionFilter(tenant_id=self.tenant, status=status, workflow=workflow,
-                            limit=limit)
-        )
+def _updates_to(listener: Callable[[ExecutionUpdate], None]) -> Callable[[ExecutionView], None]:
+    def hear(view: ExecutionView) -> None:
+        listener(ExecutionUpdate.from_view(view))
+    return hear

@@ -1,0 +1,197 @@
+"""What ``App`` reads and reports: executions, their status, history, state versions,
+routing, logs, verification, agents, workers and retention. Everything returned is a
+public read-model type (``reports.records`` and the reports beside it), never a storage row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import jsonpatch
+
+from ledgerflow import errors
+from ledgerflow.clock import Clock
+from ledgerflow.engine.agents import admin
+from ledgerflow.engine.control import retention
+from ledgerflow.engine.control.commands import Controller
+from ledgerflow.engine.definitions import Definitions
+from ledgerflow.engine.reports import status as reports
+from ledgerflow.engine.reports import workers as worker_reports
+from ledgerflow.engine.reports.history import HistoryEntry, history_entries
+from ledgerflow.engine.reports.records import (
+    BreakerTransition,
+    DefinitionInfo,
+    ExecutionSummary,
+    LogRecord,
+    RoutingDecision,
+    StateVersion,
+    Tombstone,
+)
+from ledgerflow.engine.rules import flow
+from ledgerflow.ledger.chain import Actor
+from ledgerflow.ledger.verify import (
+    ExecutionHead,
+    StoredEntry,
+    StoredVersion,
+    VerifyResult,
+    verify_execution,
+)
+from ledgerflow.storage.base import ExecutionFilter, Store
+from ledgerflow.storage.rows import ExecutionRow
+
+ETA_SAMPLE = 20  # completed runs of the same workflow behind an ETA
+
+
+class Reads:
+    """The reading half of ``App`` (a mixin: ``App`` provides the attributes below)."""
+
+    store: Store
+    tenant: str
+    clock: Clock
+    actor: Actor
+    definitions: Definitions
+    _commands: Controller
+
+    def _row(self, execution_id: str) -> ExecutionRow:
+        return self._commands.row(execution_id)
+
+    # definitions and executions -------------------------------------------------------
+    def workflows(self) -> list[DefinitionInfo]:
+        """The latest version of every stored workflow, by name."""
+        return [DefinitionInfo.from_row(r) for r in self.store.list_definitions(self.tenant)]
+
+    def execution(self, execution_id: str) -> ExecutionSummary:
+        """One execution; an unknown id raises ``errors.ExecutionNotFound`` (and an id
+        retention removed, ``errors.ExecutionRemoved`` with its tombstone)."""
+        return ExecutionSummary.from_row(self._row(execution_id))
+
+    def forks(self, execution_id: str) -> list[str]:
+        """Ids of the executions forked from this one."""
+        return self.store.list_forks(self._row(execution_id).id)
+
+    def status(self, execution_id: str) -> reports.ExecutionReport:
+        """Progress, timing, ETA and per-step detail of an execution."""
+        row = self._row(execution_id)
+        expected = reports.expected_duration(
+            self.store.durations(self.tenant, row.workflow, ETA_SAMPLE))
+        definition = self.definitions.get(row.tenant_id, row.workflow, row.workflow_version)
+        waits = {s.id: s.options.get("signal", "") for s in definition.steps
+                 if s.type in flow.WAITING_TYPES}
+        pending = sum(1 for g in self.store.load_signals(row.id) if g.consumed_by is None
+                      and any(w == g.name for w in waits.values()))
+        extras = reports.Extras(waits=waits, forks=self.store.list_forks(row.id),
+                               signals_pending=pending)
+        return reports.report(row, self.store.load_steps(row.id), self.clock.now(), expected,
+                             extras)
+
+    def history(self, execution_id: str) -> list[HistoryEntry]:
+        """The execution's ledger, oldest first, with the state version each entry made."""
+        row = self._row(execution_id)
+        return history_entries(self.store.load_ledger(row.id),
+                               self.store.list_state_versions(row.id))
+
+    def state(self, execution_id: str, version: int | None = None) -> StateVersion:
+        """The state document as of ``version`` (default: the current one)."""
+        row = self._row(execution_id)
+        wanted = row.state_version if version is None else version
+        found = self.store.load_state_version(row.id, wanted)
+        if found is None:
+            raise errors.NotFound(
+                f"execution {execution_id} has no state version {wanted} "
+                f"(versions 1..{row.state_version})"
+            )
+        return StateVersion.from_row(found)
+
+    def state_diff(self, execution_id: str, old: int, new: int) -> list[dict[str, Any]]:
+        """The RFC 6902 JSON Patch that turns state version ``old`` into ``new``."""
+        before = self.state(execution_id, old).state
+        after = self.state(execution_id, new).state
+        return list(jsonpatch.make_patch(before, after).patch)
+
+    def routing(self, execution_id: str) -> list[RoutingDecision]:
+        """Every routing decision of an execution, with its outcome."""
+        rows = self.store.load_decisions(self._row(execution_id).id)
+        return [RoutingDecision.from_row(d) for d in rows]
+
+    def logs(self, execution_id: str, after: int = 0, limit: int = 1000) -> list[LogRecord]:
+        """Telemetry of an execution (step logs, events, errors, decisions), oldest first,
+        from record id ``after`` on."""
+        rows = self.store.read_telemetry(self._row(execution_id).id, after, limit)
+        return [LogRecord.from_row(r) for r in rows]
+
+    def metrics(self, execution_id: str) -> reports.Metrics:
+        """Counts and ages of an execution (steps, state versions, signals, idle time)."""
+        row = self._row(execution_id)
+        return reports.metrics(row, self.store.load_steps(row.id),
+                              len(self.store.load_signals(row.id)), self.clock.now())
+
+    # retention ------------------------------------------------------------------------
+    def cleanup(self, older_than: float, dry_run: bool = False) -> retention.CleanupReport:
+        """Remove finished executions that ended more than ``older_than`` seconds ago, each
+        replaced by a tombstone; ``dry_run`` only reports what would be removed."""
+        return retention.cleanup(self.store, self.tenant, older_than, self.clock.now(),
+                                 f"{self.actor.kind}:{self.actor.id}", dry_run)
+
+    def tombstones(self) -> list[Tombstone]:
+        """What retention removed from this tenant, oldest removal first."""
+        return [Tombstone.from_row(t) for t in self.store.list_tombstones(self.tenant)]
+
+    # verification ---------------------------------------------------------------------
+    def verify(self, execution_id: str) -> VerifyResult:
+        """Recompute one execution's chain. An id removed by retention raises
+        ``errors.ExecutionRemoved``, whose message and ``tombstone`` say how it ended."""
+        return self._verify_row(self._row(execution_id))
+
+    def verify_all(self) -> Iterator[VerifyResult]:
+        """Recompute every chain of this tenant, one execution at a time."""
+        for row in self.store.iter_executions(self.tenant):
+            yield self._verify_row(row)
+
+    def _verify_row(self, row: ExecutionRow) -> VerifyResult:
+        head = ExecutionHead(execution_id=row.id, tenant_id=row.tenant_id,
+                             head_seq=row.head_seq, head_hash=row.head_hash,
+                             state_sha256=row.state_sha256)
+        try:
+            state = json.loads(row.state)
+        except ValueError:
+            state = row.state
+        entries = [
+            StoredEntry(seq=e.seq, event_type=e.event_type, step_id=e.step_id,
+                        prev_hash=e.prev_hash, entry_hash=e.entry_hash, body=e.body,
+                        payload=e.payload)
+            for e in self.store.load_ledger(row.id)
+        ]
+        versions = [StoredVersion(version=v.version, seq=v.seq, sha256=v.sha256, state=v.state)
+                    for v in self.store.list_state_versions(row.id)]
+        return verify_execution(head, entries, state, versions)
+
+    # agents and workers -------------------------------------------------------------------
+    def agents(self) -> list[admin.AgentInfo]:
+        """Agents of live workers with their breakers and statistics."""
+        return admin.agents(self.store, self.clock.now())
+
+    def workers(self, *, everyone: bool = False) -> list[worker_reports.WorkerInfo]:
+        """Workers alive or stopping, what each holds and runs (``everyone``: all)."""
+        return worker_reports.workers(self.store, self.clock.now(), everyone=everyone)
+
+    def reset_breaker(self, agent: str, capability: str | None = None,
+                      ) -> list[BreakerTransition]:
+        """Close an agent's breaker by hand (recorded with this app's actor)."""
+        moved = admin.reset(self.store, agent, capability, self.actor.id, self.clock.now())
+        return [BreakerTransition.from_row(t) for t in moved]
+
+    def recalculate_stats(self, write: bool = True) -> list[admin.Recalculated]:
+        """Rebuild agent statistics from the stored decisions and compare."""
+        return admin.recalculate(self.store, write=write, now=self.clock.now())
+
+    # last in the class: the name shadows the builtin in annotations after it
+    def list(self, *, status: str | None = None, workflow: str | None = None,
+             limit: int = 50) -> list[ExecutionSummary]:
+        """This tenant's executions, newest first."""
+        rows = self.store.list_executions(
+            ExecutionFilter(tenant_id=self.tenant, status=status, workflow=workflow,
+                            limit=limit)
+        )
+        return [ExecutionSummary.from_row(r) for r in rows]
