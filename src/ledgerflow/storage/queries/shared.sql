@@ -1,0 +1,250 @@
+-- Named queries the same in every dialect. Each block starts with "-- name: <name>".
+-- Placeholders are SQLite's (? and :name); queries.load translates them for PostgreSQL
+-- (%s and %(name)s). A name defined here is defined in no dialect file.
+
+-- name: definition_by_sha
+SELECT tenant_id, name, version, sha256, spec, created_at FROM workflow_definitions
+WHERE tenant_id = ? AND name = ? AND sha256 = ?;
+
+-- name: insert_definition
+INSERT INTO workflow_definitions (tenant_id, name, version, sha256, spec, created_at)
+VALUES (?, ?, ?, ?, ?, ?);
+
+-- name: definition_version
+SELECT tenant_id, name, version, sha256, spec, created_at FROM workflow_definitions
+WHERE tenant_id = ? AND name = ? AND version = ?;
+
+-- name: definition_latest
+SELECT tenant_id, name, version, sha256, spec, created_at FROM workflow_definitions
+WHERE tenant_id = ? AND name = ? ORDER BY version DESC LIMIT 1;
+
+-- name: insert_step
+INSERT INTO step_runs (execution_id, step_id, status, attempt, epoch, agent, output, error,
+    ready_at, started_at, finished_at)
+VALUES (:execution_id, :step_id, :status, :attempt, :epoch, :agent, :output, :error,
+    :ready_at, :started_at, :finished_at);
+
+-- name: update_step
+UPDATE step_runs SET status = :status, attempt = :attempt, epoch = :epoch, agent = :agent,
+    output = :output, error = :error, ready_at = :ready_at, started_at = :started_at,
+    finished_at = :finished_at
+WHERE execution_id = :execution_id AND step_id = :step_id;
+
+-- name: insert_state_version
+INSERT INTO state_versions (execution_id, version, seq, state, sha256, created_at)
+VALUES (:execution_id, :version, :seq, :state, :sha256, :created_at);
+
+-- name: insert_decision
+INSERT INTO routing_decisions (execution_id, step_id, epoch, attempt, capability, agent,
+    candidates, reason, decided_at)
+VALUES (:execution_id, :step_id, :epoch, :attempt, :capability, :agent, :candidates,
+    :reason, :decided_at);
+
+-- name: insert_ledger_entry
+INSERT INTO ledger_entries (execution_id, seq, event_type, step_id, occurred_at, prev_hash,
+    entry_hash, body, payload)
+VALUES (:execution_id, :seq, :event_type, :step_id, :occurred_at, :prev_hash, :entry_hash,
+    :body, :payload);
+
+-- name: execution_by_id
+SELECT * FROM executions WHERE tenant_id = ? AND id = ?;
+
+-- name: execution_by_id_any_tenant
+SELECT * FROM executions WHERE id = ?;
+
+-- name: steps_of_execution
+SELECT * FROM step_runs WHERE execution_id = ? ORDER BY rowid;
+
+-- name: ledger_of_execution
+SELECT * FROM ledger_entries WHERE execution_id = ? ORDER BY seq;
+
+-- name: state_version
+SELECT * FROM state_versions WHERE execution_id = ? AND version = ?;
+
+-- name: state_versions_of_execution
+SELECT * FROM state_versions WHERE execution_id = ? ORDER BY version;
+
+-- name: decisions_of_execution
+SELECT * FROM routing_decisions WHERE execution_id = ? ORDER BY decided_at, step_id, epoch;
+
+-- name: completed_durations
+SELECT started_at, finished_at FROM executions
+WHERE tenant_id = ? AND workflow = ? AND status = 'completed' AND started_at IS NOT NULL
+ORDER BY finished_at DESC LIMIT ?;
+
+-- name: insert_signal
+INSERT INTO signals (execution_id, seq, name, data, received_at, consumed_by, consumed_at,
+    handled)
+VALUES (:execution_id, :seq, :name, :data, :received_at, :consumed_by, :consumed_at,
+    :handled);
+
+-- name: update_signal
+UPDATE signals SET consumed_by = :consumed_by, consumed_at = :consumed_at, handled = :handled
+WHERE execution_id = :execution_id AND seq = :seq;
+
+-- name: signals_of_execution
+SELECT * FROM signals WHERE execution_id = ? ORDER BY seq;
+
+-- name: insert_wakeup
+INSERT INTO wakeups (execution_id, reason, created_at) VALUES (?, ?, ?);
+
+-- name: wakeups_after
+SELECT id, execution_id FROM wakeups WHERE id > ? ORDER BY id LIMIT ?;
+
+-- name: last_wakeup
+SELECT COALESCE(MAX(id), 0) AS id FROM wakeups;
+
+-- name: prune_wakeups
+DELETE FROM wakeups WHERE created_at < ?;
+
+-- name: executions_expired
+SELECT * FROM executions
+WHERE expires_at IS NOT NULL AND expires_at <= ?
+  AND status IN ('pending', 'running', 'waiting', 'paused')
+ORDER BY expires_at, id LIMIT ?;
+
+-- name: forks_of_execution
+SELECT id FROM executions WHERE forked_from = ? ORDER BY created_at, id;
+
+-- name: insert_tombstone
+INSERT INTO tombstones (execution_id, tenant_id, workflow, workflow_version, final_status,
+    head_seq, head_hash, created_at, finished_at, removed_at, removed_by)
+VALUES (:execution_id, :tenant_id, :workflow, :workflow_version, :final_status, :head_seq,
+    :head_hash, :created_at, :finished_at, :removed_at, :removed_by);
+
+-- name: delete_ledger_of_execution
+DELETE FROM ledger_entries WHERE execution_id = ?;
+
+-- name: delete_steps_of_execution
+DELETE FROM step_runs WHERE execution_id = ?;
+
+-- name: delete_state_versions_of_execution
+DELETE FROM state_versions WHERE execution_id = ?;
+
+-- name: delete_decisions_of_execution
+DELETE FROM routing_decisions WHERE execution_id = ?;
+
+-- name: delete_signals_of_execution
+DELETE FROM signals WHERE execution_id = ?;
+
+-- name: delete_execution
+DELETE FROM executions WHERE id = ? AND head_seq = ? AND head_hash = ?
+  AND status IN ('completed', 'failed', 'cancelled', 'expired');
+
+-- name: tombstones_of_tenant
+SELECT * FROM tombstones WHERE tenant_id = ? ORDER BY removed_at, execution_id;
+
+-- name: tombstone_by_id
+SELECT * FROM tombstones WHERE tenant_id = ? AND execution_id = ?;
+
+-- name: upsert_agent
+INSERT INTO agents (worker_id, capability, agent, priority, weight, host, pid, started_at,
+    seen_at)
+VALUES (:worker_id, :capability, :agent, :priority, :weight, :host, :pid, :started_at,
+    :seen_at)
+ON CONFLICT (worker_id, capability, agent) DO UPDATE SET priority = excluded.priority,
+    weight = excluded.weight, seen_at = excluded.seen_at;
+
+-- name: delete_agents_of_worker
+DELETE FROM agents WHERE worker_id = ?;
+
+-- name: touch_agents_of_worker
+UPDATE agents SET seen_at = ? WHERE worker_id = ?;
+
+-- name: agents_all
+SELECT * FROM agents ORDER BY capability, agent, worker_id;
+
+-- name: upsert_breaker
+INSERT INTO breakers (capability, agent, state, data, version, updated_at)
+VALUES (:capability, :agent, :state, :data, :version, :updated_at)
+ON CONFLICT (capability, agent) DO UPDATE SET state = excluded.state, data = excluded.data,
+    version = excluded.version, updated_at = excluded.updated_at;
+
+-- name: breakers_all
+SELECT * FROM breakers ORDER BY capability, agent;
+
+-- name: insert_breaker_transition
+INSERT INTO breaker_transitions (capability, agent, from_state, to_state, reason, actor,
+    occurred_at)
+VALUES (:capability, :agent, :from_state, :to_state, :reason, :actor, :occurred_at);
+
+-- name: breaker_transitions_recent
+SELECT * FROM breaker_transitions ORDER BY id DESC LIMIT ?;
+
+-- name: upsert_stats
+INSERT INTO agent_stats (capability, agent, data, updated_at)
+VALUES (:capability, :agent, :data, :updated_at)
+ON CONFLICT (capability, agent) DO UPDATE SET data = excluded.data,
+    updated_at = excluded.updated_at;
+
+-- name: stats_all
+SELECT * FROM agent_stats ORDER BY capability, agent;
+
+-- name: update_decision_outcome
+UPDATE routing_decisions SET outcome = :outcome, duration_ms = :duration_ms,
+    finished_at = :finished_at
+WHERE execution_id = :execution_id AND step_id = :step_id AND epoch = :epoch;
+
+-- name: decision_outcomes
+SELECT capability, agent, outcome, duration_ms, finished_at FROM routing_decisions
+WHERE outcome IS NOT NULL ORDER BY finished_at, execution_id, step_id, epoch;
+
+-- name: update_heartbeat
+UPDATE step_runs SET heartbeat_at = :heartbeat_at, heartbeat = :heartbeat
+WHERE execution_id = :execution_id AND step_id = :step_id AND epoch = :epoch
+  AND status = 'running';
+
+-- name: insert_telemetry
+INSERT INTO telemetry (kind, execution_id, step_id, message, fields, occurred_at)
+VALUES (:kind, :execution_id, :step_id, :message, :fields, :occurred_at);
+
+-- name: telemetry_of_execution
+SELECT * FROM telemetry WHERE execution_id = ? AND id > ? ORDER BY id LIMIT ?;
+
+-- name: telemetry_all
+SELECT * FROM telemetry WHERE id > ? ORDER BY id LIMIT ?;
+
+-- leases and the worker registry ---------------------------------------------------------
+
+-- name: renew_leases
+UPDATE executions SET lease_expires_at = :expires_at
+WHERE lease_owner = :owner AND status IN ('pending', 'running', 'waiting', 'paused')
+RETURNING id, lease_epoch;
+
+-- name: upsert_worker
+INSERT INTO workers (id, host, pid, status, capabilities, concurrency, lease_seconds,
+    started_at, heartbeat_at, stopped_at)
+VALUES (:id, :host, :pid, :status, :capabilities, :concurrency, :lease_seconds,
+    :started_at, :heartbeat_at, :stopped_at)
+ON CONFLICT (id) DO UPDATE SET status = excluded.status, capabilities = excluded.capabilities,
+    concurrency = excluded.concurrency, lease_seconds = excluded.lease_seconds,
+    started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
+    stopped_at = excluded.stopped_at;
+
+-- name: worker_heartbeat
+UPDATE workers SET heartbeat_at = :at WHERE id = :id;
+
+-- name: worker_status
+UPDATE workers SET status = :status, heartbeat_at = :at,
+    stopped_at = CASE WHEN :status = 'stopped' THEN :at ELSE stopped_at END
+WHERE id = :id;
+
+-- name: list_workers
+SELECT * FROM workers ORDER BY started_at, id;
+
+-- name: worker_load
+-- Per lease owner: unfinished executions held, handlers running, the oldest running start.
+SELECT e.lease_owner AS worker_id, COUNT(DISTINCT e.id) AS executions,
+    COUNT(s.step_id) AS running, MIN(s.started_at) AS oldest
+FROM executions e LEFT JOIN step_runs s ON s.execution_id = e.id AND s.status = 'running'
+    AND s.agent IS NOT NULL  -- a handler runs (not a wait or a sleep)
+WHERE e.lease_owner IS NOT NULL AND e.status IN ('pending', 'running', 'waiting', 'paused')
+GROUP BY e.lease_owner;
+
+-- name: running_steps_by_owner
+-- The steps running in executions held under a lease, by holder, oldest first.
+SELECT e.lease_owner AS worker_id, s.execution_id, s.step_id, s.agent, s.started_at
+FROM executions e JOIN step_runs s ON s.execution_id = e.id AND s.status = 'running'
+    AND s.agent IS NOT NULL
+WHERE e.lease_owner IS NOT NULL AND e.status IN ('pending', 'running', 'waiting', 'paused')
+ORDER BY s.started_at, s.execution_id, s.step_id LIMIT ?;
