@@ -106,7 +106,9 @@ def describe_removed(stone: TombstoneRow) -> str:
 def removed_error(store: Store, tenant: str, execution_id: str) -> errors.ExecutionRemoved | None:
     """``ExecutionRemoved`` for an id retention removed from this tenant, else None."""
     stone = store.load_tombstone(tenant, execution_id)
-    return None if stone is None else errors.ExecutionRemoved(describe_removed(stone), stone)
+    if stone is None:
+        return None
+    return errors.ExecutionRemoved(describe_removed(stone), tombstone=stone)
 
 
 def cleanup(store: Store, tenant: str, older_than_seconds: float, now: datetime,
