@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from ledgerflow import App, errors
-from ledgerflow.engine.control.commands import ConcurrentChange
 from ledgerflow.engine.rules import actions
 
 CHAIN = {
@@ -350,14 +349,20 @@ def test_two_operators_at_once_one_wins_the_other_is_told(db_url: str, app: Any)
         actions.pause(tr, "me")
 
     try:
-        with pytest.raises(ConcurrentChange, match=r"execution.paused, ledger seq \d+\) "
-                                                    r"and is now paused"):
+        with pytest.raises(errors.ConcurrentChange, match=r"execution.paused, ledger seq \d+\) "
+                                                           r"and is now paused") as info:
             app._commands.apply(eid, "pause", pause_while_the_other_pauses)
     finally:
         other.close()
     paused = [e for e in app.history(eid) if e.event_type == "execution.paused"]
     assert [e.payload["reason"] for e in paused] == ["the other operator"]
     assert app.verify(eid).ok
+    # what a program needs is in attributes; the message fits any caller (no CLI command)
+    exc = info.value
+    assert (exc.execution_id, exc.action, exc.current_status) == (eid, "pause", "paused")
+    assert (exc.seq, exc.event_type) == (paused[0].seq, "execution.paused")
+    assert exc.retryable is False and "ledgerflow " not in str(exc)
+    assert str(exc).endswith("check its status before acting again")
 
 
 def test_a_signal_racing_a_worker_is_retried_not_lost(app: Any) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import socket
 import sqlite3
 import threading
@@ -11,6 +12,7 @@ import psycopg
 import pytest
 
 from ledgerflow import errors
+from ledgerflow.cli import hints
 from ledgerflow.storage import migrations, open_store
 from ledgerflow.storage.postgres import PostgresStore
 from ledgerflow.storage.sqlite import SqliteStore
@@ -57,8 +59,11 @@ def test_pending_migration_asks_for_migrate(tmp_path: Path,
     extra = migrations.Migration(version=len(known) + 1, name="add_probe",
                                  sql="CREATE TABLE probe (x INTEGER);", checksum="0" * 64)
     monkeypatch.setattr(migrations, "discover", lambda dialect: (*known, extra))
-    with pytest.raises(errors.MigrationRequired, match=r"ledgerflow --db .* migrate"):
+    with pytest.raises(errors.MigrationRequired, match="migrate it first") as info:
         SqliteStore(f"sqlite:///{path}")
+    assert info.value.pending == (f"{extra.version:04d}_add_probe",)
+    assert "ledgerflow --db" not in str(info.value)  # the command is the CLI's hint
+    assert re.search(r"ledgerflow --db .* migrate", hints.render(info.value))
     SqliteStore(f"sqlite:///{path}", migrate=True).close()
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM probe").fetchone() == (0,)
@@ -165,9 +170,10 @@ def test_postgres_migrations_numbered_without_gaps() -> None:
 
 
 def test_postgres_new_database_asks_for_migrate_then_is_migrated(empty_pg: str) -> None:
-    with pytest.raises(errors.MigrationRequired, match=r"no ledgerflow schema yet.*"
-                       r"run: ledgerflow --db postgresql://\S+ migrate"):
+    with pytest.raises(errors.MigrationRequired, match="no ledgerflow schema yet") as info:
         open_store(empty_pg)
+    assert re.search(r"no ledgerflow schema yet.*run: ledgerflow --db postgresql://\S+ migrate",
+                     hints.render(info.value))
     open_store(empty_pg, migrate=True).close()
     assert [v for v, _ in pg_applied(empty_pg)] == [
         m.version for m in migrations.discover("postgres")]
@@ -194,9 +200,11 @@ def test_postgres_pending_migration_asks_for_migrate(pg_url: str,
                                  sql="CREATE TABLE probe (x INTEGER);", checksum="0" * 64)
     monkeypatch.setattr(migrations, "discover", lambda dialect: (*known, extra))
     name = f"{len(known) + 1:04d}_add_probe"
-    with pytest.raises(errors.MigrationRequired,
-                       match=rf"not up to date.*{name}.*ledgerflow --db .* migrate"):
+    with pytest.raises(errors.MigrationRequired, match=rf"not up to date.*{name}") as info:
         open_store(pg_url)
+    assert info.value.pending == (name,)
+    assert re.search(rf"not up to date.*{name}.*ledgerflow --db .* migrate",
+                     hints.render(info.value))
     open_store(pg_url, migrate=True).close()
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT count(*) FROM probe").fetchone() == (0,)
@@ -256,7 +264,9 @@ def test_postgres_messages_never_show_the_password(empty_pg: str) -> None:
     url = empty_pg.replace("://", "://postgres:s3cret@", 1).replace("postgres@", "", 1)
     with pytest.raises(errors.MigrationRequired) as caught:
         open_store(url)
-    assert "s3cret" not in str(caught.value) and ":***@" in str(caught.value)
+    assert "s3cret" not in str(caught.value) and ":***@" in str(caught.value.url)
+    shown = hints.render(caught.value)  # the CLI prints the URL in its migrate hint
+    assert "s3cret" not in shown and ":***@" in shown
 
 
 def test_postgres_urls_with_either_scheme_open(pg_url: str) -> None:

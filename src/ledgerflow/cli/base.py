@@ -9,11 +9,12 @@ import traceback
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
 
 from ledgerflow import App, errors
+from ledgerflow.cli import hints
 from ledgerflow.definition.durations import DurationError, parse_duration
 
 P = ParamSpec("P")
@@ -66,6 +67,14 @@ def parse_json_arg(raw: str, what: str) -> Any:
         ) from None
 
 
+def fail(exc: errors.LedgerflowError) -> NoReturn:
+    """Print ``exc`` as one line on stderr, with the command that helps, and exit 1."""
+    if os.environ.get("LEDGERFLOW_TRACEBACK"):  # for bug reports: where it came from
+        traceback.print_exception(exc)
+    click.echo(f"error: {hints.render(exc)}", err=True)
+    sys.exit(1)
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn ledgerflow errors into one line on stderr and exit status 1."""
 
@@ -74,10 +83,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except errors.LedgerflowError as exc:
-            if os.environ.get("LEDGERFLOW_TRACEBACK"):  # for bug reports: where it came from
-                traceback.print_exc()
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
+            fail(exc)
 
     return wrapper
 

@@ -21,7 +21,7 @@ from ledgerflow.cli import (
     verify,
     workers,
 )
-from ledgerflow.cli.base import Env
+from ledgerflow.cli.base import Env, fail
 from ledgerflow.settings import DEFAULT_DB_URL
 
 
@@ -59,8 +59,7 @@ def main() -> None:
     try:
         cli(standalone_mode=True)
     except errors.LedgerflowError as exc:  # raised while closing, outside a command
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        fail(exc)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

@@ -21,6 +21,7 @@ from celpy.celparser import CELParseError
 from celpy.evaluation import CELEvalError, CELUnsupportedError
 
 from ledgerflow import errors
+from ledgerflow.errors import ExpressionSyntaxError
 
 __all__ = ["ExpressionSyntaxError", "Program", "parse", "step_names", "to_cel", "to_json"]
 
@@ -30,18 +31,6 @@ Program = celpy.Runner
 # parsing at once could swap texts; one lock makes parsing safe to share.
 _PARSE_LOCK = threading.Lock()
 _ENVIRONMENT: celpy.Environment | None = None
-
-
-class ExpressionSyntaxError(ValueError):
-    """A CEL expression does not parse. Carries ``source``, ``reason``, ``line``, ``column``."""
-
-    def __init__(self, source: str, reason: str, line: int | None, column: int | None) -> None:
-        self.source = source
-        self.reason = reason
-        self.line = line
-        self.column = column
-        where = f" at line {line}, column {column}" if line and column else ""
-        super().__init__(f"invalid CEL expression {source!r}: {reason}{where}")
 
 
 def parse(source: str) -> tuple[lark.Tree[Any], Program]:
@@ -54,7 +43,8 @@ def parse(source: str) -> tuple[lark.Tree[Any], Program]:
         try:
             tree = environment.compile(source)
         except CELParseError as exc:
-            raise ExpressionSyntaxError(source, _reason(exc), exc.line, exc.column) from None
+            raise ExpressionSyntaxError(source=source, reason=_reason(exc), line=exc.line,
+                                        column=exc.column) from None
         return tree, environment.program(tree)
 
 
@@ -71,13 +61,16 @@ def run(program: Program, source: str, context: Mapping[str, Any]) -> Any:
     try:
         result = program.evaluate(activation)
     except CELEvalError as exc:
-        raise errors.ExpressionError(f"expression {source!r} failed: {_clean(exc)}") from None
+        raise errors.ExpressionError(f"expression {source!r} failed: {_clean(exc)}",
+                                     expression=source) from None
     except (CELUnsupportedError, TypeError, ValueError, ArithmeticError) as exc:
-        raise errors.ExpressionError(f"expression {source!r} failed: {exc}") from exc
+        raise errors.ExpressionError(f"expression {source!r} failed: {exc}",
+                                     expression=source) from exc
     try:
         return to_json(result)
     except ValueError as exc:
-        raise errors.ExpressionError(f"expression {source!r} failed: {exc}") from None
+        raise errors.ExpressionError(f"expression {source!r} failed: {exc}",
+                                     expression=source) from None
 
 
 def to_cel(value: Any) -> Any:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import re
 
+from ledgerflow.errors import DurationError
+
 __all__ = ["DurationError", "format_duration", "parse_duration"]
 
 _UNITS: dict[str, float] = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
@@ -18,10 +20,6 @@ _ORDER = ("d", "h", "m", "s", "ms")
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)")
 _WHOLE = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|d|h|m|s))+")
 _HINT = "use a number of seconds or a string like '500ms', '30s', '1m', '1h30m', '7d'"
-
-
-class DurationError(ValueError):
-    """A value is not a valid duration; ``str(exc)`` says why and shows valid forms."""
 
 
 def parse_duration(value: object) -> float:
@@ -32,12 +30,14 @@ def parse_duration(value: object) -> float:
     non-finite numbers, unknown units and units out of order or repeated.
     """
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise DurationError(f"expected a duration, got {_describe(value)}; {_HINT}")
+        raise DurationError(f"expected a duration, got {_describe(value)}; {_HINT}",
+                            value=value)
     if isinstance(value, str):
         return _parse_text(value)
     seconds = float(value)
     if not math.isfinite(seconds) or seconds < 0:
-        raise DurationError(f"duration must be a finite number >= 0, got {value!r}")
+        raise DurationError(f"duration must be a finite number >= 0, got {value!r}",
+                            value=value)
     return seconds
 
 
@@ -67,13 +67,15 @@ def _parse_text(text: str) -> float:
     stripped = text.strip()
     if not _WHOLE.fullmatch(stripped):
         if _is_number(stripped):
-            raise DurationError(f"duration {text!r} has no unit; write '{stripped}s' for seconds")
-        raise DurationError(f"invalid duration {text!r}; {_HINT}")
+            raise DurationError(
+                f"duration {text!r} has no unit; write '{stripped}s' for seconds", value=text)
+        raise DurationError(f"invalid duration {text!r}; {_HINT}", value=text)
     parts = _PART.findall(stripped)
     units = [unit for _, unit in parts]
     if units != sorted(units, key=_ORDER.index) or len(set(units)) != len(units):
         raise DurationError(
-            f"invalid duration {text!r}: give each unit once, largest first (d, h, m, s, ms)"
+            f"invalid duration {text!r}: give each unit once, largest first (d, h, m, s, ms)",
+            value=text,
         )
     return sum(float(number) * _UNITS[unit] for number, unit in parts)
 

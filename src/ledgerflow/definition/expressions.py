@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ledgerflow.definition import cel
-from ledgerflow.definition.cel import ExpressionSyntaxError
+from ledgerflow.errors import ExpressionSyntaxError, PathPart, TemplateSyntaxError
 
 __all__ = [
     "Expression",
@@ -31,26 +31,6 @@ __all__ = [
     "compile_template",
     "referenced_steps",
 ]
-
-PathPart = str | int
-
-
-class TemplateSyntaxError(ValueError):
-    """A template holds malformed ``${...}`` parts.
-
-    ``problems`` lists ``(path, message)`` for every one, ``path`` being the keys and list
-    indexes leading from the template's root to the bad string. ``referenced_steps`` holds
-    the step ids used by the parts that did compile.
-    """
-
-    def __init__(
-        self,
-        problems: Sequence[tuple[tuple[PathPart, ...], str]],
-        referenced_steps: frozenset[str] = frozenset(),
-    ) -> None:
-        self.problems = tuple(problems)
-        self.referenced_steps = referenced_steps  # from the parts that did compile
-        super().__init__("; ".join(message for _, message in self.problems))
 
 
 class Expression:
@@ -176,7 +156,7 @@ def compile_template(value: Any) -> Template:
     steps: set[str] = set()
     root = _compile(value, (), problems, steps)
     if problems:
-        raise TemplateSyntaxError(problems, frozenset(steps))
+        raise TemplateSyntaxError(problems=problems, referenced_steps=frozenset(steps))
     return Template(value, root, frozenset(steps))
 
 

@@ -66,9 +66,8 @@ class Definitions:
             known = [d.name for d in self._store.list_definitions(tenant_id)]
             what = f"workflow {name!r}" + (f" version {version}" if version else "")
             hint = f" (known: {', '.join(known)})" if known else " (none applied yet)"
-            raise errors.WorkflowNotFound(
-                f"{what} not found{hint}; apply it first: ledgerflow apply FILE"
-            )
+            raise errors.WorkflowNotFound(f"{what} not found{hint}; apply it first",
+                                          id=name, version=version)
         return row
 
     def get(self, tenant_id: str, name: str, version: int) -> Definition:

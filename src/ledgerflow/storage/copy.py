@@ -48,14 +48,6 @@ class CopyReport:
     seconds: float = 0.0
 
 
-class InsertFailed(Exception):
-    """The target refused a page of rows; the page alone was rolled back."""
-
-
-class CopyFailed(errors.StorageError):
-    """The copy stopped; its transaction was rolled back (the message says so)."""
-
-
 class Side(Protocol):
     """One end of a copy, inside its transaction (a snapshot for the source)."""
 
@@ -67,7 +59,10 @@ class Side(Protocol):
               size: int) -> Generator[list[tuple[Any, ...]], None, None]: ...
 
     def insert(self, table: str, columns: Sequence[str],
-               rows: Sequence[tuple[Any, ...]]) -> None: ...
+               rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert a page of rows; a page the target refuses raises ``errors.CopyFailed``
+        with the database's reason, and that page alone is rolled back."""
+        ...
 
     def finish(self, tables: Sequence[TableInfo]) -> None: ...
 
@@ -126,9 +121,9 @@ def open_source(url: str) -> Any:
             return SqliteStore(url, migrate=False, create=False)
         return open_store(url, migrate=False)
     except errors.MigrationRequired as exc:
-        raise errors.MigrationRequired(f"the source is not up to date: {exc}") from exc
+        raise exc.prefixed("the source is not up to date: ") from exc
     except (errors.ConfigurationError, errors.NotFound, errors.StorageError) as exc:
-        raise type(exc)(f"source: {exc}") from exc
+        raise exc.prefixed("source: ") from exc
 
 
 def open_target(url: str) -> Any:
@@ -138,7 +133,7 @@ def open_target(url: str) -> Any:
     try:
         return open_store(url, migrate=True)
     except (errors.ConfigurationError, errors.NotFound, errors.StorageError) as exc:
-        raise type(exc)(f"target: {exc}") from exc
+        raise exc.prefixed("target: ") from exc
 
 
 def copy_deployment(source_url: str, target_url: str, *,
@@ -203,11 +198,11 @@ def copy_database(source: Any, target: Any, *, page: int = PAGE,
                 copied.append(wanted[name])
             dst.finish(copied)
             report.tenants.extend(dst.tenants())
-    except (CopyFailed, errors.Conflict):
+    except (errors.CopyFailed, errors.Conflict):
         raise
     except errors.StorageError as exc:
-        raise CopyFailed(f"{exc}; nothing was committed to {report.target} (the copy is "
-                         "one transaction)") from exc
+        raise errors.CopyFailed(f"{exc}; nothing was committed to {report.target} (the copy "
+                                "is one transaction)") from exc
     report.seconds = round(time.monotonic() - started, 3)
     return report
 
@@ -235,9 +230,9 @@ def _copy_table(src: Side, dst: Side, source: TableInfo, table: TableInfo,
         for rows in pages:
             try:
                 dst.insert(table.name, columns, rows)
-            except InsertFailed as exc:
+            except errors.CopyFailed as exc:
                 _find_refused(dst, table, columns, rows, done, target)
-                raise CopyFailed(
+                raise errors.CopyFailed(
                     f"copy failed at {table.name} rows {done + 1}-{done + len(rows)}: {exc}; "
                     f"nothing was committed to {target} (the copy is one transaction)"
                 ) from exc
@@ -255,10 +250,10 @@ def _find_refused(dst: Side, table: TableInfo, columns: Sequence[str],
     for number, row in enumerate(rows, start=done + 1):
         try:
             dst.insert(table.name, columns, [row])
-        except InsertFailed as exc:
+        except errors.CopyFailed as exc:
             values = dict(zip(columns, row, strict=True))
             key = ", ".join(f"{c}={values[c]!r}" for c in table.primary_key if c in values)
-            raise CopyFailed(
+            raise errors.CopyFailed(
                 f"copy failed at {table.name} row {number} ({key or 'no key'}): {exc}; "
                 f"nothing was committed to {target} (the copy is one transaction)") from exc
 

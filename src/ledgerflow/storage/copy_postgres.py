@@ -12,7 +12,8 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import tuple_row
 
-from ledgerflow.storage.copy import InsertFailed, TableInfo, quote
+from ledgerflow import errors
+from ledgerflow.storage.copy import TableInfo, quote
 from ledgerflow.storage.postgres import PostgresStore
 from ledgerflow.storage.postgres_rows import Conn
 from ledgerflow.storage.postgres_url import parse_url
@@ -92,7 +93,7 @@ class PostgresSide:
             diag = exc.diag
             text = diag.message_primary or " ".join(str(exc).split())
             detail = f" ({diag.message_detail})" if diag.message_detail else ""
-            raise InsertFailed(f"{text}{detail}") from exc
+            raise errors.CopyFailed(f"{text}{detail}") from exc
 
     def finish(self, tables: Sequence[TableInfo]) -> None:
         """Move every identity sequence past the largest id now in its table."""

@@ -9,7 +9,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from ledgerflow import errors
-from ledgerflow.storage.copy import InsertFailed, TableInfo, quote
+from ledgerflow.storage.copy import TableInfo, quote
 from ledgerflow.storage.sqlite import SqliteStore
 
 
@@ -73,7 +73,7 @@ class SqliteSide:
         except sqlite3.Error as exc:
             self.conn.execute("ROLLBACK TO copy_page")
             self.conn.execute("RELEASE copy_page")
-            raise InsertFailed(str(exc)) from exc
+            raise errors.CopyFailed(str(exc)) from exc
         self.conn.execute("RELEASE copy_page")
 
     def finish(self, tables: Sequence[TableInfo]) -> None:

@@ -28,10 +28,12 @@ class WorkerLock:
         except BlockingIOError:
             holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
             os.close(fd)
+            database = self.path.with_name(self.path.name.removesuffix(".worker.lock"))
             raise errors.WorkerLockHeld(
-                f"another worker (pid {holder}) already drives {self.path.with_suffix('')}; "
-                "an embedded SQLite database runs one worker at a time (raise --concurrency "
-                "instead, or use PostgreSQL for several workers)"
+                f"another worker (pid {holder}) already drives {database}; an embedded SQLite "
+                "database runs one worker at a time (give that worker a higher concurrency "
+                "instead, or use PostgreSQL for several workers)", path=str(database),
+                holder=holder,
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())

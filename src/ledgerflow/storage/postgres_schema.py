@@ -51,7 +51,7 @@ def prepare(conn: Conn, target: PostgresTarget, *, migrate: bool) -> None:
     if others and not tracked:
         raise errors.StorageError(
             f"{target.describe()} has tables but no {_T} table: it is not a ledgerflow "
-            "database; point --db at an empty database (or another schema with "
+            "database; use an empty database (or another schema with "
             "?options=-csearch_path%3Dname)"
         )
     done = applied(conn) if tracked else {}
@@ -59,11 +59,11 @@ def prepare(conn: Conn, target: PostgresTarget, *, migrate: bool) -> None:
     if not pending:
         return
     if not migrate:
-        names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
+        names = [f"{m.version:04d}_{m.name}" for m in pending]
         what = "has no ledgerflow schema yet" if not done else "is not up to date"
         raise errors.MigrationRequired(
-            f"{target.describe()} {what}: {len(pending)} pending migration(s) ({names}); "
-            f"run: ledgerflow --db {target.url} migrate"
+            f"{target.describe()} {what}: {len(pending)} pending migration(s) "
+            f"({', '.join(names)}); migrate it first", url=target.url, pending=names,
         )
     apply(conn, target, pending)
 

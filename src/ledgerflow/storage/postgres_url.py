@@ -102,7 +102,7 @@ def connection_error(target: PostgresTarget, exc: psycopg.Error) -> errors.Ledge
     if "FATAL" in reason and "database" in reason and "does not exist" in reason:
         return errors.ConfigurationError(
             f"{target.describe()} does not exist; create it first "
-            f'(CREATE DATABASE "{target.dbname}") or point --db at another one'
+            f'(CREATE DATABASE "{target.dbname}") or use another one'
         )
     if "FATAL" in reason and ("role" in reason or "authentication" in reason):
         return errors.ConfigurationError(

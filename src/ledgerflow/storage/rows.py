@@ -14,15 +14,15 @@ from ledgerflow import errors
 
 
 def parse_column(text: str | None, what: str) -> Any:
-    """JSON of a stored text column; a corrupted value is a StorageError naming ``what``."""
+    """JSON of a stored text column; a corrupted value is a ``CorruptedRow`` naming ``what``."""
     if text is None:
         return None
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise errors.StorageError(
+        raise errors.CorruptedRow(
             f"{what} is not valid JSON in the database ({exc}); the row was changed outside "
-            "ledgerflow — run: ledgerflow verify --all"
+            "ledgerflow: verify the ledgers to see which executions it affects", what=what,
         ) from exc
 
 

@@ -54,7 +54,8 @@ class SqliteStore(AgentTables, LeaseTables, SharedReads):
         self.commits = 0  # write transactions committed (benchmarks report it)
         existed = self.path.exists() and self.path.stat().st_size > 0
         if not existed and not create:
-            raise errors.NotFound(f"database {self.path} does not exist")
+            raise errors.NotFound(f"database {self.path} does not exist", kind="database",
+                                  id=str(self.path))
         if not existed:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = self._connect()
@@ -62,13 +63,13 @@ class SqliteStore(AgentTables, LeaseTables, SharedReads):
         if existed and not self._applied() and self._has_tables():
             raise errors.StorageError(
                 f"{self.path} is an SQLite database but not a ledgerflow one (it has tables "
-                "and no schema_migrations); point --db at a new file or a ledgerflow database"
+                "and no schema_migrations); use a new file or a ledgerflow database"
             )
         if pending and existed and self._applied() and not migrate:
-            names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
+            names = [f"{m.version:04d}_{m.name}" for m in pending]
             raise errors.MigrationRequired(
-                f"database {self.path} has {len(pending)} pending migration(s) ({names}); "
-                f"run: ledgerflow --db {url} migrate"
+                f"database {self.path} has {len(pending)} pending migration(s) "
+                f"({', '.join(names)}); migrate it first", url=url, pending=names,
             )
         if pending:
             self._apply_migrations(pending)

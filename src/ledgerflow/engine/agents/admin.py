@@ -87,7 +87,8 @@ def reset(store: Store, agent: str, capability: str | None, actor: str,
             f"no breaker for agent {agent!r}"
             + (f" and capability {capability!r}" if capability else "")
             + (f"; breakers exist for: {', '.join(known)}" if known
-               else "; no agent has a breaker yet (they appear once agents run steps)")
+               else "; no agent has a breaker yet (they appear once agents run steps)"),
+            kind="breaker", id=agent,
         )
     at = format_timestamp(now)
     new_rows: list[BreakerRow] = []

@@ -38,13 +38,14 @@ class AgentSpec:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def agent_policy(where: str, options: dict[str, Any]) -> tuple[float, BreakerPolicy]:
+def agent_policy(where: str, options: dict[str, Any], *, capability: str | None = None,
+                 agent: str | None = None) -> tuple[float, BreakerPolicy]:
     """(weight, breaker policy) from an agent's options; a bad one names the option."""
     unknown = sorted(set(options) - {"weight", *POLICY_OPTIONS})
     if unknown:
         raise errors.AgentError(
             f"agent {where}: unknown option(s) {', '.join(unknown)}; allowed: weight, "
-            f"{', '.join(POLICY_OPTIONS)}"
+            f"{', '.join(POLICY_OPTIONS)}", capability=capability, agent=agent,
         )
     values = {k: options[k] for k in POLICY_OPTIONS if k in options}
     try:
@@ -56,7 +57,8 @@ def agent_policy(where: str, options: dict[str, Any]) -> tuple[float, BreakerPol
             raise ValueError(f"weight must be > 0, got {weight}")
         return weight, BreakerPolicy(**values)
     except (ValueError, TypeError, DurationError) as exc:
-        raise errors.AgentError(f"agent {where}: {exc}") from None
+        raise errors.AgentError(f"agent {where}: {exc}", capability=capability,
+                                agent=agent) from None
 
 
 class AgentRegistry:
@@ -71,10 +73,11 @@ class AgentRegistry:
         if not _CAPABILITY.match(capability):
             raise errors.AgentError(
                 f"bad capability name {capability!r}: use letters, digits and . _ : - "
-                "(for example 'kyc.verify')"
+                "(for example 'kyc.verify')", capability=capability,
             )
         agent_name = name or f"{capability}:{getattr(handler, '__qualname__', 'handler')}"
-        weight, policy = agent_policy(f"{agent_name!r} of {capability!r}", dict(options))
+        weight, policy = agent_policy(f"{agent_name!r} of {capability!r}", dict(options),
+                                      capability=capability, agent=agent_name)
         spec = AgentSpec(capability=capability, name=agent_name, handler=handler,
                          priority=priority, weight=weight, policy=policy,
                          options=dict(options))
@@ -149,11 +152,12 @@ def load_modules(modules: Sequence[str]) -> None:
         except ModuleNotFoundError as exc:
             raise errors.AgentError(
                 f"cannot import agents module {module!r}: {exc}; check the name and that "
-                "its folder is on PYTHONPATH (or pass a path ending in .py)"
+                "its folder is on PYTHONPATH (or pass a path ending in .py)", module=module,
             ) from exc
         except Exception as exc:
             raise errors.AgentError(
-                f"agents module {module!r} failed while importing: {type(exc).__name__}: {exc}"
+                f"agents module {module!r} failed while importing: {type(exc).__name__}: {exc}",
+                module=module,
             ) from exc
 
 
@@ -163,9 +167,9 @@ def _load_path(path: str) -> None:
 
     file = Path(path)
     if not file.is_file():
-        raise errors.AgentError(f"agents file {path!r} does not exist")
+        raise errors.AgentError(f"agents file {path!r} does not exist", module=path)
     spec = importlib.util.spec_from_file_location(f"ledgerflow_agents_{file.stem}", file)
     if spec is None or spec.loader is None:
-        raise errors.AgentError(f"cannot load agents file {path!r}")
+        raise errors.AgentError(f"cannot load agents file {path!r}", module=path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -39,6 +39,7 @@ from ledgerflow.engine.app.reads import Reads
 from ledgerflow.engine.control import editing
 from ledgerflow.engine.control.commands import Controller
 from ledgerflow.engine.definitions import Applied, Definitions, DefinitionSource
+from ledgerflow.engine.model.lifecycle import OperatorAction as A
 from ledgerflow.engine.model.transition import Transition, sha256_text, text
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.reports.records import ExecutionUpdate
@@ -166,7 +167,8 @@ class App(Reads):
         if not ok:
             existing = self._existing(execution_id, input_sha)
             if existing is None:
-                raise errors.IdempotencyConflict(f"execution id {execution_id!r} is in use")
+                raise errors.IdempotencyConflict(f"execution id {execution_id!r} is in use",
+                                                 execution_id=execution_id)
             return existing
         if worker is not None:
             worker.adopt(activation)
@@ -177,11 +179,13 @@ class App(Reads):
         if row is None:
             return None
         if row.tenant_id != self.tenant:
-            raise errors.IdempotencyConflict(f"execution id {execution_id!r} is in use")
+            raise errors.IdempotencyConflict(f"execution id {execution_id!r} is in use",
+                                             execution_id=execution_id)
         if row.input_sha256 != input_sha:
             raise errors.IdempotencyConflict(
                 f"execution {execution_id} already exists with a different input; "
-                "start with the same input to get it back, or use a new id"
+                "start with the same input to get it back, or use a new id",
+                execution_id=execution_id,
             )
         return row.id
 
@@ -217,26 +221,26 @@ class App(Reads):
     # control: every action is a ledger entry with this app's actor ------------------------
     def pause(self, execution_id: str, reason: str | None = None) -> None:
         """No new step is dispatched once this returns; running steps finish and record."""
-        self._commands.apply(execution_id, "pause", lambda tr: actions.pause(tr, reason))
+        self._commands.apply(execution_id, A.PAUSE, lambda tr: actions.pause(tr, reason))
 
     def resume(self, execution_id: str, reason: str | None = None,
                from_step: str | None = None) -> None:
         """Continue where it stopped, or reset ``from_step`` and its dependents first."""
-        self._commands.apply(execution_id, "resume",
+        self._commands.apply(execution_id, A.RESUME,
                            lambda tr: actions.resume(tr, reason, from_step))
 
     def cancel(self, execution_id: str, reason: str | None = None) -> bool:
         """End it ``cancelled`` (False if it already was). Running handlers see
         ``ctx.cancelled``."""
-        return self._commands.apply(execution_id, "cancel", lambda tr: actions.cancel(tr, reason))
+        return self._commands.apply(execution_id, A.CANCEL, lambda tr: actions.cancel(tr, reason))
 
     def retry(self, execution_id: str, reason: str | None = None) -> list[str]:
         """Run the failed steps of a failed execution again; returns their ids."""
-        return self._commands.apply(execution_id, "retry", lambda tr: actions.retry(tr, reason))
+        return self._commands.apply(execution_id, A.RETRY, lambda tr: actions.retry(tr, reason))
 
     def rerun(self, execution_id: str, from_step: str, reason: str | None = None) -> list[str]:
         """Run ``from_step`` and its dependents of a finished execution again."""
-        return self._commands.apply(execution_id, "rerun",
+        return self._commands.apply(execution_id, A.RERUN,
                                   lambda tr: actions.rerun(tr, from_step, reason))
 
     def fork(self, execution_id: str, at_seq: int | None = None,
@@ -250,7 +254,7 @@ class App(Reads):
     def signal(self, execution_id: str, name: str, data: Any = None) -> None:
         """Store a signal for the execution's wait steps and handlers."""
         value = {} if data is None else data
-        self._commands.apply(execution_id, "signal",
+        self._commands.apply(execution_id, A.SIGNAL,
                            lambda tr: actions.signal(tr, name, value), strict=False)
 
     def set_state(self, execution_id: str, path: str, value: Any,
@@ -258,13 +262,14 @@ class App(Reads):
         """Set ``path`` (dotted) in the state of a paused execution; the new state version."""
         keys = [k for k in path.split(".") if k]
         if not keys:
-            raise errors.InputValidationError("a state path such as 'case.risk' is required")
+            raise errors.InputValidationError("a state path such as 'case.risk' is required",
+                                              path=path)
 
         def edit(tr: Transition) -> int:
             new = editing.set_path(tr.state, keys, value)
             actions.edit_state(tr, new, {"set": path, "value": value}, reason)
             return tr.view.row.state_version + 1
-        return self._commands.apply(execution_id, "edit the state of", edit)
+        return self._commands.apply(execution_id, A.EDIT_STATE, edit)
 
     def patch_state(self, execution_id: str, patch: Any, reason: str | None = None) -> int:
         """Apply a JSON merge patch (RFC 7386) to the state of a paused execution."""
@@ -272,7 +277,7 @@ class App(Reads):
             new = json_merge_patch.merge(copy.deepcopy(tr.state), patch)
             actions.edit_state(tr, new, {"merge_patch": patch}, reason)
             return tr.view.row.state_version + 1
-        return self._commands.apply(execution_id, "edit the state of", edit)
+        return self._commands.apply(execution_id, A.EDIT_STATE, edit)
 
 
 def _updates_to(listener: Callable[[ExecutionUpdate], None]) -> Callable[[ExecutionView], None]:

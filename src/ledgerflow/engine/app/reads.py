@@ -100,7 +100,8 @@ class Reads:
         if found is None:
             raise errors.NotFound(
                 f"execution {execution_id} has no state version {wanted} "
-                f"(versions 1..{row.state_version})"
+                f"(versions 1..{row.state_version})", kind="state version", id=str(wanted),
+                execution_id=row.id,
             )
         return StateVersion.from_row(found)
 

@@ -2,9 +2,9 @@
 commit it under the optimistic guard (execution version + ledger head).
 
 A guard that fails because a worker moved the execution on is retried on the fresh rows.
-A guard that fails because another operator acted on it first is a ``ConcurrentChange``:
-one wins, the other is told what happened, since its command was based on a state that no
-longer holds.
+A guard that fails because another operator acted on it first is an
+``errors.ConcurrentChange``: one wins, the other is told what happened, since its command was
+based on a state that no longer holds.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ledgerflow.clock import Clock
 from ledgerflow.engine.control import retention
 from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.model.graph import graph_of
-from ledgerflow.engine.model.lifecycle import StepStatus
+from ledgerflow.engine.model.lifecycle import OperatorAction, StepStatus
 from ledgerflow.engine.model.transition import Transition, text
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.rules import starting
@@ -35,10 +35,6 @@ OPERATOR_EVENTS = frozenset({
     "execution.paused", "execution.resumed", "execution.cancelled", "execution.retried",
     "execution.rerun", "state.edited",
 })
-
-
-class ConcurrentChange(errors.Conflict):
-    """Another operator changed the execution between reading and writing it."""
 
 
 class Controller:
@@ -58,9 +54,8 @@ class Controller:
             removed = retention.removed_error(self.store, self.tenant, execution_id)
             if removed is not None:
                 raise removed
-            raise errors.ExecutionNotFound(
-                f"execution {execution_id!r} not found (list them with: ledgerflow list)"
-            )
+            raise errors.ExecutionNotFound(f"execution {execution_id!r} not found",
+                                           id=execution_id)
         return row
 
     def view(self, execution_id: str) -> ExecutionView:
@@ -71,8 +66,11 @@ class Controller:
 
     def apply(self, execution_id: str, action: str, rule: Callable[[Transition], T],
               *, strict: bool = True) -> T:
-        """Apply ``rule`` and commit it. ``strict``: an operator action in between is a
-        ``ConcurrentChange`` rather than something to retry over."""
+        """Apply ``rule``, the operator ``action`` (an ``OperatorAction`` name), and commit
+        it. ``strict``: an operator action in between is an ``errors.ConcurrentChange``
+        rather than something to retry over. A guard that keeps failing is an
+        ``errors.ExecutionBusy``."""
+        act = OperatorAction(action)
         for _ in range(ATTEMPTS):
             view = self.view(execution_id)
             tr = Transition.begin(view, self.clock.now(), self.actor)
@@ -82,22 +80,24 @@ class Controller:
             if self.store.commit([tr.build().change])[0]:
                 return value
             if strict:
-                self._check_operators(view, action)
-        raise errors.Conflict(
-            f"execution {execution_id} kept changing while trying to {action}; try again"
+                self._check_operators(view, act)
+        raise errors.ExecutionBusy(
+            f"execution {execution_id} kept changing while trying to {act.words}; "
+            "try again", execution_id=execution_id, action=act,
         )
 
-    def _check_operators(self, seen: ExecutionView, action: str) -> None:
+    def _check_operators(self, seen: ExecutionView, action: OperatorAction) -> None:
         since = [e for e in self.store.load_ledger(seen.id) if e.seq > seen.row.head_seq]
         by_operator = [e for e in since if e.event_type in OPERATOR_EVENTS]
         if by_operator:
             last = by_operator[-1]
             now = self.store.load_execution(self.tenant, seen.id)
-            status = now.status if now is not None else "gone"
-            raise ConcurrentChange(
-                f"cannot {action} execution {seen.id}: it was changed at the same time "
-                f"({last.event_type}, ledger seq {last.seq}) and is now {status}; "
-                "check it with: ledgerflow status " + seen.id
+            status = now.status if now is not None else None
+            raise errors.ConcurrentChange(
+                f"cannot {action.verb} execution {seen.id}: it was changed at the same time "
+                f"({last.event_type}, ledger seq {last.seq}) and is now {status or 'gone'}; "
+                "check its status before acting again", execution_id=seen.id, action=action,
+                current_status=status, seq=last.seq, event_type=last.event_type,
             )
 
     # forks ------------------------------------------------------------------------------
@@ -112,7 +112,8 @@ class Controller:
             if not 1 <= seq <= row.head_seq:
                 raise errors.NotFound(
                     f"execution {execution_id} has no ledger entry {seq} "
-                    f"(entries 1..{row.head_seq}; see: ledgerflow history {execution_id})"
+                    f"(entries 1..{row.head_seq})", kind="ledger entry", id=str(seq),
+                    execution_id=row.id,
                 )
             entries = [e for e in self.store.load_ledger(row.id) if e.seq <= seq]
             value = copy.deepcopy(view.input)
@@ -134,7 +135,9 @@ class Controller:
                       payload={"fork": fork_id, "at_seq": seq, "input_patch": input_patch})
             if all(self.store.commit([tr.build().change, change], together=True)):
                 return fork_id
-        raise errors.Conflict(f"execution {execution_id} kept changing while forking; try again")
+        raise errors.ExecutionBusy(f"execution {execution_id} kept changing while forking; "
+                                   "try again", execution_id=execution_id,
+                                   action=OperatorAction.FORK)
 
     def _state_at(self, execution_id: str, seq: int) -> Any:
         versions = [v for v in self.store.list_state_versions(execution_id) if v.seq <= seq]

@@ -20,7 +20,8 @@ def set_path(state: Any, keys: Sequence[str], value: Any) -> Any:
         if isinstance(node, list):
             if not key.isdigit() or int(key) >= len(node):
                 raise errors.InputValidationError(
-                    f"state path {where!r}: {key!r} is not an index of a list of {len(node)}"
+                    f"state path {where!r}: {key!r} is not an index of a list of {len(node)}",
+                    path=where,
                 )
             if last:
                 node[int(key)] = value
@@ -35,6 +36,6 @@ def set_path(state: Any, keys: Sequence[str], value: Any) -> Any:
                 node = node[key]
         else:
             raise errors.InputValidationError(
-                f"state path {where!r}: cannot go inside a {type(node).__name__}"
+                f"state path {where!r}: cannot go inside a {type(node).__name__}", path=where
             )
     return root

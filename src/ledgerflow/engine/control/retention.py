@@ -98,7 +98,7 @@ def removed_error(store: Store, tenant: str, execution_id: str) -> errors.Execut
     if row is None:
         return None
     stone = Tombstone.from_row(row)
-    return errors.ExecutionRemoved(stone.describe(), stone)
+    return errors.ExecutionRemoved(stone.describe(), tombstone=stone)
 
 
 def cleanup(store: Store, tenant: str, older_than_seconds: float, now: datetime,

@@ -1,4 +1,5 @@
-"""Execution and step lifecycles: the statuses and the transitions allowed between them.
+"""Execution and step lifecycles: the statuses and the transitions allowed between them,
+and the operator actions each execution status allows.
 
 The database CHECK constraints list the same values. ``check_*`` raise
 ``errors.InvalidTransition`` naming both states.
@@ -93,15 +94,64 @@ STEP_TRANSITIONS: dict[StepStatus, frozenset[StepStatus]] = {
 }
 
 
+class OperatorAction(StrEnum):
+    """What an operator may ask of an execution; ``errors.InvalidTransition`` lists them by
+    these names in ``allowed_actions``."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    CANCEL = "cancel"
+    SIGNAL = "signal"
+    EDIT_STATE = "edit_state"
+    RETRY = "retry"
+    RERUN = "rerun"
+    FORK = "fork"
+
+    @property
+    def verb(self) -> str:
+        """The action in ``cannot <verb> execution X``."""
+        return "edit the state of" if self is OperatorAction.EDIT_STATE else self.value
+
+    @property
+    def words(self) -> str:
+        """The action as a message suggests it (``rerun from a step``)."""
+        return _ACTION_WORDS.get(self, self.value)
+
+
+A = OperatorAction
+_ACTION_WORDS = {A.EDIT_STATE: "edit the state", A.RERUN: "rerun from a step"}
+
+# what an operator may do in each status, in the order messages suggest it
+OPERATOR_ACTIONS: dict[ExecutionStatus, tuple[OperatorAction, ...]] = {
+    E.PENDING: (A.PAUSE, A.CANCEL, A.SIGNAL),
+    E.RUNNING: (A.PAUSE, A.CANCEL, A.SIGNAL),
+    E.WAITING: (A.PAUSE, A.CANCEL, A.SIGNAL),
+    E.PAUSED: (A.RESUME, A.EDIT_STATE, A.CANCEL, A.SIGNAL),
+    E.COMPLETED: (A.RERUN, A.FORK),
+    E.FAILED: (A.RETRY, A.RERUN, A.FORK),
+    E.CANCELLED: (A.FORK,),
+    E.EXPIRED: (A.FORK,),
+}
+
+
+def allowed_words(status: ExecutionStatus) -> str:
+    """``allowed when <status>: ...`` of a refusal, in words."""
+    return f"allowed when {status}: " + ", ".join(a.words for a in OPERATOR_ACTIONS[status])
+
+
 def check_execution(execution_id: str, old: ExecutionStatus, new: ExecutionStatus) -> None:
     if new not in EXECUTION_TRANSITIONS[old]:
         raise errors.InvalidTransition(
-            f"execution {execution_id} cannot go from {old} to {new}"
+            f"execution {execution_id} cannot go from {old} to {new}",
+            execution_id=execution_id, current_status=old, target_status=new,
+            allowed_actions=OPERATOR_ACTIONS[old],
         )
 
 
 def check_step(execution_id: str, step_id: str, old: StepStatus, new: StepStatus) -> None:
     if new not in STEP_TRANSITIONS[old]:
         raise errors.InvalidTransition(
-            f"step {step_id!r} of execution {execution_id} cannot go from {old} to {new}"
+            f"step {step_id!r} of execution {execution_id} cannot go from {old} to {new}",
+            execution_id=execution_id, step_id=step_id, current_status=old,
+            target_status=new,
         )

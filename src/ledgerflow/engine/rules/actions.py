@@ -13,34 +13,35 @@ from typing import Any
 
 from ledgerflow import errors
 from ledgerflow.engine.model.graph import graph_of
-from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.engine.model.lifecycle import (
+    OPERATOR_ACTIONS,
+    ExecutionStatus,
+    OperatorAction,
+    StepStatus,
+    allowed_words,
+)
 from ledgerflow.engine.model.transition import Transition, sha256_text, text
 
 E = ExecutionStatus
 S = StepStatus
-
-ALLOWED: dict[ExecutionStatus, str] = {
-    E.PENDING: "pause, cancel, signal",
-    E.RUNNING: "pause, cancel, signal",
-    E.WAITING: "pause, cancel, signal",
-    E.PAUSED: "resume, state set/patch, cancel, signal",
-    E.COMPLETED: "rerun --from STEP, fork",
-    E.FAILED: "retry, rerun --from STEP, fork",
-    E.CANCELLED: "fork",
-    E.EXPIRED: "fork",
-}
+A = OperatorAction
 
 
-def refuse(execution_id: str, status: ExecutionStatus, action: str) -> errors.InvalidTransition:
+def refuse(tr: Transition, action: OperatorAction,
+           advice: str | None = None) -> errors.InvalidTransition:
+    """``action`` is not allowed in the execution's status: say so, and what is (``advice``
+    instead of the list of allowed actions)."""
     return errors.InvalidTransition(
-        f"cannot {action} execution {execution_id}: it is {status}; "
-        f"allowed when {status}: {ALLOWED[status]}"
+        f"cannot {action.verb} execution {tr.execution_id}: it is {tr.status}; "
+        f"{advice or allowed_words(tr.status)}",
+        execution_id=tr.execution_id, current_status=tr.status, action=action,
+        allowed_actions=OPERATOR_ACTIONS[tr.status],
     )
 
 
 def pause(tr: Transition, reason: str | None) -> None:
     if tr.status not in (E.PENDING, E.RUNNING, E.WAITING):
-        raise refuse(tr.execution_id, tr.status, "pause")
+        raise refuse(tr, A.PAUSE)
     pending = [sid for sid in tr.step_ids() if tr.step_status(sid) is S.PENDING]
     running = [sid for sid in tr.step_ids() if tr.step_status(sid) is S.RUNNING]
     tr.set_status(E.PAUSED, "execution.paused",
@@ -50,11 +51,11 @@ def pause(tr: Transition, reason: str | None) -> None:
 
 def resume(tr: Transition, reason: str | None, from_step: str | None = None) -> None:
     if tr.status is not E.PAUSED:
-        raise refuse(tr.execution_id, tr.status, "resume")
+        raise refuse(tr, A.RESUME)
     reset = downstream(tr, from_step) if from_step is not None else []
     tr.set_status(E.RUNNING, "execution.resumed",
                   {"reason": reason, "from": from_step, "reset": reset})
-    reset_steps(tr, reset, f"resume --from {from_step}")
+    reset_steps(tr, reset, f"resume from {from_step}")
     tr.wake = "resumed"
 
 
@@ -63,7 +64,7 @@ def cancel(tr: Transition, reason: str | None) -> bool:
     if tr.status is E.CANCELLED:
         return False
     if tr.status.terminal:
-        raise refuse(tr.execution_id, tr.status, "cancel")
+        raise refuse(tr, A.CANCEL)
     end(tr, E.CANCELLED, "execution.cancelled", {"reason": reason})
     tr.wake = "cancelled"
     return True
@@ -88,7 +89,7 @@ def end(tr: Transition, status: ExecutionStatus, event: str, payload: Any) -> No
 def retry(tr: Transition, reason: str | None) -> list[str]:
     """A failed execution runs its failed steps again; completed outputs are kept."""
     if tr.status is not E.FAILED:
-        raise refuse(tr.execution_id, tr.status, "retry")
+        raise refuse(tr, A.RETRY)
     failed = [sid for sid in tr.step_ids()
               if tr.step_status(sid) in (S.FAILED, S.INTERRUPTED)]
     _restart(tr, "execution.retried", {"reason": reason, "steps": failed})
@@ -99,20 +100,18 @@ def retry(tr: Transition, reason: str | None) -> list[str]:
 def rerun(tr: Transition, from_step: str, reason: str | None) -> list[str]:
     """A finished execution runs ``from_step`` and everything downstream of it again."""
     if tr.status not in (E.COMPLETED, E.FAILED):
-        raise refuse(tr.execution_id, tr.status, "rerun")
+        raise refuse(tr, A.RERUN)
     reset = downstream(tr, from_step)
     _restart(tr, "execution.rerun", {"reason": reason, "from": from_step, "reset": reset})
-    reset_steps(tr, reset, f"rerun --from {from_step}")
+    reset_steps(tr, reset, f"rerun from {from_step}")
     return reset
 
 
 def edit_state(tr: Transition, new_state: Any, how: dict[str, Any], reason: str | None) -> None:
     """Replace the state document of a paused execution (a new state version)."""
     if tr.status is not E.PAUSED:
-        raise errors.InvalidTransition(
-            f"cannot edit the state of execution {tr.execution_id}: it is {tr.status}; "
-            f"pause it first (ledgerflow pause {tr.execution_id})"
-        )
+        advice = "pause it first" if A.PAUSE in OPERATOR_ACTIONS[tr.status] else None
+        raise refuse(tr, A.EDIT_STATE, advice)
     new_text = text(new_state)
     before = sha256_text(tr.current_state_text())
     index = tr.record("state.edited", from_state=tr.status, to_state=tr.status, payload={
@@ -127,10 +126,8 @@ def edit_state(tr: Transition, new_state: Any, how: dict[str, Any], reason: str 
 def signal(tr: Transition, name: str, data: Any) -> None:
     """Store a signal for the execution's waits and handlers (a worker delivers it)."""
     if tr.status.terminal:
-        raise errors.InvalidTransition(
-            f"cannot signal execution {tr.execution_id}: it is {tr.status}; signals go to "
-            "pending, running, waiting or paused executions"
-        )
+        raise refuse(tr, A.SIGNAL, "signals go to pending, running, waiting or paused "
+                     "executions")
     tr.receive_signal(name, data, {"name": name, "data": data})
     tr.wake = f"signal {name}"
 
@@ -141,7 +138,8 @@ def downstream(tr: Transition, step_id: str) -> list[str]:
     if step_id not in graph.steps:
         known = ", ".join(graph.order)
         raise errors.NotFound(
-            f"workflow {tr.view.definition.name!r} has no step {step_id!r} (steps: {known})"
+            f"workflow {tr.view.definition.name!r} has no step {step_id!r} (steps: {known})",
+            kind="step", id=step_id, execution_id=tr.execution_id,
         )
     found = {step_id}
     work = [step_id]

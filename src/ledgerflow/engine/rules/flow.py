@@ -285,7 +285,7 @@ def dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, event
     choice = choose(step.agent, avoid=row.agent if row.error is not None else None)
     if choice is None:
         fail_now(tr, step.id, f"no agent offers capability {step.agent!r} in this worker; "
-                  "load an agents module that registers it (worker --agents MODULE)")
+                  "start the worker with an agents module that registers it")
         return
     if choice.agent is None:
         _defer(tr, step, choice)

@@ -33,9 +33,10 @@ def parse(step_id: str) -> tuple[str, int, int]:
     """(signal, handler index, signal seq) of a run id."""
     found = _RUN.match(step_id)
     if found is None:
-        raise errors.StorageError(
+        raise errors.CorruptedRow(
             f"step run {step_id!r} is neither a step of the definition nor a signal handler "
-            "run; the row was changed outside ledgerflow — run: ledgerflow verify --all"
+            "run; the row was changed outside ledgerflow: verify the ledgers to see which "
+            "executions it affects", what=f"step run {step_id!r}",
         )
     return found["signal"], int(found["index"]), int(found["seq"])
 

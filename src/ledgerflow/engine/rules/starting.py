@@ -31,12 +31,11 @@ def validate_input(definition: Definition, value: Any) -> None:
         validator_cls(schema).iter_errors(value), key=lambda e: list(e.absolute_path)
     )
     if problems:
-        lines = "; ".join(
-            f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}"
-            for e in problems
-        )
+        lines = [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}"
+                 for e in problems]
         raise errors.InputValidationError(
-            f"input does not match the input_schema of {definition.name!r}: {lines}"
+            f"input does not match the input_schema of {definition.name!r}: "
+            + "; ".join(lines), problems=lines,
         )
 
 
