@@ -41,7 +41,7 @@ from ledgerflow.engine.reports import status
 from ledgerflow.engine.reports import workers as worker_reports
 from ledgerflow.engine.reports.history import HistoryEntry, history_entries
 from ledgerflow.engine.reports.status import Metrics
-from ledgerflow.engine.rules import actions, flow, starting
+from ledgerflow.engine.rules import actions, kinds, starting
 from ledgerflow.engine.worker.leases import LeaseOptions
 from ledgerflow.engine.worker.loop import Listener, Worker, WorkerOptions, WorkerReport
 from ledgerflow.ledger.chain import Actor
@@ -273,7 +273,7 @@ class App:
             self.store.durations(self.tenant, row.workflow, ETA_SAMPLE))
         definition = self.definitions.get(row.tenant_id, row.workflow, row.workflow_version)
         waits = {s.id: s.options.get("signal", "") for s in definition.steps
-                 if s.type in flow.WAITING_TYPES}
+                 if kinds.of(s.type).waiting}
         pending = sum(1 for g in self.store.load_signals(row.id) if g.consumed_by is None
                       and any(w == g.name for w in waits.values()))
         extras = status.Extras(waits=waits, forks=self.store.list_forks(row.id),
