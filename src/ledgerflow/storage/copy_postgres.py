@@ -12,7 +12,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import tuple_row
 
-from ledgerflow.storage.copy import InsertFailed, TableInfo, quote
+from ledgerflow.storage.copy_tables import InsertFailed, TableInfo, quote
 from ledgerflow.storage.postgres import PostgresStore
 from ledgerflow.storage.postgres_rows import Conn
 from ledgerflow.storage.postgres_url import parse_url
