@@ -208,3 +208,17 @@ def test_sigterm_finishes_running_steps_and_dispatches_nothing_new(applied: Path
     lf(applied, "worker", "--agents", str(HERE / "crash_agents.py"), "--until-idle")
     assert lf_json(applied, "status", eid)["status"] == "completed"
     assert lf(applied, "verify", eid).returncode == 0
+
+
+def test_apply_refuses_workflow_steps_with_every_other_problem(tmp_path: Path) -> None:
+    (tmp_path / "parent.yaml").write_text(
+        "name: parent\nsteps:\n  - id: a\n    agent: x.y\n"
+        "  - id: sub\n    type: workflow\n    workflow: child\n    needs: [a]\n"
+        "  - id: b\n    agent: x.y\n    needs: [zz]\n")
+    proc = lf(tmp_path, "apply", "parent.yaml", check=False)
+    assert proc.returncode == 1
+    assert ("steps[1].type: 'workflow' steps are not supported yet (sub-workflows are "
+            "planned); use a task step whose agent starts the child execution") in proc.stderr
+    assert "steps[2].needs[0]: unknown step 'zz'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert lf_json(tmp_path, "workflows") == []

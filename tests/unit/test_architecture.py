@@ -1,5 +1,6 @@
-"""The layers hold: arrows point down only (DESIGN.md §3), and the engine's sub-packages
-import each other only in the directions their docstrings promise."""
+"""The layers hold: arrows point down only (DESIGN.md §3), the engine's sub-packages
+import each other only in the directions their docstrings promise, and no import hides in a
+function (where it would hide a cycle) below the faces."""
 
 from __future__ import annotations
 
@@ -78,6 +79,15 @@ def test_imports_point_down(package: str) -> None:
     assert _violations(package, allowed, forbidden) == []
 
 
+@pytest.mark.parametrize("lower", ["kinds", "step_runs", "dispatching", "signals"])
+def test_step_kinds_sit_below_the_graph_rules(lower: str) -> None:
+    """The kinds and what they use never reach up to the rules that use them (``flow``
+    reaches the kinds through their registry), so no cycle runs through them."""
+    above = tuple(f"{E}.rules.{m}" for m in
+                  ("flow", "delivery", "recovery", "actions", "starting"))
+    assert _violations(f"{E}.rules.{lower}", (), above) == []
+
+
 def test_engine_has_no_loose_modules() -> None:
     """The engine is its sub-packages, ``app`` and ``definitions``; nothing else lies
     beside them, so a newcomer navigates by package names."""
@@ -92,3 +102,65 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     sample = tmp_path / "bad.py"
     sample.write_text("def f():\n    from ledgerflow.engine.worker import loop\n")
     assert _imports(sample) == {"ledgerflow.engine.worker", "ledgerflow.engine.worker.loop"}
+
+
+# Packages whose modules import other ledgerflow modules at the top only: an import inside a
+# function hides a cycle (or a cost) from the reader and from the rules above. The faces
+# (cli, ...) may import lazily for start-up speed.
+NO_LAZY_IMPORTS = ("ledgerflow.definition", "ledgerflow.engine", "ledgerflow.ledger",
+                   "ledgerflow.routing", "ledgerflow.storage")
+# (module, the module it imports inside a function): why
+LAZY_IMPORTS = {
+    ("ledgerflow.storage", "ledgerflow.storage.postgres"):
+        "psycopg is loaded only when a PostgreSQL URL is opened: embedded use and every "
+        "CLI start do not pay for it",
+    ("ledgerflow.storage.copy", "ledgerflow.storage.copy_postgres"):
+        "the same: psycopg only when one end of the copy is PostgreSQL (the CLI imports copy)",
+}
+
+
+def _function_imports(path: Path) -> set[str]:
+    """The modules a file imports inside a function (relative ones as written: '.x')."""
+    found: set[str] = set()
+    for scope in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if not isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level:
+                found.add("." * node.level + (node.module or ""))
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found.update(_imported_module(node.module, a.name) for a in node.names)
+    return {m for m in found if m.startswith(("ledgerflow", "."))}
+
+
+def _imported_module(module: str, name: str) -> str:
+    """``from module import name``: the submodule ``name`` if there is one, else ``module``."""
+    inner = SRC.parent.joinpath(*f"{module}.{name}".split("."))
+    return f"{module}.{name}" if inner.with_suffix(".py").exists() or inner.is_dir() \
+        else module
+
+
+def _lazy_imports() -> set[tuple[str, str]]:
+    return {(_module_name(path), target) for package in NO_LAZY_IMPORTS
+            for path in _files(package) for target in _function_imports(path)}
+
+
+def test_no_import_hides_in_a_function() -> None:
+    assert sorted(_lazy_imports() - set(LAZY_IMPORTS)) == []
+
+
+def test_each_allowed_lazy_import_is_still_there() -> None:
+    """An exception above whose import went away is removed with it."""
+    assert set(LAZY_IMPORTS) <= _lazy_imports()
+
+
+def test_the_checker_sees_an_import_in_a_function(tmp_path: Path) -> None:
+    sample = tmp_path / "bad.py"
+    sample.write_text("import json\n\n"
+                      "def f():\n    from ledgerflow.engine.rules import flow\n\n"
+                      "class C:\n    def m(self):\n        import ledgerflow.ledger.chain\n"
+                      "        from . import sibling\n")
+    assert _function_imports(sample) == {"ledgerflow.engine.rules.flow",
+                                         "ledgerflow.ledger.chain", "."}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -218,8 +218,9 @@ def state_path(value: Any, path: str, problems: Problems) -> tuple[str, ...]:
     return keys
 
 
-def choice(value: Any, path: str, options: type[StrEnum], problems: Problems) -> str | None:
-    """One of the values of the StrEnum ``options``; ``None`` (and a problem) otherwise."""
+def choice(value: Any, path: str, options: Iterable[StrEnum], problems: Problems) -> str | None:
+    """One of the values of ``options`` (a StrEnum or some of its members); ``None`` (and a
+    problem) otherwise."""
     allowed = [member.value for member in options]
     if isinstance(value, str) and value in allowed:
         return value

@@ -29,13 +29,17 @@ HANDLER_FIELDS = ("agent", "output", "when")
 _MAX_SAFE_INT = 2**53 - 1
 
 
-def from_mapping(spec: Any, source: str = "<dict>") -> Definition:
+def from_mapping(spec: Any, source: str = "<dict>", *, stored: bool = False) -> Definition:
     """Validate ``spec`` and build its ``Definition``.
 
     ``source`` names where the spec came from in messages (a file name, ``<dict>``).
     Raises ``errors.DefinitionError`` listing every problem, each with its path
     (``steps[2].needs[0]: unknown step 'kcy'``). Nothing is converted silently: values
     that are not JSON (dates, sets, NaN, non-string keys) are problems too.
+
+    Step types the engine does not run yet (``steps.NOT_YET``) are refused, unless
+    ``stored``: a version stored before they were refused still compiles, so its
+    executions stay readable (the engine fails such a step when it begins).
     """
     problems = f.Problems()
     if not isinstance(spec, Mapping):
@@ -43,7 +47,7 @@ def from_mapping(spec: Any, source: str = "<dict>") -> Definition:
         problems.add("", f"a definition must be a mapping with 'name' and 'steps', got {kind}")
         raise errors.DefinitionError(source, problems.messages)
     check_json(spec, "", problems)
-    definition = _build(spec, problems)
+    definition = _build(spec, problems, stored)
     if problems or definition is None:
         raise errors.DefinitionError(source, problems.messages)
     return definition
@@ -72,14 +76,14 @@ def check_json(value: Any, path: str, problems: f.Problems) -> None:
         problems.settle(path, _not_json(value))
 
 
-def _build(spec: Mapping[str, Any], problems: f.Problems) -> Definition | None:
+def _build(spec: Mapping[str, Any], problems: f.Problems, stored: bool) -> Definition | None:
     f.check_unknown(spec, "", TOP_LEVEL_FIELDS, problems)
     name = _name(spec, problems)
     present = f.Present(spec, "", problems)
     description = present.get("description", "", f.string)
     ttl = present.get("ttl", None, lambda v, p, pr: f.duration(v, p, pr, positive=True))
     present.get("input_schema", None, _input_schema)
-    steps = _steps(spec, problems)
+    steps = _steps(spec, problems, stored)
     known = frozenset(s.id for s in steps)
     handlers = present.get("on", {}, lambda v, p, pr: _handlers(v, p, pr, known))
     if problems:
@@ -104,14 +108,14 @@ def _name(spec: Mapping[str, Any], problems: f.Problems) -> str:
     return f.name(spec["name"], "name", problems, "workflow name")
 
 
-def _steps(spec: Mapping[str, Any], problems: f.Problems) -> tuple[Step, ...]:
+def _steps(spec: Mapping[str, Any], problems: f.Problems, stored: bool) -> tuple[Step, ...]:
     raw = spec.get("steps")
     if "steps" not in spec:
         problems.add("steps", "required: a list of steps, each with at least an 'id'")
     elif not isinstance(raw, list | tuple) or not raw:
         problems.add("steps", f"must be a non-empty list of steps, got {f.describe(raw)}")
     else:
-        return step_rules.check_steps(raw, problems)
+        return step_rules.check_steps(raw, problems, stored=stored)
     return ()
 
 

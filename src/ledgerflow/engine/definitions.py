@@ -78,7 +78,9 @@ class Definitions:
             return found
         row = self.row(tenant_id, name, version)
         spec = parse_column(row.spec, f"definition {name} v{version}")
-        definition = defs.from_mapping(spec, source=f"stored definition {name} v{version}")
+        # stored: a version applied before its step types were refused still loads
+        definition = defs.from_mapping(spec, source=f"stored definition {name} v{version}",
+                                       stored=True)
         with self._lock:
             self._compiled[key] = definition
         return definition

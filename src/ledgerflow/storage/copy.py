@@ -12,13 +12,16 @@ plain INSERTs are all a copy needs, and the append-only triggers allow those.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from ledgerflow import errors
-from ledgerflow.storage import migrations
+from ledgerflow.storage import copy_sqlite, migrations, open_store
+from ledgerflow.storage.copy_tables import Side, TableInfo
+from ledgerflow.storage.sqlite import SqliteStore
+from ledgerflow.storage.sqlite_url import parse_url
 
 PAGE = 1000
 # the order of tables without foreign keys between them (then any other table, by name)
@@ -30,15 +33,6 @@ SKIPPED = frozenset({migrations.TRACKING_TABLE})
 Progress = Callable[[str, int, int], None]  # (table, rows copied so far, rows in the table)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class TableInfo:
-    name: str
-    columns: tuple[str, ...]
-    primary_key: tuple[str, ...] = ()
-    references: frozenset[str] = frozenset()  # the tables its foreign keys point to
-    order_by: tuple[str, ...] = ()  # the order rows were inserted in, as far as it is kept
-
-
 @dataclass(kw_only=True, slots=True)
 class CopyReport:
     source: str  # URLs safe to print (no password)
@@ -46,31 +40,6 @@ class CopyReport:
     tables: dict[str, int] = field(default_factory=dict)
     tenants: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-class Side(Protocol):
-    """One end of a copy, inside its transaction (a snapshot for the source)."""
-
-    def tables(self) -> dict[str, TableInfo]: ...
-
-    def count(self, table: str) -> int: ...
-
-    def pages(self, table: TableInfo, columns: Sequence[str],
-              size: int) -> Generator[list[tuple[Any, ...]], None, None]: ...
-
-    def insert(self, table: str, columns: Sequence[str],
-               rows: Sequence[tuple[Any, ...]]) -> None:
-        """Insert a page of rows; a page the target refuses raises ``errors.CopyFailed``
-        with the database's reason, and that page alone is rolled back."""
-        ...
-
-    def finish(self, tables: Sequence[TableInfo]) -> None: ...
-
-    def tenants(self) -> list[str]: ...
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def order_tables(tables: Mapping[str, TableInfo]) -> list[str]:
@@ -99,23 +68,18 @@ def same_database(source_url: str, target_url: str) -> bool:
     if source_url == target_url:
         return True
     if source_url.startswith("sqlite:") and target_url.startswith("sqlite:"):
-        from ledgerflow.storage.sqlite_url import parse_url
-
         a, b = parse_url(source_url).path, parse_url(target_url).path
         return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
     schemes = ("postgresql:", "postgres:")
     if not (source_url.startswith(schemes) and target_url.startswith(schemes)):
         return False
-    from ledgerflow.storage.copy_postgres import database_key
+    from ledgerflow.storage.copy_postgres import database_key  # psycopg only when used
 
     return database_key(source_url) == database_key(target_url)
 
 
 def open_source(url: str) -> Any:
     """The source store, never created nor migrated: a missing file is an error."""
-    from ledgerflow.storage import open_store
-    from ledgerflow.storage.sqlite import SqliteStore
-
     try:
         if url.startswith("sqlite:"):
             return SqliteStore(url, migrate=False, create=False)
@@ -128,8 +92,6 @@ def open_source(url: str) -> Any:
 
 def open_target(url: str) -> Any:
     """The target store, created (SQLite) and migrated to the latest schema."""
-    from ledgerflow.storage import open_store
-
     try:
         return open_store(url, migrate=True)
     except (errors.ConfigurationError, errors.NotFound, errors.StorageError) as exc:
@@ -158,10 +120,8 @@ def _sides(source: Any, target: Any) -> tuple[AbstractContextManager[Side],
                                                AbstractContextManager[Side]]:
     def side(store: Any, *, write: bool) -> AbstractContextManager[Side]:
         if store.dialect == "sqlite":
-            from ledgerflow.storage import copy_sqlite
-
             return copy_sqlite.writer(store) if write else copy_sqlite.snapshot(store)
-        from ledgerflow.storage import copy_postgres
+        from ledgerflow.storage import copy_postgres  # psycopg only when used
 
         return copy_postgres.writer(store) if write else copy_postgres.snapshot(store)
 

@@ -13,7 +13,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import tuple_row
 
 from ledgerflow import errors
-from ledgerflow.storage.copy import TableInfo, quote
+from ledgerflow.storage.copy_tables import TableInfo, quote
 from ledgerflow.storage.postgres import PostgresStore
 from ledgerflow.storage.postgres_rows import Conn
 from ledgerflow.storage.postgres_url import parse_url

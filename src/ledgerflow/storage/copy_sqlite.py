@@ -9,7 +9,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from ledgerflow import errors
-from ledgerflow.storage.copy import TableInfo, quote
+from ledgerflow.storage.copy_tables import TableInfo, quote
 from ledgerflow.storage.sqlite import SqliteStore
 
 

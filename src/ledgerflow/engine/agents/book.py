@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from ledgerflow.clock import Clock
 from ledgerflow.engine.agents.registry import AgentRegistry, AgentSpec
-from ledgerflow.engine.rules.flow import Choice
+from ledgerflow.engine.rules.dispatching import Choice
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.routing import breaker as breakers
 from ledgerflow.routing import stats as agent_stats

@@ -29,7 +29,7 @@ from ledgerflow.engine.reports.records import (
     StateVersion,
     Tombstone,
 )
-from ledgerflow.engine.rules import flow
+from ledgerflow.engine.rules import kinds
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.ledger.verify import (
     ExecutionHead,
@@ -78,7 +78,7 @@ class Reads:
             self.store.durations(self.tenant, row.workflow, ETA_SAMPLE))
         definition = self.definitions.get(row.tenant_id, row.workflow, row.workflow_version)
         waits = {s.id: s.options.get("signal", "") for s in definition.steps
-                 if s.type in flow.WAITING_TYPES}
+                 if kinds.of(s.type).waiting}
         pending = sum(1 for g in self.store.load_signals(row.id) if g.consumed_by is None
                       and any(w == g.name for w in waits.values()))
         extras = reports.Extras(waits=waits, forks=self.store.list_forks(row.id),

@@ -13,7 +13,7 @@ class Graph:
     steps: dict[str, Step]
     dependents: dict[str, tuple[str, ...]]  # step id -> ids that need it, definition order
     ends: tuple[str, ...]  # steps no other step needs
-    waits: bool  # some step waits for a signal or sleeps (the execution may be ``waiting``)
+    types: frozenset[StepType]  # the step types it uses (what each does: ``rules.kinds``)
 
 
 _CACHE: dict[str, Graph] = {}
@@ -32,7 +32,7 @@ def graph_of(definition: Definition) -> Graph:
             steps={s.id: s for s in definition.steps},
             dependents=dependents,
             ends=tuple(sid for sid in order if not dependents[sid]),
-            waits=any(s.type in (StepType.WAIT, StepType.SLEEP) for s in definition.steps),
+            types=frozenset(s.type for s in definition.steps),
         )
         _CACHE[definition.sha256] = found
     return found

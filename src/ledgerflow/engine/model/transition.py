@@ -15,6 +15,7 @@ from typing import Any
 
 from ledgerflow.engine.model import lifecycle
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.engine.model.timers import Timer
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.ledger import chain
 from ledgerflow.ledger.canonical import canonical_json, format_timestamp
@@ -49,17 +50,6 @@ class Dispatch:
     @property
     def idempotency_key(self) -> str:
         return f"{self.execution_id}:{self.step_id}"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Timer:
-    """Wake the engine at ``due`` about a step (a retry backoff or an attempt timeout)."""
-
-    due: datetime
-    execution_id: str
-    step_id: str
-    epoch: int
-    kind: str  # "retry" | "timeout" | "wake" (a sleep is over) | "heartbeat" (check one)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

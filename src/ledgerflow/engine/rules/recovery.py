@@ -9,20 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ledgerflow.definition.model import Step, StepType
+from ledgerflow.definition.model import Step
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
-from ledgerflow.engine.model.transition import Timer, Transition
-from ledgerflow.engine.rules import waits
-from ledgerflow.engine.rules.flow import (
-    LIVE,
-    WAITING_TYPES,
-    Chooser,
-    advance,
-    dispatch,
-    expire_if_due,
-    fail_attempt,
-    step_spec,
-)
+from ledgerflow.engine.model.timers import TimerKind
+from ledgerflow.engine.model.transition import Transition
+from ledgerflow.engine.rules import delivery, kinds
+from ledgerflow.engine.rules.dispatching import Chooser, dispatch
+from ledgerflow.engine.rules.flow import advance, expire_if_due, fail_attempt
+from ledgerflow.engine.rules.step_runs import LIVE, arm, step_spec
 
 E = ExecutionStatus
 S = StepStatus
@@ -31,15 +25,16 @@ S = StepStatus
 def recover(tr: Transition, choose: Chooser, limit: int) -> None:
     """Resume an execution found unfinished when a worker starts.
 
-    Task steps that were running are dispatched again under a new epoch (at-least-once),
-    or put back in the queue of a paused execution; ``at_most_once`` steps become
-    interrupted instead. Each such recovery is counted; past ``limit`` the execution fails
-    instead of looping forever. Timers (backoffs, sleeps, wait deadlines) are armed again.
+    Running steps whose kind holds a handler (tasks) are dispatched again under a new epoch
+    (at-least-once), or put back in the queue of a paused execution; ``at_most_once`` steps
+    become interrupted instead. Each such recovery is counted; past ``limit`` the execution
+    fails instead of looping forever. Timers (backoffs, sleeps, wait deadlines) are armed
+    again.
     """
     if expire_if_due(tr):
         return
     running = [sid for sid in tr.step_ids() if tr.step_status(sid) is S.RUNNING
-               and step_spec(tr, sid).type not in WAITING_TYPES]
+               and _holds_handler(step_spec(tr, sid))]
     if running:
         tr.recoveries += 1
         if tr.recoveries > limit:
@@ -65,13 +60,14 @@ def recover(tr: Transition, choose: Chooser, limit: int) -> None:
 
 
 def reattach(tr: Transition, choose: Chooser, running_here: set[tuple[str, int]]) -> None:
-    """After a commit whose outcome is unknown (the connection dropped during it): task
-    steps the database shows running but this worker is not running (that commit started
-    them and landed) run again under a new epoch. Not a recovery: nothing died."""
+    """After a commit whose outcome is unknown (the connection dropped during it): steps
+    holding a handler that the database shows running but this worker is not running
+    (that commit started them and landed) run again under a new epoch. Not a recovery:
+    nothing died."""
     for sid in tr.step_ids():
         row = tr.step(sid)
         spec = step_spec(tr, sid)
-        if tr.step_status(sid) is S.RUNNING and spec.type not in WAITING_TYPES and \
+        if tr.step_status(sid) is S.RUNNING and _holds_handler(spec) and \
                 (sid, row.epoch) not in running_here and tr.status is not E.PAUSED:
             dispatch(tr, spec, choose, attempt=row.attempt, event="step.recovered")
     refresh(tr, choose)
@@ -86,7 +82,7 @@ def refresh(tr: Transition, choose: Chooser) -> None:
     if tr.status is E.PENDING:
         tr.set_status(E.RUNNING, "execution.started")
     if tr.status in LIVE:
-        waits.match_signals(tr, choose)
+        delivery.match_signals(tr, choose)
     advance(tr, choose)
 
 
@@ -97,14 +93,12 @@ def arm_timers(tr: Transition) -> None:
         if row.ready_at is None:
             continue
         if row.status == S.PENDING:
-            kind = "retry"
+            kind = TimerKind.RETRY
         elif row.status == S.RUNNING:
-            kind = "wake" if step_spec(tr, sid).type is StepType.SLEEP else "timeout"
+            kind = kinds.of(step_spec(tr, sid).type).deadline
         else:
             continue
-        due = datetime.fromisoformat(row.ready_at.replace("Z", "+00:00"))
-        tr.timers.append(Timer(due=due, execution_id=tr.execution_id, step_id=sid,
-                               epoch=row.epoch, kind=kind))
+        arm(tr, kind, sid, row.epoch, datetime.fromisoformat(row.ready_at.replace("Z", "+00:00")))
 
 
 def recover_step(tr: Transition, step: Step, choose: Chooser) -> None:
@@ -123,3 +117,8 @@ def recover_step(tr: Transition, step: Step, choose: Chooser) -> None:
                     attempt=max(row.attempt - 1, 0), epoch=row.epoch + 1, ready_at=None)
         return
     dispatch(tr, step, choose, attempt=row.attempt, event="step.recovered")
+
+
+def _holds_handler(step: Step) -> bool:
+    """A running step whose work is a handler call: lost if its process died."""
+    return kinds.of(step.type).holds_handler

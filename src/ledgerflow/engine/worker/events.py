@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledgerflow.engine.model.transition import Built, Timer
+from ledgerflow.engine.model.timers import Timer
+from ledgerflow.engine.model.transition import Built
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.worker.leases import LeaseOptions
 from ledgerflow.telemetry.buffer import BufferStats

@@ -23,7 +23,8 @@ from ledgerflow.definition.model import Definition
 from ledgerflow.engine.agents.book import AgentBook, LockedBook
 from ledgerflow.engine.agents.registry import AgentRegistry
 from ledgerflow.engine.definitions import Definitions
-from ledgerflow.engine.model.transition import Built, Timer, Transition
+from ledgerflow.engine.model.timers import Timer, TimerKind
+from ledgerflow.engine.model.transition import Built, Transition
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.rules import flow
 from ledgerflow.engine.worker import reactions
@@ -80,8 +81,7 @@ class Worker:
         self._loader = ViewLoader(store, definitions)
         self._ready = threading.Event()  # start-up recovery done: adoptions are safe
         self._lock = store.worker_lock()
-        self._leases = Leases(store, actor.id, clock, options.leases,
-                              steal=self._lock.exclusive)
+        self._leases = Leases(store, actor.id, clock, options.leases, steal=self._lock.exclusive)
         self._finder = WorkFinder(store, clock, self._leases, self._queue.put)
         self._beats = Heartbeats()
         self._runner = AttemptRunner(registry, self._queue.put, clock)
@@ -258,7 +258,7 @@ class Worker:
                 self.report.steps_run += 1
                 self._outcome(event.execution_id, event.step_id, event.epoch, event.capability,
                               event.agent, event.error is None, event.duration_ms)
-            if isinstance(event, TimerFired) and event.timer.kind == "timeout":
+            if isinstance(event, TimerFired) and event.timer.kind is TimerKind.TIMEOUT:
                 self._timed_out(event.timer)
             if isinstance(event, Heartbeat):
                 self._beats.beat(event)

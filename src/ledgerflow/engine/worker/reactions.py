@@ -9,9 +9,12 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from ledgerflow.engine.model.transition import Timer, Transition, text
+from ledgerflow.engine.model.timers import Timer, TimerKind
+from ledgerflow.engine.model.transition import Transition, text
 from ledgerflow.engine.model.view import ExecutionView
-from ledgerflow.engine.rules import actions, flow, recovery, waits
+from ledgerflow.engine.rules import actions, flow, recovery
+from ledgerflow.engine.rules.dispatching import Chooser
+from ledgerflow.engine.rules.step_runs import arm, step_spec
 from ledgerflow.engine.worker.events import (
     Activate,
     Completed,
@@ -63,7 +66,7 @@ class Heartbeats:
         self._last.pop((execution_id, step_id, epoch), None)
 
 
-def rule_for(event: Event, choose: flow.Chooser, beats: Heartbeats, *, stopping: bool,
+def rule_for(event: Event, choose: Chooser, beats: Heartbeats, *, stopping: bool,
              recovery_limit: int, running_here: Callable[[str], set[tuple[str, int]]]
              ) -> Rule | None:
     """The rule applying ``event`` to its execution; None when a stopping worker should
@@ -90,36 +93,27 @@ def rule_for(event: Event, choose: flow.Chooser, beats: Heartbeats, *, stopping:
     return lambda tr: recovery.refresh(tr, choose)
 
 
-def _timer_rule(timer: Timer, choose: flow.Chooser, beats: Heartbeats) -> Rule:
-    if timer.kind == "timeout":
-        def timeout(tr: Transition) -> None:
-            step = flow.step_spec(tr, timer.step_id)
-            waited = f" for signal {step.options['signal']!r}" if "signal" in step.options \
-                else ""
-            flow.fail_attempt(tr, timer.step_id, timer.epoch,
-                               f"timed out after {step.timeout}s{waited}", choose)
-        return timeout
-    if timer.kind == "wake":
-        return lambda tr: waits.wake(tr, timer.step_id, timer.epoch, choose)
-    if timer.kind == "heartbeat":
+def _timer_rule(timer: Timer, choose: Chooser, beats: Heartbeats) -> Rule:
+    if timer.kind is TimerKind.HEARTBEAT:
         return lambda tr: _check_heartbeat(tr, timer, choose, beats)
-    return lambda tr: flow.advance(tr, choose)
+    if timer.kind is TimerKind.RETRY:
+        return lambda tr: flow.advance(tr, choose)
+    return lambda tr: flow.deadline_passed(tr, timer.step_id, timer.epoch, choose)
 
 
-def _check_heartbeat(tr: Transition, timer: Timer, choose: flow.Chooser,
+def _check_heartbeat(tr: Transition, timer: Timer, choose: Chooser,
                      beats: Heartbeats) -> None:
     """Fail an attempt whose heartbeats stopped; else look again when the next is due."""
     row = tr.step(timer.step_id)
     if row.status != "running" or row.epoch != timer.epoch:
         return
-    limit = flow.step_spec(tr, timer.step_id).heartbeat_timeout or 0.0
+    limit = step_spec(tr, timer.step_id).heartbeat_timeout or 0.0
     started = datetime.fromisoformat((row.started_at or tr.now_text).replace("Z", "+00:00"))
     last = beats.last(tr.execution_id, timer.step_id, timer.epoch)
     since = datetime.fromtimestamp(last, UTC) if last is not None else started
     due = since + timedelta(seconds=limit)
     if due > tr.now:
-        tr.timers.append(Timer(due=due, execution_id=tr.execution_id, step_id=timer.step_id,
-                               epoch=timer.epoch, kind="heartbeat"))
+        arm(tr, TimerKind.HEARTBEAT, timer.step_id, timer.epoch, due)
         return
     beats.forget(tr.execution_id, timer.step_id, timer.epoch)
     what = "no heartbeat" if last is None else "no heartbeat since the last one"

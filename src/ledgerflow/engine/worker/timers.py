@@ -7,9 +7,10 @@ import heapq
 import itertools
 from collections.abc import Iterable
 
-from ledgerflow.engine.model.transition import Timer
+from ledgerflow.engine.model.timers import Timer, TimerKind
 
-ATTEMPT_TIMERS = frozenset({"timeout", "heartbeat"})  # only matter while an attempt runs
+# only matter while an attempt runs
+ATTEMPT_TIMERS = frozenset({TimerKind.TIMEOUT, TimerKind.HEARTBEAT})
 
 
 class TimerHeap:

@@ -1,0 +1,114 @@
+"""Handing a step to an agent: route its capability, record the attempt and the routing
+decision, and ask for the handler call once the change commits. Pure rules over a
+``Transition``; the router itself is behind ``Chooser`` (``agents.book``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from ledgerflow import errors
+from ledgerflow.definition.model import Step
+from ledgerflow.engine.model.lifecycle import StepStatus
+from ledgerflow.engine.model.timers import TimerKind
+from ledgerflow.engine.model.transition import Dispatch, Transition
+from ledgerflow.engine.rules import signals
+from ledgerflow.engine.rules.step_runs import arm, fail_now
+from ledgerflow.ledger.canonical import format_timestamp
+from ledgerflow.storage.rows import DecisionRow
+
+S = StepStatus
+DEFER_SECONDS = 1.0  # wait when no breaker says when a probe may go
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Choice:
+    """A routing decision: the chosen agent, every candidate's score, and why."""
+
+    agent: str | None  # None: every agent's breaker refuses calls until ``retry_at``
+    candidates: Sequence[dict[str, Any]]
+    reason: str
+    retry_at: float | None = None  # epoch seconds
+    handoff: bool = False  # only other workers offer the capability: hand the execution over
+
+
+class Chooser(Protocol):
+    """Routes a capability to an agent; ``avoid`` (the agent whose attempt just failed) is
+    passed over when another agent can take the step."""
+
+    def __call__(self, capability: str, avoid: str | None = None) -> Choice | None: ...
+
+
+def dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, event: str) -> None:
+    """Start attempt ``attempt`` of a step on the agent ``choose`` picks, under a new epoch;
+    its timeout and heartbeat deadlines are armed. The step fails when its input cannot be
+    evaluated or no agent offers the capability, and waits (``_defer``) while breakers
+    refuse every agent."""
+    if step.agent is None:
+        fail_now(tr, step.id, "a task step needs an agent")
+        return
+    try:
+        if signals.is_run(step.id):
+            data = signals.signal_data(tr.signals, step.id)
+        else:
+            data = step.input.evaluate(tr.expression_context()) if step.input else {}
+    except errors.ExpressionError as exc:
+        fail_now(tr, step.id, f"input: {exc}")
+        return
+    row = tr.step(step.id)
+    choice = choose(step.agent, avoid=row.agent if row.error is not None else None)
+    if choice is None:
+        fail_now(tr, step.id, f"no agent offers capability {step.agent!r} in this worker; "
+                  "start the worker with an agents module that registers it")
+        return
+    if choice.agent is None:
+        _defer(tr, step, choice)
+        return
+    epoch = row.epoch + 1
+    payload = {"agent": choice.agent, "epoch": epoch, "input": data}
+    deadline = tr.now + timedelta(seconds=step.timeout) if step.timeout is not None else None
+    # the attempt's deadline is stored, so a timeout survives a restart (arm_timers)
+    tr.set_step(step.id, S.RUNNING, event, payload, attempt=attempt, epoch=epoch,
+                agent=choice.agent, started_at=tr.now_text, finished_at=None,
+                ready_at=format_timestamp(deadline) if deadline is not None else None)
+    tr.decisions.append(DecisionRow(
+        execution_id=tr.execution_id, step_id=step.id, epoch=epoch, attempt=attempt,
+        capability=step.agent, agent=choice.agent,
+        candidates=json.dumps(list(choice.candidates), separators=(",", ":")),
+        reason=choice.reason, decided_at=tr.now_text,
+    ))
+    execution = tr.view.row
+    tr.dispatches.append(Dispatch(
+        execution_id=execution.id, tenant_id=execution.tenant_id, workflow=execution.workflow,
+        step_id=step.id,
+        capability=step.agent, agent=choice.agent, attempt=attempt, epoch=epoch, input=data,
+        state_text=tr.current_state_text(), timeout=step.timeout,
+    ))
+    if deadline is not None:
+        arm(tr, TimerKind.TIMEOUT, step.id, epoch, deadline)
+    if step.heartbeat_timeout is not None:
+        arm(tr, TimerKind.HEARTBEAT, step.id, epoch,
+            tr.now + timedelta(seconds=step.heartbeat_timeout))
+
+
+def _defer(tr: Transition, step: Step, choice: Choice) -> None:
+    """No agent may take the step now (open breakers): it waits, never lost."""
+    due = datetime.fromtimestamp(choice.retry_at, UTC) if choice.retry_at is not None \
+        else tr.now + timedelta(seconds=DEFER_SECONDS)
+    due = max(due, tr.now + timedelta(milliseconds=10))
+    row = tr.step(step.id)
+    due_text = format_timestamp(due)
+    if row.status == S.PENDING:
+        tr.record("step.deferred", from_state=S.PENDING, to_state=S.PENDING, step_id=step.id,
+                  payload={"reason": choice.reason, "retry_at": due_text})
+        tr.changed_steps[step.id] = replace(row, ready_at=due_text)
+    else:  # a running step being recovered goes back to the queue
+        tr.set_step(step.id, S.PENDING, "step.deferred",
+                    {"reason": choice.reason, "retry_at": due_text}, ready_at=due_text)
+    arm(tr, TimerKind.RETRY, step.id, tr.step(step.id).epoch, due)
+    if choice.handoff:
+        tr.handoff = step.agent
