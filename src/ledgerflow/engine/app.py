@@ -45,13 +45,7 @@ from ledgerflow.engine.rules import actions, flow, starting
 from ledgerflow.engine.worker.leases import LeaseOptions
 from ledgerflow.engine.worker.loop import Listener, Worker, WorkerOptions, WorkerReport
 from ledgerflow.ledger.chain import Actor
-from ledgerflow.ledger.verify import (
-    ExecutionHead,
-    StoredEntry,
-    StoredVersion,
-    VerifyResult,
-    verify_execution,
-)
+from ledgerflow.ledger.verify import ExecutionHead, VerifyResult, verify_execution
 from ledgerflow.settings import Settings
 from ledgerflow.storage import open_store
 from ledgerflow.storage.base import ExecutionFilter
@@ -332,15 +326,8 @@ class App:
             state = json.loads(row.state)
         except ValueError:
             state = row.state
-        entries = [
-            StoredEntry(seq=e.seq, event_type=e.event_type, step_id=e.step_id,
-                        prev_hash=e.prev_hash, entry_hash=e.entry_hash, body=e.body,
-                        payload=e.payload)
-            for e in self.store.load_ledger(row.id)
-        ]
-        versions = [StoredVersion(version=v.version, seq=v.seq, sha256=v.sha256, state=v.state)
-                    for v in self.store.list_state_versions(row.id)]
-        return verify_execution(head, entries, state, versions)
+        return verify_execution(head, self.store.load_ledger(row.id), state,
+                                self.store.list_state_versions(row.id))
 
     # agents ------------------------------------------------------------------------------
     def agents(self) -> list[admin.AgentInfo]:
