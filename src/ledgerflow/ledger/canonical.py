@@ -33,7 +33,15 @@ import rfc8785
 
 from ledgerflow import errors
 
-__all__ = ["canonical_json", "encode_string", "format_timestamp", "payload_sha256", "sha256_hex"]
+__all__ = [
+    "SLOT",
+    "canonical_json",
+    "encode_string",
+    "format_timestamp",
+    "payload_sha256",
+    "sha256_hex",
+    "splice",
+]
 
 _MAX_SAFE_INT = 2**53 - 1
 _TOO_DEEP = (
@@ -69,6 +77,27 @@ def canonical_json(value: Any) -> bytes:
     except RecursionError as exc:
         raise errors.LedgerError(_TOO_DEEP) from exc
     return _reference_json(value)
+
+
+SLOT = "\x00ledgerflow/slot"
+"""Stands in a value for a part whose canonical text is already known (``splice``)."""
+_SLOT_TEXT = _ENCODER.encode(SLOT)  # the reference escapes U+0000 the same way
+
+
+def splice(template: Any, part: str) -> str | None:
+    """Return the canonical text of ``template`` with ``part`` where ``SLOT`` stands.
+
+    ``template`` holds ``SLOT`` once, as a value (not a key); ``part`` is the canonical
+    text of the value it stands for, so that value is never encoded again. Returns None
+    when the slot's text occurs in the encoding other than exactly once (a key or another
+    string of the template holds it): the caller then encodes the whole value. Two
+    occurrences cannot overlap: they would share a quote that closes one string and is
+    followed by a backslash, which JSON text never has. Raises like ``canonical_json``.
+    """
+    encoded = canonical_json(template).decode("utf-8")
+    if encoded.count(_SLOT_TEXT) != 1:
+        return None
+    return encoded.replace(_SLOT_TEXT, part, 1)
 
 
 def encode_string(text: str) -> str:

@@ -26,8 +26,10 @@ from ledgerflow.engine.model.lifecycle import (
     ExecutionStatus,
     StepStatus,
 )
+from ledgerflow.engine.model.outcome import Outcome
 from ledgerflow.engine.model.transition import Dispatch, Timer, Transition, sha256_text, text
 from ledgerflow.engine.rules import actions, signals
+from ledgerflow.ledger import canonical
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.rows import DecisionRow
 
@@ -114,9 +116,20 @@ def settle(tr: Transition) -> None:
                       {"steps": running, "signals": [w for w in waits if w]} if idle else None)
 
 
+def record_outcome(tr: Transition, outcome: Outcome, choose: Chooser) -> bool:
+    """An attempt ended: record its output, or retry or fail it on its error. False
+    (nothing recorded) if the attempt is not current."""
+    if outcome.error is None:
+        return complete_step(tr, outcome.step_id, outcome.epoch, outcome.output,
+                             outcome.output_text, choose)
+    return fail_attempt(tr, outcome.step_id, outcome.epoch, outcome.error, choose)
+
+
 def complete_step(tr: Transition, step_id: str, epoch: int, output: Any, output_text: str,
                   choose: Chooser) -> bool:
-    """Record a step's output. False (nothing recorded) if the attempt is not current."""
+    """Record a step's output, whose canonical text ``output_text`` is reused as it is for
+    the step row, the ledger payload and the state document. False (nothing recorded) if
+    the attempt is not current."""
     row = tr.step(step_id)
     if row.status != S.RUNNING or row.epoch != epoch or tr.status not in RECORDING:
         return False
@@ -126,17 +139,30 @@ def complete_step(tr: Transition, step_id: str, epoch: int, output: Any, output_
     new_state = None
     if step.output is not None:
         new_state = apply_output(tr.state, step.output, output)
-        state_text = text(new_state)
+        state_text = _state_text(tr.state, step.output, output, output_text, new_state)
+        state_sha = sha256_text(state_text)
         payload["state_version"] = tr.view.row.state_version + 1
-        payload["state_sha256"] = sha256_text(state_text)
+        payload["state_sha256"] = state_sha
+    payload_text = canonical.splice({**payload, "output": canonical.SLOT}, output_text)
     index = tr.set_step(
-        step_id, S.COMPLETED, "step.completed", payload,
+        step_id, S.COMPLETED, "step.completed", payload, payload_text=payload_text,
         output=output_text, error=None, finished_at=tr.now_text, ready_at=None,
     )
     if new_state is not None:
-        tr.set_state(new_state, state_text, index)
+        tr.set_state(new_state, state_text, state_sha, index)
     advance(tr, choose, after=step_id)
     return True
+
+
+def _state_text(state: Any, target: OutputTarget, output: Any, output_text: str,
+                new_state: Any) -> str:
+    """The canonical text of ``new_state`` (``state`` with ``output`` applied at
+    ``target``), with the output's known text in place where the output sits whole. A
+    mapping merged member by member is encoded again."""
+    if target.mode is OutputMode.MERGE and isinstance(output, dict):
+        return text(new_state)
+    spliced = canonical.splice(apply_output(state, target, canonical.SLOT), output_text)
+    return spliced if spliced is not None else text(new_state)
 
 
 def fail_attempt(tr: Transition, step_id: str, epoch: int, error: str, choose: Chooser) -> bool:
@@ -178,8 +204,9 @@ def finish_if_done(tr: Transition) -> None:
         return
     if all(s.settled_ok for s in statuses.values()):
         result = execution_result(tr.view.definition, tr.outputs, statuses)
-        tr.result = text(result)
-        tr.set_status(E.COMPLETED, "execution.completed", {"result": result})
+        tr.result = text(result)  # once: the execution row and the ledger payload share it
+        tr.set_status(E.COMPLETED, "execution.completed", {"result": result},
+                      payload_text=canonical.splice({"result": canonical.SLOT}, tr.result))
 
 
 def execution_result(definition: Definition, outputs: dict[str, Any],
