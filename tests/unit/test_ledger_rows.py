@@ -1,6 +1,6 @@
 """One row type from chain to storage: ``append`` builds the caller's rows, a payload text
-given by the caller is used as it is, ``splice`` reuses a known canonical text, and storage's
-``LedgerRow`` is read by verification as it is."""
+given by the caller is used as it is, ``splice`` and ``object_text`` reuse known canonical
+texts, and storage's ``LedgerRow`` is read by verification as it is."""
 
 from __future__ import annotations
 
@@ -88,3 +88,10 @@ def test_splice_refuses_a_template_that_holds_the_slot_text_elsewhere() -> None:
         assert canonical.splice(template, "1") is None
     assert canonical.splice({"v": canonical.SLOT, "w": canonical.SLOT + "x"}, "1") == \
         '{"v":1,"w":' + canonical.encode_string(canonical.SLOT + "x") + "}"
+
+
+@given(members=st.dictionaries(st.text(st.characters(exclude_categories=["Cs"])), values,
+                               max_size=6))
+def test_object_text_equals_encoding_the_object(members: dict[str, Any]) -> None:
+    texts = {key: canonical.canonical_json(value).decode() for key, value in members.items()}
+    assert canonical.object_text(texts) == rfc8785.dumps(members).decode()

@@ -24,8 +24,10 @@ checks the equivalence with a property test.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +40,7 @@ __all__ = [
     "canonical_json",
     "encode_string",
     "format_timestamp",
+    "object_text",
     "payload_sha256",
     "sha256_hex",
     "splice",
@@ -98,6 +101,28 @@ def splice(template: Any, part: str) -> str | None:
     if encoded.count(_SLOT_TEXT) != 1:
         return None
     return encoded.replace(_SLOT_TEXT, part, 1)
+
+
+def object_text(members: Mapping[str, str]) -> str:
+    """Return the canonical text of an object whose member values are given as their
+    canonical texts (none is encoded again), keys in RFC 8785 order (UTF-16 code units).
+
+    The keys need a UTF-8 form; a lone surrogate in one fails when the text is encoded.
+    """
+    keys = sorted(members)
+    if not all(key.isascii() for key in keys):
+        keys.sort(key=_utf16_units)
+    return "{" + ",".join([_member_prefix(key) + members[key] for key in keys]) + "}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _member_prefix(key: str) -> str:
+    # Cached: the engine's payloads repeat a few keys ("output", "result"...).
+    return _ENCODER.encode(key) + ":"
+
+
+def _utf16_units(key: str) -> bytes:
+    return key.encode("utf-16-be", "surrogatepass")
 
 
 def encode_string(text: str) -> str:

@@ -136,16 +136,19 @@ def complete_step(tr: Transition, step_id: str, epoch: int, output: Any, output_
     step = step_spec(tr, step_id)
     tr.outputs[step_id] = output
     payload: dict[str, Any] = {"output": output}
+    members = {"output": output_text}  # the payload's canonical text, member by member
     new_state = None
     if step.output is not None:
         new_state = apply_output(tr.state, step.output, output)
         state_text = _state_text(tr.state, step.output, output, output_text, new_state)
         state_sha = sha256_text(state_text)
-        payload["state_version"] = tr.view.row.state_version + 1
-        payload["state_sha256"] = state_sha
-    payload_text = canonical.splice({**payload, "output": canonical.SLOT}, output_text)
+        version = tr.view.row.state_version + 1
+        payload.update(state_version=version, state_sha256=state_sha)
+        members.update(state_version=str(version),
+                       state_sha256=canonical.encode_string(state_sha))
     index = tr.set_step(
-        step_id, S.COMPLETED, "step.completed", payload, payload_text=payload_text,
+        step_id, S.COMPLETED, "step.completed", payload,
+        payload_text=canonical.object_text(members),
         output=output_text, error=None, finished_at=tr.now_text, ready_at=None,
     )
     if new_state is not None:
@@ -206,7 +209,7 @@ def finish_if_done(tr: Transition) -> None:
         result = execution_result(tr.view.definition, tr.outputs, statuses)
         tr.result = text(result)  # once: the execution row and the ledger payload share it
         tr.set_status(E.COMPLETED, "execution.completed", {"result": result},
-                      payload_text=canonical.splice({"result": canonical.SLOT}, tr.result))
+                      payload_text=canonical.object_text({"result": tr.result}))
 
 
 def execution_result(definition: Definition, outputs: dict[str, Any],
