@@ -191,9 +191,13 @@ def build_body(
 @overload
 def append(header: ChainHeader, head_seq: int, head_hash: str, events: Sequence[EventSpec],
            occurred_at: datetime) -> list[LedgerEntry]: ...
+
+
 @overload
 def append(header: ChainHeader, head_seq: int, head_hash: str, events: Sequence[EventSpec],
            occurred_at: datetime, row: RowMaker[R]) -> list[R]: ...
+
+
 def append(header: ChainHeader, head_seq: int, head_hash: str, events: Sequence[EventSpec],
            occurred_at: datetime, row: RowMaker[Any] = LedgerEntry) -> list[Any]:
     """Chain ``events`` after the current head and return the rows to write, in order,
