@@ -9,16 +9,9 @@ from typing import Any
 
 import pytest
 
+from ledgerflow.ledger import chain
 from ledgerflow.ledger.canonical import payload_sha256
-from ledgerflow.ledger.chain import (
-    GENESIS_HASH,
-    Actor,
-    ChainHeader,
-    EventSpec,
-    LedgerEntry,
-    append,
-    entry_hash,
-)
+from ledgerflow.ledger.chain import GENESIS_HASH, Actor, ChainHeader, EventSpec, append, entry_hash
 from ledgerflow.ledger.verify import ExecutionHead, Problem, VerifyResult, verify_execution
 
 HEADER = ChainHeader(
@@ -30,7 +23,7 @@ HEADER = ChainHeader(
 )
 WORKER = Actor(kind="worker", id="host:42")
 STATE = {"vars": {"order_id": "o-1"}, "steps": {"charge": {"ok": True}}}
-Rows = list[LedgerEntry]
+Rows = list[chain.LedgerEntry]
 
 
 def _event(n: int) -> EventSpec:
