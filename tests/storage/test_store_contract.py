@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 
 from ledgerflow import errors
-from ledgerflow.ledger.verify import ExecutionHead, StoredEntry, verify_execution
+from ledgerflow.ledger.verify import ExecutionHead, verify_execution
 from ledgerflow.storage.base import ExecutionFilter, Store
 from ledgerflow.storage.rows import ExecutionRow
 from tests.storage.conftest import (
@@ -47,9 +47,7 @@ def chain_is_intact(store: Store, execution_id: str) -> bool:
     assert row is not None
     head = ExecutionHead(execution_id=row.id, tenant_id=row.tenant_id, head_seq=row.head_seq,
                          head_hash=row.head_hash, state_sha256=row.state_sha256)
-    entries = [StoredEntry(seq=e.seq, event_type=e.event_type, step_id=e.step_id,
-                           prev_hash=e.prev_hash, entry_hash=e.entry_hash, body=e.body,
-                           payload=e.payload) for e in store.load_ledger(execution_id)]
+    entries = store.load_ledger(execution_id)
     return verify_execution(head, entries, json.loads(row.state)).ok
 
 

@@ -9,15 +9,10 @@ from typing import Any
 
 import pytest
 
+from ledgerflow.ledger import chain
 from ledgerflow.ledger.canonical import payload_sha256
 from ledgerflow.ledger.chain import GENESIS_HASH, Actor, ChainHeader, EventSpec, append, entry_hash
-from ledgerflow.ledger.verify import (
-    ExecutionHead,
-    Problem,
-    StoredEntry,
-    VerifyResult,
-    verify_execution,
-)
+from ledgerflow.ledger.verify import ExecutionHead, Problem, VerifyResult, verify_execution
 
 HEADER = ChainHeader(
     tenant_id="tenant-a",
@@ -28,7 +23,7 @@ HEADER = ChainHeader(
 )
 WORKER = Actor(kind="worker", id="host:42")
 STATE = {"vars": {"order_id": "o-1"}, "steps": {"charge": {"ok": True}}}
-Rows = list[StoredEntry]
+Rows = list[chain.LedgerEntry]
 
 
 def _event(n: int) -> EventSpec:
@@ -49,18 +44,7 @@ def build_chain() -> tuple[ExecutionHead, Rows]:
     created = EventSpec(event_type="execution.created", to_state="running", actor=WORKER)
     first = append(HEADER, 0, GENESIS_HASH, [created, _event(2)], when)
     rest = append(HEADER, 2, first[-1].entry_hash, [_event(3), _event(4), _event(5)], when)
-    rows = [
-        StoredEntry(
-            seq=e.seq,
-            event_type=e.event_type,
-            step_id=e.step_id,
-            prev_hash=e.prev_hash,
-            entry_hash=e.entry_hash,
-            body=e.body,
-            payload=e.payload,
-        )
-        for e in first + rest
-    ]
+    rows = first + rest
     head = ExecutionHead(
         execution_id=HEADER.execution_id,
         tenant_id=HEADER.tenant_id,

@@ -24,8 +24,10 @@ checks the equivalence with a property test.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,7 +35,16 @@ import rfc8785
 
 from ledgerflow import errors
 
-__all__ = ["canonical_json", "encode_string", "format_timestamp", "payload_sha256", "sha256_hex"]
+__all__ = [
+    "SLOT",
+    "canonical_json",
+    "encode_string",
+    "format_timestamp",
+    "object_text",
+    "payload_sha256",
+    "sha256_hex",
+    "splice",
+]
 
 _MAX_SAFE_INT = 2**53 - 1
 _TOO_DEEP = (
@@ -69,6 +80,49 @@ def canonical_json(value: Any) -> bytes:
     except RecursionError as exc:
         raise errors.LedgerError(_TOO_DEEP) from exc
     return _reference_json(value)
+
+
+SLOT = "\x00ledgerflow/slot"
+"""Stands in a value for a part whose canonical text is already known (``splice``)."""
+_SLOT_TEXT = _ENCODER.encode(SLOT)  # the reference escapes U+0000 the same way
+
+
+def splice(template: Any, part: str) -> str | None:
+    """Return the canonical text of ``template`` with ``part`` where ``SLOT`` stands.
+
+    ``template`` holds ``SLOT`` once, as a value (not a key); ``part`` is the canonical
+    text of the value it stands for, so that value is never encoded again. Returns None
+    when the slot's text occurs in the encoding other than exactly once (a key or another
+    string of the template holds it): the caller then encodes the whole value. Two
+    occurrences cannot overlap: they would share a quote that closes one string and is
+    followed by a backslash, which JSON text never has. Raises like ``canonical_json``.
+    """
+    encoded = canonical_json(template).decode("utf-8")
+    if encoded.count(_SLOT_TEXT) != 1:
+        return None
+    return encoded.replace(_SLOT_TEXT, part, 1)
+
+
+def object_text(members: Mapping[str, str]) -> str:
+    """Return the canonical text of an object whose member values are given as their
+    canonical texts (none is encoded again), keys in RFC 8785 order (UTF-16 code units).
+
+    The keys need a UTF-8 form; a lone surrogate in one fails when the text is encoded.
+    """
+    keys = sorted(members)
+    if not all(key.isascii() for key in keys):
+        keys.sort(key=_utf16_units)
+    return "{" + ",".join([_member_prefix(key) + members[key] for key in keys]) + "}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _member_prefix(key: str) -> str:
+    # Cached: the engine's payloads repeat a few keys ("output", "result"...).
+    return _ENCODER.encode(key) + ":"
+
+
+def _utf16_units(key: str) -> bytes:
+    return key.encode("utf-16-be", "surrogatepass")
 
 
 def encode_string(text: str) -> str:

@@ -11,18 +11,21 @@ be erased later without breaking the chain.
 
 ``build_body`` is the readable definition of a body. ``append`` renders the same canonical
 bytes directly, with the header fields encoded once per header; a property test checks the
-two agree byte for byte.
+two agree byte for byte. It builds each entry straight into the caller's row type (any
+``RowMaker``: storage passes its ``LedgerRow``), so no entry is copied on its way to the
+database; ``LedgerEntry`` is the row of callers that have none.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar, overload
 
 from ledgerflow import errors
 from ledgerflow.ledger import canonical
@@ -36,6 +39,7 @@ __all__ = [
     "ChainHeader",
     "EventSpec",
     "LedgerEntry",
+    "RowMaker",
     "append",
     "build_body",
     "entry_hash",
@@ -92,6 +96,9 @@ class EventSpec:
     """An event the engine wants recorded, before it is given a place in the chain.
 
     ``payload`` is any canonical-JSON value; ``None`` is recorded as ``null``.
+    ``payload_text`` is its canonical text when the caller already has it: it is then
+    hashed and stored as given, never encoded again, so it must be exactly
+    ``canonical_json(payload)``.
     """
 
     event_type: str
@@ -101,16 +108,29 @@ class EventSpec:
     attempt: int | None = None
     actor: Actor
     payload: Any = None
+    payload_text: str | None = None
+
+
+R = TypeVar("R", covariant=True)
+
+
+class RowMaker(Protocol[R]):
+    """Builds one ledger row from its columns (a row class is one).
+
+    ``body`` is the canonical body text: exactly the bytes that were hashed, after the
+    domain prefix. ``payload`` is the canonical payload text (``"null"`` for no payload),
+    whose SHA-256 is the body's ``payload_sha256``.
+    """
+
+    def __call__(self, *, execution_id: str, seq: int, event_type: str, step_id: str | None,
+                 occurred_at: str, prev_hash: str, entry_hash: str, body: str,
+                 payload: str | None) -> R: ...
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class LedgerEntry:
-    """One ledger row, as storage writes it.
-
-    ``body`` is the canonical body text: exactly the bytes that were hashed, after the
-    domain prefix. ``payload`` is the canonical payload text (``"null"`` for no payload);
-    ``payload_sha256`` is its SHA-256 and also appears inside ``body``.
-    """
+    """One ledger row, for callers without a row type of their own (the columns of
+    ``RowMaker``)."""
 
     execution_id: str
     seq: int
@@ -121,7 +141,12 @@ class LedgerEntry:
     entry_hash: str
     body: str
     payload: str | None
-    payload_sha256: str
+
+    @property
+    def payload_sha256(self) -> str:
+        """The SHA-256 of the canonical payload, as the body records it."""
+        found: str = json.loads(self.body)["payload_sha256"]
+        return found
 
 
 def entry_hash(body: bytes) -> str:
@@ -163,14 +188,20 @@ def build_body(
     }
 
 
-def append(
-    header: ChainHeader,
-    head_seq: int,
-    head_hash: str,
-    events: Sequence[EventSpec],
-    occurred_at: datetime,
-) -> list[LedgerEntry]:
-    """Chain ``events`` after the current head and return the rows to write, in order.
+@overload
+def append(header: ChainHeader, head_seq: int, head_hash: str, events: Sequence[EventSpec],
+           occurred_at: datetime) -> list[LedgerEntry]: ...
+
+
+@overload
+def append(header: ChainHeader, head_seq: int, head_hash: str, events: Sequence[EventSpec],
+           occurred_at: datetime, row: RowMaker[R]) -> list[R]: ...
+
+
+def append(header: ChainHeader, head_seq: int, head_hash: str, events: Sequence[EventSpec],
+           occurred_at: datetime, row: RowMaker[Any] = LedgerEntry) -> list[Any]:
+    """Chain ``events`` after the current head and return the rows to write, in order,
+    each built by ``row`` (``LedgerEntry`` by default).
 
     The head is ``(0, GENESIS_HASH)`` for a new execution, else the last entry's seq and
     hash. All events share ``occurred_at`` (one transaction). Pure: the caller stores the
@@ -180,14 +211,17 @@ def append(
     _check_head(head_seq, head_hash)
     when = canonical.format_timestamp(occurred_at)
     fixed = _header_text(header)
-    entries: list[LedgerEntry] = []
+    rows: list[Any] = []
     seq, prev = head_seq, head_hash
     for event in events:
         seq += 1
-        entry = _make_entry(fixed, header.execution_id, seq, prev, event, when)
-        entries.append(entry)
-        prev = entry.entry_hash
-    return entries
+        body, payload = _render_entry(fixed, seq, prev, event, when)
+        digest = entry_hash(_utf8(body, event))
+        rows.append(row(execution_id=header.execution_id, seq=seq, event_type=event.event_type,
+                        step_id=event.step_id, occurred_at=when, prev_hash=prev,
+                        entry_hash=digest, body=body, payload=payload))
+        prev = digest
+    return rows
 
 
 def _check_head(head_seq: int, head_hash: str) -> None:
@@ -204,31 +238,28 @@ def _check_head(head_seq: int, head_hash: str) -> None:
         )
 
 
-def _make_entry(
-    fixed: _HeaderText, execution_id: str, seq: int, prev: str, event: EventSpec, when: str
-) -> LedgerEntry:
-    payload = canonical.canonical_json(event.payload)
-    payload_sha = canonical.sha256_hex(payload)
-    body = _render_body(fixed, seq, prev, event, when, payload_sha)
+def _render_entry(
+    fixed: _HeaderText, seq: int, prev: str, event: EventSpec, when: str
+) -> tuple[str, str]:
+    """The entry's body text and canonical payload text (encoded here unless given)."""
+    if event.payload_text is None:
+        payload_bytes = canonical.canonical_json(event.payload)
+        payload = payload_bytes.decode("utf-8")
+    else:
+        payload = event.payload_text
+        payload_bytes = payload.encode("utf-8")
+    body = _render_body(fixed, seq, prev, event, when, canonical.sha256_hex(payload_bytes))
+    return body, payload
+
+
+def _utf8(body: str, event: EventSpec) -> bytes:
     try:
-        body_bytes = body.encode("utf-8")
+        return body.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise errors.LedgerError(
             f"event {event.event_type!r} cannot be written to the ledger: a field holds a "
             "lone surrogate, which has no UTF-8 form"
         ) from exc
-    return LedgerEntry(
-        execution_id=execution_id,
-        seq=seq,
-        event_type=event.event_type,
-        step_id=event.step_id,
-        occurred_at=when,
-        prev_hash=prev,
-        entry_hash=entry_hash(body_bytes),
-        body=body,
-        payload=payload.decode("utf-8"),
-        payload_sha256=payload_sha,
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
 """Verify one execution's ledger against its head and state document (pure: no I/O).
 
-Storage reads the rows and the execution head and hands them over; ``verify_execution``
-checks them in a fixed order and stops at the first problem. Per row, in seq order:
+Storage reads the rows and the execution head and hands them over as they are: any row with
+the fields of ``StoredEntry`` and ``StoredVersion`` will do (storage's own rows have them).
+``verify_execution`` checks them in a fixed order and stops at the first problem. Per row,
+in seq order:
 
 1. the body parses as a JSON object with exactly the v1 fields, and its canonical form is
    the stored text (``MALFORMED``);
@@ -27,7 +29,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from ledgerflow import errors
 from ledgerflow.ledger import canonical, chain
@@ -36,27 +38,36 @@ __all__ = ["ExecutionHead", "Problem", "StoredEntry", "StoredVersion", "VerifyRe
            "verify_execution"]
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class StoredEntry:
-    """One ledger row as read back from the database."""
+class StoredEntry(Protocol):
+    """One ledger row as read back from the database: the columns verification reads."""
 
-    seq: int
-    event_type: str
-    step_id: str | None
-    prev_hash: str
-    entry_hash: str
-    body: str
-    payload: str | None
+    @property
+    def seq(self) -> int: ...
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def step_id(self) -> str | None: ...
+    @property
+    def prev_hash(self) -> str: ...
+    @property
+    def entry_hash(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def payload(self) -> str | None: ...  # None once erased
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class StoredVersion:
+class StoredVersion(Protocol):
     """One stored state version: the document, its sha256 column, the entry that made it."""
 
-    version: int
-    seq: int
-    sha256: str
-    state: str  # canonical JSON text as stored
+    @property
+    def version(self) -> int: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def state(self) -> str: ...  # canonical JSON text as stored
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

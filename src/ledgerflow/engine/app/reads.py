@@ -31,13 +31,7 @@ from ledgerflow.engine.reports.records import (
 )
 from ledgerflow.engine.rules import kinds
 from ledgerflow.ledger.chain import Actor
-from ledgerflow.ledger.verify import (
-    ExecutionHead,
-    StoredEntry,
-    StoredVersion,
-    VerifyResult,
-    verify_execution,
-)
+from ledgerflow.ledger.verify import ExecutionHead, VerifyResult, verify_execution
 from ledgerflow.storage.base import ExecutionFilter, Store
 from ledgerflow.storage.rows import ExecutionRow
 
@@ -158,15 +152,8 @@ class Reads:
             state = json.loads(row.state)
         except ValueError:
             state = row.state
-        entries = [
-            StoredEntry(seq=e.seq, event_type=e.event_type, step_id=e.step_id,
-                        prev_hash=e.prev_hash, entry_hash=e.entry_hash, body=e.body,
-                        payload=e.payload)
-            for e in self.store.load_ledger(row.id)
-        ]
-        versions = [StoredVersion(version=v.version, seq=v.seq, sha256=v.sha256, state=v.state)
-                    for v in self.store.list_state_versions(row.id)]
-        return verify_execution(head, entries, state, versions)
+        return verify_execution(head, self.store.load_ledger(row.id), state,
+                                self.store.list_state_versions(row.id))
 
     # agents and workers -------------------------------------------------------------------
     def agents(self) -> list[admin.AgentInfo]:

@@ -8,7 +8,7 @@ lifecycle table and add exactly one ledger event.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -61,16 +61,6 @@ class Built:
     handoff: str | None = None  # a capability only other workers offer is needed now
 
 
-def ledger_rows(entries: Sequence[chain.LedgerEntry]) -> list[LedgerRow]:
-    """Chained entries as the rows storage writes."""
-    return [
-        LedgerRow(execution_id=e.execution_id, seq=e.seq, event_type=e.event_type,
-                  step_id=e.step_id, occurred_at=e.occurred_at, prev_hash=e.prev_hash,
-                  entry_hash=e.entry_hash, body=e.body, payload=e.payload)
-        for e in entries
-    ]
-
-
 def text(value: Any) -> str:
     """Canonical JSON text of a value (what is stored and hashed)."""
     return canonical_json(value).decode("utf-8")
@@ -93,6 +83,7 @@ class Transition:
     state: Any = None
     state_event: int | None = None  # index in events of the event that changed the state
     state_text: str | None = None  # canonical text of ``state`` once it changed
+    state_sha256: str | None = None  # ... and its SHA-256
     result: str | None = None
     error: str | None = None
     recoveries: int = 0
@@ -164,7 +155,9 @@ class Transition:
         step_id: str | None = None,
         attempt: int | None = None,
         payload: Any = None,
+        payload_text: str | None = None,
     ) -> int:
+        """Add one ledger event; ``payload_text``: the payload's canonical text, if known."""
         self.events.append(
             chain.EventSpec(
                 event_type=event_type,
@@ -174,11 +167,15 @@ class Transition:
                 attempt=attempt,
                 actor=self.actor,
                 payload=payload,
+                payload_text=payload_text,
             )
         )
         return len(self.events) - 1
 
-    def set_status(self, new: ExecutionStatus, event_type: str, payload: Any = None) -> None:
+    def set_status(self, new: ExecutionStatus, event_type: str, payload: Any = None, *,
+                   payload_text: str | None = None) -> None:
+        """Move the execution to ``new`` (a checked transition) with one ledger event;
+        ``payload_text`` as in ``record``."""
         old = self.status
         lifecycle.check_execution(self.execution_id, old, new)
         self.status = new
@@ -186,7 +183,8 @@ class Transition:
             self.started_at = self.now_text
         if new.terminal:
             self.finished_at = self.now_text
-        self.record(event_type, from_state=old, to_state=new, payload=payload)
+        self.record(event_type, from_state=old, to_state=new, payload=payload,
+                    payload_text=payload_text)
 
     def set_step(
         self,
@@ -194,8 +192,12 @@ class Transition:
         new: StepStatus,
         event_type: str,
         payload: Any = None,
+        *,
+        payload_text: str | None = None,
         **fields: Any,
     ) -> int:
+        """Move a step to ``new`` (a checked transition) with one ledger event; ``fields``
+        are the step row's other changes, ``payload_text`` as in ``record``."""
         current = self.step(step_id)
         old = StepStatus(current.status)
         lifecycle.check_step(self.execution_id, step_id, old, new)
@@ -208,6 +210,7 @@ class Transition:
             step_id=step_id,
             attempt=updated.attempt or None,
             payload=payload,
+            payload_text=payload_text,
         )
 
     def add_step(self, row: StepRow) -> None:
@@ -225,9 +228,13 @@ class Transition:
         self.signals[row.seq] = row
         self.signal_updates[row.seq] = row
 
-    def set_state(self, state: Any, state_text: str, event_index: int) -> None:
+    def set_state(self, state: Any, state_text: str, sha256: str, event_index: int) -> None:
+        """A new state document, with its canonical text and that text's SHA-256 (reused
+        as they are for the execution row, the state version row and the ledger), made by
+        the event at ``event_index``."""
         self.state = state
         self.state_text = state_text
+        self.state_sha256 = sha256
         self.state_event = event_index
 
     def current_state_text(self) -> str:
@@ -244,13 +251,13 @@ class Transition:
             workflow_version=row.workflow_version,
             definition_sha256=row.definition_sha256,
         )
-        entries = ledger_rows(
-            chain.append(header, row.head_seq, row.head_hash, self.events, self.now))
+        entries = chain.append(header, row.head_seq, row.head_hash, self.events, self.now,
+                               LedgerRow)
         state_text, state_sha, state_version = row.state, row.state_sha256, row.state_version
         version_row: StateVersionRow | None = None
-        if self.state_event is not None and self.state_text is not None:
-            state_text = self.state_text
-            state_sha = sha256_text(state_text)
+        if self.state_event is not None and self.state_text is not None \
+                and self.state_sha256 is not None:
+            state_text, state_sha = self.state_text, self.state_sha256
             state_version += 1
             version_row = StateVersionRow(
                 execution_id=row.id,

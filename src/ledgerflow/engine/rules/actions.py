@@ -114,12 +114,12 @@ def edit_state(tr: Transition, new_state: Any, how: dict[str, Any], reason: str 
         raise refuse(tr, A.EDIT_STATE, advice)
     new_text = text(new_state)
     before = sha256_text(tr.current_state_text())
+    after = sha256_text(new_text)
     index = tr.record("state.edited", from_state=tr.status, to_state=tr.status, payload={
-        **how, "reason": reason, "before_sha256": before,
-        "after_sha256": sha256_text(new_text),
+        **how, "reason": reason, "before_sha256": before, "after_sha256": after,
         "state_version": tr.view.row.state_version + 1,
     })
-    tr.set_state(new_state, new_text, index)
+    tr.set_state(new_state, new_text, after, index)
     tr.wake = "state edited"
 
 

@@ -26,11 +26,13 @@ from ledgerflow.engine.model.lifecycle import (
     ExecutionStatus,
     StepStatus,
 )
+from ledgerflow.engine.model.outcome import Outcome
 from ledgerflow.engine.model.transition import Transition, text
 from ledgerflow.engine.rules import actions, kinds, signals, step_runs
 from ledgerflow.engine.rules.dispatching import Choice as Choice  # still flow.Choice to callers
 from ledgerflow.engine.rules.dispatching import Chooser
 from ledgerflow.engine.rules.step_runs import LIVE, fail_now, step_spec
+from ledgerflow.ledger import canonical
 
 E = ExecutionStatus
 S = StepStatus
@@ -97,9 +99,20 @@ def settle(tr: Transition) -> None:
                       {"steps": running, "signals": [w for w in waits if w]} if idle else None)
 
 
+def record_outcome(tr: Transition, outcome: Outcome, choose: Chooser) -> bool:
+    """An attempt ended: record its output, or retry or fail it on its error. False
+    (nothing recorded) if the attempt is not current."""
+    if outcome.error is None:
+        return complete_step(tr, outcome.step_id, outcome.epoch, outcome.output,
+                             outcome.output_text, choose)
+    return fail_attempt(tr, outcome.step_id, outcome.epoch, outcome.error, choose)
+
+
 def complete_step(tr: Transition, step_id: str, epoch: int, output: Any, output_text: str,
                   choose: Chooser) -> bool:
-    """Record a step's output. False (nothing recorded) if the attempt is not current."""
+    """Record a step's output, whose canonical text ``output_text`` is reused as it is for
+    the step row, the ledger payload and the state document. False (nothing recorded) if
+    the attempt is not current."""
     if not step_runs.record_output(tr, step_id, epoch, output, output_text):
         return False
     advance(tr, choose, after=step_id)
@@ -143,8 +156,9 @@ def finish_if_done(tr: Transition) -> None:
         return
     if all(s.settled_ok for s in statuses.values()):
         result = execution_result(tr.view.definition, tr.outputs, statuses)
-        tr.result = text(result)
-        tr.set_status(E.COMPLETED, "execution.completed", {"result": result})
+        tr.result = text(result)  # once: the execution row and the ledger payload share it
+        tr.set_status(E.COMPLETED, "execution.completed", {"result": result},
+                      payload_text=canonical.object_text({"result": tr.result}))
 
 
 def execution_result(definition: Definition, outputs: dict[str, Any],

@@ -12,11 +12,17 @@ import jsonschema
 from ledgerflow import errors
 from ledgerflow.definition.model import Definition
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
-from ledgerflow.engine.model.transition import ledger_rows, sha256_text, text
+from ledgerflow.engine.model.transition import sha256_text, text
 from ledgerflow.ledger import chain
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.base import Change
-from ledgerflow.storage.rows import DefinitionRow, ExecutionRow, StateVersionRow, StepRow
+from ledgerflow.storage.rows import (
+    DefinitionRow,
+    ExecutionRow,
+    LedgerRow,
+    StateVersionRow,
+    StepRow,
+)
 
 INITIAL_STATE: dict[str, Any] = {}
 
@@ -77,7 +83,7 @@ def new_execution(*, tenant_id: str, execution_id: str, row: DefinitionRow,
     event = chain.EventSpec(event_type="execution.created", from_state=None,
                             to_state=str(ExecutionStatus.PENDING), actor=actor,
                             payload=payload)
-    entries = ledger_rows(chain.append(header, 0, chain.GENESIS_HASH, [event], now))
+    entries = chain.append(header, 0, chain.GENESIS_HASH, [event], now, LedgerRow)
     state_sha = sha256_text(state_text)
     execution = ExecutionRow(
         id=execution_id, tenant_id=tenant_id, workflow=row.name, workflow_version=row.version,

@@ -18,6 +18,7 @@ from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.engine.model.timers import Timer, TimerKind
 from ledgerflow.engine.model.transition import Transition, sha256_text, text
 from ledgerflow.engine.rules import signals
+from ledgerflow.ledger import canonical
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.rows import SignalRow, StepRow, parse_column
 
@@ -59,26 +60,43 @@ def current(tr: Transition, step_id: str, epoch: int) -> bool:
 
 def record_output(tr: Transition, step_id: str, epoch: int, output: Any,
                   output_text: str) -> bool:
-    """Record a step's output (and its ``output`` target's new state document). False
-    (nothing recorded) if the attempt is not current."""
+    """Record a step's output (and its ``output`` target's new state document), reusing
+    ``output_text`` as it is for the step row, the ledger payload and the state document.
+    False (nothing recorded) if the attempt is not current."""
     if not current(tr, step_id, epoch):
         return False
     step = step_spec(tr, step_id)
     tr.outputs[step_id] = output
     payload: dict[str, Any] = {"output": output}
+    members = {"output": output_text}  # the payload's canonical text, member by member
     new_state = None
     if step.output is not None:
         new_state = apply_output(tr.state, step.output, output)
-        state_text = text(new_state)
-        payload["state_version"] = tr.view.row.state_version + 1
-        payload["state_sha256"] = sha256_text(state_text)
+        state_text = _state_text(tr.state, step.output, output, output_text, new_state)
+        state_sha = sha256_text(state_text)
+        version = tr.view.row.state_version + 1
+        payload.update(state_version=version, state_sha256=state_sha)
+        members.update(state_version=str(version),
+                       state_sha256=canonical.encode_string(state_sha))
     index = tr.set_step(
         step_id, S.COMPLETED, "step.completed", payload,
+        payload_text=canonical.object_text(members),
         output=output_text, error=None, finished_at=tr.now_text, ready_at=None,
     )
     if new_state is not None:
-        tr.set_state(new_state, state_text, index)
+        tr.set_state(new_state, state_text, state_sha, index)
     return True
+
+
+def _state_text(state: Any, target: OutputTarget, output: Any, output_text: str,
+                new_state: Any) -> str:
+    """The canonical text of ``new_state`` (``state`` with ``output`` applied at
+    ``target``), with the output's known text in place where the output sits whole. A
+    mapping merged member by member is encoded again."""
+    if target.mode is OutputMode.MERGE and isinstance(output, dict):
+        return text(new_state)
+    spliced = canonical.splice(apply_output(state, target, canonical.SLOT), output_text)
+    return spliced if spliced is not None else text(new_state)
 
 
 def record_failure(tr: Transition, step_id: str, epoch: int, error: str) -> bool:

@@ -1,5 +1,5 @@
-"""Running one attempt in a pool thread: call the agent, time it, and hand the outcome to
-the writer's queue. Handler threads never write to the database."""
+"""Running one attempt in a pool thread: call the agent, encode its output, time it, and hand
+the ``Outcome`` to the writer's queue. Handler threads never write to the database."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from typing import Any
 from ledgerflow.clock import Clock
 from ledgerflow.engine.agents.registry import AgentRegistry
 from ledgerflow.engine.model.lifecycle import StepStatus
+from ledgerflow.engine.model.outcome import Outcome
 from ledgerflow.engine.model.transition import Dispatch, text
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.worker.context import StepContext
-from ledgerflow.engine.worker.events import Completed, Event, Heartbeat
+from ledgerflow.engine.worker.events import Event, Heartbeat
 
 
 class AttemptRunner:
@@ -31,24 +32,26 @@ class AttemptRunner:
 
     def run(self, dispatch: Dispatch, context: StepContext) -> None:
         started = time.perf_counter()
-        outcome = self._call(dispatch, context)
-        self._put(Completed(execution_id=dispatch.execution_id, step_id=dispatch.step_id,
-                            epoch=dispatch.epoch, capability=dispatch.capability,
-                            agent=dispatch.agent,
-                            duration_ms=(time.perf_counter() - started) * 1000.0, **outcome))
+        output, error = self._call(dispatch, context)
+        output_text = "null"
+        if error is None:
+            try:  # here, so the writer thread never encodes an output
+                output_text = text(output)
+            except Exception as exc:
+                output = None
+                error = f"output is not JSON-serialisable ({type(exc).__name__}: {exc})"
+        self._put(Outcome.of(dispatch, output=output, output_text=output_text, error=error,
+                             duration_ms=(time.perf_counter() - started) * 1000.0))
 
-    def _call(self, dispatch: Dispatch, context: StepContext) -> dict[str, Any]:
+    def _call(self, dispatch: Dispatch, context: StepContext) -> tuple[Any, str | None]:
+        """The handler's output, or None and the error that ended the attempt."""
         spec = self._registry.get(dispatch.capability, dispatch.agent)
         if spec is None:
-            return {"error": f"agent {dispatch.agent!r} is not loaded in this worker"}
+            return None, f"agent {dispatch.agent!r} is not loaded in this worker"
         try:
-            output = spec.handler(context, dispatch.input)
+            return spec.handler(context, dispatch.input), None
         except Exception as exc:
-            return {"error": f"{type(exc).__name__}: {exc}"}
-        try:
-            return {"output": output, "output_text": text(output)}
-        except Exception as exc:
-            return {"error": f"output is not JSON-serialisable ({type(exc).__name__}: {exc})"}
+            return None, f"{type(exc).__name__}: {exc}"
 
 
 class RunningAttempts:
@@ -67,7 +70,7 @@ class RunningAttempts:
     def keys(self, execution_id: str) -> set[tuple[str, int]]:
         return set(self._by_execution.get(execution_id, {}))
 
-    def forget(self, event: Completed) -> StepContext | None:
+    def forget(self, event: Outcome) -> StepContext | None:
         """The attempt's context, removed (None if it was already: a requeued event)."""
         running = self._by_execution.get(event.execution_id)
         if running is None:

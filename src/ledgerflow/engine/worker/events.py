@@ -1,5 +1,5 @@
 """What the worker's writer thread consumes: its options, its report, and the events that
-handler threads, timers and polls put on its queue."""
+handler threads (an attempt's ``Outcome``), timers and polls put on its queue."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledgerflow.engine.model.outcome import Outcome
 from ledgerflow.engine.model.timers import Timer
 from ledgerflow.engine.model.transition import Built
 from ledgerflow.engine.model.view import ExecutionView
@@ -23,19 +24,6 @@ class WorkerOptions:
     until_idle: bool = False
     telemetry_capacity: int = 100_000  # records buffered before new ones are dropped
     leases: LeaseOptions = field(default_factory=LeaseOptions)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Completed:
-    execution_id: str
-    step_id: str
-    epoch: int
-    capability: str = ""
-    agent: str = ""
-    duration_ms: float = 0.0
-    output: Any = None
-    output_text: str | None = None
-    error: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -95,7 +83,7 @@ class Heartbeat:
     at: float  # epoch seconds
 
 
-Event = Heartbeat | Completed | Activate | TimerFired | Adopt | Refresh | Expire
+Event = Heartbeat | Outcome | Activate | TimerFired | Adopt | Refresh | Expire
 Listener = Callable[[ExecutionView], None]
 
 

@@ -23,6 +23,7 @@ from ledgerflow.definition.model import Definition
 from ledgerflow.engine.agents.book import AgentBook, LockedBook
 from ledgerflow.engine.agents.registry import AgentRegistry
 from ledgerflow.engine.definitions import Definitions
+from ledgerflow.engine.model.outcome import Outcome
 from ledgerflow.engine.model.timers import Timer, TimerKind
 from ledgerflow.engine.model.transition import Built, Transition
 from ledgerflow.engine.model.view import ExecutionView
@@ -33,7 +34,6 @@ from ledgerflow.engine.worker.context import StepContext
 from ledgerflow.engine.worker.events import (
     Activate,
     Adopt,
-    Completed,
     Event,
     Heartbeat,
     Listener,
@@ -245,7 +245,7 @@ class Worker:
     # applying events ------------------------------------------------------------------
     def _process(self, events: Iterable[Event]) -> None:
         batch: list[tuple[Event, Rule]] = []
-        stale: list[Completed] = []  # results of attempts whose lease was lost
+        stale: list[Outcome] = []  # results of attempts whose lease was lost
         for event in events:
             if isinstance(event, Adopt):
                 if event.execution_id not in self._views:  # else known already: dispatched
@@ -253,18 +253,18 @@ class Worker:
                     self._views[event.execution_id] = event.built.view
                     self._after_commit(event.built)
                 continue
-            if isinstance(event, Completed) and self._attempts.forget(event) is not None:
+            if isinstance(event, Outcome) and self._attempts.forget(event) is not None:
                 self._inflight -= 1  # once per attempt, even when a conflict requeues it
                 self.report.steps_run += 1
                 self._outcome(event.execution_id, event.step_id, event.epoch, event.capability,
-                              event.agent, event.error is None, event.duration_ms)
+                              event.agent, event.ok, event.duration_ms)
             if isinstance(event, TimerFired) and event.timer.kind is TimerKind.TIMEOUT:
                 self._timed_out(event.timer)
             if isinstance(event, Heartbeat):
                 self._beats.beat(event)
                 continue
             if event.execution_id not in self._leases.held:
-                if isinstance(event, Completed):
+                if isinstance(event, Outcome):
                     stale.append(event)
                 continue  # another worker's: its events are not ours to apply
             if isinstance(event, Refresh):
@@ -375,7 +375,7 @@ class Worker:
             fresh.row.lease_epoch == self._leases.held.get(old_view.id)
         if fresh is not None and not mine:
             self._lost(old_view.id, f"another worker ({fresh.row.lease_owner}) took it over")
-            if isinstance(event, Completed):
+            if isinstance(event, Outcome):
                 reactions.record_stale(self._store, self._loader.load, self._clock.now(),
                                          self._actor, event)
             return

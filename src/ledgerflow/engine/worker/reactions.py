@@ -9,20 +9,14 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from ledgerflow.engine.model.outcome import Outcome
 from ledgerflow.engine.model.timers import Timer, TimerKind
 from ledgerflow.engine.model.transition import Transition, text
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.rules import actions, flow, recovery
 from ledgerflow.engine.rules.dispatching import Chooser
 from ledgerflow.engine.rules.step_runs import arm, step_spec
-from ledgerflow.engine.worker.events import (
-    Activate,
-    Completed,
-    Event,
-    Expire,
-    Heartbeat,
-    TimerFired,
-)
+from ledgerflow.engine.worker.events import Activate, Event, Expire, Heartbeat, TimerFired
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.storage.base import Store
@@ -76,13 +70,9 @@ def rule_for(event: Event, choose: Chooser, beats: Heartbeats, *, stopping: bool
     if isinstance(event, Activate) and event.how == "reattach":
         here = running_here(event.execution_id)
         return lambda tr: recovery.reattach(tr, choose, here)
-    if isinstance(event, Completed):
+    if isinstance(event, Outcome):
         beats.forget(event.execution_id, event.step_id, event.epoch)
-        if event.error is not None:
-            error = event.error
-            return lambda tr: flow.fail_attempt(tr, event.step_id, event.epoch, error, choose)
-        return lambda tr: flow.complete_step(tr, event.step_id, event.epoch, event.output,
-                                              event.output_text or "null", choose)
+        return lambda tr: flow.record_outcome(tr, event, choose)
     if isinstance(event, TimerFired):
         return _timer_rule(event.timer, choose, beats)
     if isinstance(event, Expire):
@@ -122,7 +112,7 @@ def _check_heartbeat(tr: Transition, timer: Timer, choose: Chooser,
 
 
 def record_stale(store: Store, load: Callable[[str], ExecutionView | None], now: datetime,
-                 actor: Actor, event: Completed) -> None:
+                 actor: Actor, event: Outcome) -> None:
     """A result of an attempt made under a lease that is no longer current (another worker
     took the execution over and runs the step again): its rejection is recorded in the
     ledger, the result is never applied. Guarded by the version only (the holder reloads)."""
@@ -136,9 +126,8 @@ def record_stale(store: Store, load: Callable[[str], ExecutionView | None], now:
             return
 
 
-def reject_stale(tr: Transition, event: Completed, worker: str) -> None:
+def reject_stale(tr: Transition, event: Outcome, worker: str) -> None:
     tr.record("step.stale_completion_rejected", from_state=None, to_state=None,
               step_id=event.step_id, payload={
-                  "epoch": event.epoch, "worker": worker,
-                  "outcome": "failed" if event.error is not None else "completed",
+                  "epoch": event.epoch, "worker": worker, "outcome": str(event.kind),
                   "held_by": tr.view.row.lease_owner, "lease_epoch": tr.view.row.lease_epoch})

@@ -1,0 +1,68 @@
+"""An attempt's ``Outcome``: built once in the pool thread, with the output's canonical text,
+and applied by the rules as it is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import rfc8785
+
+from ledgerflow.engine.agents.registry import AgentRegistry
+from ledgerflow.engine.model.outcome import Outcome, OutcomeKind
+from ledgerflow.engine.model.transition import Dispatch
+from ledgerflow.engine.worker.attempts import AttemptRunner
+from ledgerflow.engine.worker.context import StepContext
+from ledgerflow.engine.worker.events import Event
+from ledgerflow.testing import FakeClock
+
+ATTEMPT = Dispatch(execution_id="e-1", tenant_id="default", workflow="w", step_id="s",
+                   capability="t.cap", agent="t.agent", attempt=2, epoch=3,
+                   input={"n": 1}, state_text="{}", timeout=None)
+
+
+def test_an_outcome_is_named_by_its_attempt() -> None:
+    done = Outcome.of(ATTEMPT, output={"b": 1, "a": 2}, output_text='{"a":2,"b":1}',
+                      duration_ms=1.5)
+    assert (done.execution_id, done.step_id, done.epoch, done.capability, done.agent) == (
+        "e-1", "s", 3, "t.cap", "t.agent")
+    assert (done.kind, done.ok, done.error, done.duration_ms) == (
+        OutcomeKind.COMPLETED, True, None, 1.5)
+    failed = Outcome.of(ATTEMPT, error="boom")
+    assert (failed.kind, failed.ok, failed.output, failed.output_text) == (
+        OutcomeKind.FAILED, False, None, "null")
+    assert str(failed.kind) == "failed"
+
+
+def _run(handler: Any | None) -> Outcome:
+    registry = AgentRegistry()
+    if handler is not None:
+        registry.agent("t.cap", name="t.agent")(handler)
+    events: list[Event] = []
+    AttemptRunner(registry, events.append, FakeClock()).run(ATTEMPT, StepContext(ATTEMPT))
+    [outcome] = events
+    assert isinstance(outcome, Outcome)
+    assert (outcome.execution_id, outcome.step_id, outcome.epoch) == ("e-1", "s", 3)
+    assert outcome.duration_ms >= 0.0
+    return outcome
+
+
+def test_the_pool_thread_encodes_the_output_once_canonically() -> None:
+    output = {"z": [1, 2.0, -0.0], "a": "é"}
+    outcome = _run(lambda ctx, data: output)
+    assert outcome.kind is OutcomeKind.COMPLETED
+    assert outcome.output is output
+    assert outcome.output_text == '{"a":"é","z":[1,2,0]}' == rfc8785.dumps(output).decode()
+
+
+@pytest.mark.parametrize(("handler", "error"), [
+    (None, "agent 't.agent' is not loaded in this worker"),
+    (lambda ctx, data: 1 / 0, "ZeroDivisionError: division by zero"),
+    (lambda ctx, data: {"x": float("nan")}, "output is not JSON-serialisable (LedgerError: "),
+    (lambda ctx, data: {1: "key"}, "output is not JSON-serialisable ("),
+])
+def test_a_failed_attempt_carries_its_error_and_no_output(handler: Any, error: str) -> None:
+    outcome = _run(handler)
+    assert outcome.kind is OutcomeKind.FAILED
+    assert outcome.error is not None and outcome.error.startswith(error)
+    assert (outcome.output, outcome.output_text) == (None, "null")
