@@ -3,7 +3,6 @@ the writer's queue. Handler threads never write to the database."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,12 +29,12 @@ class AttemptRunner:
                             at=self._clock.now().timestamp()))
 
     def run(self, dispatch: Dispatch, context: StepContext) -> None:
-        started = time.perf_counter()
+        started = self._clock.monotonic()
         outcome = self._call(dispatch, context)
         self._put(Completed(execution_id=dispatch.execution_id, step_id=dispatch.step_id,
                             epoch=dispatch.epoch, capability=dispatch.capability,
                             agent=dispatch.agent,
-                            duration_ms=(time.perf_counter() - started) * 1000.0, **outcome))
+                            duration_ms=(self._clock.monotonic() - started) * 1000.0, **outcome))
 
     def _call(self, dispatch: Dispatch, context: StepContext) -> dict[str, Any]:
         spec = self._registry.get(dispatch.capability, dispatch.agent)
