@@ -66,6 +66,28 @@ def diamond(capability: str, *, flaky: str | None = None) -> dict[str, Any]:
                              "when": 'input.mode == "full"'}, d]}
 
 
+# every step on the crash agents (``tests/acceptance/crash_agents.py``): a, three branches, c, d
+CRASHFLOW: dict[str, Any] = {
+    "name": "crashflow",
+    "steps": [
+        {"id": "a", "agent": "crash.work", "output": "a"},
+        {"id": "b1", "agent": "crash.work", "needs": ["a"]},
+        {"id": "b2", "agent": "crash.work", "needs": ["a"]},
+        {"id": "b3", "agent": "crash.work", "needs": ["a"]},
+        {"id": "c", "agent": "crash.work", "needs": ["b1", "b2", "b3"], "output": "c"},
+        {"id": "d", "agent": "crash.work", "needs": ["c"]},
+    ],
+}
+
+
+def seed(db_url: str, count: int, flow: dict[str, Any] = CRASHFLOW) -> None:
+    """``count`` pending executions of ``flow`` (ids ``x-00000``...), no worker touched."""
+    with App(db_url) as app:
+        app.apply(flow)
+        for i in range(count):
+            app.start(flow["name"], {"i": i}, execution_id=f"x-{i:05d}")
+
+
 # agents -------------------------------------------------------------------------------------
 class Gate:
     """Holds ``t.gate`` handlers until opened (or their attempt is cancelled), so a test can

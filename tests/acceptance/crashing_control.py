@@ -10,6 +10,8 @@ POINT is one of ledgerflow.testing.KILL_POINTS or "none". ACTION is one of
 * ``serve AGENTS_MODULE_PATH``: a worker that keeps serving (not until idle), so that a
   change made by another process reaches it through a wake-up. It prints ``ready`` once its
   start-up recovery is done and stops when its standard input is closed.
+
+With CRASH_CLOCK_AHEAD (seconds) its clock runs that far ahead of the real one.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 from ledgerflow import App
 from ledgerflow.engine.agents.registry import load_modules
 from ledgerflow.testing import FaultyStore
+from tests.support import clock_from_env
 
 
 def control(app: App, action: str, args: list[str]) -> None:
@@ -60,7 +63,7 @@ def serve(app: App, agents: str) -> None:
 
 def main() -> None:
     db_url, point, action, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-    app = App(db_url)
+    app = App(db_url, clock=clock_from_env())  # CRASH_CLOCK_AHEAD: started "later"
     if point != "none":
         faulty = FaultyStore(app.store, point, 1)
         app.store = faulty  # type: ignore[assignment]

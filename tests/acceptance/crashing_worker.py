@@ -4,6 +4,8 @@ usage: python crashing_worker.py DB_URL AGENTS_MODULE_PATH [POINT AFTER]
 
 POINT is one of ledgerflow.testing.KILL_POINTS (the store kills the process on its
 AFTER-th commit) or "none". Agents may kill the process themselves (see crash_agents.py).
+With CRASH_CLOCK_AHEAD (seconds) its clock runs that far ahead of the real one: a worker
+started "later" (after a TTL, a sleep or a deadline) without waiting for it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 from ledgerflow import App
 from ledgerflow.engine.agents.registry import load_modules
 from ledgerflow.testing import FaultyStore
+from tests.support import clock_from_env
 
 
 def main() -> None:
@@ -20,7 +23,7 @@ def main() -> None:
     point = sys.argv[3] if len(sys.argv) > 3 else "none"
     after = int(sys.argv[4]) if len(sys.argv) > 4 else 1
     load_modules([agents])
-    app = App(db_url)
+    app = App(db_url, clock=clock_from_env())  # CRASH_CLOCK_AHEAD: started "later"
     if point != "none":
         app.store = FaultyStore(app.store, point, after)  # type: ignore[assignment]
     report = app.run_until_idle(concurrency=int(sys.argv[5]) if len(sys.argv) > 5 else 8)
