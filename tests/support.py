@@ -4,8 +4,8 @@ use, and waiting for a condition. The fixtures built on them are in ``tests/conf
 No result here depends on how fast the machine is. ``wait_for`` waits for a condition; its
 timeout is a safety net that turns a hang into a failure, never a measure of speed. Tests of
 timeouts, cool-downs, TTLs and backoffs move a ``FakeClock`` (``ledgerflow.testing``) in
-this process, or start a process whose clock is ahead (``CRASH_CLOCK_AHEAD``) instead of
-waiting for the real one.
+this process, or start a process "later" (its clock ``LATER`` seconds ahead: ``lf(later=)``,
+``CRASH_CLOCK_AHEAD`` for the crash scripts) instead of waiting for the real one.
 """
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ ACCEPTANCE = ROOT / "tests" / "acceptance"
 LEDGERFLOW = Path(sys.executable).with_name("ledgerflow")  # the installed command
 CRASH_AGENTS = ACCEPTANCE / "crash_agents.py"
 CRASHING_WORKER = ACCEPTANCE / "crashing_worker.py"
+LEDGERFLOW_LATER = ACCEPTANCE / "ledgerflow_later.py"
 SAFETY = 60.0  # seconds: only a hang waits this long
+LATER = 3600.0  # seconds: a TTL, sleep or deadline no test waits for; a process started
+# "later" has its clock this far ahead of the real one
 CLOCK_AHEAD = "CRASH_CLOCK_AHEAD"  # seconds a test script's clock runs ahead of the real one
 
 
@@ -245,11 +248,14 @@ def cli_env(tmp: Path, **extra: str) -> dict[str, str]:
                        **extra)
 
 
-def lf(cwd: Path, *args: str, check: bool = True,
-       env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def lf(cwd: Path, *args: str, check: bool = True, env: Mapping[str, str] | None = None,
+       later: float = 0.0) -> subprocess.CompletedProcess[str]:
     """``ledgerflow ARGS`` run in ``cwd`` as a user runs it (``env`` defaults to
-    ``cli_env(cwd)``); with ``check``, it must succeed."""
-    proc = subprocess.run([str(LEDGERFLOW), *args], env=dict(env or cli_env(cwd)),
+    ``cli_env(cwd)``); with ``check``, it must succeed. With ``later``, it runs that many
+    seconds from now: its wall clock is that far ahead (``ledgerflow_later.py``)."""
+    command = [sys.executable, str(LEDGERFLOW_LATER), f"{later:g}"] if later else \
+        [str(LEDGERFLOW)]
+    proc = subprocess.run([*command, *args], env=dict(env or cli_env(cwd)),
                           capture_output=True, text=True, timeout=120, cwd=cwd)
     if check:
         assert proc.returncode == 0, proc.stderr

@@ -36,6 +36,7 @@ from tests.support import (
     CLOCK_AHEAD,
     CRASH_AGENTS,
     CRASHING_WORKER,
+    LATER,
     process_env,
     run_worker,
     wait_for,
@@ -43,8 +44,6 @@ from tests.support import (
 
 CONTROL = ACCEPTANCE / "crashing_control.py"
 POLL = "0.05"  # seconds between a worker's polls: wake-ups and expiries are seen quickly
-LATER = 3600.0  # seconds: a TTL or a sleep nobody waits for; a worker started "later" has
-# its clock this far ahead of the real one
 KILLED = -9
 DATA = {"by": "ann", "n": 1}
 
