@@ -165,7 +165,7 @@ class Background:
         self.app = app
         self.worker: Worker = app.worker(concurrency=concurrency, until_idle=until_idle)
         self.report: WorkerReport | None = None
-        self._thread = threading.Thread(target=self._run, name="test-worker")
+        self._thread = threading.Thread(target=self._run, name="test-worker", daemon=True)
         app._worker = self.worker
         self._thread.start()
         wait_for(lambda: self.worker.ready or not self._thread.is_alive(),
@@ -177,7 +177,10 @@ class Background:
     def join(self) -> None:
         """Wait for a worker run ``until_idle`` to end by itself."""
         self._thread.join(SAFETY)
-        assert not self._thread.is_alive(), "the worker never became idle"
+        if self._thread.is_alive():  # fail, and leave no worker running behind the test
+            self.worker.stop()
+            self._thread.join(SAFETY)
+            raise AssertionError(f"the worker did not end within {SAFETY:g} s")
         self.app._worker = None
 
     def stop(self) -> None:

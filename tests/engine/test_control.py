@@ -13,6 +13,7 @@ import pytest
 from ledgerflow import App, errors
 from ledgerflow.engine.control.commands import ConcurrentChange
 from ledgerflow.engine.rules import actions
+from ledgerflow.settings import Settings
 from ledgerflow.testing import FakeClock
 from tests.support import SAFETY, Agents, Background, until_idle, wait_for
 
@@ -309,3 +310,21 @@ def test_a_signal_racing_a_worker_is_retried_not_lost(app: App) -> None:
     app.run_until_idle()
     assert app.status(eid).status == "completed"
     assert json.loads(app.state(eid).state)["approval"] == {"by": "eve"}
+
+
+def test_a_worker_on_a_moved_clock_looks_again_at_once(backend_url: str,
+                                                        clock: FakeClock) -> None:
+    """Moving a FakeClock wakes a running worker: it finds the session past its TTL now,
+    not at its next poll (ten minutes away, on either clock)."""
+    app = App(backend_url, clock=clock,
+              settings=Settings(db_url=backend_url, poll_interval=600.0))
+    try:
+        app.apply({"name": "s", "steps": [{"id": "w", "type": "wait", "signal": "go"}]})
+        eid = app.start("s", ttl=0.5)
+        with Background(app):
+            wait_for(lambda: app.status(eid).status == "waiting")
+            clock.advance(0.5)
+            wait_for(lambda: app.status(eid).status == "expired", what="the expiry",
+                     timeout=SAFETY / 2)  # far less than the poll interval
+    finally:
+        app.close()
