@@ -1,4 +1,4 @@
-"""Shared fixtures: real databases, apps wired to them.
+"""Shared fixtures: real databases, apps wired to them (helpers in ``tests/support.py``).
 
 SQLite runs in a temporary file. PostgreSQL runs on the server named by
 ``LEDGERFLOW_TEST_PG`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``): a
@@ -19,8 +19,11 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
+from ledgerflow import App
 from ledgerflow.storage import open_store
 from ledgerflow.storage.base import Store
+from ledgerflow.testing import FakeClock
+from tests.support import Agents
 
 BACKENDS = ["sqlite", "postgres"]
 PG_URL = os.environ.get("LEDGERFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -102,12 +105,40 @@ def db_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """One store per backend; the storage contract suite runs on each."""
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database of each backend: the store contract and the engine tests run on
+    both."""
     if request.param == "postgres":
-        url = request.getfixturevalue("pg_url")
-    else:
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    s = open_store(url)
+        url: str = request.getfixturevalue("pg_url")
+        return url
+    return f"sqlite:///{tmp_path / 'ledgerflow.db'}"
+
+
+@pytest.fixture
+def store(backend_url: str) -> Iterator[Store]:
+    """One store per backend; the storage contract suite runs on each."""
+    s = open_store(backend_url)
     yield s
     s.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Time that moves only when the test says so (``clock.advance``)."""
+    return FakeClock()
+
+
+@pytest.fixture
+def agents() -> Agents:
+    return Agents()
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest, backend_url: str, agents: Agents) -> Iterator[App]:
+    """An App on each backend offering the test agents (``tests.support.Agents``); it runs
+    on the test's ``FakeClock`` when the test takes the ``clock`` fixture too."""
+    clock = request.getfixturevalue("clock") if "clock" in request.fixturenames else None
+    a = App(backend_url, clock=clock)
+    agents.register(a)
+    yield a
+    a.close()

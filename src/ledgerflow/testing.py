@@ -9,10 +9,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,10 +23,16 @@ KILL_POINTS = ("before_commit", "during_commit", "after_commit")
 
 
 class FakeClock:
+    """Time that moves only when told to: ``advance`` jumps ``now`` and ``monotonic``
+    together. A worker running on it sleeps through no deadline: it subscribes through
+    ``on_advance`` (see ``ledgerflow.clock.MovedByHand``) and looks at its timers, polls
+    and sessions again after every jump. Thread-safe."""
+
     def __init__(self, start: datetime | None = None) -> None:
         self._now = start or datetime(2026, 11, 22, 7, 33, 0, tzinfo=UTC)
         self._mono = 0.0
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
 
     def now(self) -> datetime:
         with self._lock:
@@ -36,9 +43,26 @@ class FakeClock:
             return self._mono
 
     def advance(self, seconds: float) -> None:
+        """Move time forward by ``seconds`` (>= 0), then tell every listener."""
+        if seconds < 0:
+            raise ValueError(f"time does not go backwards: advance({seconds!r})")
         with self._lock:
             self._now += timedelta(seconds=seconds)
             self._mono += seconds
+            listeners = list(self._listeners)
+        for listener in listeners:  # outside the lock: a listener may read the time
+            listener()
+
+    def on_advance(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` after every ``advance``; returns the function that
+        unsubscribes it (harmless to call twice)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock, contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+        return unsubscribe
 
 
 def kill_self() -> None:

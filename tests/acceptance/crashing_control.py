@@ -10,6 +10,8 @@ POINT is one of ledgerflow.testing.KILL_POINTS or "none". ACTION is one of
 * ``serve AGENTS_MODULE_PATH``: a worker that keeps serving (not until idle), so that a
   change made by another process reaches it through a wake-up. It prints ``ready`` once its
   start-up recovery is done and stops when its standard input is closed.
+
+With CRASH_CLOCK_AHEAD (seconds) its clock runs that far ahead of the real one.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ledgerflow import App
 from ledgerflow.engine.agents.registry import load_modules
 from ledgerflow.storage import open_store
 from ledgerflow.testing import FaultyStore
+from tests.support import clock_from_env
 
 
 def control(app: App, action: str, args: list[str]) -> None:
@@ -62,7 +65,8 @@ def serve(app: App, agents: str) -> None:
 def main() -> None:
     db_url, point, action, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
     store = open_store(db_url)
-    app = App(store if point == "none" else FaultyStore(store, point, 1))
+    app = App(store if point == "none" else FaultyStore(store, point, 1),
+              clock=clock_from_env())  # CRASH_CLOCK_AHEAD: started "later"
     if action == "serve":
         serve(app, args[0])
     else:

@@ -4,6 +4,8 @@ usage: python crashing_worker.py DB_URL AGENTS_MODULE_PATH [POINT AFTER]
 
 POINT is one of ledgerflow.testing.KILL_POINTS (the store kills the process on its
 AFTER-th commit) or "none". Agents may kill the process themselves (see crash_agents.py).
+With CRASH_CLOCK_AHEAD (seconds) its clock runs that far ahead of the real one: a worker
+started "later" (after a TTL, a sleep or a deadline) without waiting for it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from ledgerflow import App
 from ledgerflow.engine.agents.registry import load_modules
 from ledgerflow.storage import open_store
 from ledgerflow.testing import FaultyStore
+from tests.support import clock_from_env
 
 
 def main() -> None:
@@ -22,7 +25,8 @@ def main() -> None:
     after = int(sys.argv[4]) if len(sys.argv) > 4 else 1
     load_modules([agents])
     store = open_store(db_url)
-    app = App(store if point == "none" else FaultyStore(store, point, after))
+    app = App(store if point == "none" else FaultyStore(store, point, after),
+              clock=clock_from_env())  # CRASH_CLOCK_AHEAD: started "later"
     report = app.run_until_idle(concurrency=int(sys.argv[5]) if len(sys.argv) > 5 else 8)
     print(f"idle steps={report.steps_run} recovered={report.recovered}", flush=True)
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.acceptance.test_cli import HERE, lf, lf_json
+from tests.support import ACCEPTANCE, lf, lf_json
 
 FLOW = """
 name: pay
 steps:
   - {id: charge, agent: pay.charge, retry: {max_attempts: 3, initial: 10ms}}
 """
-AGENTS = str(HERE / "routing_agents.py")
+AGENTS = str(ACCEPTANCE / "routing_agents.py")
 
 
 @pytest.fixture

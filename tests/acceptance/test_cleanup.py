@@ -6,24 +6,17 @@ so the tests never wait for time to pass.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-HERE = Path(__file__).parent
-ROOT = HERE.parent.parent
-LEDGERFLOW = Path(sys.executable).with_name("ledgerflow")
+from tests.support import CRASH_AGENTS, LEDGERFLOW, ROOT, cli_env, lf, lf_json, wait_for
+
 DIAMOND = ROOT / "examples" / "diamond.yaml"
 AGENTS = ROOT / "examples" / "agents.py"
-CRASH_AGENTS = HERE / "crash_agents.py"
 
 SLOW_FLOW = """
 name: slow
@@ -34,26 +27,6 @@ steps:
     agent: crash.work
     needs: [a]
 """
-
-
-def env_for(tmp: Path, **extra: str) -> dict[str, str]:
-    path = os.pathsep.join([str(ROOT / "src"), str(ROOT)])  # this tree's ledgerflow first
-    env = dict(os.environ, LEDGERFLOW_DB=f"sqlite:///{tmp / 'cli.db'}",
-               CRASH_JOURNAL=str(tmp / "journal.jsonl"), PYTHONPATH=path)
-    env.update(extra)
-    return env
-
-
-def lf(tmp: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([str(LEDGERFLOW), *args], env=env_for(tmp), capture_output=True,
-                          text=True, timeout=120, cwd=tmp)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
-
-
-def lf_json(tmp: Path, *args: str) -> Any:
-    return json.loads(lf(tmp, *args, "--json").stdout)
 
 
 def ledger_head(tmp: Path, execution_id: str) -> tuple[int, str]:
@@ -173,19 +146,20 @@ def test_a_running_execution_is_kept(tmp_path: Path) -> None:
     finished = lf_json(tmp, "run", "slow", "--agents", str(CRASH_AGENTS))["id"]
     (tmp / "journal.jsonl").unlink()
     busy = lf(tmp, "start", "slow").stdout.strip()
+    hold = tmp / "hold"
+    hold.touch()  # step a runs until cleanup is over
     worker = subprocess.Popen(
         [str(LEDGERFLOW), "worker", "--agents", str(CRASH_AGENTS)], cwd=tmp,
-        env=env_for(tmp, CRASH_WORK_MS="3000"), stdout=subprocess.PIPE,
+        env=cli_env(tmp, CRASH_HOLD=str(hold)), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while not (tmp / "journal.jsonl").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)  # until step a of the new execution is running
+        wait_for((tmp / "journal.jsonl").exists, what="step a of the new execution running")
         assert lf_json(tmp, "status", busy)["status"] == "running"
         report = lf_json(tmp, "cleanup", "--older-than", "0s")
         assert [r["execution_id"] for r in report["removed"]] == [finished]
     finally:
-        worker.send_signal(signal.SIGTERM)
+        worker.send_signal(signal.SIGTERM)  # it stops once a, let go now, has finished
+        hold.unlink()
         _, stderr = worker.communicate(timeout=60)
     assert worker.returncode == 0, stderr
     assert listed(tmp) == {busy}

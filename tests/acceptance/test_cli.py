@@ -4,52 +4,25 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
+import signal
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-HERE = Path(__file__).parent
-LEDGERFLOW = Path(sys.executable).with_name("ledgerflow")
+from tests.support import (
+    CRASH_AGENTS,
+    LEDGERFLOW,
+    ROOT,
+    cli_env,
+    diamond,
+    lf,
+    lf_json,
+    wait_for,
+)
 
-FLOW = """
-name: diamond
-input_schema: {type: object, required: [mode]}
-steps:
-  - id: a
-    agent: crash.work
-    output: a
-  - id: b
-    agent: crash.work
-    needs: [a]
-  - id: c
-    agent: crash.work
-    needs: [a]
-    when: input.mode == "full"
-  - id: d
-    agent: crash.work
-    needs: [b, c]
-"""
-
-
-def lf(tmp: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env["LEDGERFLOW_DB"] = f"sqlite:///{tmp / 'cli.db'}"
-    env["CRASH_JOURNAL"] = str(tmp / "journal.jsonl")
-    env["PYTHONPATH"] = str(HERE.parent.parent)
-    proc = subprocess.run([str(LEDGERFLOW), *args], env=env, capture_output=True, text=True,
-                          timeout=120, cwd=tmp)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
-
-
-def lf_json(tmp: Path, *args: str) -> Any:
-    return json.loads(lf(tmp, *args, "--json").stdout)
+FLOW = json.dumps(diamond("crash.work"), indent=2)  # JSON is YAML too
 
 
 @pytest.fixture
@@ -67,7 +40,7 @@ def test_apply_start_worker_status_list_history_state(applied: Path) -> None:
     eid = lf(tmp, "start", "diamond", "--input", '{"mode": "short"}').stdout.strip()
     pending = lf_json(tmp, "status", eid)
     assert pending["status"] == "pending" and pending["progress"]["pending"] == 4
-    lf(tmp, "worker", "--agents", str(HERE / "crash_agents.py"), "--until-idle")
+    lf(tmp, "worker", "--agents", str(CRASH_AGENTS), "--until-idle")
 
     status = lf_json(tmp, "status", eid)
     assert {"id", "workflow", "status", "progress", "timing", "steps"} <= set(status)
@@ -103,7 +76,7 @@ def test_apply_start_worker_status_list_history_state(applied: Path) -> None:
 
 def test_run_shows_progress_and_final_status(applied: Path) -> None:
     proc = lf(applied, "run", "diamond", "--input", '{"mode": "full"}', "--agents",
-              str(HERE / "crash_agents.py"), "--json")
+              str(CRASH_AGENTS), "--json")
     report = json.loads(proc.stdout)
     assert report["status"] == "completed" and report["progress"]["completed"] == 4
 
@@ -175,37 +148,39 @@ def test_help_explains(tmp_path: Path) -> None:
 
 
 def test_example_diamond_runs(tmp_path: Path) -> None:
-    root = HERE.parent.parent
-    lf(tmp_path, "apply", str(root / "examples" / "diamond.yaml"))
+    lf(tmp_path, "apply", str(ROOT / "examples" / "diamond.yaml"))
     report = json.loads(lf(tmp_path, "run", "diamond", "--input", '{"mode": "quick"}',
-                           "--agents", str(root / "examples" / "agents.py"), "--json").stdout)
+                           "--agents", str(ROOT / "examples" / "agents.py"), "--json").stdout)
     assert report["status"] == "completed"
     assert {s["id"]: s["attempts"] for s in report["steps"]} == {"a": 1, "b": 2, "c": 0, "d": 1}
 
 
 def test_sigterm_finishes_running_steps_and_dispatches_nothing_new(applied: Path) -> None:
-    import signal
-    import time
-
     eid = lf(applied, "start", "diamond", "--input", '{"mode": "full"}').stdout.strip()
-    env = dict(os.environ, LEDGERFLOW_DB=f"sqlite:///{applied / 'cli.db'}",
-               CRASH_JOURNAL=str(applied / "journal.jsonl"), CRASH_WORK_MS="1500",
-               PYTHONPATH=str(HERE.parent.parent))
-    proc = subprocess.Popen([str(LEDGERFLOW), "worker", "--agents",
-                             str(HERE / "crash_agents.py")], env=env, cwd=applied,
+    hold = applied / "hold"
+    hold.touch()  # step a runs until the worker has been told to stop
+    proc = subprocess.Popen([str(LEDGERFLOW), "worker", "--agents", str(CRASH_AGENTS)],
+                            env=cli_env(applied, CRASH_HOLD=str(hold)), cwd=applied,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    journal = applied / "journal.jsonl"
-    deadline = time.monotonic() + 30
-    while not journal.exists() and time.monotonic() < deadline:  # step a is running
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=60)
+    assert proc.stderr is not None
+    said: list[str] = []
+    try:
+        wait_for((applied / "journal.jsonl").exists, what="step a running")
+        proc.send_signal(signal.SIGTERM)
+        while not any("stopping" in line for line in said):  # it heard the signal
+            line = proc.stderr.readline()
+            assert line, f"the worker ended without stopping: {said}"
+            said.append(line)
+    finally:
+        hold.unlink()  # a finishes now, while the worker stops
+    _, rest = proc.communicate(timeout=60)
+    stderr = "".join(said) + rest
     assert proc.returncode == 0, stderr
     assert "stopping" in stderr
     steps = {s["id"]: s["status"] for s in lf_json(applied, "status", eid)["steps"]}
     assert steps == {"a": "completed", "b": "pending", "c": "pending", "d": "pending"}
     # the next worker carries on from there
-    lf(applied, "worker", "--agents", str(HERE / "crash_agents.py"), "--until-idle")
+    lf(applied, "worker", "--agents", str(CRASH_AGENTS), "--until-idle")
     assert lf_json(applied, "status", eid)["status"] == "completed"
     assert lf(applied, "verify", eid).returncode == 0
 

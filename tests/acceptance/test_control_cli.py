@@ -7,17 +7,15 @@ signal and fork are given from other processes.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.acceptance.test_cli import HERE, LEDGERFLOW, lf, lf_json
+from tests.support import CRASH_AGENTS, LATER, LEDGERFLOW, cli_env, lf, lf_json, wait_for
 
 SLOW = """
 name: slow
@@ -36,12 +34,6 @@ steps:
 """
 
 
-def env_for(tmp: Path, work_ms: int) -> dict[str, str]:
-    return dict(os.environ, LEDGERFLOW_DB=f"sqlite:///{tmp / 'cli.db'}",
-                CRASH_JOURNAL=str(tmp / "journal.jsonl"), CRASH_WORK_MS=str(work_ms),
-                PYTHONPATH=str(HERE.parent.parent), LEDGERFLOW_POLL_INTERVAL="0.05")
-
-
 @pytest.fixture
 def tmp(tmp_path: Path) -> Path:
     (tmp_path / "slow.yaml").write_text(SLOW)
@@ -52,21 +44,25 @@ def tmp(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def worker(tmp: Path) -> Iterator[subprocess.Popen[str]]:
+def hold(tmp: Path) -> Iterator[Path]:
+    """While this file exists, the serving worker's steps do not end: the test acts while
+    one runs, then removes it."""
+    path = tmp / "hold"
+    path.touch()
+    yield path
+    path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def worker(tmp: Path, hold: Path) -> Iterator[subprocess.Popen[str]]:
     proc = subprocess.Popen(
-        [str(LEDGERFLOW), "worker", "--agents", str(HERE / "crash_agents.py")],
-        env=env_for(tmp, 1500), cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+        [str(LEDGERFLOW), "worker", "--agents", str(CRASH_AGENTS)],
+        env=cli_env(tmp, CRASH_HOLD=str(hold), LEDGERFLOW_POLL_INTERVAL="0.05"), cwd=tmp,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     yield proc
+    hold.unlink(missing_ok=True)  # a held step ends, so the worker can stop
     proc.terminate()
     proc.communicate(timeout=60)
-
-
-def wait_until(check: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 def steps_of(tmp: Path, eid: str) -> dict[str, str]:
@@ -85,12 +81,14 @@ def runs(tmp: Path, eid: str) -> list[str]:
     return [e["s"] for e in journal(tmp) if e["e"] == eid and e["ev"] == "start"]
 
 
-def test_pause_edit_resume_from_a_step(tmp: Path, worker: subprocess.Popen[str]) -> None:
+def test_pause_edit_resume_from_a_step(tmp: Path, hold: Path,
+                                       worker: subprocess.Popen[str]) -> None:
     eid = lf(tmp, "start", "slow").stdout.strip()
-    wait_until(lambda: "a" in runs(tmp, eid))  # a's handler is running
+    wait_for(lambda: "a" in runs(tmp, eid))  # a's handler is running (held)
     out = lf(tmp, "pause", eid, "--reason", "check the data").stdout
     assert f"paused {eid}" in out
-    wait_until(lambda: steps_of(tmp, eid)["a"] == "completed")  # a still finishes
+    hold.unlink()
+    wait_for(lambda: steps_of(tmp, eid)["a"] == "completed")  # a still finishes
     time.sleep(1.0)  # many polls: nothing new is dispatched while paused
     assert steps_of(tmp, eid) == {"a": "completed", "b": "pending", "c": "pending",
                                   "d": "pending"}
@@ -105,7 +103,7 @@ def test_pause_edit_resume_from_a_step(tmp: Path, worker: subprocess.Popen[str])
     diff = lf_json(tmp, "state", eid, "--diff", str(version - 1), str(version))["patch"]
     assert diff == [{"op": "add", "path": "/review/risk", "value": "low"}]
     lf(tmp, "resume", eid, "--from", "a")
-    wait_until(lambda: lf_json(tmp, "status", eid)["status"] == "completed")
+    wait_for(lambda: lf_json(tmp, "status", eid)["status"] == "completed")
     ran = runs(tmp, eid)
     assert ran.count("a") == 2 and ran.count("d") == 1  # a was reset, so it ran again
     history = [e["event_type"] for e in lf_json(tmp, "history", eid)]
@@ -119,11 +117,11 @@ def test_pause_edit_resume_from_a_step(tmp: Path, worker: subprocess.Popen[str])
 
 def test_cancel_a_running_execution(tmp: Path, worker: subprocess.Popen[str]) -> None:
     eid = lf(tmp, "start", "slow").stdout.strip()
-    wait_until(lambda: "a" in runs(tmp, eid))  # a's handler is running
+    wait_for(lambda: "a" in runs(tmp, eid))  # a's handler is running (held)
     assert "cancelled" in lf(tmp, "cancel", eid, "--reason", "client withdrew").stdout
     assert lf_json(tmp, "status", eid)["status"] == "cancelled"
     assert "already cancelled" in lf(tmp, "cancel", eid).stdout
-    wait_until(lambda: any(e["e"] == eid and e["ev"] == "cancelled" for e in journal(tmp)))
+    wait_for(lambda: any(e["e"] == eid and e["ev"] == "cancelled" for e in journal(tmp)))
     # the handler running at the cancel saw ctx.cancelled; its late result is dropped
     saw = {e["s"] for e in journal(tmp) if e["e"] == eid and e["ev"] == "cancelled"}
     steps = steps_of(tmp, eid)
@@ -160,7 +158,7 @@ steps:
   - {id: c, agent: crash.work, needs: [b]}
 """)
     lf(tmp, "apply", "flaky.yaml")
-    agents = str(HERE / "crash_agents.py")
+    agents = str(CRASH_AGENTS)
     eid = lf(tmp, "start", "flaky").stdout.strip()
     lf(tmp, "worker", "--agents", agents, "--until-idle")
     assert lf_json(tmp, "status", eid)["status"] == "failed"
@@ -179,7 +177,7 @@ steps:
 
 
 def test_fork_at_an_earlier_entry(tmp: Path) -> None:
-    agents = str(HERE / "crash_agents.py")
+    agents = str(CRASH_AGENTS)
     eid = lf(tmp, "start", "slow", "--input", '{"who": "x"}').stdout.strip()
     lf(tmp, "worker", "--agents", agents, "--until-idle")
     history = lf_json(tmp, "history", eid)
@@ -196,7 +194,7 @@ def test_fork_at_an_earlier_entry(tmp: Path) -> None:
 
 
 def test_wait_and_signal_round_trip_across_restarts(tmp: Path) -> None:
-    agents = str(HERE / "crash_agents.py")
+    agents = str(CRASH_AGENTS)
     early = lf(tmp, "start", "approval").stdout.strip()
     lf(tmp, "signal", early, "approve", "--data", '{"by": "ann"}')  # before the wait began
     late = lf(tmp, "start", "approval").stdout.strip()
@@ -240,13 +238,12 @@ def test_onboarding_session_flow(tmp: Path) -> None:
 
 
 def test_session_ttl_expiry(tmp: Path) -> None:
-    eid = lf(tmp, "start", "approval", "--ttl", "5s").stdout.strip()
-    expires = datetime.fromisoformat(lf_json(tmp, "status", eid)["expires_at"])
-    agents = str(HERE / "crash_agents.py")
+    eid = lf(tmp, "start", "approval", "--ttl", "1h").stdout.strip()
+    assert lf_json(tmp, "status", eid)["expires_at"] is not None
+    agents = str(CRASH_AGENTS)
     lf(tmp, "worker", "--agents", agents, "--until-idle")
     assert lf_json(tmp, "status", eid)["status"] == "waiting"
-    time.sleep(max((expires - datetime.now(UTC)).total_seconds(), 0) + 0.1)
-    lf(tmp, "worker", "--agents", agents, "--until-idle")
+    lf(tmp, "worker", "--agents", agents, "--until-idle", later=LATER)  # past the TTL
     assert lf_json(tmp, "status", eid)["status"] == "expired"
     proc = lf(tmp, "pause", eid, check=False)
     assert proc.returncode == 1 and "it is expired" in proc.stderr
@@ -254,23 +251,22 @@ def test_session_ttl_expiry(tmp: Path) -> None:
 
 
 def test_a_step_timeout_survives_a_crash(tmp: Path) -> None:
-    """The worker dies inside a step with a 1 s timeout; one started after the deadline
+    """The worker dies inside a step with a 1 h timeout; one started after the deadline
     counts that attempt as timed out at once, and the retry policy runs it again."""
     (tmp / "timed.yaml").write_text("""
 name: timed
 steps:
-  - {id: a, agent: crash.work, timeout: 1s, retry: {max_attempts: 2, initial: 10ms}}
+  - {id: a, agent: crash.work, timeout: 1h, retry: {max_attempts: 2, initial: 10ms}}
 """)
     lf(tmp, "apply", "timed.yaml")
     eid = lf(tmp, "start", "timed").stdout.strip()
-    env = dict(env_for(tmp, 0), CRASH_KILL_IN_STEP="a")
-    died = subprocess.run([str(LEDGERFLOW), "worker", "--agents", str(HERE / "crash_agents.py"),
+    env = cli_env(tmp, CRASH_KILL_IN_STEP="a")
+    died = subprocess.run([str(LEDGERFLOW), "worker", "--agents", str(CRASH_AGENTS),
                            "--until-idle"], env=env, cwd=tmp, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=120)
     assert died.returncode == -9  # SIGKILL inside step a
-    deadline = datetime.fromisoformat(lf_json(tmp, "status", eid)["steps"][0]["started_at"])
-    time.sleep(max((deadline - datetime.now(UTC)).total_seconds() + 1.1, 0))
-    lf(tmp, "worker", "--agents", str(HERE / "crash_agents.py"), "--until-idle")
+    assert lf_json(tmp, "status", eid)["steps"][0]["started_at"] is not None
+    lf(tmp, "worker", "--agents", str(CRASH_AGENTS), "--until-idle", later=LATER)
     report = lf_json(tmp, "status", eid)
     assert report["status"] == "completed" and report["steps"][0]["attempts"] == 2
     retried = [e for e in lf_json(tmp, "history", eid)

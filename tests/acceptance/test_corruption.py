@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from ledgerflow import App
+from tests.support import lf, process_env
 
-LEDGERFLOW = Path(sys.executable).with_name("ledgerflow")
 FLOW = {"name": "two", "steps": [{"id": "a", "agent": "t.ok"},
                                  {"id": "b", "agent": "t.ok", "needs": ["a"]}]}
 
@@ -39,13 +37,12 @@ def test_corrupted_execution_is_skipped_and_reported(tmp_path: Path) -> None:
     conn.execute("UPDATE state_versions SET state = 'nope' WHERE execution_id = ?", (bad,))
     conn.commit()
     conn.close()
-    proc = subprocess.run([str(LEDGERFLOW), "--db", url, "state", bad, "--version", "1"],
-                          capture_output=True, text=True, timeout=60)
+    proc = lf(tmp_path, "--db", url, "state", bad, "--version", "1", check=False,
+              env=process_env())
     assert proc.returncode == 1
     assert "state version 1 is not valid JSON in the database" in proc.stderr
     assert "Traceback" not in proc.stderr
-    verify = subprocess.run([str(LEDGERFLOW), "--db", url, "verify", "--all"],
-                            capture_output=True, text=True, timeout=60)
+    verify = lf(tmp_path, "--db", url, "verify", "--all", check=False, env=process_env())
     assert verify.returncode == 1 and "bad" in verify.stdout
 
 
@@ -55,9 +52,8 @@ def test_second_worker_on_one_sqlite_file_is_refused(tmp_path: Path) -> None:
         lock = app.store.worker_lock()
         lock.acquire()
         try:
-            proc: Any = subprocess.run(
-                [str(LEDGERFLOW), "--db", url, "worker", "--until-idle"],
-                capture_output=True, text=True, timeout=60)
+            proc: Any = lf(tmp_path, "--db", url, "worker", "--until-idle", check=False,
+                           env=process_env())
         finally:
             lock.release()
     assert proc.returncode == 1

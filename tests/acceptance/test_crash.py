@@ -11,52 +11,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ledgerflow import App
 from tests.acceptance import invariants
+from tests.support import CRASH_AGENTS, CRASHING_WORKER, process_env, run_worker, seed
 
-HERE = Path(__file__).parent
-WORKER = HERE / "crashing_worker.py"
-AGENTS = HERE / "crash_agents.py"
 LARGE = os.environ.get("LEDGERFLOW_FAULT_SIZE", "small") == "large"
-
-FLOW = {
-    "name": "crashflow",
-    "steps": [
-        {"id": "a", "agent": "crash.work", "output": "a"},
-        {"id": "b1", "agent": "crash.work", "needs": ["a"]},
-        {"id": "b2", "agent": "crash.work", "needs": ["a"]},
-        {"id": "b3", "agent": "crash.work", "needs": ["a"]},
-        {"id": "c", "agent": "crash.work", "needs": ["b1", "b2", "b3"], "output": "c"},
-        {"id": "d", "agent": "crash.work", "needs": ["c"]},
-    ],
-}
-
-
-def _env(journal: Path, **extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env["CRASH_JOURNAL"] = str(journal)
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent.parent), env.get("PYTHONPATH", "")])
-    env.update(extra)
-    return env
-
-
-def run_worker(db_url: str, journal: Path, point: str = "none", after: int = 1,
-               **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(WORKER), db_url, str(AGENTS), point, str(after)],
-        env=_env(journal, **extra), capture_output=True, text=True, timeout=120,
-    )
-
-
-def seed(db_url: str, count: int, flow: dict[str, Any] = FLOW) -> None:
-    with App(db_url) as app:
-        app.apply(flow)
-        for i in range(count):
-            app.start(flow["name"], {"i": i}, execution_id=f"x-{i:05d}")
 
 
 @pytest.mark.parametrize("point", ["before_commit", "during_commit", "after_commit"])
@@ -138,10 +100,11 @@ def test_soak_random_sigkills(tmp_path: Path) -> None:
     deadline = time.monotonic() + (600 if LARGE else 180)
     while time.monotonic() < deadline:
         proc = subprocess.Popen(
-            [sys.executable, str(WORKER), db_url, str(AGENTS), "none", "1"],
+            [sys.executable, str(CRASHING_WORKER), db_url, str(CRASH_AGENTS), "none", "1"],
             # the soak proves at-least-once under random kills; the recovery limit (which
             # a long soak on a slow machine can reach) has its own test
-            env=_env(journal, CRASH_WORK_MS="5", LEDGERFLOW_RECOVERY_LIMIT="1000"),
+            env=process_env(journal=journal, CRASH_WORK_MS="5",
+                            LEDGERFLOW_RECOVERY_LIMIT="1000"),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True,
         )

@@ -7,20 +7,20 @@ restart: the execution is consistent and its ledger verifies.
 * the worker's own commits (delivering a signal, waking a sleep, expiring a session) are
   killed at each kill point: a restarted worker finishes the job exactly once.
 
-Real processes, a real database file. Set-up without an agent runs in this process.
+Real processes, a real database file. Set-up without an agent runs in this process. No test
+waits for a TTL, a sleep or a deadline: the worker that must find it passed starts with its
+clock ahead (``CRASH_CLOCK_AHEAD``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,18 @@ from ledgerflow.settings import Settings
 from ledgerflow.storage.rows import parse_column
 from ledgerflow.testing import KILL_POINTS
 from tests.acceptance import invariants
-from tests.acceptance.test_crash import AGENTS, HERE, WORKER, run_worker
+from tests.support import (
+    ACCEPTANCE,
+    CLOCK_AHEAD,
+    CRASH_AGENTS,
+    CRASHING_WORKER,
+    LATER,
+    process_env,
+    run_worker,
+    wait_for,
+)
 
-CONTROL = HERE / "crashing_control.py"
+CONTROL = ACCEPTANCE / "crashing_control.py"
 POLL = "0.05"  # seconds between a worker's polls: wake-ups and expiries are seen quickly
 KILLED = -9
 DATA = {"by": "ann", "n": 1}
@@ -79,14 +88,15 @@ class Case:
     app: App  # in this process: set-up, inspection, operator actions that do not crash
 
     def env(self) -> dict[str, str]:
-        return dict(os.environ, CRASH_JOURNAL=str(self.journal), LEDGERFLOW_POLL_INTERVAL=POLL,
-                    PYTHONPATH=os.pathsep.join([str(HERE.parent.parent),
-                                                os.environ.get("PYTHONPATH", "")]))
+        return process_env(journal=self.journal, LEDGERFLOW_POLL_INTERVAL=POLL)
 
-    def worker(self, point: str = "none", after: int = 1) -> subprocess.CompletedProcess[str]:
-        """A worker process run until idle, killed at ``point`` of its ``after``-th commit."""
+    def worker(self, point: str = "none", after: int = 1, *,
+               later: bool = False) -> subprocess.CompletedProcess[str]:
+        """A worker process run until idle, killed at ``point`` of its ``after``-th commit;
+        ``later``: started ``LATER`` seconds from now (its clock is that far ahead)."""
+        ahead = {CLOCK_AHEAD: str(LATER)} if later else {}
         return run_worker(self.db_url, self.journal, point, after,
-                          LEDGERFLOW_POLL_INTERVAL=POLL)
+                          LEDGERFLOW_POLL_INTERVAL=POLL, **ahead)
 
     def control(self, point: str, *args: str) -> subprocess.CompletedProcess[str]:
         """One operator action in its own process, killed at ``point`` of its commit."""
@@ -97,7 +107,7 @@ class Case:
         """A worker that keeps serving, killed at ``point`` of its first commit; returns
         once its start-up recovery is done."""
         proc = subprocess.Popen(
-            [sys.executable, str(CONTROL), self.db_url, point, "serve", str(AGENTS)],
+            [sys.executable, str(CONTROL), self.db_url, point, "serve", str(CRASH_AGENTS)],
             env=self.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True)
         assert proc.stdout is not None
@@ -340,17 +350,15 @@ def test_sleep_wakeup_killed_then_completed_once(case: Case, point: str) -> None
 
 
 def test_worker_killed_mid_sleep_then_restarted_after_the_due_time(case: Case) -> None:
-    sleep = 2.0
-    case.app.apply(nap(f"{sleep:g}s"))
+    case.app.apply(nap(f"{LATER:g}s"))
     eid = case.app.start("nap", execution_id="x-nap")
-    proc = subprocess.Popen([sys.executable, str(WORKER), case.db_url, str(AGENTS)],
-                            env=case.env(), stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, str(CRASHING_WORKER), case.db_url,
+                             str(CRASH_AGENTS)], env=case.env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while case.steps(eid).get("nap") != "running":
-            assert proc.poll() is None and time.monotonic() < deadline, "the sleep never began"
-            time.sleep(0.02)
+        wait_for(lambda: case.steps(eid).get("nap") == "running" or proc.poll() is not None,
+                 what="the sleep began")
+        assert proc.poll() is None, "the worker ended before the sleep began"
     finally:
         proc.kill()  # SIGKILL while the step sleeps
         proc.communicate()
@@ -358,15 +366,14 @@ def test_worker_killed_mid_sleep_then_restarted_after_the_due_time(case: Case) -
     assert case.app.execution(eid).status == "waiting"
     case.verified(eid)
     due = datetime.fromisoformat(sleeping_until(case, eid).replace("Z", "+00:00"))
-    time.sleep(max((due - datetime.now(UTC)).total_seconds(), 0) + 0.05)
-    restarted = datetime.now(UTC)
-    assert case.worker().returncode == 0
+    assert case.worker(later=True).returncode == 0  # its clock: past the due time
     invariants.check(case.app, case.journal, expected=1)
     (woke,) = [e for e in case.app.history(eid)
                if e.event_type == "step.completed" and e.step_id == "nap"]
     woke_at = datetime.fromisoformat(woke.occurred_at.replace("Z", "+00:00"))
-    # at once: the stored deadline is kept, the sleep does not start over on restart
-    assert (woke_at - restarted).total_seconds() < sleep
+    # at once: the stored deadline is kept; a sleep started over on restart would wake a
+    # whole sleep after the restart, which is itself after the due time
+    assert due <= woke_at < due + timedelta(seconds=LATER)
     assert case.output(eid, "nap") == {"slept_until": sleeping_until(case, eid)}
     assert case.started(eid, "after") == 1
 
@@ -374,17 +381,14 @@ def test_worker_killed_mid_sleep_then_restarted_after_the_due_time(case: Case) -
 # session expiry ---------------------------------------------------------------------------
 @points
 def test_expiry_killed_then_expired_once(case: Case, point: str) -> None:
-    eid = case.waiting(ttl=0.6)
-    expires_at = case.app.execution(eid).expires_at
-    assert expires_at is not None
-    due = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
-    time.sleep(max((due - datetime.now(UTC)).total_seconds(), 0) + 0.05)
-    # nothing else to commit at start-up: the first commit is the expiry
-    assert case.worker(point).returncode == KILLED
+    eid = case.waiting(ttl=LATER)
+    assert case.app.execution(eid).expires_at is not None
+    # started after the TTL, with nothing else to commit: its first commit is the expiry
+    assert case.worker(point, later=True).returncode == KILLED
     case.verified(eid)
     expected = "expired" if point == "after_commit" else "waiting"
     assert case.app.execution(eid).status == expected
-    assert case.worker().returncode == 0
+    assert case.worker(later=True).returncode == 0
     row = case.app.execution(eid)
     assert row.status == "expired" and row.finished_at is not None
     assert Counter(case.events(eid))["execution.expired"] == 1
@@ -405,17 +409,14 @@ TASKS = {"name": "tasks", "steps": [
 @pytest.mark.parametrize("before", ["never_started", "killed_in_a_step"])
 def test_session_past_its_ttl_at_worker_start_runs_nothing(case: Case, before: str) -> None:
     case.app.apply(TASKS)
-    eid = case.app.start("tasks", execution_id="x-tasks", ttl=1.0)
+    eid = case.app.start("tasks", execution_id="x-tasks", ttl=LATER)
     ran = 0
-    if before == "killed_in_a_step":  # the worker dies inside a, the TTL passes meanwhile
+    if before == "killed_in_a_step":  # the worker dies inside a; the next starts past the TTL
         assert run_worker(case.db_url, case.journal, CRASH_KILL_IN_STEP="a",
                           LEDGERFLOW_POLL_INTERVAL=POLL).returncode == KILLED
         ran = 1
-    expires_at = case.app.execution(eid).expires_at
-    assert expires_at is not None
-    due = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
-    time.sleep(max((due - datetime.now(UTC)).total_seconds(), 0) + 0.05)
-    assert case.worker().returncode == 0
+    assert case.app.execution(eid).expires_at is not None
+    assert case.worker(later=True).returncode == 0  # started after the TTL
     assert case.started(eid, "a") == ran  # fails: a's handler starts again after the TTL
     assert case.app.execution(eid).status == "expired"
     case.verified(eid)

@@ -5,10 +5,8 @@ line on stderr, never a traceback."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -16,21 +14,13 @@ from typing import Any
 
 import pytest
 
+from tests import support
 from tests.conftest import PgServer
-
-ROOT = Path(__file__).parent.parent.parent
-LEDGERFLOW = Path(sys.executable).with_name("ledgerflow")
 
 
 def lf(tmp: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    path = os.pathsep.join([str(ROOT / "src"), str(ROOT)])  # this tree's ledgerflow first
-    env = {k: v for k, v in os.environ.items() if k != "LEDGERFLOW_DB"}
-    env["PYTHONPATH"] = path
-    proc = subprocess.run([str(LEDGERFLOW), *args], env=env, capture_output=True, text=True,
-                          timeout=120, cwd=tmp)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+    """``ledgerflow ARGS`` with no database in the environment: every command names one."""
+    return support.lf(tmp, *args, check=check, env=support.process_env())
 
 
 def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:

@@ -21,7 +21,7 @@ import pytest
 
 from ledgerflow import App
 from tests.acceptance import invariants
-from tests.acceptance.test_crash import AGENTS, FLOW, HERE
+from tests.support import ACCEPTANCE, CRASH_AGENTS, process_env, seed, wait_for
 
 LARGE = os.environ.get("LEDGERFLOW_FAULT_SIZE", "small") == "large"
 
@@ -32,16 +32,14 @@ class Workers:
     def __init__(self, db_url: str, journal: Path, logs: Path, **env: str) -> None:
         self.db_url = db_url
         self.logs = logs
-        self.env = dict(os.environ, CRASH_JOURNAL=str(journal), LEDGERFLOW_TRACEBACK="1", **env)
-        self.env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent.parent),
-                                                  self.env.get("PYTHONPATH", "")])
+        self.env = process_env(journal=journal, LEDGERFLOW_TRACEBACK="1", **env)
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
 
     def start(self, n: int, lease: float = 2.0) -> subprocess.Popen[bytes]:
         with open(self.logs / f"worker-{n}.log", "ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "ledgerflow", "--db", self.db_url, "worker",
-                 "--agents", str(AGENTS), "-q", "--lease", str(lease), "--log-level", "info"],
+                 "--agents", str(CRASH_AGENTS), "-q", "--lease", str(lease), "--log-level", "info"],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT)
         self.procs[n] = proc
         return proc
@@ -79,13 +77,6 @@ def workers(pg_url: str, tmp_path: Path) -> Iterator[Callable[..., Workers]]:
         w.stop_all()
 
 
-def seed(db_url: str, count: int) -> None:
-    with App(db_url) as app:
-        app.apply(FLOW)
-        for i in range(count):
-            app.start(FLOW["name"], {"i": i}, execution_id=f"x-{i:05d}")
-
-
 def unfinished(db_url: str) -> int:
     with psycopg.connect(db_url) as conn:
         row = conn.execute("SELECT count(*) FROM executions WHERE status NOT IN "
@@ -94,11 +85,11 @@ def unfinished(db_url: str) -> int:
 
 
 def wait_until(done: Callable[[], bool], timeout: float, what: str, logs: Workers) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not within {timeout:g} s; worker logs:\n{logs.log_text()[-4000:]}")
-        time.sleep(0.1)
+    """``wait_for`` (``timeout``: a safety net), with the workers' logs when it fails."""
+    try:
+        wait_for(done, what=what, timeout=timeout, every=0.1)
+    except AssertionError as exc:
+        pytest.fail(f"{exc}; worker logs:\n{logs.log_text()[-4000:]}")
 
 
 def ledger_events(db_url: str, event_type: str) -> list[dict[str, object]]:
@@ -256,14 +247,14 @@ def test_a_step_only_another_worker_can_run_is_handed_over_to_it(
     with App(pg_url) as app:
         app.apply(SPLIT)
         ids = [app.start("split", {"i": i}) for i in range(10)]
-    agents = HERE / "split_agents.py"
+    agents = ACCEPTANCE / "split_agents.py"
     procs = {}
     for side in ("left", "right"):
         with open(tmp_path / f"{side}.log", "wb") as log:
             procs[side] = subprocess.Popen(
                 [sys.executable, "-m", "ledgerflow", "--db", pg_url, "worker", "--agents",
                  str(agents), "-q", "--lease", "2", "--log-level", "info"],
-                env=dict(os.environ, SPLIT_SIDE=side), stdout=log, stderr=subprocess.STDOUT)
+                env=process_env(SPLIT_SIDE=side), stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
         while unfinished(pg_url) and time.monotonic() < deadline:

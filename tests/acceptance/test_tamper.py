@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -28,8 +26,8 @@ import pytest
 from ledgerflow import App, StepContext
 from ledgerflow.ledger.canonical import canonical_json
 from ledgerflow.ledger.chain import entry_hash
+from tests.support import LEDGERFLOW, process_env
 
-LEDGERFLOW = Path(sys.executable).with_name("ledgerflow")
 FLOW: dict[str, Any] = {"name": "three", "steps": [
     {"id": "a", "agent": "t.work", "input": {"n": "${input.n}"}, "output": "a"},
     {"id": "b", "agent": "t.work", "needs": ["a"], "output": "b"},
@@ -73,8 +71,8 @@ def tamper(path: Path, sql: str, params: tuple[Any, ...] = (), *,
 
 
 def verify(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERFLOW_")}
-    env["PYTHONIOENCODING"] = "utf-8"
+    env = {k: v for k, v in process_env(PYTHONIOENCODING="utf-8").items()
+           if not k.startswith("LEDGERFLOW_")}
     return subprocess.run(
         [str(LEDGERFLOW), "--db", f"sqlite:///{path}", "verify", *args],
         capture_output=True, text=True, encoding="utf-8", timeout=60, env=env, check=False,

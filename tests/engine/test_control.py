@@ -1,18 +1,19 @@
-"""Operator control through the Python API on a real SQLite file: pause, edit, resume,
-cancel, retry, rerun, fork, signals and waits, sleeps and session expiry."""
+"""Operator control through the Python API, on SQLite and on PostgreSQL: pause, edit,
+resume, cancel, retry, rerun, fork, signals and waits, sleeps and session expiry."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from ledgerflow import App, errors
 from ledgerflow.engine.rules import actions
+from ledgerflow.settings import Settings
+from ledgerflow.testing import FakeClock
+from tests.support import SAFETY, Agents, Background, until_idle, wait_for
 
 CHAIN = {
     "name": "chain",
@@ -36,96 +37,31 @@ APPROVAL = {
 }
 
 
-class Gate:
-    """Holds t.gate handlers until opened, so a test can act while a step runs."""
-
-    def __init__(self) -> None:
-        self.entered = threading.Event()
-        self.opened = threading.Event()
-        self.saw_cancel: list[bool] = []
-
-
-@pytest.fixture
-def app(db_url: str) -> Iterator[Any]:
-    a = App(db_url)
-    a.calls = Counter()  # type: ignore[attr-defined]
-    a.gate = Gate()  # type: ignore[attr-defined]
-
-    @a.agent("t.echo")
-    def echo(ctx: Any, data: Any) -> Any:
-        a.calls[ctx.step_id] += 1  # type: ignore[attr-defined]
-        return {"step": ctx.step_id, "data": data}
-
-    @a.agent("t.gate")
-    def gate(ctx: Any, data: Any) -> Any:
-        a.calls[ctx.step_id] += 1  # type: ignore[attr-defined]
-        a.gate.entered.set()  # type: ignore[attr-defined]
-        deadline = time.monotonic() + 20
-        while not a.gate.opened.is_set() and not ctx.cancelled:  # type: ignore[attr-defined]
-            if time.monotonic() > deadline:
-                raise TimeoutError("gate never opened")
-            time.sleep(0.01)
-        a.gate.saw_cancel.append(ctx.cancelled)  # type: ignore[attr-defined]
-        return {"gated": True}
-
-    @a.agent("t.fail_once")
-    def fail_once(ctx: Any, data: Any) -> Any:
-        a.calls[ctx.step_id] += 1  # type: ignore[attr-defined]
-        if a.calls[ctx.step_id] == 1:  # type: ignore[attr-defined]
-            raise RuntimeError("first run fails")
-        return {"ok": True}
-
-    yield a
-    a.close()
-
-
-def in_background(app: Any) -> Callable[[], None]:
-    """Run a worker in a thread; the returned function stops it and waits."""
-    worker = app.worker(concurrency=4)
-    thread = threading.Thread(target=worker.run)
-    thread.start()
-
-    def stop() -> None:
-        worker.stop()
-        thread.join(timeout=30)
-        assert not thread.is_alive()
-    return stop
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
-
-
-def statuses(app: Any, eid: str) -> dict[str, str]:
+def statuses(app: App, eid: str) -> dict[str, str]:
     return {s.id: s.status for s in app.status(eid).steps}
 
 
-def events(app: Any, eid: str) -> list[str]:
+def events(app: App, eid: str) -> list[str]:
     return [e.event_type for e in app.history(eid)]
 
 
-def test_pause_stops_dispatch_running_step_finishes_edit_and_resume(app: Any) -> None:
+def test_pause_stops_dispatch_running_step_finishes_edit_and_resume(app: App, agents: Agents
+                                                                   ) -> None:
     app.apply(CHAIN)
     eid = app.start("chain")
-    stop = in_background(app)
-    try:
-        assert app.gate.entered.wait(10)
+    with Background(app):
+        assert agents.gate.entered.wait(SAFETY)
         app.pause(eid, reason="check the data")
-        app.gate.opened.set()  # b finishes while paused and records its result
+        agents.gate.opened.set()  # b finishes while paused and records its result
         wait_for(lambda: statuses(app, eid)["b"] == "completed")
-        time.sleep(0.6)  # several polls: nothing new may start
+        time.sleep(0.6)  # several polls: nothing new may start (a slower machine polls less)
         assert app.status(eid).status == "paused"
         assert statuses(app, eid)["c"] == "pending"
         version = app.set_state(eid, "x", 42, reason="fix x")
         assert app.state(eid, version).state["x"] == 42
         app.resume(eid)
         wait_for(lambda: app.status(eid).status == "completed")
-    finally:
-        stop()
-    assert app.calls == Counter({"a": 1, "b": 1, "c": 1, "d": 1})
+    assert agents.calls == Counter({"a": 1, "b": 1, "c": 1, "d": 1})
     assert app.state(eid).state["c"]["data"] == {"x": 42}
     kinds = events(app, eid)
     assert kinds.index("execution.paused") < kinds.index("state.edited") \
@@ -135,9 +71,10 @@ def test_pause_stops_dispatch_running_step_finishes_edit_and_resume(app: Any) ->
     assert app.verify(eid).ok
 
 
-def test_wrong_state_errors_name_the_state_and_what_is_allowed(app: Any) -> None:
+def test_wrong_state_errors_name_the_state_and_what_is_allowed(app: App, agents: Agents
+                                                               ) -> None:
     app.apply(CHAIN)
-    app.gate.opened.set()
+    agents.gate.opened.set()
     eid = app.start("chain")
     with pytest.raises(errors.InvalidTransition, match="it is pending; allowed when pending"):
         app.resume(eid)
@@ -154,9 +91,9 @@ def test_wrong_state_errors_name_the_state_and_what_is_allowed(app: Any) -> None
         app.pause("nope")
 
 
-def test_resume_from_a_step_resets_it_and_its_dependents(app: Any) -> None:
+def test_resume_from_a_step_resets_it_and_its_dependents(app: App, agents: Agents) -> None:
     app.apply(CHAIN)
-    app.gate.opened.set()
+    agents.gate.opened.set()
     eid = app.start("chain")
     app.pause(eid)
     app.resume(eid)
@@ -166,30 +103,28 @@ def test_resume_from_a_step_resets_it_and_its_dependents(app: Any) -> None:
     assert reset == ["c", "d"]
     app.run_until_idle()
     assert app.status(eid).status == "completed"
-    assert app.calls == Counter({"a": 1, "b": 1, "c": 2, "d": 2})
+    assert agents.calls == Counter({"a": 1, "b": 1, "c": 2, "d": 2})
     with pytest.raises(errors.NotFound, match="no step 'zz'"):
         app.rerun(eid, "zz")
     assert app.verify(eid).ok
 
 
-def test_cancel_running_execution_is_cooperative_and_idempotent(app: Any) -> None:
+def test_cancel_running_execution_is_cooperative_and_idempotent(app: App, agents: Agents
+                                                                 ) -> None:
     app.apply(CHAIN)
     eid = app.start("chain")
-    stop = in_background(app)
-    try:
-        assert app.gate.entered.wait(10)
+    with Background(app):
+        assert agents.gate.entered.wait(SAFETY)
         assert app.cancel(eid, reason="client withdrew") is True
-        wait_for(lambda: app.gate.saw_cancel == [True])
-    finally:
-        stop()
+        wait_for(lambda: agents.gate.saw_cancel == [True])
     assert app.status(eid).status == "cancelled"
     assert set(statuses(app, eid).values()) == {"completed", "cancelled"}
     assert app.cancel(eid) is False  # twice is harmless
-    assert app.calls["c"] == 0
+    assert agents.calls["c"] == 0
     assert app.verify(eid).ok
 
 
-def test_retry_reruns_only_failed_steps(app: Any) -> None:
+def test_retry_reruns_only_failed_steps(app: App, agents: Agents) -> None:
     app.apply({"name": "r", "steps": [
         {"id": "a", "agent": "t.echo"},
         {"id": "b", "agent": "t.fail_once", "needs": ["a"]},
@@ -203,14 +138,14 @@ def test_retry_reruns_only_failed_steps(app: Any) -> None:
     assert app.retry(eid) == ["b"]
     app.run_until_idle()
     assert app.status(eid).status == "completed"
-    assert app.calls == Counter({"a": 1, "b": 2, "c": 1})
+    assert agents.calls == Counter({"a": 1, "b": 2, "c": 1})
     assert "execution.retried" in events(app, eid)
     assert app.verify(eid).ok
 
 
-def test_fork_at_an_earlier_entry_gets_the_old_state(app: Any) -> None:
+def test_fork_at_an_earlier_entry_gets_the_old_state(app: App, agents: Agents) -> None:
     app.apply(CHAIN)
-    app.gate.opened.set()
+    agents.gate.opened.set()
     eid = app.start("chain", {"who": "x"})
     app.run_until_idle()
     history = app.history(eid)
@@ -225,7 +160,7 @@ def test_fork_at_an_earlier_entry_gets_the_old_state(app: Any) -> None:
                                    "d": "pending"}
     app.run_until_idle()
     assert app.status(fork).status == "completed"
-    assert app.calls == Counter({"a": 1, "b": 1, "c": 2, "d": 2})
+    assert agents.calls == Counter({"a": 1, "b": 1, "c": 2, "d": 2})
     assert row.input == {"who": "y"}
     assert events(app, eid)[-1] == "execution.forked"
     assert app.verify(eid).ok and app.verify(fork).ok
@@ -233,7 +168,7 @@ def test_fork_at_an_earlier_entry_gets_the_old_state(app: Any) -> None:
         app.fork(eid, at_seq=999)
 
 
-def test_signal_before_and_after_the_wait(app: Any) -> None:
+def test_signal_before_and_after_the_wait(app: App) -> None:
     app.apply(APPROVAL)
     early = app.start("approval")
     app.signal(early, "approve", {"by": "ann"})  # before the wait began: kept for it
@@ -251,7 +186,7 @@ def test_signal_before_and_after_the_wait(app: Any) -> None:
     assert app.verify(early).ok and app.verify(late).ok
 
 
-def test_signal_handlers_route_by_keywords_and_patch_state(app: Any) -> None:
+def test_signal_handlers_route_by_keywords_and_patch_state(app: App) -> None:
     app.apply({
         "name": "session",
         "steps": [{"id": "close", "type": "wait", "signal": "close"}],
@@ -277,43 +212,42 @@ def test_signal_handlers_route_by_keywords_and_patch_state(app: Any) -> None:
     assert app.verify(eid).ok
 
 
-def test_sleep_survives_a_restart(app: Any, db_url: str) -> None:
+def test_sleep_survives_a_restart(app: App, clock: FakeClock) -> None:
     app.apply({"name": "nap", "steps": [
         {"id": "z", "type": "sleep", "for": "300ms"},
         {"id": "after", "agent": "t.echo", "needs": ["z"]},
     ]})
     eid = app.start("nap")
-    stop = in_background(app)
-    wait_for(lambda: statuses(app, eid)["z"] == "running")
-    stop()  # the worker goes away mid-sleep
+    with Background(app):
+        wait_for(lambda: statuses(app, eid)["z"] == "running")
+    # the worker went away mid-sleep; its deadline passes while none runs
     assert app.status(eid).status == "waiting"
-    time.sleep(0.4)
-    app.run_until_idle()  # a new worker fires the overdue timer at once
+    clock.advance(0.4)
+    until_idle(app)  # a new worker fires the overdue timer at once: time stands still
     assert app.status(eid).status == "completed"
     assert app.verify(eid).ok
 
 
-def test_wait_timeout_fails_the_step(app: Any) -> None:
+def test_wait_timeout_fails_the_step(app: App, clock: FakeClock) -> None:
     app.apply({"name": "w", "steps": [
         {"id": "w", "type": "wait", "signal": "go", "timeout": "200ms"}]})
     eid = app.start("w")
-    stop = in_background(app)
-    try:
+    with Background(app):
+        wait_for(lambda: app.status(eid).status == "waiting")
+        clock.advance(0.2)  # the running worker sees the deadline pass
         wait_for(lambda: app.status(eid).status == "failed")
-    finally:
-        stop()
     assert "no signal" in (app.status(eid).error or "") or "timed out" in (
         app.status(eid).error or "")
 
 
-def test_session_ttl_expires(app: Any) -> None:
+def test_session_ttl_expires(app: App, clock: FakeClock) -> None:
     app.apply(APPROVAL)
     eid = app.start("approval", ttl=0.5)
     row = app.execution(eid)
     assert row.expires_at is not None
     app.run_until_idle()
     assert app.status(eid).status == "waiting"
-    time.sleep(0.6)
+    clock.advance(0.6)
     app.run_until_idle()
     assert app.status(eid).status == "expired"
     assert "execution.expired" in events(app, eid)
@@ -322,10 +256,10 @@ def test_session_ttl_expires(app: Any) -> None:
     assert app.verify(eid).ok
 
 
-def test_concurrent_pause_one_wins_the_other_gets_a_conflict(db_url: str, app: Any) -> None:
+def test_concurrent_pause_one_wins_the_other_gets_a_conflict(app: App) -> None:
     app.apply(APPROVAL)
     eid = app.start("approval")
-    other = App(db_url)
+    other = App(app.db_url)
     try:
         app.pause(eid)
         with pytest.raises(errors.Conflict, match="it is paused"):
@@ -334,12 +268,12 @@ def test_concurrent_pause_one_wins_the_other_gets_a_conflict(db_url: str, app: A
         other.close()
 
 
-def test_two_operators_at_once_one_wins_the_other_is_told(db_url: str, app: Any) -> None:
+def test_two_operators_at_once_one_wins_the_other_is_told(app: App) -> None:
     """The second pause is computed from the same rows as the first, which commits in
     between: the guard refuses it and the error says what happened instead."""
     app.apply(APPROVAL)
     eid = app.start("approval")
-    other = App(db_url)
+    other = App(app.db_url)
     raced: list[bool] = []
 
     def pause_while_the_other_pauses(tr: Any) -> None:
@@ -365,7 +299,7 @@ def test_two_operators_at_once_one_wins_the_other_is_told(db_url: str, app: Any)
     assert str(exc).endswith("check its status before acting again")
 
 
-def test_a_signal_racing_a_worker_is_retried_not_lost(app: Any) -> None:
+def test_a_signal_racing_a_worker_is_retried_not_lost(app: App) -> None:
     app.apply(APPROVAL)
     eid = app.start("approval")
     sent: list[bool] = []
@@ -380,3 +314,21 @@ def test_a_signal_racing_a_worker_is_retried_not_lost(app: Any) -> None:
     app.run_until_idle()
     assert app.status(eid).status == "completed"
     assert app.state(eid).state["approval"] == {"by": "eve"}
+
+
+def test_a_worker_on_a_moved_clock_looks_again_at_once(backend_url: str,
+                                                        clock: FakeClock) -> None:
+    """Moving a FakeClock wakes a running worker: it finds the session past its TTL now,
+    not at its next poll (ten minutes away, on either clock)."""
+    app = App(backend_url, clock=clock,
+              settings=Settings(db_url=backend_url, poll_interval=600.0))
+    try:
+        app.apply({"name": "s", "steps": [{"id": "w", "type": "wait", "signal": "go"}]})
+        eid = app.start("s", ttl=0.5)
+        with Background(app):
+            wait_for(lambda: app.status(eid).status == "waiting")
+            clock.advance(0.5)
+            wait_for(lambda: app.status(eid).status == "expired", what="the expiry",
+                     timeout=SAFETY / 2)  # far less than the poll interval
+    finally:
+        app.close()

@@ -1,4 +1,4 @@
-"""The engine through the Python API, on a real SQLite file."""
+"""The engine through the Python API, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,49 +10,13 @@ from typing import Any
 import pytest
 
 from ledgerflow import App, errors
+from ledgerflow.testing import FakeClock
+from tests.support import Agents, Background, diamond, wait_for
 
-DIAMOND = {
-    "name": "diamond",
-    "input_schema": {"type": "object", "required": ["mode"]},
-    "steps": [
-        {"id": "a", "agent": "t.echo", "input": {"n": "${input.n}"}, "output": "a"},
-        {"id": "b", "agent": "t.flaky", "needs": ["a"], "retry": {"max_attempts": 3,
-                                                                   "initial": "10ms"}},
-        {"id": "c", "agent": "t.echo", "needs": ["a"], "when": 'input.mode == "full"'},
-        {"id": "d", "agent": "t.echo", "needs": ["b", "c"],
-         "input": {"b": "${steps.b.output}"}, "output": {"path": "log", "mode": "append"}},
-    ],
-}
+DIAMOND = diamond("t.echo", flaky="t.flaky")
 
 
-@pytest.fixture
-def app(db_url: str) -> Any:
-    a = App(db_url)
-    calls: Counter[str] = Counter()
-    a.calls = calls  # type: ignore[attr-defined]
-
-    @a.agent("t.echo")
-    def echo(ctx: Any, data: Any) -> Any:
-        calls[ctx.step_id] += 1
-        return {"step": ctx.step_id, "data": data}
-
-    @a.agent("t.flaky")
-    def flaky(ctx: Any, data: Any) -> Any:
-        calls[ctx.step_id] += 1
-        if ctx.attempt < 2:
-            raise RuntimeError(f"flaky attempt {ctx.attempt}")
-        return {"attempt": ctx.attempt, "key": ctx.idempotency_key}
-
-    @a.agent("t.fail")
-    def fail(ctx: Any, data: Any) -> Any:
-        calls[ctx.step_id] += 1
-        raise ValueError("always broken")
-
-    yield a
-    a.close()
-
-
-def test_diamond_with_skipped_branch_and_flaky_step(app: Any) -> None:
+def test_diamond_with_skipped_branch_and_flaky_step(app: App, agents: Agents) -> None:
     app.apply(DIAMOND)
     eid = app.start("diamond", {"mode": "short", "n": 7})
     app.run_until_idle()
@@ -64,7 +28,7 @@ def test_diamond_with_skipped_branch_and_flaky_step(app: Any) -> None:
     assert steps["d"].status == "completed"
     assert report.progress.completed == 3 and report.progress.skipped == 1
     assert report.progress.percentage == 100.0
-    assert app.calls == Counter({"a": 1, "b": 2, "d": 1})
+    assert agents.calls == Counter({"a": 1, "b": 2, "d": 1})
     assert report.result["data"]["b"] == {"attempt": 2, "key": f"{eid}:b"}
     state = app.state(eid).state
     assert state["a"]["data"] == {"n": 7}
@@ -72,14 +36,14 @@ def test_diamond_with_skipped_branch_and_flaky_step(app: Any) -> None:
     assert app.verify(eid).ok
 
 
-def test_full_branch_runs_when_condition_true(app: Any) -> None:
+def test_full_branch_runs_when_condition_true(app: App) -> None:
     app.apply(DIAMOND)
     eid = app.start("diamond", {"mode": "full", "n": 1})
     app.run_until_idle()
     assert {s.id: s.status for s in app.status(eid).steps}["c"] == "completed"
 
 
-def test_history_records_every_transition_in_order(app: Any) -> None:
+def test_history_records_every_transition_in_order(app: App) -> None:
     app.apply(DIAMOND)
     eid = app.start("diamond", {"mode": "short", "n": 1})
     app.run_until_idle()
@@ -95,7 +59,7 @@ def test_history_records_every_transition_in_order(app: Any) -> None:
     assert made == [1, 2, 3]
 
 
-def test_state_versions_rebuild_exactly(app: Any) -> None:
+def test_state_versions_rebuild_exactly(app: App) -> None:
     app.apply(DIAMOND)
     eid = app.start("diamond", {"mode": "short", "n": 1})
     app.run_until_idle()
@@ -106,7 +70,8 @@ def test_state_versions_rebuild_exactly(app: Any) -> None:
         app.state(eid, 9)
 
 
-def test_exhausted_retries_fail_the_execution_with_the_error(app: Any) -> None:
+def test_exhausted_retries_fail_the_execution_with_the_error(app: App, agents: Agents
+                                                            ) -> None:
     app.apply({"name": "broken", "steps": [
         {"id": "x", "agent": "t.echo"},
         {"id": "y", "agent": "t.fail", "needs": ["x"], "retry": {"max_attempts": 2,
@@ -121,27 +86,34 @@ def test_exhausted_retries_fail_the_execution_with_the_error(app: Any) -> None:
     assert "'y'" in report.error and "always broken" in report.error
     assert {s.id: s.status for s in report.steps} == {"x": "completed", "y": "failed",
                                                       "z": "pending"}
-    assert app.calls["y"] == 2 and app.calls["z"] == 0
+    assert agents.calls["y"] == 2 and agents.calls["z"] == 0
     assert app.verify(eid).ok
 
 
-def test_timeout_fails_the_attempt_and_retries(app: Any) -> None:
-    release = threading.Event()
+def test_timeout_fails_the_attempt_and_retries(app: App, clock: FakeClock) -> None:
+    """The first attempt is still running at its deadline: it fails, and its retry runs."""
+    entered, release = threading.Event(), threading.Event()
 
     @app.agent("t.slow")
     def slow(ctx: Any, data: Any) -> Any:
         if ctx.attempt == 1:
-            release.wait(5)
+            entered.set()
+            release.wait(60)  # stuck until the test ends it, long after its deadline
         return "done"
 
     app.apply({"name": "slow", "steps": [
         {"id": "s", "agent": "t.slow", "timeout": "100ms",
          "retry": {"max_attempts": 2, "initial": "1ms"}}]})
     eid = app.start("slow")
-    try:
-        app.run_until_idle()
-    finally:
-        release.set()
+    with Background(app):
+        try:
+            assert entered.wait(60)
+            clock.advance(0.1)  # the deadline: the attempt times out, its retry is due in 1 ms
+            wait_for(lambda: "step.retry_scheduled" in kinds(app, eid), what="the timeout")
+            clock.advance(0.001)
+            wait_for(lambda: app.status(eid).status == "completed", what="the retry")
+        finally:
+            release.set()
     report = app.status(eid)
     assert report.status == "completed"
     assert report.steps[0].attempts == 2
@@ -149,7 +121,7 @@ def test_timeout_fails_the_attempt_and_retries(app: Any) -> None:
     assert "timed out" in events[0].payload["error"]
 
 
-def test_parallel_steps_run_concurrently(app: Any) -> None:
+def test_parallel_steps_run_concurrently(app: App) -> None:
     barrier = threading.Barrier(3, timeout=5)
 
     @app.agent("t.meet")
@@ -166,7 +138,7 @@ def test_parallel_steps_run_concurrently(app: Any) -> None:
     assert app.status(eid).result == {"p1": "p1", "p2": "p2", "p3": "p3"}
 
 
-def test_idempotent_start(app: Any) -> None:
+def test_idempotent_start(app: App) -> None:
     app.apply(DIAMOND)
     first = app.start("diamond", {"mode": "x"}, execution_id="order-1")
     assert app.start("diamond", {"mode": "x"}, execution_id="order-1") == first == "order-1"
@@ -175,30 +147,36 @@ def test_idempotent_start(app: Any) -> None:
     assert len(app.list()) == 1
 
 
-def test_input_schema_is_enforced(app: Any) -> None:
+def test_input_schema_is_enforced(app: App) -> None:
     app.apply(DIAMOND)
     with pytest.raises(errors.InputValidationError, match="'mode' is a required property"):
         app.start("diamond", {"n": 1})
     assert app.list() == []
 
 
-def test_unknown_workflow_and_execution(app: Any) -> None:
+def test_unknown_workflow_and_execution(app: App) -> None:
     with pytest.raises(errors.WorkflowNotFound, match="nope"):
         app.start("nope")
     with pytest.raises(errors.ExecutionNotFound, match="missing-id"):
         app.status("missing-id")
 
 
-def test_missing_agent_fails_the_step_clearly(app: Any) -> None:
+def test_missing_agent_fails_the_step_clearly(app: App) -> None:
     app.apply({"name": "orphan", "steps": [{"id": "s", "agent": "nobody.home"}]})
     eid = app.start("orphan")
     app.run_until_idle()
     report = app.status(eid)
-    assert report.status == "failed"
-    assert "no agent offers capability 'nobody.home'" in (report.error or "")
+    if app.db_url.startswith("sqlite"):  # the only worker there is: missing for good
+        assert report.status == "failed"
+        assert "no agent offers capability 'nobody.home'" in (report.error or "")
+    else:  # a worker offering it may join later: the step waits for one
+        assert (report.status, report.steps[0].status) == ("running", "pending")
+        deferred = app.history(eid)[-1]
+        assert deferred.event_type == "step.deferred"
+        assert "handed over" in deferred.payload["reason"]
 
 
-def test_output_must_be_json(app: Any) -> None:
+def test_output_must_be_json(app: App) -> None:
     @app.agent("t.bad")
     def bad(ctx: Any, data: Any) -> Any:
         return {"when": object()}
@@ -209,7 +187,7 @@ def test_output_must_be_json(app: Any) -> None:
     assert "not JSON-serialisable" in (app.status(eid).error or "")
 
 
-def test_when_error_fails_the_step(app: Any) -> None:
+def test_when_error_fails_the_step(app: App) -> None:
     app.apply({"name": "w", "steps": [{"id": "s", "agent": "t.echo",
                                         "when": "input.missing.deeper == 1"}]})
     eid = app.start("w", {})
@@ -218,7 +196,7 @@ def test_when_error_fails_the_step(app: Any) -> None:
     assert report.status == "failed" and "when" in (report.error or "")
 
 
-def test_group_commit_shares_commits_across_executions(app: Any) -> None:
+def test_group_commit_shares_commits_across_executions(app: App) -> None:
     @app.agent("t.nap")
     def nap(ctx: Any, data: Any) -> Any:
         time.sleep(0.01)
@@ -235,7 +213,7 @@ def test_group_commit_shares_commits_across_executions(app: Any) -> None:
     assert all(r.ok for r in app.verify_all())
 
 
-def test_reapplying_same_definition_keeps_version(app: Any) -> None:
+def test_reapplying_same_definition_keeps_version(app: App) -> None:
     first = app.apply(DIAMOND)
     again = app.apply(DIAMOND)
     assert (first.version, first.created) == (1, True)
@@ -244,7 +222,7 @@ def test_reapplying_same_definition_keeps_version(app: Any) -> None:
     assert changed.version == 2 and changed.sha256 != first.sha256
 
 
-def test_starts_racing_a_starting_in_process_worker(app: Any) -> None:
+def test_starts_racing_a_starting_in_process_worker(app: App) -> None:
     """Executions started while the worker's start-up scan runs are neither lost nor run
     twice (regression: the scan recovered an execution the starter had just activated)."""
     app.apply({"name": "two", "steps": [{"id": "a", "agent": "t.echo"},
@@ -255,10 +233,8 @@ def test_starts_racing_a_starting_in_process_worker(app: Any) -> None:
         thread = threading.Thread(target=worker.run)
         thread.start()
         ids = [app.start("two") for _ in range(20)]
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and any(
-                app.status(i).status != "completed" for i in ids):
-            time.sleep(0.02)
+        wait_for(lambda: all(app.status(i).status == "completed" for i in ids),  # noqa: B023
+                 what="every execution completed")
         worker.stop()
         thread.join()
         app._worker = None
@@ -268,7 +244,7 @@ def test_starts_racing_a_starting_in_process_worker(app: Any) -> None:
             assert app.status(i).recoveries == 0
 
 
-def test_eta_from_earlier_runs_of_the_workflow(app: Any) -> None:
+def test_eta_from_earlier_runs_of_the_workflow(app: App) -> None:
     app.apply(DIAMOND)
     first = app.start("diamond", {"mode": "short", "n": 1})
     assert app.status(first).timing.eta_seconds is None  # no history yet
@@ -280,7 +256,7 @@ def test_eta_from_earlier_runs_of_the_workflow(app: Any) -> None:
     assert waiting.timing.eta_seconds == done.timing.duration_seconds
 
 
-def test_state_diff_is_a_json_patch(app: Any) -> None:
+def test_state_diff_is_a_json_patch(app: App) -> None:
     app.apply(DIAMOND)
     eid = app.start("diamond", {"mode": "short", "n": 5})
     app.run_until_idle()
@@ -290,3 +266,7 @@ def test_state_diff_is_a_json_patch(app: Any) -> None:
     assert app.state_diff(eid, 3, 3) == []
     with pytest.raises(errors.NotFound, match="no state version 7"):
         app.state_diff(eid, 1, 7)
+
+
+def kinds(app: App, eid: str) -> list[str]:
+    return [e.event_type for e in app.history(eid)]

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from typing import Any
 
 from ledgerflow import App
 from ledgerflow.settings import Settings
+from tests.support import SAFETY
 
 LINES = 20_000
 
 
-def test_a_flood_with_a_slow_sink_loses_only_counted_records(db_url: str) -> None:
-    app = App(db_url, settings=Settings(db_url=db_url, telemetry_capacity=500))
+def test_a_flood_with_a_slow_sink_loses_only_counted_records(backend_url: str) -> None:
+    app = App(backend_url, settings=Settings(db_url=backend_url, telemetry_capacity=500))
     write = app.store.write_telemetry
+    flooded = threading.Event()
 
-    def slow_sink(rows: Any) -> None:  # the real table, written slowly
-        time.sleep(0.05)
+    def slow_sink(rows: Any) -> None:  # the real table, written once the flood is over
+        flooded.wait(SAFETY)  # slower than any producer: the buffer must overflow
         write(rows)
 
     app.store.write_telemetry = slow_sink  # type: ignore[method-assign]
@@ -25,6 +27,7 @@ def test_a_flood_with_a_slow_sink_loses_only_counted_records(db_url: str) -> Non
     def chatty(ctx: Any, data: Any) -> Any:
         for i in range(LINES):
             ctx.log("line", i=i)
+        flooded.set()
         return "done"
 
     app.apply({"name": "chatty", "steps": [{"id": "talk", "agent": "t.chatty"}]})

@@ -164,3 +164,40 @@ def test_the_checker_sees_an_import_in_a_function(tmp_path: Path) -> None:
                       "        from . import sibling\n")
     assert _function_imports(sample) == {"ledgerflow.engine.rules.flow",
                                          "ledgerflow.ledger.chain", "."}
+
+
+# time is injected (DESIGN.md §3): below the faces, only ``ledgerflow.clock`` reads it
+TIME_READS = {("time", n) for n in ("time", "time_ns", "monotonic", "monotonic_ns",
+                                    "perf_counter", "perf_counter_ns")} | {
+    ("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today")}
+CLOCKED = (E, "ledgerflow.definition", "ledgerflow.routing", "ledgerflow.ledger",
+           "ledgerflow.telemetry")
+
+
+def _time_reads(path: Path) -> list[str]:
+    """``module.function`` reads of the current time in a file (called or imported)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                (node.value.id, node.attr) in TIME_READS:
+            found.append(f"{node.value.id}.{node.attr} (line {node.lineno})")
+        elif isinstance(node, ast.ImportFrom) and node.module in ("time", "datetime"):
+            found.extend(f"from {node.module} import {a.name} (line {node.lineno})"
+                         for a in node.names if (node.module, a.name) in TIME_READS)
+    return found
+
+
+@pytest.mark.parametrize("package", CLOCKED)
+def test_time_is_read_through_the_clock(package: str) -> None:
+    """Every read of the time goes through the injected ``Clock`` (durations through
+    ``clock.monotonic()``), so a ``FakeClock`` moves all of it."""
+    reads = {_module_name(p): r for p in _files(package) if (r := _time_reads(p))}
+    assert reads == {}
+
+
+def test_the_time_checker_sees_a_read(tmp_path: Path) -> None:
+    sample = tmp_path / "bad.py"
+    sample.write_text("import time\nfrom time import perf_counter\n"
+                      "def f(datetime):\n    return time.monotonic(), datetime.now()\n")
+    assert _time_reads(sample) == ["from time import perf_counter (line 2)",
+                                   "time.monotonic (line 4)", "datetime.now (line 4)"]

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledgerflow.telemetry import BufferStats, Record, TelemetryBuffer
+from tests.support import SAFETY, wait_for
 
 AT = "2025-01-01T00:00:00.000000Z"
 
@@ -39,13 +40,6 @@ class Collect:
 
 def balanced(s: BufferStats) -> bool:
     return s.produced == s.written + s.dropped + s.pending
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 def test_records_reach_the_sink_in_order_as_records() -> None:
@@ -164,28 +158,27 @@ def test_exact_accounting_under_a_flood_from_several_threads_and_a_slow_sink() -
 
 
 def test_record_does_not_wait_for_a_stuck_sink() -> None:
-    entered, release = threading.Event(), threading.Event()
+    entered, release, left = threading.Event(), threading.Event(), threading.Event()
 
     def stuck(records: list[Record]) -> None:
         entered.set()
-        release.wait(30)
+        release.wait(2 * SAFETY)  # longer than the flood may take: stuck until released
+        left.set()
 
     buf = TelemetryBuffer(1_000, stuck, batch=10, flush_interval=0.001)
     buf.start()
     for _ in range(10):
         buf.record("telemetry", None, None, "wake", None, AT)
-    assert entered.wait(10), "the flusher never called the sink"
+    assert entered.wait(SAFETY), "the flusher never called the sink"
     results: list[bool] = []
     flood = threading.Thread(
         target=lambda: results.extend(
             buf.record("telemetry", None, None, "x", None, AT) for _ in range(200_000)))
-    started = time.monotonic()
     flood.start()
-    flood.join(20)
-    elapsed = time.monotonic() - started
+    flood.join(SAFETY)  # a safety net: blocked behind the sink, it would not end
     assert not flood.is_alive(), "record() blocked behind the sink"
-    assert not release.is_set()  # the whole flood ran while the sink was stuck
-    assert len(results) == 200_000 and elapsed < 20
+    assert not release.is_set() and not left.is_set()  # all of it while the sink was stuck
+    assert len(results) == 200_000
     s = buf.stats()
     assert s.dropped_full == results.count(False) > 0 and s.pending <= 1_000 + 10
     release.set()

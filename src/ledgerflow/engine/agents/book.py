@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 from array import array
 from collections import Counter
 from collections.abc import Callable
@@ -211,12 +210,11 @@ class AgentBook:
     def forget(self, execution_id: str, step_id: str, epoch: int) -> None:
         self._settled.discard((execution_id, step_id, epoch))
 
-    def take_writes(self, *, final: bool = False) -> AgentWrites | None:
+    def take_writes(self, now: float, *, final: bool = False) -> AgentWrites | None:
         """What to write with the next transaction. Statistics rows are written at most
-        every ``STATS_EVERY`` seconds per batch (and at the end): the decisions they are
-        rebuilt from are written with every outcome."""
+        every ``STATS_EVERY`` seconds of ``now`` (the clock's ``monotonic``), and at the end:
+        the decisions they are rebuilt from are written with every outcome."""
         pending = self._pending
-        now = time.monotonic()
         stats_due = final or now - self._stats_written >= STATS_EVERY
         if not (pending.breakers or pending.transitions or pending.outcomes
                 or (stats_due and pending.stats)):
@@ -332,4 +330,4 @@ class LockedBook:
 
     def take_writes(self, *, final: bool = False) -> AgentWrites | None:
         with self._lock:
-            return self._book.take_writes(final=final)
+            return self._book.take_writes(self._clock.monotonic(), final=final)

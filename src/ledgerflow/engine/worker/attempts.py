@@ -3,7 +3,6 @@ the ``Outcome`` to the writer's queue. Handler threads never write to the databa
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +30,7 @@ class AttemptRunner:
                             at=self._clock.now().timestamp()))
 
     def run(self, dispatch: Dispatch, context: StepContext) -> None:
-        started = time.perf_counter()
+        started = self._clock.monotonic()
         output, error = self._call(dispatch, context)
         output_text = "null"
         if error is None:
@@ -41,7 +40,7 @@ class AttemptRunner:
                 output = None
                 error = f"output is not JSON-serialisable ({type(exc).__name__}: {exc})"
         self._put(Outcome.of(dispatch, output=output, output_text=output_text, error=error,
-                             duration_ms=(time.perf_counter() - started) * 1000.0))
+                             duration_ms=(self._clock.monotonic() - started) * 1000.0))
 
     def _call(self, dispatch: Dispatch, context: StepContext) -> tuple[Any, str | None]:
         """The handler's output, or None and the error that ended the attempt."""

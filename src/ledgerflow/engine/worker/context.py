@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from ledgerflow.clock import SystemClock
 from ledgerflow.engine.model.transition import Dispatch
 
 log = logging.getLogger("ledgerflow.agent")
@@ -29,7 +30,8 @@ class StepContext:
                  on_log: Callable[[Dispatch, str, dict[str, Any]], None] | None = None) -> None:
         self._log = on_log
         self._dispatch = dispatch
-        self.started = started or datetime.now(UTC)  # when the attempt was handed over
+        # when the attempt was handed over (the worker passes its clock's time)
+        self.started = started or SystemClock().now()
         self._state: Any = None
         self._cancelled = False
         self._beat = on_heartbeat

@@ -1,18 +1,17 @@
 """Where a worker's work comes from, besides its own handlers: executions it claims,
 changes made elsewhere to the ones it holds (wake-ups, by notification or by polling),
 sessions past their deadline, and leases it lost. Runs on the writer thread, except
-``notified``, which the listening thread calls."""
+``notified``, which the listening thread calls (and a clock moved by hand, after a jump)."""
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from datetime import timedelta
 
 from ledgerflow import errors
-from ledgerflow.clock import Clock
+from ledgerflow.clock import Clock, MovedByHand
 from ledgerflow.engine.model.lifecycle import ExecutionStatus
 from ledgerflow.engine.worker.events import Activate, Event, Expire, Refresh
 from ledgerflow.engine.worker.leases import Leases
@@ -36,6 +35,7 @@ class WorkFinder:
         self._wakes = WakeCursor()
         self.poke = threading.Event()  # a notification: look for work now
         self._notifications: Closer | None = None
+        self._unsubscribe: Callable[[], None] | None = None
         self._last_prune = 0.0
         self.recovered = 0  # running executions claimed (left running by a dead holder)
         self.more = False  # the last claim was full: more may be waiting
@@ -45,6 +45,8 @@ class WorkFinder:
         worker takes everything at once). A database lost meanwhile is waited out: the
         next looks claim."""
         self._notifications = self._store.listen(self.notified)  # reconnects by itself
+        if isinstance(self._clock, MovedByHand):  # a jump may pass deadlines: look again
+            self._unsubscribe = self._clock.on_advance(lambda: self.notified(None))
         if self._notifications is None:
             log.info("%s has no LISTEN/NOTIFY: looking for work every %g s",
                      self._store.url, poll_interval)
@@ -60,6 +62,8 @@ class WorkFinder:
         return claimed
 
     def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         if self._notifications is not None:
             self._notifications.close()
 
@@ -93,10 +97,10 @@ class WorkFinder:
         """New work (up to ``room`` executions), wake-ups of held executions, held
         sessions past their deadline."""
         events: list[Event] = self.claim(room) if room > 0 else []
-        if time.monotonic() - self._last_prune > WAKEUP_PRUNE_EVERY:
+        if self._clock.monotonic() - self._last_prune > WAKEUP_PRUNE_EVERY:
             self.prune()
         woken = self._wakes.see(self._store.wakeups_after(self._wakes.position),
-                                time.monotonic())
+                                self._clock.monotonic())
         held = self._leases.held
         events.extend(Refresh(execution_id=eid) for eid in woken if eid in held)
         now = format_timestamp(self._clock.now())
@@ -106,5 +110,5 @@ class WorkFinder:
         return events
 
     def prune(self) -> None:
-        self._last_prune = time.monotonic()
+        self._last_prune = self._clock.monotonic()
         self._store.prune_wakeups(format_timestamp(self._clock.now() - WAKEUP_KEPT))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -73,11 +72,11 @@ class Leases:
         return change if epoch is None else replace(change, lease=(self.owner, epoch))
 
     def renew_due(self) -> bool:
-        return time.monotonic() - self._renewed >= self._options.seconds / 4
+        return self._clock.monotonic() - self._renewed >= self._options.seconds / 4
 
     def renew(self) -> list[str]:
         """Extend every lease held; returns the executions lost meanwhile (taken over)."""
-        self._renewed = time.monotonic()
+        self._renewed = self._clock.monotonic()
         still = self._store.renew_leases(self.owner, expires_at=self._expires(),
                                          at=format_timestamp(self._clock.now()))
         lost = [eid for eid, epoch in self.held.items() if still.get(eid) != epoch]
@@ -113,7 +112,7 @@ class Leases:
             pid=int(pid) if pid.isdigit() else 0, status="running",
             capabilities=json.dumps(capabilities), concurrency=concurrency,
             lease_seconds=self._options.seconds, started_at=at, heartbeat_at=at))
-        self._renewed = time.monotonic()
+        self._renewed = self._clock.monotonic()
 
     def set_status(self, status: str) -> None:
         self._store.set_worker_status(self.owner, status, format_timestamp(self._clock.now()))

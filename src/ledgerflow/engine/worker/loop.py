@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -171,7 +170,7 @@ class Worker:
         self._book.shared = not self._lock.exclusive
         claimed = self._finder.start(self._options.poll_interval)
         self._process(claimed)  # a lost connection here is retried like any other batch
-        self._last_poll = time.monotonic()
+        self._last_poll = self._clock.monotonic()
         self._ready.set()
 
     def _registered(self) -> bool:
@@ -204,7 +203,7 @@ class Worker:
                 events.append(item)
         events.extend(TimerFired(timer=t) for t in self._timers.due(self._clock.now().timestamp()))
         if self._finder.poke.is_set() or \
-                time.monotonic() - self._last_poll >= self._options.poll_interval:
+                self._clock.monotonic() - self._last_poll >= self._options.poll_interval:
             self._finder.poke.clear()
             try:
                 events.extend(self._poll())
@@ -215,7 +214,7 @@ class Worker:
     def _poll(self) -> list[Event]:
         """Renew leases (even while stopping); unless stopping, claim new work and find
         changes made elsewhere."""
-        self._last_poll = time.monotonic()
+        self._last_poll = self._clock.monotonic()
         for execution_id in self._finder.renew():
             self._lost(execution_id, "no longer held: finished elsewhere, or taken over after "
                        "its lease lapsed")
