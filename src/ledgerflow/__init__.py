@@ -25,9 +25,9 @@ from ledgerflow.engine.reports.records import (
     LogRecord,
     RoutingDecision,
     StateVersion,
-    Tombstone,
 )
 from ledgerflow.engine.reports.status import ExecutionReport, Metrics
+from ledgerflow.engine.reports.tombstone import Tombstone
 from ledgerflow.engine.reports.workers import WorkerInfo
 from ledgerflow.engine.worker.context import StepContext
 from ledgerflow.engine.worker.loop import Worker, WorkerReport

@@ -47,7 +47,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 if TYPE_CHECKING:
-    from ledgerflow.engine.reports.records import Tombstone
+    from ledgerflow.engine.reports.tombstone import Tombstone
 
 PathPart = str | int
 E = TypeVar("E", bound=BaseException)

@@ -27,8 +27,8 @@ from ledgerflow.engine.reports.records import (
     LogRecord,
     RoutingDecision,
     StateVersion,
-    Tombstone,
 )
+from ledgerflow.engine.reports.tombstone import Tombstone
 from ledgerflow.engine.rules import kinds
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.ledger.verify import ExecutionHead, VerifyResult, verify_execution

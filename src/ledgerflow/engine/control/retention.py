@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledgerflow import errors
-from ledgerflow.engine.reports.records import Tombstone
+from ledgerflow.engine.reports.tombstone import Tombstone
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.base import Store
 from ledgerflow.storage.rows import ExecutionRow, TombstoneRow

@@ -19,7 +19,6 @@ from ledgerflow.storage.rows import (
     ExecutionRow,
     StateVersionRow,
     TelemetryRow,
-    TombstoneRow,
     parse_column,
 )
 
@@ -168,36 +167,6 @@ class LogRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Tombstone:
-    """What retention kept of a removed execution: how it ended and its chain's head."""
-
-    execution_id: str
-    tenant_id: str
-    workflow: str
-    workflow_version: int
-    final_status: str
-    head_seq: int
-    head_hash: str
-    created_at: str
-    finished_at: str | None
-    removed_at: str
-    removed_by: str
-
-    @classmethod
-    def from_row(cls, row: TombstoneRow) -> Tombstone:
-        return cls(**asdict(row))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def describe(self) -> str:
-        """One line saying the execution is gone and what its tombstone proves."""
-        return (f"execution {self.execution_id} ({self.workflow} v{self.workflow_version}, "
-                f"{self.final_status}) was removed by retention on {self.removed_at}; "
-                f"last seq {self.head_seq}, head hash {self.head_hash}")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
