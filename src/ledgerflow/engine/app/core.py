@@ -32,6 +32,7 @@ from typing import Any
 
 import json_merge_patch
 
+from ledgerflow import definition as defs
 from ledgerflow import errors
 from ledgerflow.clock import Clock, SystemClock
 from ledgerflow.engine.agents.registry import DEFAULT_REGISTRY, AgentRegistry, F
@@ -152,7 +153,7 @@ class App(Reads):
             return existing
         row = self.definitions.row(self.tenant, workflow, version)
         definition = self.definitions.get(self.tenant, row.name, row.version)
-        starting.validate_input(definition, value)
+        defs.check_input(definition, value)
         change = starting.new_execution(
             tenant_id=self.tenant, execution_id=execution_id, row=row, definition=definition,
             input=value, now=self.clock.now(), actor=self.actor, ttl=ttl,
