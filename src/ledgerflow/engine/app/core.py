@@ -28,7 +28,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import json_merge_patch
 
@@ -46,11 +46,13 @@ from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.reports.records import ExecutionUpdate
 from ledgerflow.engine.rules import actions, starting
 from ledgerflow.engine.worker.leases import LeaseOptions
-from ledgerflow.engine.worker.loop import Worker, WorkerOptions, WorkerReport
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.settings import Settings
 from ledgerflow.storage import open_store
 from ledgerflow.storage.base import Store
+
+if TYPE_CHECKING:
+    from ledgerflow.engine.worker.loop import Worker, WorkerReport
 
 DEFAULT_TENANT = "default"
 
@@ -196,6 +198,10 @@ class App(Reads):
         """A worker over this app's store and agents (``run()`` it, ``stop()`` it).
         ``listener`` hears an ``ExecutionUpdate`` after each commit that changed an
         execution."""
+        # the worker (threads, leases, breakers, the router) loads only when this process
+        # works: reads and operator commands never pay for it
+        from ledgerflow.engine.worker.loop import Worker, WorkerOptions
+
         options = WorkerOptions(
             leases=LeaseOptions(seconds=lease_seconds or self.settings.lease_seconds),
             concurrency=concurrency or self.settings.concurrency,
