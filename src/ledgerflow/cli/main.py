@@ -7,13 +7,12 @@ import sys
 import click
 
 from ledgerflow import __version__, errors
-from ledgerflow.cli.base import Env, fail
 from ledgerflow.cli.lazy import LazyGroup, Placeholder
 from ledgerflow.settings import DEFAULT_DB_URL
 
 # every command: where it lives and the first sentence of its help, which is what
 # ``ledgerflow --help`` lists; a command's module is imported only when it runs
-COMMANDS = [
+LAZY_COMMANDS = [
     Placeholder("agents", "ledgerflow.cli.agents",
                 "Agents offered by live workers, with their circuit breakers and statistics."),
     Placeholder("apply", "ledgerflow.cli.defs",
@@ -78,7 +77,7 @@ COMMANDS = [
 ]
 
 
-@click.group(cls=LazyGroup, commands=COMMANDS,
+@click.group(cls=LazyGroup, commands=LAZY_COMMANDS,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", "db_url", envvar="LEDGERFLOW_DB", default=DEFAULT_DB_URL,
               show_default=True, metavar="URL",
@@ -98,6 +97,9 @@ def cli(ctx: click.Context, db_url: str) -> None:
       ledgerflow status ID                     progress of one execution
       ledgerflow verify --all                  check every ledger's hash chain
     """
+    # here, not at the top: --version and --help exit before this and need none of it
+    from ledgerflow.cli.base import Env
+
     env = Env(db_url)
     ctx.obj = env
     ctx.call_on_close(env.close)
@@ -107,6 +109,8 @@ def main() -> None:
     try:
         cli(standalone_mode=True)
     except errors.LedgerflowError as exc:  # raised while closing, outside a command
+        from ledgerflow.cli.base import fail
+
         fail(exc)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
