@@ -7,8 +7,8 @@ Each row is a whole process, timed from start to exit: ``python -c pass``, then
 the benchmark makes. The figure is the median of N runs and its ratio to the bare Python of
 the same run. With several ``--tree`` (source checkouts, each run with its ``src`` first on
 the import path) the runs alternate between trees, so a before/after comparison shares the
-machine's load. ``--importtime`` adds, per tree, where ``status ID`` spends its import time
-(``python -X importtime``, self time summed by package).
+machine's load. ``--importtime`` adds, per tree, where ``--version`` and ``status ID`` spend
+their import time (``python -X importtime``, self time summed by package).
 
 Bytecode is cached in a temporary folder and every command runs once before it is timed:
 the figures are those of an installed package, not of compiling the sources.
@@ -77,7 +77,7 @@ def run(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
     return took, cpu
 
 
-def prepare(tree: Path, work: Path, env: dict[str, str]) -> str:
+def prepare(work: Path, env: dict[str, str]) -> str:
     """A small database: one finished run waiting for a signal, a few pending executions."""
     (work / "bench.yaml").write_text(FLOW)
     (work / "bench_agents.py").write_text(AGENTS)
@@ -128,7 +128,7 @@ def main() -> None:
     parser.add_argument("--tree", type=Path, action="append",
                         help="a source checkout to time (repeat to compare; default: this one)")
     parser.add_argument("--importtime", action="store_true",
-                        help="also show where `status ID` spends its import time")
+                        help="also show where --version and `status ID` spend import time")
     args = parser.parse_args()
     trees = [t.resolve() for t in (args.tree or [HERE.parent])]
     with tempfile.TemporaryDirectory(prefix="lf-cli-startup-") as tmp:
@@ -136,7 +136,7 @@ def main() -> None:
         db_url = f"sqlite:///{work / 'bench.db'}"
         envs = {tree: environment(tree, work / f"pycache-{i}", db_url)
                 for i, tree in enumerate(trees)}
-        execution_id = prepare(trees[0], work, envs[trees[0]])
+        execution_id = prepare(work, envs[trees[0]])
         cli = launcher()
         rows = {
             "python -c pass": [sys.executable, "-c", "pass"],
@@ -170,10 +170,10 @@ def main() -> None:
                     bare = statistics.median(series["python -c pass", tree])
                     cells += f" {median * 1000:7.1f} {median / bare:5.1f}"
             print(f"{label:<22}{cells}")
-        if args.importtime:
+        for label in ("ledgerflow --version", "ledgerflow status ID") if args.importtime else ():
             for tree in trees:
-                print(f"\nimport time of `ledgerflow status ID`, {tree}:")
-                for line in import_profile(rows["ledgerflow status ID"], envs[tree], work, 12):
+                print(f"\nimport time of `{label}`, {tree}:")
+                for line in import_profile(rows[label], envs[tree], work, 12):
                     print(f"  {line}")
 
 
