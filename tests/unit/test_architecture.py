@@ -116,6 +116,9 @@ LAZY_IMPORTS = {
         "CLI start do not pay for it",
     ("ledgerflow.storage.copy", "ledgerflow.storage.copy_postgres"):
         "the same: psycopg only when one end of the copy is PostgreSQL (the CLI imports copy)",
+    ("ledgerflow.engine.app.core", "ledgerflow.engine.worker.loop"):
+        "the worker loads only when the process works: reads and operator commands (every "
+        "CLI command but worker, run and demo) start without it",
 }
 
 

@@ -13,7 +13,8 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
 
-from ledgerflow import App, errors
+import ledgerflow
+from ledgerflow import errors
 from ledgerflow.cli import hints
 from ledgerflow.definition.durations import DurationError, parse_duration
 
@@ -22,15 +23,16 @@ R = TypeVar("R")
 
 
 class Env:
-    """What the global options chose; opens the App lazily."""
+    """What the global options chose; opens the App (and so loads the engine) only when a
+    command asks for it."""
 
     def __init__(self, db_url: str | None) -> None:
         self.db_url = db_url
-        self._app: App | None = None
+        self._app: ledgerflow.App | None = None
 
-    def app(self, *, migrate: bool = False) -> App:
+    def app(self, *, migrate: bool = False) -> ledgerflow.App:
         if self._app is None:
-            self._app = App(self.db_url, actor="cli", migrate=migrate)
+            self._app = ledgerflow.App(self.db_url, actor="cli", migrate=migrate)
         return self._app
 
     def close(self) -> None:

@@ -1,4 +1,8 @@
-"""Applying and loading workflow definitions (versioned, immutable, cached when compiled)."""
+"""Applying and loading workflow definitions (versioned, immutable, cached when compiled).
+
+Compiling loads CEL and JSON Schema (through the lazy ``ledgerflow.definition`` package);
+reads that only need a definition's steps take its ``outline`` and never load them.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from ledgerflow import definition as defs
 from ledgerflow import errors
 from ledgerflow.clock import Clock
 from ledgerflow.definition.model import Definition
+from ledgerflow.definition.outline import StepOutline, outline
 from ledgerflow.ledger.canonical import canonical_json, format_timestamp
 from ledgerflow.storage.base import Store
 from ledgerflow.storage.rows import DefinitionRow, parse_column
@@ -70,17 +75,24 @@ class Definitions:
                                           id=name, version=version)
         return row
 
+    def outline(self, tenant_id: str, name: str, version: int) -> tuple[StepOutline, ...]:
+        """The steps of a stored version (id, type, signal), without compiling it."""
+        return outline(self._spec(tenant_id, name, version))
+
     def get(self, tenant_id: str, name: str, version: int) -> Definition:
         key = (tenant_id, name, version)
         with self._lock:
             found = self._compiled.get(key)
         if found is not None:
             return found
-        row = self.row(tenant_id, name, version)
-        spec = parse_column(row.spec, f"definition {name} v{version}")
+        spec = self._spec(tenant_id, name, version)
         # stored: a version applied before its step types were refused still loads
         definition = defs.from_mapping(spec, source=f"stored definition {name} v{version}",
                                        stored=True)
         with self._lock:
             self._compiled[key] = definition
         return definition
+
+    def _spec(self, tenant_id: str, name: str, version: int) -> Any:
+        row = self.row(tenant_id, name, version)
+        return parse_column(row.spec, f"definition {name} v{version}")

@@ -28,10 +28,11 @@ import socket
 import uuid
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import json_merge_patch
 
+from ledgerflow import definition as defs
 from ledgerflow import errors
 from ledgerflow.clock import Clock, SystemClock
 from ledgerflow.engine.agents.registry import DEFAULT_REGISTRY, AgentRegistry, F
@@ -45,11 +46,13 @@ from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.reports.records import ExecutionUpdate
 from ledgerflow.engine.rules import actions, starting
 from ledgerflow.engine.worker.leases import LeaseOptions
-from ledgerflow.engine.worker.loop import Worker, WorkerOptions, WorkerReport
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.settings import Settings
 from ledgerflow.storage import open_store
 from ledgerflow.storage.base import Store
+
+if TYPE_CHECKING:
+    from ledgerflow.engine.worker.loop import Worker, WorkerReport
 
 DEFAULT_TENANT = "default"
 
@@ -152,7 +155,7 @@ class App(Reads):
             return existing
         row = self.definitions.row(self.tenant, workflow, version)
         definition = self.definitions.get(self.tenant, row.name, row.version)
-        starting.validate_input(definition, value)
+        defs.check_input(definition, value)
         change = starting.new_execution(
             tenant_id=self.tenant, execution_id=execution_id, row=row, definition=definition,
             input=value, now=self.clock.now(), actor=self.actor, ttl=ttl,
@@ -195,6 +198,10 @@ class App(Reads):
         """A worker over this app's store and agents (``run()`` it, ``stop()`` it).
         ``listener`` hears an ``ExecutionUpdate`` after each commit that changed an
         execution."""
+        # the worker (threads, leases, breakers, the router) loads only when this process
+        # works: reads and operator commands never pay for it
+        from ledgerflow.engine.worker.loop import Worker, WorkerOptions
+
         options = WorkerOptions(
             leases=LeaseOptions(seconds=lease_seconds or self.settings.lease_seconds),
             concurrency=concurrency or self.settings.concurrency,

@@ -70,9 +70,8 @@ class Reads:
         row = self._row(execution_id)
         expected = reports.expected_duration(
             self.store.durations(self.tenant, row.workflow, ETA_SAMPLE))
-        definition = self.definitions.get(row.tenant_id, row.workflow, row.workflow_version)
-        waits = {s.id: s.options.get("signal", "") for s in definition.steps
-                 if kinds.of(s.type).waiting}
+        steps = self.definitions.outline(row.tenant_id, row.workflow, row.workflow_version)
+        waits = {s.id: s.signal or "" for s in steps if kinds.of(s.type).waiting}
         pending = sum(1 for g in self.store.load_signals(row.id) if g.consumed_by is None
                       and any(w == g.name for w in waits.values()))
         extras = reports.Extras(waits=waits, forks=self.store.list_forks(row.id),

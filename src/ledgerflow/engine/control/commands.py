@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import json_merge_patch
 
+from ledgerflow import definition as defs
 from ledgerflow import errors
 from ledgerflow.clock import Clock
 from ledgerflow.engine.control import retention
@@ -119,7 +120,7 @@ class Controller:
             value = copy.deepcopy(view.input)
             if input_patch is not None:
                 value = json_merge_patch.merge(value, input_patch)
-            starting.validate_input(view.definition, value)
+            defs.check_input(view.definition, value)
             origin = starting.Origin(
                 execution_id=row.id, seq=seq, entry_hash=entries[-1].entry_hash,
                 state=self._state_at(row.id, seq), steps=_steps_at(view, entries),

@@ -7,9 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import jsonschema
-
-from ledgerflow import errors
 from ledgerflow.definition.model import Definition
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.engine.model.transition import sha256_text, text
@@ -25,24 +22,6 @@ from ledgerflow.storage.rows import (
 )
 
 INITIAL_STATE: dict[str, Any] = {}
-
-
-def validate_input(definition: Definition, value: Any) -> None:
-    """Raise ``InputValidationError`` listing every mismatch with the input schema."""
-    schema = definition.input_schema
-    if schema is None:
-        return
-    validator_cls = jsonschema.validators.validator_for(schema)
-    problems = sorted(
-        validator_cls(schema).iter_errors(value), key=lambda e: list(e.absolute_path)
-    )
-    if problems:
-        lines = [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}"
-                 for e in problems]
-        raise errors.InputValidationError(
-            f"input does not match the input_schema of {definition.name!r}: "
-            + "; ".join(lines), problems=lines,
-        )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
