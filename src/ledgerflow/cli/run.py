@@ -20,8 +20,9 @@ from ledgerflow.cli.progress import LiveProgress
 
 agents_option = click.option(
     "--agents", "agents", default="", metavar="MODULE[,MODULE…]",
-    help="Agents modules to import (dotted names or paths to .py files); their "
-         "@ledgerflow.agent handlers become this worker's agents.")
+    help="Agents modules to import: dotted names (found in the current folder or on "
+         "PYTHONPATH) or paths to .py files (which may import the modules beside them); "
+         "their @ledgerflow.agent handlers become this worker's agents.")
 concurrency_option = click.option(
     "--concurrency", type=click.IntRange(min=1, max=1024), default=None,
     help="Handlers running at once (default 8, env LEDGERFLOW_CONCURRENCY).")
