@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 HERE = Path(__file__).parent
+# this tree's code first (the environment's console script would import another's)
+PATH = os.pathsep.join([str(HERE.parent.parent / "src"), str(HERE.parent.parent)])
 LEDGERFLOW = Path(sys.executable).with_name("ledgerflow")
 
 FLOW = """
@@ -40,7 +42,7 @@ def lf(tmp: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess
     env = dict(os.environ)
     env["LEDGERFLOW_DB"] = f"sqlite:///{tmp / 'cli.db'}"
     env["CRASH_JOURNAL"] = str(tmp / "journal.jsonl")
-    env["PYTHONPATH"] = str(HERE.parent.parent)
+    env["PYTHONPATH"] = PATH
     proc = subprocess.run([str(LEDGERFLOW), *args], env=env, capture_output=True, text=True,
                           timeout=120, cwd=tmp)
     if check:
@@ -190,7 +192,7 @@ def test_sigterm_finishes_running_steps_and_dispatches_nothing_new(applied: Path
     eid = lf(applied, "start", "diamond", "--input", '{"mode": "full"}').stdout.strip()
     env = dict(os.environ, LEDGERFLOW_DB=f"sqlite:///{applied / 'cli.db'}",
                CRASH_JOURNAL=str(applied / "journal.jsonl"), CRASH_WORK_MS="1500",
-               PYTHONPATH=str(HERE.parent.parent))
+               PYTHONPATH=PATH)
     proc = subprocess.Popen([str(LEDGERFLOW), "worker", "--agents",
                              str(HERE / "crash_agents.py")], env=env, cwd=applied,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.test_cli import HERE, LEDGERFLOW, lf, lf_json
+from tests.acceptance.test_cli import HERE, LEDGERFLOW, PATH, lf, lf_json
 
 SLOW = """
 name: slow
@@ -39,7 +39,7 @@ steps:
 def env_for(tmp: Path, work_ms: int) -> dict[str, str]:
     return dict(os.environ, LEDGERFLOW_DB=f"sqlite:///{tmp / 'cli.db'}",
                 CRASH_JOURNAL=str(tmp / "journal.jsonl"), CRASH_WORK_MS=str(work_ms),
-                PYTHONPATH=str(HERE.parent.parent), LEDGERFLOW_POLL_INTERVAL="0.05")
+                PYTHONPATH=PATH, LEDGERFLOW_POLL_INTERVAL="0.05")
 
 
 @pytest.fixture
