@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import json
+from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -32,7 +34,9 @@ def state() -> None:
       ledgerflow state ID --version 3
       ledgerflow state ID --diff 2 5
       ledgerflow state set ID case.risk '"high"'
+      ledgerflow state patch ID '{"case": {"risk": null}}'
       ledgerflow state patch ID patch.json
+      ledgerflow state patch ID --json-patch '[{"op": "remove", "path": "/case"}]'
     """
 
 
@@ -115,20 +119,50 @@ def set_(env: Env, execution_id: str, path: str, value: str, reason: str | None,
 
 @state.command()
 @click.argument("execution_id")
-@click.argument("patch", metavar="PATCH.json")
+@click.argument("patch", metavar="PATCH")
+@click.option("--json-patch", "json_patch", is_flag=True,
+              help="PATCH is an RFC 6902 JSON Patch: an array of operations such as "
+                   '[{"op": "remove", "path": "/case/risk"}], applied all or none.')
 @click.option("--reason", default=None, metavar="TEXT", help="Why: recorded in the ledger.")
 @json_option
 @pass_env
 @handle_errors
-def patch(env: Env, execution_id: str, patch: str, reason: str | None, as_json: bool) -> None:
-    """Apply a JSON merge patch (RFC 7386) to a paused execution's state.
+def patch(env: Env, execution_id: str, patch: str, json_patch: bool, reason: str | None,
+          as_json: bool) -> None:
+    """Edit a paused execution's state with a JSON merge patch (RFC 7386): a JSON object
+    whose keys replace the document's, null removing a key ('{"case": {"risk": null}}').
+    With --json-patch, PATCH is an RFC 6902 JSON Patch (an array of operations) instead.
+    Anything else (an array without --json-patch, null, a number) is refused.
 
-    PATCH.json is a file, or inline JSON; null removes a key.
+    
+    PATCH is inline JSON when it parses as JSON; @FILE reads FILE; anything else is
+    the path of a JSON file (patch.json). The ledger records the patch and its kind.
     """
-    source = patch if patch.lstrip().startswith(("{", "[")) or patch.startswith("@") \
-        else f"@{patch}"
-    parsed = parse_json_arg(source, "PATCH")
-    _edited(as_json, execution_id, env.app().patch_state(execution_id, parsed, reason))
+    parsed, source = _patch_value(patch)
+    if not isinstance(parsed, list if json_patch else dict):
+        expected = "a JSON Patch (--json-patch) is an array of operations" if json_patch \
+            else "a merge patch is a JSON object (an RFC 6902 array of operations needs " \
+            "--json-patch)"
+        shown = json.dumps(parsed)
+        shown = shown if len(shown) <= 40 else shown[:39] + "…"
+        raise click.BadParameter(f"{source} is {shown}; {expected}", param_hint="PATCH")
+    version = env.app().patch_state(execution_id, parsed, reason, json_patch=json_patch)
+    _edited(as_json, execution_id, version)
+
+
+def _patch_value(raw: str) -> tuple[Any, str]:
+    """PATCH as JSON, and where it came from: ``@FILE`` is a file; text that parses as JSON
+    is inline; anything else names a file."""
+    if raw.startswith("@"):
+        return parse_json_arg(raw, "PATCH"), f"file {raw[1:]}"
+    try:
+        return json.loads(raw), "PATCH"
+    except json.JSONDecodeError as exc:
+        if Path(raw).is_file():
+            return parse_json_arg(f"@{raw}", "PATCH"), f"file {raw}"
+        raise click.BadParameter(
+            f"{raw!r} is neither JSON ({exc.msg} at column {exc.colno}) nor an existing file",
+            param_hint="PATCH") from None
 
 
 COMMANDS = [state]
