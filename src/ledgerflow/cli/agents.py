@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from ledgerflow.cli import render
@@ -22,12 +21,6 @@ def _rate(value: float | None) -> str:
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} ms"
-
-
-def _wide() -> Console:
-    console = Console()
-    console.width = max(console.width, 130)
-    return console
 
 
 @click.group(invoke_without_command=True)
@@ -63,7 +56,7 @@ def agents(ctx: click.Context, env: Env, as_json: bool) -> None:
         table.add_row(a.capability, a.agent, ", ".join(a.workers) or "[dim]not running[/]",
                       breaker, str(s["total"]), _rate(s["success_rate"]), _ms(s["mean_ms"]),
                       _ms(s["p95_ms"]), s["last_update"] or "")
-    _wide().print(table)
+    render.print_table(render.console(piped_width=130), table, "capability", "agent", "alive on")
 
 
 @agents.command()
@@ -109,7 +102,7 @@ def stats(env: Env, recalculate: bool, as_json: bool) -> None:
             table.add_row(a.capability, a.agent, str(s["total"]), str(s["successes"]),
                           str(s["failures"]), _rate(s["success_rate"]), _ms(s["mean_ms"]),
                           _ms(s["p95_ms"]), s["last_update"] or "")
-        _wide().print(table)
+        render.print_table(render.console(piped_width=130), table, "capability", "agent")
         return
     checked = app.recalculate_stats(write=True)
     if as_json:
@@ -121,7 +114,7 @@ def stats(env: Env, recalculate: bool, as_json: bool) -> None:
             before = c.stored["total"] if c.stored else "-"
             table.add_row(c.capability, c.agent, f"{before} → {c.rebuilt['total']}",
                           "[green]yes[/]" if c.agree else "[red]no (rebuilt stored)[/]")
-        _wide().print(table)
+        render.print_table(render.console(piped_width=130), table, "capability", "agent")
     if not all(c.agree for c in checked):
         sys.exit(1)
 
@@ -141,7 +134,6 @@ def routing(env: Env, execution_id: str, as_json: bool) -> None:
     if not decisions:
         click.echo(f"no routing decisions yet for {execution_id}")
         return
-    console = _wide()
     table = Table("step", "try", "agent", "outcome", "duration", "candidates", "reason",
                   box=box.SIMPLE_HEAD)
     for d in decisions:
@@ -149,7 +141,7 @@ def routing(env: Env, execution_id: str, as_json: bool) -> None:
                       render.styled("completed" if d.outcome == "success" else "failed")
                       if d.outcome else "[dim]not recorded[/]",
                       _ms(d.duration_ms), _candidates(d.candidates), d.reason)
-    console.print(table)
+    render.print_table(render.console(piped_width=130), table, "step", "agent")
 
 
 def _candidates(scores: list[dict[str, Any]]) -> str:

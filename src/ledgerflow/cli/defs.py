@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from ledgerflow.cli import render
 from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, pass_env
 
 
@@ -67,7 +67,7 @@ def workflows(env: Env, as_json: bool) -> None:
     table = Table("name", "version", "sha256", "created")
     for r in rows:
         table.add_row(r.name, str(r.version), r.sha256[:12] + "…", r.created_at)
-    Console().print(table)
+    render.print_table(render.console(), table, "name")
 
 
 COMMANDS = [init, migrate, apply, workflows]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ledgerflow import ExecutionReport
 
@@ -14,6 +17,49 @@ _STYLE = {
     "skipped": "yellow", "cancelled": "magenta", "interrupted": "red", "paused": "yellow",
     "waiting": "blue", "expired": "magenta",
 }
+
+
+def console(*, stderr: bool = False, piped_width: int | None = None) -> Console:
+    """A console for a command's output. ``piped_width``: the width tables get when the
+    output is neither a terminal nor sized by ``COLUMNS`` (a pipe, a file), so they read as
+    on a wide terminal; a terminal, or an explicit ``COLUMNS``, keeps its own width."""
+    out = Console(stderr=stderr)
+    if piped_width and not out.is_terminal and not os.environ.get("COLUMNS"):
+        out.width = max(out.width, piped_width)
+    return out
+
+
+FOLD_MIN = 10  # a folding column is never narrower than this (or than its longest word)
+
+
+def print_table(out: Console, table: Table, *whole: str) -> None:
+    """Print ``table`` with the columns named ``whole`` (ids, names) never cut: they neither
+    wrap nor shorten at any width. The other columns fold instead (what does not fit goes
+    on the next line, nothing is hidden), down to ``FOLD_MIN`` characters. A terminal too
+    narrow even for that gets lines wider than itself, never cut ids."""
+    left, right = table.padding[3], table.padding[1]
+    needed = (len(table.columns) + 1 if table.show_edge else len(table.columns) - 1) \
+        if table.box else 0
+    for column in table.columns:
+        texts = [_plain(cell) for cell in column.cells]
+        if column.header in whole:
+            column.no_wrap = True
+            column.min_width = max(map(cell_len, [_plain(column.header), *texts]))
+        else:
+            column.overflow = "fold"
+            words = [cell_len(w) for t in [_plain(column.header), *texts] for w in t.split()]
+            column.min_width = min(max(words, default=1), FOLD_MIN)
+        needed += column.min_width + left + right
+    width = out.width
+    out.width = max(width, needed)
+    try:
+        out.print(table, crop=False)
+    finally:
+        out.width = width
+
+
+def _plain(cell: object) -> str:
+    return cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
 
 
 def styled(status: str) -> str:
@@ -59,7 +105,7 @@ def status(console: Console, report: ExecutionReport) -> None:
     for s in report.steps:
         d = f"{s.duration_seconds:.3f}s" if s.duration_seconds is not None else ""
         table.add_row(s.id, styled(s.status), str(s.attempts), s.agent or "", d, s.error or "")
-    console.print(table)
+    print_table(console, table, "step", "agent")
     console.print(f"ledger head: seq {report.head_seq}, {report.head_hash[:16]}…  "
                   f"state version {report.state_version}")
     if report.status == "paused":

@@ -141,7 +141,7 @@ def run(env: Env, workflow: str, input_: str | None, execution_id: str | None, a
     if as_json:
         emit_json(report.to_dict())
     else:
-        render.status(Console(), report)
+        render.status(render.console(), report)
     if report.status == "failed":
         raise SystemExit(1)
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import click
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from ledgerflow import WorkerInfo
@@ -61,9 +60,8 @@ def workers(env: Env, everyone: bool, as_json: bool) -> None:
                   "capabilities", box=box.SIMPLE_HEAD)
     for w in found:
         table.add_row(*_row(w))
-    console = Console()
-    console.width = max(console.width, 120)
-    console.print(table)
+    console = render.console(piped_width=120)
+    render.print_table(console, table, "worker")
     for w in found:
         for step in w.steps[:SHOWN]:
             console.print(f"  {w.id} has {step['execution']} {step['step']} "
