@@ -10,7 +10,7 @@ from rich import box
 from rich.table import Table
 
 from ledgerflow.cli import render
-from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, pass_env
+from ledgerflow.cli.base import Env, emit_json, full_id, handle_errors, json_option, pass_env
 
 _BREAKER_STYLE = {"closed": "green", "open": "red", "half_open": "yellow"}
 
@@ -127,6 +127,7 @@ def stats(env: Env, recalculate: bool, as_json: bool) -> None:
 def routing(env: Env, execution_id: str, as_json: bool) -> None:
     """The routing decisions of an execution: for every attempt, the chosen agent, every
     candidate's score (or why it was excluded), the reason, and how the attempt ended."""
+    execution_id = full_id(env.app(), execution_id)
     decisions = env.app().routing(execution_id)
     if as_json:
         emit_json([d.to_dict() for d in decisions])

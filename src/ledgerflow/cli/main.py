@@ -43,6 +43,9 @@ def cli(ctx: click.Context, db_url: str) -> None:
       ledgerflow worker --agents my.agents     run handlers until stopped
       ledgerflow status ID                     progress of one execution
       ledgerflow verify --all                  check every ledger's hash chain
+
+    Wherever a command takes an execution ID, an unambiguous prefix of 8 or more
+    characters will do.
     """
     env = Env(db_url)
     ctx.obj = env

@@ -11,7 +11,15 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, parse_json_arg, pass_env
+from ledgerflow.cli.base import (
+    Env,
+    emit_json,
+    full_id,
+    handle_errors,
+    json_option,
+    parse_json_arg,
+    pass_env,
+)
 
 
 class _ShowByDefault(click.Group):
@@ -56,6 +64,7 @@ def show(env: Env, execution_id: str, version: int | None, diff: tuple[int, int]
     Every change of the state document makes a version; `history` shows which ledger
     entry made which one.
     """
+    execution_id = full_id(env.app(), execution_id)
     if diff is not None:
         if version is not None:
             raise click.UsageError("give --version or --diff, not both")
@@ -114,6 +123,7 @@ def set_(env: Env, execution_id: str, path: str, value: str, reason: str | None,
     state version. Quote JSON strings: '"high"'.
     """
     parsed = parse_json_arg(value, "JSON")
+    execution_id = full_id(env.app(), execution_id)
     _edited(as_json, execution_id, env.app().set_state(execution_id, path, parsed, reason))
 
 
@@ -146,6 +156,7 @@ def patch(env: Env, execution_id: str, patch: str, json_patch: bool, reason: str
         shown = json.dumps(parsed)
         shown = shown if len(shown) <= 40 else shown[:39] + "…"
         raise click.BadParameter(f"{source} is {shown}; {expected}", param_hint="PATCH")
+    execution_id = full_id(env.app(), execution_id)
     version = env.app().patch_state(execution_id, parsed, reason, json_patch=json_patch)
     _edited(as_json, execution_id, version)
 
