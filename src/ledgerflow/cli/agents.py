@@ -8,6 +8,7 @@ from typing import Any
 import click
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from ledgerflow.cli import render
 from ledgerflow.cli.base import Env, emit_json, full_id, handle_errors, json_option, pass_env
@@ -53,7 +54,8 @@ def agents(ctx: click.Context, env: Env, as_json: bool) -> None:
         breaker = f"[{style}]{a.breaker}[/]" + (f" since {a.breaker_since[11:19]}"
                                                  if a.breaker_since else "")
         s = a.stats
-        table.add_row(a.capability, a.agent, ", ".join(a.workers) or "[dim]not running[/]",
+        table.add_row(Text(a.capability), Text(a.agent),
+                      Text(", ".join(a.workers)) if a.workers else "[dim]not running[/]",
                       breaker, str(s["total"]), _rate(s["success_rate"]), _ms(s["mean_ms"]),
                       _ms(s["p95_ms"]), s["last_update"] or "")
     render.print_table(render.console(piped_width=130), table, "capability", "agent", "alive on")
@@ -99,7 +101,8 @@ def stats(env: Env, recalculate: bool, as_json: bool) -> None:
                       "p95", "updated", box=box.SIMPLE_HEAD)
         for a in found:
             s = a.stats
-            table.add_row(a.capability, a.agent, str(s["total"]), str(s["successes"]),
+            table.add_row(Text(a.capability), Text(a.agent), str(s["total"]),
+                          str(s["successes"]),
                           str(s["failures"]), _rate(s["success_rate"]), _ms(s["mean_ms"]),
                           _ms(s["p95_ms"]), s["last_update"] or "")
         render.print_table(render.console(piped_width=130), table, "capability", "agent")
@@ -112,7 +115,7 @@ def stats(env: Env, recalculate: bool, as_json: bool) -> None:
                       box=box.SIMPLE_HEAD)
         for c in checked:
             before = c.stored["total"] if c.stored else "-"
-            table.add_row(c.capability, c.agent, f"{before} → {c.rebuilt['total']}",
+            table.add_row(Text(c.capability), Text(c.agent), f"{before} → {c.rebuilt['total']}",
                           "[green]yes[/]" if c.agree else "[red]no (rebuilt stored)[/]")
         render.print_table(render.console(piped_width=130), table, "capability", "agent")
     if not all(c.agree for c in checked):
@@ -138,10 +141,10 @@ def routing(env: Env, execution_id: str, as_json: bool) -> None:
     table = Table("step", "try", "agent", "outcome", "duration", "candidates", "reason",
                   box=box.SIMPLE_HEAD)
     for d in decisions:
-        table.add_row(d.step_id, str(d.attempt), d.agent,
+        table.add_row(Text(d.step_id), str(d.attempt), Text(d.agent),
                       render.styled("completed" if d.outcome == "success" else "failed")
                       if d.outcome else "[dim]not recorded[/]",
-                      _ms(d.duration_ms), _candidates(d.candidates), d.reason)
+                      _ms(d.duration_ms), Text(_candidates(d.candidates)), Text(d.reason))
     render.print_table(render.console(piped_width=130), table, "step", "agent")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from ledgerflow import errors
 from ledgerflow.cli import render
@@ -50,7 +51,7 @@ def cleanup(env: Env, older_than: str, dry_run: bool, as_json: bool) -> None:
         table = Table("id", "workflow", "final status", "finished (UTC)", "last seq",
                       "head hash", box=box.SIMPLE_HEAD)
         for t in stones:
-            table.add_row(t.execution_id, f"{t.workflow} v{t.workflow_version}",
+            table.add_row(Text(t.execution_id), Text(f"{t.workflow} v{t.workflow_version}"),
                           render.styled(t.final_status), t.finished_at or "",
                           str(t.head_seq), t.head_hash[:16] + "…")
         # ids and hashes read badly folded: pipes get 140 columns

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from ledgerflow.cli import render
 from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, pass_env
@@ -66,7 +67,7 @@ def workflows(env: Env, as_json: bool) -> None:
         return
     table = Table("name", "version", "sha256", "created")
     for r in rows:
-        table.add_row(r.name, str(r.version), r.sha256[:12] + "…", r.created_at)
+        table.add_row(Text(r.name), str(r.version), r.sha256[:12] + "…", r.created_at)
     render.print_table(render.console(), table, "name")
 
 

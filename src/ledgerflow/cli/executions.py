@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from ledgerflow import ExecutionStatus
 from ledgerflow.cli import render
@@ -92,7 +93,8 @@ def list_(env: Env, status_: str | None, workflow: str | None, limit: int,
         columns[3:] = ["steps", "versions", "signals", "entries", "age", "idle", "expires in"]
     table = Table(*columns)
     for r in rows:
-        cells = [r.id, f"{r.workflow} v{r.workflow_version}", render.styled(r.status)]
+        cells: list[str | Text] = [Text(r.id), Text(f"{r.workflow} v{r.workflow_version}"),
+                                   render.styled(r.status)]
         if with_metrics:
             m = found[r.id]
             cells += [f"{m.steps_done}/{m.steps_total}", str(m.state_versions), str(m.signals),
@@ -121,7 +123,7 @@ def history(env: Env, execution_id: str, as_json: bool) -> None:
                   box=box.SIMPLE_HEAD)
     for e in entries:
         table.add_row(
-            str(e.seq), e.event_type, e.step_id or "",
+            str(e.seq), e.event_type, Text(e.step_id or ""),
             f"{e.from_state or '∅'} → {e.to_state or '∅'}",
             str(e.attempt or ""), f"v{e.state_version}" if e.state_version else "",
             e.occurred_at[11:23], e.entry_hash[:10],

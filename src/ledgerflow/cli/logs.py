@@ -37,7 +37,7 @@ def logs(env: Env, execution_id: str, follow: bool, kind: tuple[str, ...],
     """
     app = env.app()
     execution_id = full_id(app, execution_id)
-    console = Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False, soft_wrap=True, emoji=False)
     after = 0
     try:
         while True:

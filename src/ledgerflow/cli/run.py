@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 import click
-from rich.console import Console
+from rich.markup import escape
 
 from ledgerflow import App, ExecutionUpdate, Worker, errors, load_agents
 from ledgerflow.cli import render
@@ -86,13 +86,13 @@ def worker(env: Env, agents: str, concurrency: int | None, until_idle: bool,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     load_agents(_split(agents))
     app = _connect(env, wait_for_db)
-    console = Console(stderr=True)
+    console = render.console(stderr=True)
 
     def announce(update: ExecutionUpdate) -> None:
         if update.terminal and not quiet:
-            console.print(f"{render.styled(update.status)} {update.id} "
-                          f"{update.workflow} v{update.workflow_version}"
-                          + (f": {update.error}" if update.error else ""))
+            said = f" {update.id} {update.workflow} v{update.workflow_version}" \
+                + (f": {update.error}" if update.error else "")
+            console.print(f"{render.styled(update.status)}{escape(said)}")
 
     w = app.worker(concurrency=concurrency, until_idle=until_idle, listener=announce,
                    lease_seconds=lease_seconds)

@@ -74,7 +74,7 @@ def show(env: Env, execution_id: str, version: int | None, diff: tuple[int, int]
     if as_json:
         emit_json(found.to_dict())
         return
-    console = Console()
+    console = Console(emoji=False)
     console.print(f"[bold]state version {found.version}[/] (made by ledger entry "
                   f"{found.seq}, sha256 {found.sha256[:12]}…, {found.created_at})")
     console.print_json(json.dumps(found.state))
@@ -90,7 +90,7 @@ def _state_diff(env: Env, execution_id: str, old: int, new: int, *, as_json: boo
     after = json.dumps(app.state(execution_id, new).state, indent=2)
     lines = difflib.unified_diff(before.splitlines(), after.splitlines(),
                                  f"state v{old}", f"state v{new}", lineterm="")
-    console = Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False, soft_wrap=True, emoji=False)
     shown = False
     for line in lines:
         shown = True
