@@ -28,7 +28,8 @@ from ledgerflow.settings import DEFAULT_DB_URL
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", "db_url", envvar="LEDGERFLOW_DB", default=DEFAULT_DB_URL,
               show_default=True, metavar="URL",
-              help="Database URL (env LEDGERFLOW_DB): sqlite:///file.db, sqlite:////abs.db, or "
+              help="Database URL (env LEDGERFLOW_DB): sqlite:///file.db, sqlite:////abs.db "
+                   "(the file is created on first use, in a folder that must exist), or "
                    "postgresql://user@host:5432/db (any number of workers).")
 @click.version_option(__version__, prog_name="ledgerflow")
 @click.pass_context
