@@ -63,7 +63,7 @@ def demo(env: Env, concurrency: int) -> None:
         ran = [s.id for s in report.steps if s.status == "completed"
                and s.id not in ("onboarding", "review") and not s.id.startswith("on.")]
         table.add_row(names[execution_id], render.styled(report.status), " ".join(ran),
-                      f"{report.progress.completed}/{report.progress.total}",
+                      f"{report.progress.done}/{report.progress.total}",
                       f"{result.entries} entries",
                       "[green]ok[/]" if result.ok else f"[red]{result.message}[/]")
     console.print(table)

@@ -75,9 +75,9 @@ def status(console: Console, report: ExecutionReport) -> None:
     t = report.timing
     console.print(f"[bold]{escape(report.id)}[/]  {escape(report.workflow)} "
                   f"v{report.workflow_version}  {styled(report.status)}")
-    console.print(f"progress: {p.completed}/{p.total} completed, {p.skipped} skipped, "
-                  f"{p.failed} failed, {p.running} running, {p.pending} pending "
-                  f"({p.percentage:.1f}%)")
+    console.print(f"progress: {p.done}/{p.total} done ({p.percentage:.1f}%): "
+                  f"{p.completed} completed, {p.skipped} skipped, {p.failed} failed, "
+                  f"{p.cancelled} cancelled, {p.running} running, {p.pending} pending")
     duration = f"{t.duration_seconds:.3f}s" if t.duration_seconds is not None else "-"
     console.print(f"timing: created {t.created_at}  started {t.started_at or '-'}  "
                   f"finished {t.finished_at or '-'}  duration {duration}")
