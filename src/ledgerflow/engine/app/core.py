@@ -65,7 +65,11 @@ def worker_actor() -> Actor:
 
 
 class App(Reads):
-    """One tenant's view of one database, with the agents this process offers."""
+    """One tenant's view of one database, with the agents this process offers.
+
+    Every method that takes an ``execution_id`` takes an unambiguous prefix of 8 or more
+    characters of it too (an exact id wins); a prefix several of the tenant's ids start
+    with raises ``errors.AmbiguousExecutionId``, a ``NotFound`` listing ``candidates``."""
 
     def __init__(self, store_or_url: Store | str | None = None, *,
                  tenant: str = DEFAULT_TENANT, clock: Clock | None = None,
