@@ -40,21 +40,24 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _completed(folder: Path, db: str, execution_id: str) -> None:
+def _greet_ada(folder: Path, agents: str) -> tuple[str, str]:
+    """The README's commands in ``folder``: apply, start, and a worker with ``--agents
+    agents``; the execution must complete. Returns the database and the execution id."""
+    db = f"sqlite:///{folder / 'ledgerflow.db'}"
+    run_cli(folder, db, "apply", "greet.yaml")
+    execution_id = run_cli(folder, db, "start", "greet", "--input",
+                           '{"name": "Ada"}').stdout.strip()
+    run_cli(folder, db, "worker", "--agents", agents, "--until-idle")
     report = json.loads(run_cli(folder, db, "status", execution_id, "--json").stdout)
     assert report["status"] == "completed", report
     assert [s["status"] for s in report["steps"]] == ["completed", "completed"]
+    return db, execution_id
 
 
 def test_a_dotted_name_is_found_in_the_current_folder(folder: Path) -> None:
     (folder / "my_agents.py").write_text(_agents_with_a_helper())
     (folder / "helpers.py").write_text(HELPER)
-    db = f"sqlite:///{folder / 'ledgerflow.db'}"
-    run_cli(folder, db, "apply", "greet.yaml")
-    execution_id = run_cli(folder, db, "start", "greet", "--input",
-                           '{"name": "Ada"}').stdout.strip()
-    run_cli(folder, db, "worker", "--agents", "my_agents", "--until-idle")
-    _completed(folder, db, execution_id)
+    db, execution_id = _greet_ada(folder, "my_agents")
     state = json.loads(run_cli(folder, db, "state", execution_id, "--json").stdout)["state"]
     assert state["greeting"] == "hello Ada"
     ran = run_cli(folder, db, "run", "greet", "--input", '{"name": "Ada"}', "--agents",
@@ -67,12 +70,7 @@ def test_a_py_file_imports_the_modules_beside_it(folder: Path) -> None:
     agents.mkdir()
     (agents / "my_agents.py").write_text(_agents_with_a_helper())
     (agents / "helpers.py").write_text(HELPER)
-    db = f"sqlite:///{folder / 'ledgerflow.db'}"
-    run_cli(folder, db, "apply", "greet.yaml")
-    execution_id = run_cli(folder, db, "start", "greet", "--input",
-                           '{"name": "Ada"}').stdout.strip()
-    run_cli(folder, db, "worker", "--agents", "agents/my_agents.py", "--until-idle")
-    _completed(folder, db, execution_id)
+    _greet_ada(folder, "agents/my_agents.py")
 
 
 def test_an_unknown_module_is_one_line_naming_it(folder: Path) -> None:
