@@ -19,7 +19,8 @@ succeed if simply made again).
     ├── NotFound                     an unknown id or name (another tenant's too): kind, id
     │   ├── WorkflowNotFound         version
     │   └── ExecutionNotFound
-    │       └── ExecutionRemoved     removed by retention: tombstone
+    │       ├── ExecutionRemoved     removed by retention: tombstone
+    │       └── AmbiguousExecutionId  an id prefix several executions share: candidates
     ├── Conflict                     the request contradicts what is stored: execution_id
     │   ├── IdempotencyConflict      same execution id, different input
     │   ├── InvalidTransition        not allowed in the current status: current_status,
@@ -181,6 +182,16 @@ class ExecutionRemoved(ExecutionNotFound):
     def __init__(self, message: str, tombstone: Tombstone) -> None:
         self.tombstone = tombstone
         super().__init__(message, id=tombstone.execution_id)
+
+
+class AmbiguousExecutionId(ExecutionNotFound):
+    """An id prefix (``id``) that several executions' ids start with; ``candidates`` are
+    some of them, in id order."""
+
+    def __init__(self, message: str, *, id: str | None = None,
+                 candidates: Sequence[str] = ()) -> None:
+        self.candidates = tuple(candidates)
+        super().__init__(message, id=id)
 
 
 class Conflict(LedgerflowError):

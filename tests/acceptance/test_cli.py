@@ -45,8 +45,9 @@ def test_apply_start_worker_status_list_history_state(applied: Path) -> None:
     status = lf_json(tmp, "status", eid)
     assert {"id", "workflow", "status", "progress", "timing", "steps"} <= set(status)
     assert status["status"] == "completed"
-    assert status["progress"] == {"total": 4, "completed": 3, "failed": 0, "skipped": 1,
-                                  "running": 0, "pending": 0, "percentage": 100.0}
+    assert status["progress"] == {"total": 4, "done": 4, "completed": 3, "failed": 0,
+                                  "skipped": 1, "cancelled": 0, "running": 0, "pending": 0,
+                                  "percentage": 100.0}
     assert {"started_at", "finished_at", "duration_seconds"} <= set(status["timing"])
     assert [(s["id"], s["status"], s["attempts"]) for s in status["steps"]] == [
         ("a", "completed", 1), ("b", "completed", 1), ("c", "skipped", 0),

@@ -41,7 +41,7 @@ def test_migrations_numbered_without_gaps() -> None:
 
 
 def test_new_database_is_created_and_migrated(tmp_path: Path) -> None:
-    path = tmp_path / "new" / "fresh.db"
+    path = tmp_path / "fresh.db"  # in a folder that exists: folders are never created
     store = SqliteStore(f"sqlite:///{path}")
     store.close()
     assert path.exists()

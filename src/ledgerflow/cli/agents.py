@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 from rich import box
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ledgerflow.cli import render
-from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, pass_env
+from ledgerflow.cli.base import Env, emit_json, full_id, handle_errors, json_option, pass_env
 
 _BREAKER_STYLE = {"closed": "green", "open": "red", "half_open": "yellow"}
 
@@ -22,12 +22,6 @@ def _rate(value: float | None) -> str:
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} ms"
-
-
-def _wide() -> Console:
-    console = Console()
-    console.width = max(console.width, 130)
-    return console
 
 
 @click.group(invoke_without_command=True)
@@ -60,10 +54,11 @@ def agents(ctx: click.Context, env: Env, as_json: bool) -> None:
         breaker = f"[{style}]{a.breaker}[/]" + (f" since {a.breaker_since[11:19]}"
                                                  if a.breaker_since else "")
         s = a.stats
-        table.add_row(a.capability, a.agent, ", ".join(a.workers) or "[dim]not running[/]",
+        table.add_row(Text(a.capability), Text(a.agent),
+                      Text(", ".join(a.workers)) if a.workers else "[dim]not running[/]",
                       breaker, str(s["total"]), _rate(s["success_rate"]), _ms(s["mean_ms"]),
                       _ms(s["p95_ms"]), s["last_update"] or "")
-    _wide().print(table)
+    render.print_table(render.console(piped_width=130), table, "capability", "agent", "alive on")
 
 
 @agents.command()
@@ -106,10 +101,11 @@ def stats(env: Env, recalculate: bool, as_json: bool) -> None:
                       "p95", "updated", box=box.SIMPLE_HEAD)
         for a in found:
             s = a.stats
-            table.add_row(a.capability, a.agent, str(s["total"]), str(s["successes"]),
+            table.add_row(Text(a.capability), Text(a.agent), str(s["total"]),
+                          str(s["successes"]),
                           str(s["failures"]), _rate(s["success_rate"]), _ms(s["mean_ms"]),
                           _ms(s["p95_ms"]), s["last_update"] or "")
-        _wide().print(table)
+        render.print_table(render.console(piped_width=130), table, "capability", "agent")
         return
     checked = app.recalculate_stats(write=True)
     if as_json:
@@ -119,9 +115,9 @@ def stats(env: Env, recalculate: bool, as_json: bool) -> None:
                       box=box.SIMPLE_HEAD)
         for c in checked:
             before = c.stored["total"] if c.stored else "-"
-            table.add_row(c.capability, c.agent, f"{before} → {c.rebuilt['total']}",
+            table.add_row(Text(c.capability), Text(c.agent), f"{before} → {c.rebuilt['total']}",
                           "[green]yes[/]" if c.agree else "[red]no (rebuilt stored)[/]")
-        _wide().print(table)
+        render.print_table(render.console(piped_width=130), table, "capability", "agent")
     if not all(c.agree for c in checked):
         sys.exit(1)
 
@@ -134,6 +130,7 @@ def stats(env: Env, recalculate: bool, as_json: bool) -> None:
 def routing(env: Env, execution_id: str, as_json: bool) -> None:
     """The routing decisions of an execution: for every attempt, the chosen agent, every
     candidate's score (or why it was excluded), the reason, and how the attempt ended."""
+    execution_id = full_id(env.app(), execution_id)
     decisions = env.app().routing(execution_id)
     if as_json:
         emit_json([d.to_dict() for d in decisions])
@@ -141,15 +138,14 @@ def routing(env: Env, execution_id: str, as_json: bool) -> None:
     if not decisions:
         click.echo(f"no routing decisions yet for {execution_id}")
         return
-    console = _wide()
     table = Table("step", "try", "agent", "outcome", "duration", "candidates", "reason",
                   box=box.SIMPLE_HEAD)
     for d in decisions:
-        table.add_row(d.step_id, str(d.attempt), d.agent,
+        table.add_row(Text(d.step_id), str(d.attempt), Text(d.agent),
                       render.styled("completed" if d.outcome == "success" else "failed")
                       if d.outcome else "[dim]not recorded[/]",
-                      _ms(d.duration_ms), _candidates(d.candidates), d.reason)
-    console.print(table)
+                      _ms(d.duration_ms), Text(_candidates(d.candidates)), Text(d.reason))
+    render.print_table(render.console(piped_width=130), table, "step", "agent")
 
 
 def _candidates(scores: list[dict[str, Any]]) -> str:

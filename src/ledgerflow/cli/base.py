@@ -69,6 +69,12 @@ def parse_json_arg(raw: str, what: str) -> Any:
         ) from None
 
 
+def full_id(app: ledgerflow.App, execution_id: str) -> str:
+    """The whole id of the execution ``execution_id`` names: its id, or an unambiguous
+    prefix of 8 or more characters (what the command then prints)."""
+    return app.execution(execution_id).id
+
+
 def fail(exc: errors.LedgerflowError) -> NoReturn:
     """Print ``exc`` as one line on stderr, with the command that helps, and exit 1."""
     if os.environ.get("LEDGERFLOW_TRACEBACK"):  # for bug reports: where it came from

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 from rich import box
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ledgerflow import errors
 from ledgerflow.cli import render
@@ -50,15 +50,12 @@ def cleanup(env: Env, older_than: str, dry_run: bool, as_json: bool) -> None:
     if stones:
         table = Table("id", "workflow", "final status", "finished (UTC)", "last seq",
                       "head hash", box=box.SIMPLE_HEAD)
-        for column in table.columns:
-            column.no_wrap = True
         for t in stones:
-            table.add_row(t.execution_id, f"{t.workflow} v{t.workflow_version}",
+            table.add_row(Text(t.execution_id), Text(f"{t.workflow} v{t.workflow_version}"),
                           render.styled(t.final_status), t.finished_at or "",
                           str(t.head_seq), t.head_hash[:16] + "…")
-        console = Console()
-        console.width = max(console.width, 140)  # ids and hashes read badly folded
-        console.print(table)
+        # ids and hashes read badly folded: pipes get 140 columns
+        render.print_table(render.console(piped_width=140), table, "id", "head hash")
     click.echo(f"{verb} {len(stones)} execution(s) finished before {report.cutoff}"
                + (" (dry run: nothing removed)" if dry_run else ""))
     if report.skipped:

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ledgerflow.cli import base
 from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, parse_json_arg, pass_env
 
 reason_option = click.option("--reason", default=None, metavar="TEXT",
@@ -37,6 +38,7 @@ def pause(env: Env, execution_id: str, reason: str | None, as_json: bool) -> Non
     pending steps and the state document; `state set`/`state patch` may edit it.
     """
     app = env.app()
+    execution_id = base.full_id(app, execution_id)
     app.pause(execution_id, reason)
     _done(as_json, execution_id, "pause", f"paused {execution_id}",
           status=app.execution(execution_id).status)
@@ -54,6 +56,7 @@ def resume(env: Env, execution_id: str, from_step: str | None, reason: str | Non
            as_json: bool) -> None:
     """Resume a paused execution where it stopped (a worker picks it up)."""
     app = env.app()
+    execution_id = base.full_id(app, execution_id)
     app.resume(execution_id, reason, from_step)
     where = f" from step {from_step}" if from_step else ""
     _done(as_json, execution_id, "resume", f"resumed {execution_id}{where}",
@@ -70,6 +73,7 @@ def cancel(env: Env, execution_id: str, reason: str | None, as_json: bool) -> No
     """Cancel an execution: pending steps are cancelled, running handlers see
     `ctx.cancelled`, and it ends `cancelled`. Cancelling twice is harmless."""
     app = env.app()
+    execution_id = base.full_id(app, execution_id)
     changed = app.cancel(execution_id, reason)
     message = f"cancelled {execution_id}" if changed else f"{execution_id} was already cancelled"
     _done(as_json, execution_id, "cancel", message, status="cancelled", changed=changed)
@@ -83,7 +87,9 @@ def cancel(env: Env, execution_id: str, reason: str | None, as_json: bool) -> No
 @handle_errors
 def retry(env: Env, execution_id: str, reason: str | None, as_json: bool) -> None:
     """Run the failed steps of a failed execution again; completed outputs are kept."""
-    steps = env.app().retry(execution_id, reason)
+    app = env.app()
+    execution_id = base.full_id(app, execution_id)
+    steps = app.retry(execution_id, reason)
     _done(as_json, execution_id, "retry",
           f"retrying {execution_id}: {', '.join(steps) or 'no failed step'}",
           status="running", steps=steps)
@@ -100,7 +106,9 @@ def retry(env: Env, execution_id: str, reason: str | None, as_json: bool) -> Non
 def rerun(env: Env, execution_id: str, from_step: str, reason: str | None,
           as_json: bool) -> None:
     """Run a finished (completed or failed) execution again from STEP."""
-    steps = env.app().rerun(execution_id, from_step, reason)
+    app = env.app()
+    execution_id = base.full_id(app, execution_id)
+    steps = app.rerun(execution_id, from_step, reason)
     _done(as_json, execution_id, "rerun", f"rerunning {execution_id}: {', '.join(steps)}",
           status="running", steps=steps)
 
@@ -123,7 +131,9 @@ def fork(env: Env, execution_id: str, at_seq: int | None, input_patch: str | Non
     ledgers record the fork.
     """
     patch = parse_json_arg(input_patch, "--input-patch") if input_patch is not None else None
-    new_id = env.app().fork(execution_id, at_seq, patch)
+    app = env.app()
+    execution_id = base.full_id(app, execution_id)
+    new_id = app.fork(execution_id, at_seq, patch)
     if as_json:
         emit_json({"id": new_id, "forked_from": execution_id, "at_seq": at_seq})
     else:
@@ -143,6 +153,7 @@ def signal(env: Env, execution_id: str, name: str, data: str | None, as_json: bo
     handlers run for it."""
     value = parse_json_arg(data, "--data") if data is not None else {}
     app = env.app()
+    execution_id = base.full_id(app, execution_id)
     app.signal(execution_id, name, value)
     _done(as_json, execution_id, "signal", f"signal {name!r} stored for {execution_id}",
           status=app.execution(execution_id).status, signal=name)

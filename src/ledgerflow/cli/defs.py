@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from ledgerflow.cli import render
 from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, pass_env
 
 
@@ -66,8 +67,8 @@ def workflows(env: Env, as_json: bool) -> None:
         return
     table = Table("name", "version", "sha256", "created")
     for r in rows:
-        table.add_row(r.name, str(r.version), r.sha256[:12] + "…", r.created_at)
-    Console().print(table)
+        table.add_row(Text(r.name), str(r.version), r.sha256[:12] + "…", r.created_at)
+    render.print_table(render.console(), table, "name")
 
 
 COMMANDS = [init, migrate, apply, workflows]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from ledgerflow import load_agents
@@ -33,7 +32,7 @@ def demo(env: Env, concurrency: int) -> None:
     """
     load_agents(["ledgerflow.demo.agents"])
     app = env.app()
-    console = Console()
+    console = render.console()
     applied = app.apply(definition_path())
     console.print(f"[bold]ledgerflow demo[/] · database {app.db_url} · workflow "
                   f"{applied.name} v{applied.version}")
@@ -64,7 +63,7 @@ def demo(env: Env, concurrency: int) -> None:
         ran = [s.id for s in report.steps if s.status == "completed"
                and s.id not in ("onboarding", "review") and not s.id.startswith("on.")]
         table.add_row(names[execution_id], render.styled(report.status), " ".join(ran),
-                      f"{report.progress.completed}/{report.progress.total}",
+                      f"{report.progress.done}/{report.progress.total}",
                       f"{result.entries} entries",
                       "[green]ok[/]" if result.ok else f"[red]{result.message}[/]")
     console.print(table)

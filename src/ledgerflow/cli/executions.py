@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 from rich import box
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ledgerflow import ExecutionStatus
 from ledgerflow.cli import render
@@ -61,7 +61,7 @@ def status(env: Env, execution_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(report.to_dict())
     else:
-        render.status(Console(), report)
+        render.status(render.console(), report)
 
 
 @click.command(name="list")
@@ -93,7 +93,8 @@ def list_(env: Env, status_: str | None, workflow: str | None, limit: int,
         columns[3:] = ["steps", "versions", "signals", "entries", "age", "idle", "expires in"]
     table = Table(*columns)
     for r in rows:
-        cells = [r.id, f"{r.workflow} v{r.workflow_version}", render.styled(r.status)]
+        cells: list[str | Text] = [Text(r.id), Text(f"{r.workflow} v{r.workflow_version}"),
+                                   render.styled(r.status)]
         if with_metrics:
             m = found[r.id]
             cells += [f"{m.steps_done}/{m.steps_total}", str(m.state_versions), str(m.signals),
@@ -104,9 +105,7 @@ def list_(env: Env, status_: str | None, workflow: str | None, limit: int,
         else:
             cells += [r.created_at, r.finished_at or ""]
         table.add_row(*cells)
-    console = Console()
-    console.width = max(console.width, 150 if with_metrics else 120)  # ids stay whole
-    console.print(table)
+    render.print_table(render.console(piped_width=150 if with_metrics else 120), table, "id")
 
 
 @click.command()
@@ -122,18 +121,15 @@ def history(env: Env, execution_id: str, as_json: bool) -> None:
         return
     table = Table("seq", "event", "step", "from → to", "try", "state", "at (UTC)", "hash",
                   box=box.SIMPLE_HEAD)
-    for column in table.columns:
-        column.no_wrap = True
     for e in entries:
         table.add_row(
-            str(e.seq), e.event_type, e.step_id or "",
+            str(e.seq), e.event_type, Text(e.step_id or ""),
             f"{e.from_state or '∅'} → {e.to_state or '∅'}",
             str(e.attempt or ""), f"v{e.state_version}" if e.state_version else "",
             e.occurred_at[11:23], e.entry_hash[:10],
         )
-    console = Console()
-    console.width = max(console.width, 120)  # a ledger reads badly folded; pipes get 80
-    console.print(table)
+    # a ledger reads badly folded: pipes get 120 columns, not 80
+    render.print_table(render.console(piped_width=120), table, "step", "event")
 
 
 COMMANDS = [start, status, list_, history]

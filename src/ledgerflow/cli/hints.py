@@ -61,13 +61,15 @@ def _lock(exc: errors.WorkerLockHeld) -> str:
     return "hint: ledgerflow worker --concurrency N"
 
 
-def _removed(exc: errors.ExecutionRemoved) -> None:
-    return None  # the message already says all the tombstone proves
+def _says_it_all(exc: errors.ExecutionNotFound) -> None:
+    # the message already says it all: what the tombstone proves, or the candidates
+    return None
 
 
 # most specific class first: the first rule whose class matches decides
 _RULES: tuple[tuple[type[errors.LedgerflowError], Callable[..., str | None]], ...] = (
-    (errors.ExecutionRemoved, _removed),
+    (errors.ExecutionRemoved, _says_it_all),
+    (errors.AmbiguousExecutionId, _says_it_all),
     (errors.NotFound, _not_found),
     (errors.InvalidTransition, _transition),
     (errors.ConcurrentChange, _concurrent),

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ledgerflow import ExecutionStatus
-from ledgerflow.cli.base import Env, handle_errors, json_option, pass_env
+from ledgerflow.cli.base import Env, full_id, handle_errors, json_option, pass_env
 
 _STYLE = {"interaction": "", "telemetry": "cyan", "error": "red", "decision": "magenta",
           "transition": "yellow"}
@@ -36,7 +36,8 @@ def logs(env: Env, execution_id: str, follow: bool, kind: tuple[str, ...],
     ledger (`ledgerflow history`) never does.
     """
     app = env.app()
-    console = Console(highlight=False, soft_wrap=True)
+    execution_id = full_id(app, execution_id)
+    console = Console(highlight=False, soft_wrap=True, emoji=False)
     after = 0
     try:
         while True:

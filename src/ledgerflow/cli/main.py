@@ -81,7 +81,8 @@ LAZY_COMMANDS = [
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", "db_url", envvar="LEDGERFLOW_DB", default=DEFAULT_DB_URL,
               show_default=True, metavar="URL",
-              help="Database URL (env LEDGERFLOW_DB): sqlite:///file.db, sqlite:////abs.db, or "
+              help="Database URL (env LEDGERFLOW_DB): sqlite:///file.db, sqlite:////abs.db "
+                   "(the file is created on first use, in a folder that must exist), or "
                    "postgresql://user@host:5432/db (any number of workers).")
 @click.version_option(__version__, prog_name="ledgerflow")
 @click.pass_context
@@ -96,6 +97,9 @@ def cli(ctx: click.Context, db_url: str) -> None:
       ledgerflow worker --agents my.agents     run handlers until stopped
       ledgerflow status ID                     progress of one execution
       ledgerflow verify --all                  check every ledger's hash chain
+
+    Wherever a command takes an execution ID, an unambiguous prefix of 8 or more
+    characters will do.
     """
     # here, not at the top: --version and --help exit before this and need none of it
     from ledgerflow.cli.base import Env

@@ -15,20 +15,22 @@ from rich.progress import (
 )
 
 from ledgerflow import ExecutionUpdate
+from ledgerflow.cli import render
 
 
 class LiveProgress:
-    """One bar per execution: steps done of total, and the current status."""
+    """One bar per execution: steps done of total, and the current status. Labels are
+    printed as given (never read as markup or emoji codes)."""
 
     def __init__(self, console: Console | None = None, labels: dict[str, str] | None = None,
                  transient: bool = False) -> None:
-        self.console = console or Console(stderr=True)
+        self.console = console or render.console(stderr=True)
         self._labels = labels or {}
         self._progress = Progress(
-            TextColumn("{task.description}", justify="left"),
+            TextColumn("{task.description}", justify="left", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[status]}"),
+            TextColumn("{task.fields[status]}", markup=False),
             TimeElapsedColumn(),
             console=self.console,
             transient=transient,

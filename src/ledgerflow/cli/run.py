@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 import click
-from rich.console import Console
+from rich.markup import escape
 
 from ledgerflow import App, ExecutionUpdate, Worker, errors, load_agents
 from ledgerflow.cli import render
@@ -20,8 +20,9 @@ from ledgerflow.cli.progress import LiveProgress
 
 agents_option = click.option(
     "--agents", "agents", default="", metavar="MODULE[,MODULE…]",
-    help="Agents modules to import (dotted names or paths to .py files); their "
-         "@ledgerflow.agent handlers become this worker's agents.")
+    help="Agents modules to import: dotted names (found in the current folder or on "
+         "PYTHONPATH) or paths to .py files (which may import the modules beside them); "
+         "their @ledgerflow.agent handlers become this worker's agents.")
 concurrency_option = click.option(
     "--concurrency", type=click.IntRange(min=1, max=1024), default=None,
     help="Handlers running at once (default 8, env LEDGERFLOW_CONCURRENCY).")
@@ -85,13 +86,13 @@ def worker(env: Env, agents: str, concurrency: int | None, until_idle: bool,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     load_agents(_split(agents))
     app = _connect(env, wait_for_db)
-    console = Console(stderr=True)
+    console = render.console(stderr=True)
 
     def announce(update: ExecutionUpdate) -> None:
         if update.terminal and not quiet:
-            console.print(f"{render.styled(update.status)} {update.id} "
-                          f"{update.workflow} v{update.workflow_version}"
-                          + (f": {update.error}" if update.error else ""))
+            said = f" {update.id} {update.workflow} v{update.workflow_version}" \
+                + (f": {update.error}" if update.error else "")
+            console.print(f"{render.styled(update.status)}{escape(said)}")
 
     w = app.worker(concurrency=concurrency, until_idle=until_idle, listener=announce,
                    lease_seconds=lease_seconds)
@@ -140,7 +141,7 @@ def run(env: Env, workflow: str, input_: str | None, execution_id: str | None, a
     if as_json:
         emit_json(report.to_dict())
     else:
-        render.status(Console(), report)
+        render.status(render.console(), report)
     if report.status == "failed":
         raise SystemExit(1)
 

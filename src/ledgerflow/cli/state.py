@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import difflib
 import json
+from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.text import Text
 
-from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, parse_json_arg, pass_env
+from ledgerflow.cli.base import (
+    Env,
+    emit_json,
+    full_id,
+    handle_errors,
+    json_option,
+    parse_json_arg,
+    pass_env,
+)
 
 
 class _ShowByDefault(click.Group):
@@ -32,7 +42,9 @@ def state() -> None:
       ledgerflow state ID --version 3
       ledgerflow state ID --diff 2 5
       ledgerflow state set ID case.risk '"high"'
+      ledgerflow state patch ID '{"case": {"risk": null}}'
       ledgerflow state patch ID patch.json
+      ledgerflow state patch ID --json-patch '[{"op": "remove", "path": "/case"}]'
     """
 
 
@@ -52,6 +64,7 @@ def show(env: Env, execution_id: str, version: int | None, diff: tuple[int, int]
     Every change of the state document makes a version; `history` shows which ledger
     entry made which one.
     """
+    execution_id = full_id(env.app(), execution_id)
     if diff is not None:
         if version is not None:
             raise click.UsageError("give --version or --diff, not both")
@@ -61,7 +74,7 @@ def show(env: Env, execution_id: str, version: int | None, diff: tuple[int, int]
     if as_json:
         emit_json(found.to_dict())
         return
-    console = Console()
+    console = Console(emoji=False)
     console.print(f"[bold]state version {found.version}[/] (made by ledger entry "
                   f"{found.seq}, sha256 {found.sha256[:12]}…, {found.created_at})")
     console.print_json(json.dumps(found.state))
@@ -77,7 +90,7 @@ def _state_diff(env: Env, execution_id: str, old: int, new: int, *, as_json: boo
     after = json.dumps(app.state(execution_id, new).state, indent=2)
     lines = difflib.unified_diff(before.splitlines(), after.splitlines(),
                                  f"state v{old}", f"state v{new}", lineterm="")
-    console = Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False, soft_wrap=True, emoji=False)
     shown = False
     for line in lines:
         shown = True
@@ -110,25 +123,57 @@ def set_(env: Env, execution_id: str, path: str, value: str, reason: str | None,
     state version. Quote JSON strings: '"high"'.
     """
     parsed = parse_json_arg(value, "JSON")
+    execution_id = full_id(env.app(), execution_id)
     _edited(as_json, execution_id, env.app().set_state(execution_id, path, parsed, reason))
 
 
 @state.command()
 @click.argument("execution_id")
-@click.argument("patch", metavar="PATCH.json")
+@click.argument("patch", metavar="PATCH")
+@click.option("--json-patch", "json_patch", is_flag=True,
+              help="PATCH is an RFC 6902 JSON Patch: an array of operations such as "
+                   '[{"op": "remove", "path": "/case/risk"}], applied all or none.')
 @click.option("--reason", default=None, metavar="TEXT", help="Why: recorded in the ledger.")
 @json_option
 @pass_env
 @handle_errors
-def patch(env: Env, execution_id: str, patch: str, reason: str | None, as_json: bool) -> None:
-    """Apply a JSON merge patch (RFC 7386) to a paused execution's state.
+def patch(env: Env, execution_id: str, patch: str, json_patch: bool, reason: str | None,
+          as_json: bool) -> None:
+    """Edit a paused execution's state with a JSON merge patch (RFC 7386): a JSON object
+    whose keys replace the document's, null removing a key ('{"case": {"risk": null}}').
+    With --json-patch, PATCH is an RFC 6902 JSON Patch (an array of operations) instead.
+    Anything else (an array without --json-patch, null, a number) is refused.
 
-    PATCH.json is a file, or inline JSON; null removes a key.
+    
+    PATCH is inline JSON when it parses as JSON; @FILE reads FILE; anything else is
+    the path of a JSON file (patch.json). The ledger records the patch and its kind.
     """
-    source = patch if patch.lstrip().startswith(("{", "[")) or patch.startswith("@") \
-        else f"@{patch}"
-    parsed = parse_json_arg(source, "PATCH")
-    _edited(as_json, execution_id, env.app().patch_state(execution_id, parsed, reason))
+    parsed, source = _patch_value(patch)
+    if not isinstance(parsed, list if json_patch else dict):
+        expected = "a JSON Patch (--json-patch) is an array of operations" if json_patch \
+            else "a merge patch is a JSON object (an RFC 6902 array of operations needs " \
+            "--json-patch)"
+        shown = json.dumps(parsed)
+        shown = shown if len(shown) <= 40 else shown[:39] + "…"
+        raise click.BadParameter(f"{source} is {shown}; {expected}", param_hint="PATCH")
+    execution_id = full_id(env.app(), execution_id)
+    version = env.app().patch_state(execution_id, parsed, reason, json_patch=json_patch)
+    _edited(as_json, execution_id, version)
+
+
+def _patch_value(raw: str) -> tuple[Any, str]:
+    """PATCH as JSON, and where it came from: ``@FILE`` is a file; text that parses as JSON
+    is inline; anything else names a file."""
+    if raw.startswith("@"):
+        return parse_json_arg(raw, "PATCH"), f"file {raw[1:]}"
+    try:
+        return json.loads(raw), "PATCH"
+    except json.JSONDecodeError as exc:
+        if Path(raw).is_file():
+            return parse_json_arg(f"@{raw}", "PATCH"), f"file {raw}"
+        raise click.BadParameter(
+            f"{raw!r} is neither JSON ({exc.msg} at column {exc.colno}) nor an existing file",
+            param_hint="PATCH") from None
 
 
 COMMANDS = [state]

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import click
 from rich import box
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ledgerflow import WorkerInfo
 from ledgerflow.cli import render
@@ -24,12 +24,12 @@ def _since(at: str | None) -> str:
     return render.age((datetime.now(UTC) - started).total_seconds())
 
 
-def _row(w: WorkerInfo) -> list[str]:
+def _row(w: WorkerInfo) -> list[str | Text]:
     style = _STATE_STYLE.get(w.state, "")
-    return [w.id, f"[{style}]{w.state}[/{style}]", _since(w.started_at),
+    return [Text(w.id), f"[{style}]{w.state}[/{style}]", _since(w.started_at),
             f"{render.age(w.heartbeat_age_s)} ago", str(w.executions),
             f"{w.running} ({w.concurrency} at a time)", _since(w.running_since),
-            ", ".join(w.capabilities) or "-"]
+            Text(", ".join(w.capabilities) or "-")]
 
 
 @click.command()
@@ -61,15 +61,14 @@ def workers(env: Env, everyone: bool, as_json: bool) -> None:
                   "capabilities", box=box.SIMPLE_HEAD)
     for w in found:
         table.add_row(*_row(w))
-    console = Console()
-    console.width = max(console.width, 120)
-    console.print(table)
+    console = render.console(piped_width=120)
+    render.print_table(console, table, "worker")
     for w in found:
         for step in w.steps[:SHOWN]:
-            console.print(f"  {w.id} has {step['execution']} {step['step']} "
-                          f"({step['agent']}) since {_since(step['since'])}")
+            console.print(Text(f"  {w.id} has {step['execution']} {step['step']} "
+                               f"({step['agent']}) since {_since(step['since'])}"))
         if len(w.steps) > SHOWN:
-            console.print(f"  {w.id}: {len(w.steps) - SHOWN} more (--json lists them)")
+            console.print(Text(f"  {w.id}: {len(w.steps) - SHOWN} more (--json lists them)"))
 
 
 COMMANDS = [workers]

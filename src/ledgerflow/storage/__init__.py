@@ -12,7 +12,8 @@ __all__ = ["Change", "ExecutionFilter", "SqliteStore", "Store", "open_store"]
 def open_store(url: str, *, migrate: bool = False) -> Store:
     """Open the store named by ``url``.
 
-    ``sqlite:///path.db``: a new embedded database is created and migrated.
+    ``sqlite:///path.db``: a new embedded database is created and migrated, in a folder
+    that exists (a missing folder is an ``errors.ConfigurationError`` naming it).
     ``postgresql://user@host:5432/db`` (or ``postgres://``): the database must exist; its
     schema is created or upgraded only with ``migrate`` (else ``MigrationRequired``).
     """

@@ -142,6 +142,11 @@ class Store(Protocol):
         """For the worker, which serves every tenant."""
         ...
 
+    def execution_ids_by_prefix(self, tenant_id: str, prefix: str, limit: int) -> list[str]:
+        """Ids of the tenant's executions that start with ``prefix``, in id order, at most
+        ``limit`` of them; read from the primary-key index (a range, not a scan)."""
+        ...
+
     def load_steps(self, execution_id: str) -> list[StepRow]: ...
 
     def list_executions(self, flt: ExecutionFilter) -> list[ExecutionRow]:

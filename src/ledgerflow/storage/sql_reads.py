@@ -21,6 +21,8 @@ from ledgerflow.storage.rows import (
 from ledgerflow.storage.sql_mixin import SqlMixin
 from ledgerflow.storage.sqlite_rows import build, params
 
+HIGHEST = "\U0010ffff"  # the highest code point: after a prefix, above every id that has it
+
 
 class SharedReads(SqlMixin):
     def _write_rows(self, conn: Any, applied: Sequence[Change]) -> None:
@@ -57,6 +59,11 @@ class SharedReads(SqlMixin):
     def load_execution_any_tenant(self, execution_id: str) -> ExecutionRow | None:
         rows = self._read("execution_by_id_any_tenant", (execution_id,))
         return build(ExecutionRow, rows[0]) if rows else None
+
+    def execution_ids_by_prefix(self, tenant_id: str, prefix: str, limit: int) -> list[str]:
+        rows = self._read("execution_ids_by_prefix", {
+            "low": prefix, "high": prefix + HIGHEST, "tenant_id": tenant_id, "limit": limit})
+        return [r["id"] for r in rows]
 
     def load_steps(self, execution_id: str) -> list[StepRow]:
         return [build(StepRow, r) for r in self._read("steps_of_execution", (execution_id,))]

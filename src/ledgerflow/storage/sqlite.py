@@ -56,8 +56,13 @@ class SqliteStore(AgentTables, LeaseTables, SharedReads):
         if not existed and not create:
             raise errors.NotFound(f"database {self.path} does not exist", kind="database",
                                   id=str(self.path))
-        if not existed:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not existed and not self.path.parent.is_dir():
+            # a mistyped folder must not become a new, empty database that looks like the
+            # old one lost: a new database file is made only in a folder that exists
+            raise errors.ConfigurationError(
+                f"folder {self.path.parent} of database {self.path} does not exist; create "
+                "it first, or correct the path in the database URL"
+            )
         self._writer = self._connect()
         pending = self._pending_migrations()
         if existed and not self._applied() and self._has_tables():

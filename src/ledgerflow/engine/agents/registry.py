@@ -7,9 +7,12 @@ A handler is called as ``handler(ctx, data)``: ``data`` is the step's evaluated 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from ledgerflow import errors
@@ -137,7 +140,14 @@ def agent(capability: str, *, name: str | None = None, priority: int = 0,
 
 
 def load_modules(modules: Sequence[str]) -> None:
-    """Import agents modules by dotted name (or ``path/to/file.py``)."""
+    """Import agents modules by dotted name (or ``path/to/file.py``), as Python runs them.
+
+    A dotted name is imported with the current directory on ``sys.path`` (as ``python -m``
+    does), so ``my_agents`` finds ``./my_agents.py``; a ``path/to/file.py`` is imported with
+    its own folder on ``sys.path`` (as ``python path/to/file.py`` does), so it can import the
+    modules beside it. Those folders stay on ``sys.path`` for the life of the process: a
+    handler may import its neighbours when it runs, too.
+    """
     for module in modules:
         module = module.strip()
         if not module:
@@ -146,13 +156,15 @@ def load_modules(modules: Sequence[str]) -> None:
             if module.endswith(".py"):
                 _load_path(module)
             else:
+                _on_path(Path.cwd())
                 importlib.import_module(module)
         except errors.LedgerflowError:
             raise
         except ModuleNotFoundError as exc:
             raise errors.AgentError(
                 f"cannot import agents module {module!r}: {exc}; check the name and that "
-                "its folder is on PYTHONPATH (or pass a path ending in .py)", module=module,
+                "its folder is the current one or on PYTHONPATH (or pass a path ending in "
+                ".py)", module=module,
             ) from exc
         except Exception as exc:
             raise errors.AgentError(
@@ -161,15 +173,20 @@ def load_modules(modules: Sequence[str]) -> None:
             ) from exc
 
 
-def _load_path(path: str) -> None:
-    import importlib.util
-    from pathlib import Path
+def _on_path(folder: Path) -> None:
+    """Put ``folder`` first on ``sys.path`` unless it is there already."""
+    entry = str(folder.resolve())
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
 
+
+def _load_path(path: str) -> None:
     file = Path(path)
     if not file.is_file():
         raise errors.AgentError(f"agents file {path!r} does not exist", module=path)
     spec = importlib.util.spec_from_file_location(f"ledgerflow_agents_{file.stem}", file)
     if spec is None or spec.loader is None:
         raise errors.AgentError(f"cannot load agents file {path!r}", module=path)
+    _on_path(file.parent)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -30,8 +30,6 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import json_merge_patch
-
 from ledgerflow import definition as defs
 from ledgerflow import errors
 from ledgerflow.clock import Clock, SystemClock
@@ -70,7 +68,11 @@ def worker_actor() -> Actor:
 
 
 class App(Reads):
-    """One tenant's view of one database, with the agents this process offers."""
+    """One tenant's view of one database, with the agents this process offers.
+
+    Every method that takes an ``execution_id`` takes an unambiguous prefix of 8 or more
+    characters of it too (an exact id wins); a prefix several of the tenant's ids start
+    with raises ``errors.AmbiguousExecutionId``, a ``NotFound`` listing ``candidates``."""
 
     def __init__(self, store_or_url: Store | str | None = None, *,
                  tenant: str = DEFAULT_TENANT, clock: Clock | None = None,
@@ -278,14 +280,24 @@ class App(Reads):
             return tr.view.row.state_version + 1
         return self._commands.apply(execution_id, A.EDIT_STATE, edit)
 
-    def patch_state(self, execution_id: str, patch: Any, reason: str | None = None) -> int:
-        """Apply a JSON merge patch (RFC 7386) to the state of a paused execution."""
+    def patch_state(self, execution_id: str, patch: Any, reason: str | None = None, *,
+                    json_patch: bool = False) -> int:
+        """Edit the state of a paused execution with a JSON merge patch (RFC 7386): a JSON
+        object whose keys replace the document's (``None`` removes a key; anything but an
+        object is refused, since it would replace the whole document). With ``json_patch``,
+        ``patch`` is an RFC 6902 JSON Patch instead: a list of operations, applied all or
+        none. The ledger entry records the patch under ``merge_patch`` or ``json_patch``.
+        Returns the new state version."""
         def edit(tr: Transition) -> int:
-            new = json_merge_patch.merge(copy.deepcopy(tr.state), patch)
-            actions.edit_state(tr, new, {"merge_patch": patch}, reason)
+            if json_patch:
+                new = editing.json_patch(tr.state, patch)
+                how = {"json_patch": patch}
+            else:
+                new = editing.merge_patch(tr.state, patch)
+                how = {"merge_patch": patch}
+            actions.edit_state(tr, new, how, reason)
             return tr.view.row.state_version + 1
         return self._commands.apply(execution_id, A.EDIT_STATE, edit)
-
 
 def _updates_to(listener: Callable[[ExecutionUpdate], None]) -> Callable[[ExecutionView], None]:
     def hear(view: ExecutionView) -> None:

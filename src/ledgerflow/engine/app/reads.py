@@ -76,8 +76,9 @@ class Reads:
                       and any(w == g.name for w in waits.values()))
         extras = reports.Extras(waits=waits, forks=self.store.list_forks(row.id),
                                signals_pending=pending)
-        return reports.report(row, self.store.load_steps(row.id), self.clock.now(), expected,
-                             extras)
+        return reports.report(row, self.store.load_steps(row.id),
+                              frozenset(s.id for s in steps), self.clock.now(), expected,
+                              extras)
 
     def history(self, execution_id: str) -> list[HistoryEntry]:
         """The execution's ledger, oldest first, with the state version each entry made."""
@@ -118,8 +119,10 @@ class Reads:
     def metrics(self, execution_id: str) -> reports.Metrics:
         """Counts and ages of an execution (steps, state versions, signals, idle time)."""
         row = self._row(execution_id)
+        steps = self.definitions.outline(row.tenant_id, row.workflow, row.workflow_version)
         return reports.metrics(row, self.store.load_steps(row.id),
-                              len(self.store.load_signals(row.id)), self.clock.now())
+                               frozenset(s.id for s in steps),
+                               len(self.store.load_signals(row.id)), self.clock.now())
 
     # retention ------------------------------------------------------------------------
     def cleanup(self, older_than: float, dry_run: bool = False) -> retention.CleanupReport:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ledgerflow.engine.model.lifecycle import StepStatus
 from ledgerflow.engine.model.view import ExecutionView
+from ledgerflow.engine.reports.status import graph_steps, progress_of
 from ledgerflow.storage.rows import (
     BreakerTransitionRow,
     DecisionRow,
@@ -21,9 +21,6 @@ from ledgerflow.storage.rows import (
     TelemetryRow,
     parse_column,
 )
-
-_DONE = frozenset({StepStatus.COMPLETED, StepStatus.SKIPPED, StepStatus.FAILED,
-                   StepStatus.CANCELLED, StepStatus.INTERRUPTED})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -200,16 +197,16 @@ class ExecutionUpdate:
     status: str
     terminal: bool
     error: str | None
-    steps_total: int
-    steps_done: int  # settled one way or another: completed, skipped, failed, cancelled
+    steps_total: int  # the graph's steps, as the status report's progress counts them
+    steps_done: int  # completed or skipped: the report's ``progress.done``
 
     @classmethod
     def from_view(cls, view: ExecutionView) -> ExecutionUpdate:
-        done = sum(1 for s in view.steps.values() if s.status in _DONE)
+        progress = progress_of(view.steps.values(), graph_steps(view.definition))
         return cls(id=view.id, workflow=view.row.workflow,
                    workflow_version=view.row.workflow_version, status=view.row.status,
                    terminal=view.status.terminal, error=view.row.error,
-                   steps_total=len(view.steps), steps_done=done)
+                   steps_total=progress.total, steps_done=progress.done)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

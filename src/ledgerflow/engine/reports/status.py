@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from ledgerflow.definition.model import Definition
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.storage.rows import ExecutionRow, StepRow, parse_column
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Progress:
+    """How far an execution's graph is: its steps by status (``progress_of``)."""
+
     total: int
+    done: int  # completed + skipped: what a progress bar shows, done of total
     completed: int
-    failed: int
+    failed: int  # failed or interrupted
     skipped: int
+    cancelled: int
     running: int
     pending: int
-    percentage: float
+    percentage: float  # done of total
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -87,19 +92,33 @@ def seconds_between(start: str | None, end: str | None, now: datetime) -> float 
     return round((stop - parse_time(start)).total_seconds(), 6)
 
 
-def progress_of(statuses: Sequence[str]) -> Progress:
+def graph_steps(definition: Definition) -> frozenset[str]:
+    """The ids of a definition's steps: what progress counts."""
+    return frozenset(step.id for step in definition.steps)
+
+
+def progress_of(steps: Iterable[StepRow], graph: Collection[str]) -> Progress:
+    """The one definition of progress, for every face (status, bars, ``list --metrics``).
+
+    It counts the steps of the graph (``graph``: ``graph_steps`` of the definition); the
+    runs of signal handlers (``on.*``) are not steps of the graph and count nowhere here.
+    Done is completed or skipped: ``done`` of ``total`` is what a bar shows and
+    ``percentage`` measures. A failed, interrupted or cancelled step is settled but not
+    done, so a run cancelled before any step ran stays at 0 %.
+    """
     count = {s: 0 for s in StepStatus}
-    for status in statuses:
-        count[StepStatus(status)] += 1
-    total = len(statuses)
-    failed = count[StepStatus.FAILED] + count[StepStatus.INTERRUPTED]
-    done = count[StepStatus.COMPLETED] + count[StepStatus.SKIPPED] + failed \
-        + count[StepStatus.CANCELLED]
+    for step in steps:
+        if step.step_id in graph:
+            count[StepStatus(step.status)] += 1
+    total = sum(count.values())
+    done = count[StepStatus.COMPLETED] + count[StepStatus.SKIPPED]
     return Progress(
         total=total,
+        done=done,
         completed=count[StepStatus.COMPLETED],
-        failed=failed,
+        failed=count[StepStatus.FAILED] + count[StepStatus.INTERRUPTED],
         skipped=count[StepStatus.SKIPPED],
+        cancelled=count[StepStatus.CANCELLED],
         running=count[StepStatus.RUNNING],
         pending=count[StepStatus.PENDING],
         percentage=round(100.0 * done / total, 1) if total else 100.0,
@@ -127,8 +146,10 @@ class Extras:
     signals_pending: int = 0
 
 
-def report(row: ExecutionRow, steps: Sequence[StepRow], now: datetime,
-           expected: float | None = None, extras: Extras | None = None) -> ExecutionReport:
+def report(row: ExecutionRow, steps: Sequence[StepRow], graph: Collection[str],
+           now: datetime, expected: float | None = None,
+           extras: Extras | None = None) -> ExecutionReport:
+    """The report of an execution from its rows; ``graph`` as ``progress_of`` takes it."""
     status = ExecutionStatus(row.status)
     extra = extras or Extras(waits={})
     waiting = tuple(
@@ -142,7 +163,7 @@ def report(row: ExecutionRow, steps: Sequence[StepRow], now: datetime,
         workflow_version=row.workflow_version,
         status=row.status,
         active=status.active,
-        progress=progress_of([s.status for s in steps]),
+        progress=progress_of(steps, graph),
         timing=Timing(
             created_at=row.created_at,
             started_at=row.started_at,
@@ -202,13 +223,13 @@ class Metrics:
         return asdict(self)
 
 
-def metrics(row: ExecutionRow, steps: Sequence[StepRow], signals: int,
-            now: datetime) -> Metrics:
-    progress = progress_of([s.status for s in steps])
-    done = progress.completed + progress.skipped + progress.failed
+def metrics(row: ExecutionRow, steps: Sequence[StepRow], graph: Collection[str],
+            signals: int, now: datetime) -> Metrics:
+    """Counts and ages of an execution; its steps done of total as ``progress_of`` says."""
+    progress = progress_of(steps, graph)
     expires = (parse_time(row.expires_at) - now).total_seconds() if row.expires_at else None
     return Metrics(
-        steps_done=done, steps_total=progress.total, running=progress.running,
+        steps_done=progress.done, steps_total=progress.total, running=progress.running,
         state_versions=row.state_version, signals=signals, ledger_entries=row.head_seq,
         age_seconds=round((now - parse_time(row.created_at)).total_seconds(), 3),
         idle_seconds=round((now - parse_time(row.updated_at)).total_seconds(), 3),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from ledgerflow.clock import Clock
+from ledgerflow.engine.model.lifecycle import ExecutionStatus
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.base import Change, Store
 from ledgerflow.storage.rows import ClaimRow, WorkerRow
@@ -75,14 +76,25 @@ class Leases:
         return self._clock.monotonic() - self._renewed >= self._options.seconds / 4
 
     def renew(self) -> list[str]:
-        """Extend every lease held; returns the executions lost meanwhile (taken over)."""
+        """Extend every lease held; returns the executions no longer held (taken over, or
+        ended while held here), for the caller to ``let_go``."""
         self._renewed = self._clock.monotonic()
         still = self._store.renew_leases(self.owner, expires_at=self._expires(),
                                          at=format_timestamp(self._clock.now()))
-        lost = [eid for eid, epoch in self.held.items() if still.get(eid) != epoch]
-        for eid in lost:
-            del self.held[eid]
-        return lost
+        return [eid for eid, epoch in self.held.items() if still.get(eid) != epoch]
+
+    def let_go(self, execution_id: str, why: str) -> None:
+        """Forget an execution no longer held here. Taken over by another worker (which
+        claims it under a new lease epoch): a warning saying ``why``. Ended while held here
+        under the same epoch (an operator cancelled it, its session expired, retention
+        removed it): nothing was lost, so it is only noted."""
+        row = self._store.load_execution_any_tenant(execution_id)
+        epoch = self.held.pop(execution_id, None)
+        if row is None or (ExecutionStatus(row.status).terminal and row.lease_epoch == epoch):
+            log.info("execution %s ended while held here (%s)", execution_id,
+                     row.status if row is not None else "removed")
+        else:
+            log.warning("execution %s: lease lost (%s)", execution_id, why)
 
     def hand_over(self, execution_id: str, capability: str) -> None:
         """Release an execution to the workers offering ``capability`` (this one does not);

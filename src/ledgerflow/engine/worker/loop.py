@@ -384,9 +384,9 @@ class Worker:
             self._queue.put(event)
 
     def _lost(self, execution_id: str, why: str) -> None:
-        """No longer ours: forget it; its running handlers see ``ctx.cancelled``."""
-        log.warning("execution %s: lease lost (%s)", execution_id, why)
-        self._leases.forget(execution_id)
+        """No longer ours (taken over, or ended by an operator): forget it; its running
+        handlers see ``ctx.cancelled``."""
+        self._leases.let_go(execution_id, why)
         self._views.pop(execution_id, None)
         self._attempts.cancel_stale(execution_id, None)
 

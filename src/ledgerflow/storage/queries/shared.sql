@@ -52,6 +52,16 @@ SELECT * FROM executions WHERE tenant_id = ? AND id = ?;
 -- name: execution_by_id_any_tenant
 SELECT * FROM executions WHERE id = ?;
 
+-- name: execution_ids_by_prefix
+-- A range over the primary key (every id from the prefix up to the prefix followed by the
+-- highest code point): both backends compare ids byte-wise (SQLite's BINARY, PostgreSQL's
+-- "C"), so it is exactly the ids that start with the prefix, read from the primary-key
+-- index. The tenant is compared as an expression so that no planner prefers the indexes
+-- that start with tenant_id (every execution of one tenant) over the key range.
+SELECT id FROM executions
+WHERE id >= :low AND id < :high AND tenant_id || '' = :tenant_id
+ORDER BY id LIMIT :limit;
+
 -- name: steps_of_execution
 SELECT * FROM step_runs WHERE execution_id = ? ORDER BY rowid;
 
