@@ -12,6 +12,7 @@ import argparse
 import os
 import platform
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -120,6 +121,34 @@ def concurrent(path: Path, executions: int, in_flight: int) -> dict[str, float]:
             "commits_per_step": report.commits / steps}
 
 
+def python_api(path: Path, runs: int) -> dict[str, float]:
+    """Milliseconds (median of ``runs``) from starting one 10-step chain from Python to
+    having its result: with ``start`` + ``run_until_idle``, with ``run`` (which launches
+    and stops a worker each call), and with ``start`` + ``result`` on a launched worker."""
+    app = make_app(path)
+
+    def until_idle() -> None:
+        eid = app.start("seq")
+        app.run_until_idle()
+        if app.execution(eid).status != "completed":
+            raise RuntimeError("python API benchmark: an execution did not complete")
+
+    def median_ms(call: Callable[[], object]) -> float:
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times) * 1000
+
+    idle = median_ms(until_idle)
+    run = median_ms(lambda: app.run("seq"))
+    app.launch()
+    launched = median_ms(lambda: app.result(app.start("seq")))
+    app.close()
+    return {"until_idle_ms": idle, "run_ms": run, "launched_ms": launched}
+
+
 RECOVERY_WORKER = """
 import sys, time
 sys.path.insert(0, {src!r})
@@ -211,6 +240,7 @@ def main() -> None:
         conc = step(f"concurrent {conc_n}×{STEPS}",
                     lambda: concurrent(d / "conc.db", conc_n, 64))
         rec = step(f"recovery of {rec_n}", lambda: recovery(d / "rec.db", rec_n))
+        api = step("Python API latency", lambda: python_api(d / "api.db", 20))
         flush = step("telemetry flush to SQLite",
                      lambda: telemetry_flush_rate(d / "tel.db", 10_000 if args.quick else 50_000))
     router_us = step("router decisions", lambda: routing_telemetry.router_decision_us(
@@ -237,6 +267,10 @@ def main() -> None:
         (f"recovery: {rec_n} executions interrupted by SIGKILL, restart → all completed",
          f"{rec['engine_s']:.3f} s", f"target ≤ 1 s ({rec['recovered']} recovered; "
          f"{rec['process_s']:.2f} s with interpreter start)"),
+        (f"Python API: one {STEPS}-step chain, start + run_until_idle (median of 20)",
+         f"{api['until_idle_ms']:.1f} ms", "no poll-interval tail (was ≈ 250 ms of it)"),
+        ("  app.run (launches and stops a worker per call)", f"{api['run_ms']:.1f} ms", ""),
+        ("  start + result, worker launched once", f"{api['launched_ms']:.1f} ms", ""),
         ("router decision, 10 candidates", f"{router_us:.1f} µs", "target ≤ 20 µs"),
         ("telemetry record(), one thread", f"{record_rate:,.0f} /s", "target ≥ 1,000,000"),
         ("  … with the background flusher running", f"{record_live:,.0f} /s",

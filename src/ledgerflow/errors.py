@@ -31,6 +31,11 @@ succeed if simply made again).
     ├── InputValidationError         input or a state edit is refused: problems, path
     ├── AgentError                   no agent, bad agent options or module: capability,
     │                                agent, module
+    ├── ExecutionFailed              it ended without a result (failed, cancelled or
+    │                                expired): execution_id, status, step_id, error
+    ├── ResultTimeout                no end within the caller's timeout (also a
+    │                                TimeoutError; retryable): execution_id, status,
+    │                                timeout
     ├── StorageError                 the database failed or is in an unexpected shape
     │   ├── ConnectionLost           the database is unreachable for now (retryable)
     │   ├── CorruptedRow             a row was changed outside ledgerflow: what
@@ -272,6 +277,35 @@ class AgentError(LedgerflowError):
         self.capability = capability
         self.agent = agent
         self.module = module
+        super().__init__(message)
+
+
+class ExecutionFailed(LedgerflowError):
+    """Waiting for a result, the execution ended without one. ``status`` is how it ended
+    (``"failed"``, ``"cancelled"`` or ``"expired"``); ``step_id`` the step whose failure
+    failed it (None when no step did: a cancel, an expiry); ``error`` the reason it
+    records (the failed step's error for a failure, the operator's reason for a cancel)."""
+
+    def __init__(self, message: str, *, execution_id: str, status: str,
+                 step_id: str | None = None, error: str | None = None) -> None:
+        self.execution_id = execution_id
+        self.status = _name(status)
+        self.step_id = step_id
+        self.error = error
+        super().__init__(message)
+
+
+class ResultTimeout(LedgerflowError, TimeoutError):
+    """The execution did not end within ``timeout`` seconds of the caller's wait; it
+    goes on (``status`` is where it stood), and waiting again may see it end."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, execution_id: str, status: str,
+                 timeout: float) -> None:
+        self.execution_id = execution_id
+        self.status = _name(status)
+        self.timeout = timeout
         super().__init__(message)
 
 

@@ -13,6 +13,13 @@
     app.run_until_idle()
     print(app.status(execution_id).status)
 
+or with a worker in a background thread, waiting for results::
+
+    with ledgerflow.App("sqlite:///ledgerflow.db") as app:
+        app.launch()
+        execution_id = app.start("onboarding", input={"entity_type": "CORPORATE"})
+        print(app.result(execution_id))            # or app.run("onboarding", input=...)
+
 An ``App`` is one tenant's view of one store. Give it a URL (it opens and later closes the
 store) or an open ``Store`` (shared: closing the app leaves it open), and
 ``app.for_tenant(name)`` for another tenant's view over the same store, definition cache
@@ -34,14 +41,16 @@ from ledgerflow import definition as defs
 from ledgerflow import errors
 from ledgerflow.clock import Clock, SystemClock
 from ledgerflow.engine.agents.registry import DEFAULT_REGISTRY, AgentRegistry, F
+from ledgerflow.engine.app import running
 from ledgerflow.engine.app.reads import Reads
 from ledgerflow.engine.control import editing
 from ledgerflow.engine.control.commands import Controller
 from ledgerflow.engine.definitions import Applied, Definitions, DefinitionSource
+from ledgerflow.engine.model.lifecycle import ExecutionStatus
 from ledgerflow.engine.model.lifecycle import OperatorAction as A
 from ledgerflow.engine.model.transition import Transition, sha256_text, text
 from ledgerflow.engine.model.view import ExecutionView
-from ledgerflow.engine.reports.records import ExecutionUpdate
+from ledgerflow.engine.reports.records import ExecutionSummary, ExecutionUpdate
 from ledgerflow.engine.rules import actions, starting
 from ledgerflow.engine.worker.leases import LeaseOptions
 from ledgerflow.ledger.chain import Actor
@@ -92,7 +101,9 @@ class App(Reads):
         self.db_url = self.store.url
         self.definitions = Definitions(self.store, self.clock)
         self.registry = AgentRegistry(parents=[DEFAULT_REGISTRY])
-        self._worker: Worker | None = None
+        self._worker: Worker | None = None  # the worker running in this process, if any
+        self._launched: running.Launched | None = None  # the one ``launch`` started
+        self._results = running.Results(self.settings.poll_interval)
         self._bind(tenant)
 
     def _bind(self, tenant: str) -> None:
@@ -107,14 +118,41 @@ class App(Reads):
         view = copy.copy(self)
         view._owns_store = False
         view._worker = None
+        view._launched = None
         view._bind(tenant)
         return view
 
     # lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
-        """Close the store if this app opened it (an app given a ``Store`` leaves it open)."""
+        """Stop the worker ``launch`` started (its running handlers finish and commit
+        first), then close the store if this app opened it (an app given a ``Store``
+        leaves it open)."""
+        self._stop_launched()
         if self._owns_store:
             self.store.close()
+
+    def launch(self, concurrency: int | None = None) -> App:
+        """Start a worker in a background thread of this process and return once it is
+        ready: from then on ``start`` begins an execution at once. Idempotent (while a
+        worker runs in this app, returns without starting another); ``close`` (or
+        leaving ``with app:``) stops it. Returns the app."""
+        if self._launched is None and (self._worker is None or not self._worker.ready):
+            launched = running.Launched(self.worker(concurrency=concurrency),
+                                        on_end=self._results.nudge)
+            self._worker, self._launched = launched.worker, launched
+            try:
+                launched.start()
+            except BaseException:
+                self._stop_launched()
+                raise
+        return self
+
+    def _stop_launched(self) -> None:
+        launched, self._launched = self._launched, None
+        if launched is not None:
+            if self._worker is launched.worker:
+                self._worker = None
+            launched.stop()
 
     def __enter__(self) -> App:
         return self
@@ -179,6 +217,41 @@ class App(Reads):
             worker.adopt(activation)
         return execution_id
 
+    def result(self, execution_id: str, timeout: float | None = None) -> Any:
+        """Wait until the execution ends and return its result (the output of its last
+        step, or of each last step by id when the graph has several ends).
+
+        Raises ``errors.ExecutionFailed`` when it ends failed, cancelled or expired
+        (``status``, ``step_id``, ``error`` say how), and ``errors.ResultTimeout`` (a
+        ``TimeoutError``) when ``timeout`` seconds pass first (None: wait as long as it
+        takes; a paused or waiting execution is waited for). It wakes as soon as a worker
+        of this app commits the end, and looks at the database every poll interval for
+        an end committed by another process's worker."""
+        row = self._row(execution_id)
+        ended = self._results.wait(row.id, lambda: self._row(row.id),
+                                   self._launch_error, timeout)
+        if ended.status == ExecutionStatus.COMPLETED:
+            return ExecutionSummary.from_row(ended).result
+        raise running.failure(ended, self.store.load_ledger(ended.id))
+
+    def run(self, workflow: str, input: Any = None, *, execution_id: str | None = None,
+            timeout: float | None = None) -> Any:
+        """Start an execution of ``workflow`` and return its result (see ``result`` for
+        the errors). Without a worker running in this app, one is launched for the call
+        and stopped afterwards; ``timeout`` bounds the wait, not the start."""
+        launching = self._launched is None and (self._worker is None or not self._worker.ready)
+        if launching:
+            self.launch()
+        try:
+            return self.result(self.start(workflow, input, execution_id=execution_id),
+                               timeout)
+        finally:
+            if launching:
+                self._stop_launched()
+
+    def _launch_error(self) -> Exception | None:
+        return None if self._launched is None else self._launched.error
+
     def _existing(self, execution_id: str, input_sha: str) -> str | None:
         row = self.store.load_execution_any_tenant(execution_id)
         if row is None:
@@ -212,7 +285,7 @@ class App(Reads):
             until_idle=until_idle,
             telemetry_capacity=self.settings.telemetry_capacity,
         )
-        hear = None if listener is None else _updates_to(listener)
+        hear = _updates_to(self._results, listener)
         return Worker(self.store, self.definitions, self.registry, self.clock,
                       worker_actor(), options, hear)
 
@@ -299,7 +372,11 @@ class App(Reads):
             return tr.view.row.state_version + 1
         return self._commands.apply(execution_id, A.EDIT_STATE, edit)
 
-def _updates_to(listener: Callable[[ExecutionUpdate], None]) -> Callable[[ExecutionView], None]:
+
+def _updates_to(results: running.Results, listener: Callable[[ExecutionUpdate], None] | None,
+                ) -> Callable[[ExecutionView], None]:
     def hear(view: ExecutionView) -> None:
-        listener(ExecutionUpdate.from_view(view))
+        results.heard(view)  # whoever waits for a result wakes at once
+        if listener is not None:
+            listener(ExecutionUpdate.from_view(view))
     return hear

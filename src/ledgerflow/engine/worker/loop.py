@@ -14,7 +14,6 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import timedelta
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock
@@ -54,8 +53,6 @@ __all__ = ["Listener", "Worker", "WorkerOptions", "WorkerReport"]
 Rule = Callable[[Transition], object]
 
 log = logging.getLogger("ledgerflow.worker")
-WAKEUP_KEPT = timedelta(hours=1)  # wake-ups older than this are pruned
-WAKEUP_PRUNE_EVERY = 600.0  # seconds between prunes while a worker runs
 CLAIM_PER_SLOT = 8  # executions claimed per free handler slot (measured: benchmarks/pg.py)
 RETRY_AFTER = 1.0  # seconds to wait after the database failed a write, before trying again
 
@@ -187,7 +184,9 @@ class Worker:
 
     def _collect(self) -> list[Event]:
         events: list[Event] = []
-        timeout = self._timers.wait(self._clock.now().timestamp(), self._options.poll_interval)
+        # settled: what is queued is all there is; wait for nothing (no poll-interval tail)
+        longest = 0.0 if self._settled() else self._options.poll_interval
+        timeout = self._timers.wait(self._clock.now().timestamp(), longest)
         try:
             first = self._queue.get(timeout=timeout)
         except queue.Empty:
@@ -228,13 +227,15 @@ class Worker:
             min(self._leases.batch, CLAIM_PER_SLOT * free)
         return self._finder.look(room=room, quarantined=self._loader.quarantined)
 
+    def _settled(self) -> bool:
+        """Running until idle, and nothing here will move an execution on by itself: no
+        handler in flight, no timer but wait deadlines and attempt timeouts."""
+        return self._options.until_idle and not self._stop.is_set() and \
+            not self._inflight and not self._timers.any_moving()
+
     def _idle(self) -> bool:
-        """Nothing in flight, no timer that will move an execution (wait deadlines and
-        attempt timeouts do not count), and no new work: executions left are waiting for
-        a signal or paused."""
-        if self._stop.is_set() or not self._options.until_idle:
-            return False
-        if self._inflight or self._timers.any_moving():
+        """Settled, and one more look finds no new work (what is left waits or is paused)."""
+        if not self._settled():
             return False
         new = self._poll()
         for event in new:
