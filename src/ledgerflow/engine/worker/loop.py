@@ -14,7 +14,6 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import timedelta
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock
@@ -54,8 +53,6 @@ __all__ = ["Listener", "Worker", "WorkerOptions", "WorkerReport"]
 Rule = Callable[[Transition], object]
 
 log = logging.getLogger("ledgerflow.worker")
-WAKEUP_KEPT = timedelta(hours=1)  # wake-ups older than this are pruned
-WAKEUP_PRUNE_EVERY = 600.0  # seconds between prunes while a worker runs
 CLAIM_PER_SLOT = 8  # executions claimed per free handler slot (measured: benchmarks/pg.py)
 RETRY_AFTER = 1.0  # seconds to wait after the database failed a write, before trying again
 
@@ -146,8 +143,7 @@ class Worker:
         return self.report
 
     def _shutdown(self) -> None:
-        """Write what is left, hand back every lease (another worker takes them at once)
-        and say so in the registry."""
+        """Write what is left, hand back every lease, say so in the registry."""
         self._finder.close()
         self.report.recovered = self._finder.recovered
         try:
@@ -322,6 +318,7 @@ class Worker:
             if not tr.changed:
                 self._views[view.id] = view
                 self._timers.arm(tr.timers)  # deadlines found again (start-up, a refresh)
+                self._hand_over(view, tr.handoff)  # its wait was recorded before
                 continue
             result = tr.build()
             built.append((event, result, view))
@@ -358,11 +355,15 @@ class Worker:
             self._leases.forget(view.id)
             if self._finder.more:
                 self._finder.poke.set()  # room for one more: claim it now
-        elif result.handoff is not None and not self._attempts.keys(view.id):
-            self._views.pop(view.id, None)  # nothing of it runs here: let another take it
-            self._leases.hand_over(view.id, result.handoff)
+        self._hand_over(view, result.handoff)
         if self._listener is not None:
             self._listener(view)
+
+    def _hand_over(self, view: ExecutionView, capability: str | None) -> None:
+        """A step waits for ``capability``: once nothing of it runs here, offer it elsewhere."""
+        if capability and not view.status.terminal and not self._attempts.keys(view.id):
+            self._views.pop(view.id, None)
+            self._leases.hand_over(view.id, capability)
 
     def _conflict(self, event: Event, old_view: ExecutionView) -> None:
         """The execution changed under us (a control, a signal, or another worker took it
