@@ -11,7 +11,7 @@ from ledgerflow.definition.builder import WorkflowBuilder
 from ledgerflow.definition.model import Definition
 from ledgerflow.engine.agents.admin import AgentInfo, Recalculated
 from ledgerflow.engine.agents.registry import AgentRegistry, agent
-from ledgerflow.engine.agents.registry import load_modules as load_agents
+from ledgerflow.engine.agents.modules import load_agents
 from ledgerflow.engine.app import App
 from ledgerflow.engine.control.retention import CleanupReport
 from ledgerflow.engine.definitions import Applied

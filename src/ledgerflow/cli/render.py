@@ -49,6 +49,8 @@ def status(console: Console, report: ExecutionReport) -> None:
         what = f"signal {w['signal']!r}" if w["signal"] else "its time"
         until = f" (until {w['until']})" if w["until"] else ""
         console.print(f"[blue]waiting:[/] step {w['step']} waits for {what}{until}")
+    for a in report.waiting_for_agents:
+        console.print(f"[blue]waiting:[/] step {a['step']} is {a['message']}", highlight=False)
     if report.signals_pending:
         console.print(f"signals received, not yet taken by a wait: {report.signals_pending}")
     if report.error:
