@@ -10,8 +10,8 @@ from ledgerflow import errors
 from ledgerflow.definition.builder import WorkflowBuilder
 from ledgerflow.definition.model import Definition
 from ledgerflow.engine.agents.admin import AgentInfo, Recalculated
-from ledgerflow.engine.agents.registry import AgentRegistry, agent
 from ledgerflow.engine.agents.modules import load_agents
+from ledgerflow.engine.agents.registry import AgentRegistry, agent
 from ledgerflow.engine.app import App
 from ledgerflow.engine.control.retention import CleanupReport
 from ledgerflow.engine.definitions import Applied
