@@ -276,6 +276,7 @@ def test_a_step_only_another_worker_can_run_is_handed_over_to_it(
                 pids["left"], pids["right"], pids["left"]]
             assert app.verify(eid).ok
     waits = ledger_events(pg_url, "step.waiting_for_agent")
-    assert waits and all(e["payload"] == {"capability": "right.work"} for e in waits)
+    needs = {"a": "left.work", "b": "right.work", "c": "left.work"}
+    assert waits and all(e["payload"] == {"capability": needs[str(e["step"])]} for e in waits)
     assert len({(e["execution"], e["step"]) for e in waits}) == len(waits)  # once per wait
     assert not ledger_events(pg_url, "step.deferred")  # handed over, not polled
