@@ -49,7 +49,7 @@ _EXPORTS = {
     "WorkflowBuilder": "ledgerflow.definition.builder",
     "agent": "ledgerflow.engine.agents.registry",
     "copy_deployment": "ledgerflow.storage.copy",
-    "load_agents": "ledgerflow.engine.agents.registry:load_modules",
+    "load_agents": "ledgerflow.engine.agents.modules",
     "open_store": "ledgerflow.storage",
 }
 
@@ -57,8 +57,8 @@ if TYPE_CHECKING:  # the same names, for type checkers and readers (a test holds
     from ledgerflow.definition.builder import WorkflowBuilder
     from ledgerflow.definition.model import Definition
     from ledgerflow.engine.agents.admin import AgentInfo, Recalculated
+    from ledgerflow.engine.agents.modules import load_agents
     from ledgerflow.engine.agents.registry import AgentRegistry, agent
-    from ledgerflow.engine.agents.registry import load_modules as load_agents
     from ledgerflow.engine.app import App
     from ledgerflow.engine.control.retention import CleanupReport
     from ledgerflow.engine.definitions import Applied

@@ -275,5 +275,8 @@ def test_a_step_only_another_worker_can_run_is_handed_over_to_it(
             assert [outputs[s]["pid"] for s in "abc"] == [
                 pids["left"], pids["right"], pids["left"]]
             assert app.verify(eid).ok
-    handed = ledger_events(pg_url, "step.deferred")
-    assert handed and all("handed over" in str(e["payload"]) for e in handed)
+    waits = ledger_events(pg_url, "step.waiting_for_agent")
+    needs = {"a": "left.work", "b": "right.work", "c": "left.work"}
+    assert waits and all(e["payload"] == {"capability": needs[str(e["step"])]} for e in waits)
+    assert len({(e["execution"], e["step"]) for e in waits}) == len(waits)  # once per wait
+    assert not ledger_events(pg_url, "step.deferred")  # handed over, not polled

@@ -134,7 +134,7 @@ CREATE TABLE step_runs (
     error         TEXT,
     ready_at      TEXT,                         -- a pending retry is due at this time
     started_at    TEXT,
-    finished_at   TEXT, heartbeat_at TEXT, heartbeat TEXT,
+    finished_at   TEXT, heartbeat_at TEXT, heartbeat TEXT, waiting_for TEXT,
     PRIMARY KEY (execution_id, step_id)
 );
 CREATE TABLE telemetry (

@@ -100,6 +100,9 @@ def status(console: Console, report: ExecutionReport) -> None:
         until = f" (until {w['until']})" if w["until"] else ""
         waits = escape(f"step {w['step']} waits for {what}{until}")
         console.print(f"[blue]waiting:[/] {waits}")
+    for a in report.waiting_for_agents:
+        line = escape(f"step {a['step']} is {a['message']}")
+        console.print(f"[blue]waiting:[/] {line}", highlight=False)
     if report.signals_pending:
         console.print(f"signals received, not yet taken by a wait: {report.signals_pending}")
     if report.error:

@@ -128,9 +128,16 @@ def _connect(env: Env, wait_for_db: float) -> App:
 @handle_errors
 def run(env: Env, workflow: str, input_: str | None, execution_id: str | None, agents: str,
         concurrency: int | None, as_json: bool) -> None:
-    """Start WORKFLOW and work until done, showing live progress; prints the final status."""
+    """Start WORKFLOW and work until done, showing live progress; prints the final status.
+    Steps whose capability no given agent offers wait for a worker that does."""
     load_agents(_split(agents))
     app = env.app()
+    if not _split(agents):
+        asked = app.capabilities(workflow)
+        raise errors.AgentError(
+            f"run needs agents: workflow {workflow!r} asks for "
+            f"{', '.join(asked) or 'no capability'}; pass --agents MODULE[,MODULE…] with "
+            "modules that register them")
     value = parse_json_arg(input_, "--input") if input_ is not None else {}
     new_id = app.start(workflow, value, execution_id=execution_id)
     with LiveProgress(transient=as_json) as progress:

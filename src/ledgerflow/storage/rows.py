@@ -82,6 +82,7 @@ class StepRow:
     finished_at: str | None = None
     heartbeat_at: str | None = None  # written apart from the engine's step updates
     heartbeat: str | None = None  # JSON {"epoch": N, "details": ...}
+    waiting_for: str | None = None  # pending: the capability no worker routing it offered
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -70,6 +70,7 @@ class AgentRegistry:
     def __init__(self, parents: Iterable[AgentRegistry] = ()) -> None:
         self._agents: dict[str, dict[str, AgentSpec]] = {}
         self._parents = tuple(parents)
+        self.registrations = 0  # handlers registered so far (a module that adds none: a mistake)
 
     def register(self, capability: str, handler: Handler, *, name: str | None = None,
                  priority: int = 0, **options: Any) -> AgentSpec:
@@ -85,6 +86,7 @@ class AgentRegistry:
                          priority=priority, weight=weight, policy=policy,
                          options=dict(options))
         self._agents.setdefault(capability, {})[agent_name] = spec
+        self.registrations += 1
         return spec
 
     def agent(self, capability: str, *, name: str | None = None, priority: int = 0,

@@ -33,7 +33,7 @@ from ledgerflow.engine.rules import kinds
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.ledger.verify import ExecutionHead, VerifyResult, verify_execution
 from ledgerflow.storage.base import ExecutionFilter, Store
-from ledgerflow.storage.rows import ExecutionRow
+from ledgerflow.storage.rows import ExecutionRow, StepRow
 
 ETA_SAMPLE = 20  # completed runs of the same workflow behind an ETA
 
@@ -74,11 +74,23 @@ class Reads:
         waits = {s.id: s.signal or "" for s in steps if kinds.of(s.type).waiting}
         pending = sum(1 for g in self.store.load_signals(row.id) if g.consumed_by is None
                       and any(w == g.name for w in waits.values()))
+        rows = self.store.load_steps(row.id)
         extras = reports.Extras(waits=waits, forks=self.store.list_forks(row.id),
-                               signals_pending=pending)
-        return reports.report(row, self.store.load_steps(row.id),
-                              frozenset(s.id for s in steps), self.clock.now(), expected,
-                              extras)
+                               signals_pending=pending, offered_by=self._offered_by(rows))
+        return reports.report(row, rows, frozenset(s.id for s in steps), self.clock.now(),
+                              expected, extras)
+
+    def _offered_by(self, steps: list[StepRow]) -> dict[str, list[str]]:
+        """Live workers offering the capabilities ``steps`` wait for (none asked: none)."""
+        wanted = {s.waiting_for for s in steps if s.waiting_for is not None}
+        if not wanted:
+            return {}
+        found: dict[str, list[str]] = {}
+        for worker in worker_reports.workers(self.store, self.clock.now()):
+            for capability in wanted.intersection(worker.capabilities):
+                if worker.state == "alive":
+                    found.setdefault(capability, []).append(worker.id)
+        return found
 
     def history(self, execution_id: str) -> list[HistoryEntry]:
         """The execution's ledger, oldest first, with the state version each entry made."""
@@ -165,6 +177,15 @@ class Reads:
     def workers(self, *, everyone: bool = False) -> list[worker_reports.WorkerInfo]:
         """Workers alive or stopping, what each holds and runs (``everyone``: all)."""
         return worker_reports.workers(self.store, self.clock.now(), everyone=everyone)
+
+    def capabilities(self, workflow: str) -> list[str]:
+        """The capabilities the latest version of ``workflow`` asks for (its task steps
+        and signal handlers), sorted; an unknown name is ``errors.WorkflowNotFound``."""
+        row = self.definitions.row(self.tenant, workflow)
+        definition = self.definitions.get(self.tenant, row.name, row.version)
+        asked = {s.agent for s in definition.steps if s.agent is not None}
+        asked.update(h.agent for handlers in definition.on.values() for h in handlers)
+        return sorted(asked)
 
     def reset_breaker(self, agent: str, capability: str | None = None,
                       ) -> list[BreakerTransition]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +50,7 @@ class StepReport:
     duration_seconds: float | None
     heartbeat_at: str | None = None  # the running attempt's last heartbeat
     heartbeat: Any = None  # ... and its details
+    waiting_for_agent: str | None = None  # pending: no worker routing it offered this
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -76,6 +77,8 @@ class ExecutionReport:
     forked_at_seq: int | None = None
     forks: tuple[str, ...] = ()
     signals_pending: int = 0  # received, not yet taken by a wait step
+    # steps no worker could route: step, capability, offered_by (live workers), message
+    waiting_for_agents: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -144,6 +147,7 @@ class Extras:
     waits: Mapping[str, str]  # step id -> signal name ("" for a sleep), for wait steps
     forks: Sequence[str] = ()
     signals_pending: int = 0
+    offered_by: Mapping[str, Sequence[str]] = field(default_factory=dict)  # live workers
 
 
 def report(row: ExecutionRow, steps: Sequence[StepRow], graph: Collection[str],
@@ -183,6 +187,7 @@ def report(row: ExecutionRow, steps: Sequence[StepRow], graph: Collection[str],
                 finished_at=s.finished_at,
                 duration_seconds=seconds_between(s.started_at, s.finished_at, now)
                 if s.status != StepStatus.PENDING else None,
+                waiting_for_agent=s.waiting_for if s.status == StepStatus.PENDING else None,
                 **_heartbeat(s),
             )
             for s in steps
@@ -202,7 +207,18 @@ def report(row: ExecutionRow, steps: Sequence[StepRow], graph: Collection[str],
         forked_at_seq=row.forked_at_seq,
         forks=tuple(extra.forks),
         signals_pending=extra.signals_pending,
+        waiting_for_agents=tuple(_agent_wait(s.step_id, s.waiting_for, extra.offered_by)
+                                 for s in steps
+                                 if s.status == StepStatus.PENDING and s.waiting_for),
     )
+
+
+def _agent_wait(step_id: str, capability: str,
+                offered_by: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    workers = list(offered_by.get(capability, ()))
+    who = f"offered by worker {', '.join(workers)}" if workers else "none running"
+    return {"step": step_id, "capability": capability, "offered_by": workers,
+            "message": f"waiting for an agent offering {capability} ({who})"}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -33,7 +33,7 @@ class Choice:
     candidates: Sequence[dict[str, Any]]
     reason: str
     retry_at: float | None = None  # epoch seconds
-    handoff: bool = False  # only other workers offer the capability: hand the execution over
+    handoff: bool = False  # only other workers offer the capability: it waits for one
 
 
 class Chooser(Protocol):
@@ -46,8 +46,8 @@ class Chooser(Protocol):
 def dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, event: str) -> None:
     """Start attempt ``attempt`` of a step on the agent ``choose`` picks, under a new epoch;
     its timeout and heartbeat deadlines are armed. The step fails when its input cannot be
-    evaluated or no agent offers the capability, and waits (``_defer``) while breakers
-    refuse every agent."""
+    evaluated; it waits while breakers refuse every agent (``_defer``), and for another
+    worker while this one offers no agent of its capability (``wait_for_agent``)."""
     if step.agent is None:
         fail_now(tr, step.id, "a task step needs an agent")
         return
@@ -61,9 +61,8 @@ def dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, event
         return
     row = tr.step(step.id)
     choice = choose(step.agent, avoid=row.agent if row.error is not None else None)
-    if choice is None:
-        fail_now(tr, step.id, f"no agent offers capability {step.agent!r} in this worker; "
-                  "start the worker with an agents module that registers it")
+    if choice is None or choice.handoff:
+        wait_for_agent(tr, step.id, step.agent)
         return
     if choice.agent is None:
         _defer(tr, step, choice)
@@ -73,7 +72,7 @@ def dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, event
     deadline = tr.now + timedelta(seconds=step.timeout) if step.timeout is not None else None
     # the attempt's deadline is stored, so a timeout survives a restart (arm_timers)
     tr.set_step(step.id, S.RUNNING, event, payload, attempt=attempt, epoch=epoch,
-                agent=choice.agent, started_at=tr.now_text, finished_at=None,
+                agent=choice.agent, started_at=tr.now_text, finished_at=None, waiting_for=None,
                 ready_at=format_timestamp(deadline) if deadline is not None else None)
     tr.decisions.append(DecisionRow(
         execution_id=tr.execution_id, step_id=step.id, epoch=epoch, attempt=attempt,
@@ -110,5 +109,22 @@ def _defer(tr: Transition, step: Step, choice: Choice) -> None:
         tr.set_step(step.id, S.PENDING, "step.deferred",
                     {"reason": choice.reason, "retry_at": due_text}, ready_at=due_text)
     arm(tr, TimerKind.RETRY, step.id, tr.step(step.id).epoch, due)
-    if choice.handoff:
-        tr.handoff = step.agent
+
+
+def wait_for_agent(tr: Transition, step_id: str, capability: str) -> None:
+    """This worker offers no agent of ``capability``: the step waits for a worker that
+    does, and the execution is handed over to one (``tr.handoff``). The wait is recorded
+    once (``step.waiting_for_agent``), however often the step is routed again meanwhile;
+    no timer is armed: only a worker offering the capability moves it on."""
+    tr.handoff = capability
+    row = tr.step(step_id)
+    if row.status == S.PENDING and row.waiting_for == capability:
+        return
+    payload = {"capability": capability}
+    if row.status == S.PENDING:
+        tr.record("step.waiting_for_agent", from_state=S.PENDING, to_state=S.PENDING,
+                  step_id=step_id, payload=payload)
+        tr.changed_steps[step_id] = replace(row, ready_at=None, waiting_for=capability)
+    else:  # a running step being recovered goes back to the queue
+        tr.set_step(step_id, S.PENDING, "step.waiting_for_agent", payload, ready_at=None,
+                    waiting_for=capability)

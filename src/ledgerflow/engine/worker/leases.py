@@ -97,11 +97,11 @@ class Leases:
             log.warning("execution %s: lease lost (%s)", execution_id, why)
 
     def hand_over(self, execution_id: str, capability: str) -> None:
-        """Release an execution to the workers offering ``capability`` (this one does not);
-        if none claims it within a lease, any worker may, and routes it again."""
+        """Release an execution to the workers offering ``capability`` (this one does not):
+        only they claim it, however long that takes (until a change made outside a worker,
+        a signal or an operator's, lets any worker claim it again)."""
         self.held.pop(execution_id, None)
-        self._store.release_leases(self.owner, [execution_id], needs=capability,
-                                   until=self._expires())
+        self._store.release_leases(self.owner, [execution_id], needs=capability)
         log.info("handed execution %s over to a worker offering %s", execution_id,
                  capability)
 

@@ -143,8 +143,7 @@ class Worker:
         return self.report
 
     def _shutdown(self) -> None:
-        """Write what is left, hand back every lease (another worker takes them at once)
-        and say so in the registry."""
+        """Write what is left, hand back every lease, say so in the registry."""
         self._finder.close()
         self.report.recovered = self._finder.recovered
         try:
@@ -323,6 +322,7 @@ class Worker:
             if not tr.changed:
                 self._views[view.id] = view
                 self._timers.arm(tr.timers)  # deadlines found again (start-up, a refresh)
+                self._hand_over(view, tr.handoff)  # its wait was recorded before
                 continue
             result = tr.build()
             built.append((event, result, view))
@@ -359,11 +359,15 @@ class Worker:
             self._leases.forget(view.id)
             if self._finder.more:
                 self._finder.poke.set()  # room for one more: claim it now
-        elif result.handoff is not None and not self._attempts.keys(view.id):
-            self._views.pop(view.id, None)  # nothing of it runs here: let another take it
-            self._leases.hand_over(view.id, result.handoff)
+        self._hand_over(view, result.handoff)
         if self._listener is not None:
             self._listener(view)
+
+    def _hand_over(self, view: ExecutionView, capability: str | None) -> None:
+        """A step waits for ``capability``: once nothing of it runs here, offer it elsewhere."""
+        if capability and not view.status.terminal and not self._attempts.keys(view.id):
+            self._views.pop(view.id, None)
+            self._leases.hand_over(view.id, capability)
 
     def _conflict(self, event: Event, old_view: ExecutionView) -> None:
         """The execution changed under us (a control, a signal, or another worker took it

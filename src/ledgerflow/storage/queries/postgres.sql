@@ -48,7 +48,9 @@ UPDATE executions SET status = %(status)s, result = %(result)s, error = %(error)
     updated_at = %(updated_at)s,
     -- a finished execution is nobody's: a rerun or retry makes it claimable at once
     lease_owner = CASE WHEN %(status)s IN ('pending', 'running', 'waiting', 'paused') THEN lease_owner END,
-    lease_expires_at = CASE WHEN %(status)s IN ('pending', 'running', 'waiting', 'paused') THEN lease_expires_at END
+    lease_expires_at = CASE WHEN %(status)s IN ('pending', 'running', 'waiting', 'paused') THEN lease_expires_at END,
+    -- a change made outside a worker (a signal, an operator) may need any worker
+    lease_needs = CASE WHEN %(guard_owner)s::text IS NULL THEN NULL ELSE lease_needs END
 WHERE id = %(id)s AND version = %(expected_version)s
   AND head_hash = %(expected_head_hash)s
   AND (%(guard_owner)s::text IS NULL
@@ -112,7 +114,8 @@ FROM claimable c WHERE e.id = c.id
 RETURNING e.id AS execution_id, e.lease_epoch, c.lease_owner AS previous_owner, e.status;
 
 -- name: release_leases
--- ``needs``: handed over for a capability; until ``until`` only its offerers claim it.
+-- ``needs``: handed over for a capability; only its offerers claim it (with ``until`` NULL,
+-- until a change made outside a worker clears it).
 UPDATE executions SET lease_owner = NULL, lease_expires_at = %(until)s,
     lease_needs = %(needs)s
 WHERE lease_owner = %(owner)s AND (%(all)s OR id = ANY (%(ids)s::text[]));

@@ -20,14 +20,14 @@ WHERE tenant_id = ? AND name = ? ORDER BY version DESC LIMIT 1;
 
 -- name: insert_step
 INSERT INTO step_runs (execution_id, step_id, status, attempt, epoch, agent, output, error,
-    ready_at, started_at, finished_at)
+    ready_at, started_at, finished_at, waiting_for)
 VALUES (:execution_id, :step_id, :status, :attempt, :epoch, :agent, :output, :error,
-    :ready_at, :started_at, :finished_at);
+    :ready_at, :started_at, :finished_at, :waiting_for);
 
 -- name: update_step
 UPDATE step_runs SET status = :status, attempt = :attempt, epoch = :epoch, agent = :agent,
     output = :output, error = :error, ready_at = :ready_at, started_at = :started_at,
-    finished_at = :finished_at
+    finished_at = :finished_at, waiting_for = :waiting_for
 WHERE execution_id = :execution_id AND step_id = :step_id;
 
 -- name: insert_state_version

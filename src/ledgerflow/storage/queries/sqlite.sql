@@ -31,7 +31,9 @@ UPDATE executions SET status = :status, result = :result, error = :error, state 
     started_at = :started_at, finished_at = :finished_at, updated_at = :updated_at,
     -- a finished execution is nobody's: a rerun or retry makes it claimable at once
     lease_owner = CASE WHEN :status IN ('pending', 'running', 'waiting', 'paused') THEN lease_owner END,
-    lease_expires_at = CASE WHEN :status IN ('pending', 'running', 'waiting', 'paused') THEN lease_expires_at END
+    lease_expires_at = CASE WHEN :status IN ('pending', 'running', 'waiting', 'paused') THEN lease_expires_at END,
+    -- a change made outside a worker (a signal, an operator) may need any worker
+    lease_needs = CASE WHEN :guard_owner IS NULL THEN NULL ELSE lease_needs END
 WHERE id = :id AND version = :expected_version AND head_hash = :expected_head_hash
   AND (:guard_owner IS NULL OR (lease_owner = :guard_owner AND lease_epoch = :guard_epoch));
 
@@ -82,6 +84,7 @@ UPDATE executions SET lease_owner = :owner, lease_epoch = lease_epoch + 1,
 WHERE id = :id RETURNING lease_epoch;
 
 -- name: release_leases
--- ``needs``: handed over for a capability; until ``until`` only its offerers claim it.
+-- ``needs``: handed over for a capability; only its offerers claim it (with ``until`` NULL,
+-- until a change made outside a worker clears it).
 UPDATE executions SET lease_owner = NULL, lease_expires_at = :until, lease_needs = :needs
 WHERE lease_owner = :owner AND (:all OR id IN (SELECT value FROM json_each(:ids)));
