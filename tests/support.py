@@ -269,6 +269,12 @@ def lf_json(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> Any:
     return json.loads(lf(cwd, *args, "--json", env=env).stdout)
 
 
+def run_cli(cwd: Path, db_url: str, *args: str, check: bool = True,
+            **extra: str) -> subprocess.CompletedProcess[str]:
+    """``ledgerflow ARGS`` in ``cwd`` on ``db_url`` (``extra``: more environment)."""
+    return lf(cwd, *args, check=check, env=process_env(db=db_url, **extra))
+
+
 def run_worker(db_url: str, journal: Path, point: str = "none", after: int = 1,
                **extra: str) -> subprocess.CompletedProcess[str]:
     """A crash-test worker process run until idle, killed at ``point`` of its ``after``-th

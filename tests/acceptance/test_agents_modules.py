@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.acceptance.cli_env import ROOT, run_cli
+from tests.support import ROOT, run_cli
 
 HELPER = "def shout(text):\n    return text.upper()\n"
 

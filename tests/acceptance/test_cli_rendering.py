@@ -18,7 +18,7 @@ from rich.console import Console
 from ledgerflow import App, ExecutionUpdate
 from ledgerflow.cli.main import cli
 from ledgerflow.cli.progress import LiveProgress
-from tests.acceptance.cli_env import run_cli
+from tests.support import run_cli
 
 STEP = "verify-know-your-customer-documents"
 CAPABILITY = "compliance.documents-verification"

@@ -13,7 +13,7 @@ from rich.console import Console
 from ledgerflow import App, ExecutionUpdate
 from ledgerflow.cli.progress import LiveProgress
 from ledgerflow.demo import CASES
-from tests.acceptance.cli_env import run_cli
+from tests.support import run_cli
 
 
 def test_the_demo_bars_and_table_agree(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ledgerflow import App, errors
-from tests.acceptance.cli_env import run_cli
+from tests.support import run_cli
 
 
 @pytest.mark.parametrize("command", [["list"], ["init"], ["worker", "--until-idle"]])

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.cli_env import run_cli
+from tests.support import run_cli
 
 WAITS = "name: waits\nsteps:\n  - {id: w, type: wait, signal: go}\n"
 

@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.acceptance.cli_env import LEDGERFLOW, cli_env, run_cli
+from tests.support import LEDGERFLOW, process_env, run_cli
 
 PATIENCE = 60.0  # seconds before giving up on the first worker (a hang, not a measurement)
 
@@ -17,7 +17,7 @@ def test_a_second_worker_is_told_which_database_is_taken(tmp_path: Path) -> None
     database = tmp_path / "shared.db"
     url = f"sqlite:///{database}"
     run_cli(tmp_path, url, "init")
-    first = subprocess.Popen([str(LEDGERFLOW), "worker"], env=cli_env(url), cwd=tmp_path,
+    first = subprocess.Popen([str(LEDGERFLOW), "worker"], env=process_env(db=url), cwd=tmp_path,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         lock = tmp_path / "shared.db.worker.lock"
