@@ -76,7 +76,8 @@ class Reads:
         pending = sum(1 for g in self.store.load_signals(row.id) if g.consumed_by is None
                       and any(w == g.name for w in waits.values()))
         extras = reports.Extras(waits=waits, forks=self.store.list_forks(row.id),
-                               signals_pending=pending)
+                               signals_pending=pending,
+                               needs={s.id: s.needs for s in definition.steps})
         return reports.report(row, self.store.load_steps(row.id), self.clock.now(), expected,
                              extras)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.rows import ExecutionRow, StepRow, parse_column
 
 
@@ -45,6 +46,7 @@ class StepReport:
     duration_seconds: float | None
     heartbeat_at: str | None = None  # the running attempt's last heartbeat
     heartbeat: Any = None  # ... and its details
+    waiting: str | None = None  # why a pending step whose needs are met has not started
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -125,6 +127,24 @@ class Extras:
     waits: Mapping[str, str]  # step id -> signal name ("" for a sleep), for wait steps
     forks: Sequence[str] = ()
     signals_pending: int = 0
+    needs: Mapping[str, Sequence[str]] = field(default_factory=dict)  # step id -> its needs
+
+
+READY = "ready, waiting for a free slot"
+
+
+def _waiting(step: StepRow, done: set[str], extra: Extras, status: ExecutionStatus,
+             now: str) -> str | None:
+    """A pending step whose needs are met in a live execution waits for a handler slot
+    (a worker's admission queue), or until its retry time."""
+    if step.status != StepStatus.PENDING or status not in (ExecutionStatus.RUNNING,
+                                                           ExecutionStatus.WAITING):
+        return None
+    if not all(n in done for n in extra.needs.get(step.step_id, ())):
+        return None
+    if step.ready_at is not None and step.ready_at > now:
+        return f"waiting until {step.ready_at} (retry backoff or open breakers)"
+    return READY
 
 
 def report(row: ExecutionRow, steps: Sequence[StepRow], now: datetime,
@@ -136,6 +156,8 @@ def report(row: ExecutionRow, steps: Sequence[StepRow], now: datetime,
         for s in steps if s.status == StepStatus.RUNNING and s.step_id in extra.waits
     )
     elapsed = seconds_between(row.started_at, row.finished_at, now)
+    done = {s.step_id for s in steps if s.status in (StepStatus.COMPLETED, StepStatus.SKIPPED)}
+    now_text = format_timestamp(now)
     return ExecutionReport(
         id=row.id,
         workflow=row.workflow,
@@ -162,6 +184,7 @@ def report(row: ExecutionRow, steps: Sequence[StepRow], now: datetime,
                 finished_at=s.finished_at,
                 duration_seconds=seconds_between(s.started_at, s.finished_at, now)
                 if s.status != StepStatus.PENDING else None,
+                waiting=_waiting(s, done, extra, status, now_text) if extra.needs else None,
                 **_heartbeat(s),
             )
             for s in steps

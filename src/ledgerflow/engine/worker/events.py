@@ -22,6 +22,7 @@ class WorkerOptions:
     poll_interval: float = 0.25
     batch_max: int = 512
     until_idle: bool = False
+    stop_grace: float = 30.0  # seconds running handlers get to finish once stopped
     telemetry_capacity: int = 100_000  # records buffered before new ones are dropped
     leases: LeaseOptions = field(default_factory=LeaseOptions)
 
