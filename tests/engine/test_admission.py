@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from ledgerflow import App
+from ledgerflow.routing.breaker import DEFAULT_POLICY
 from ledgerflow.testing import FakeClock
 from tests.support import SAFETY, Background, wait_for
 
@@ -25,13 +26,21 @@ FLOW = {"name": "pay", "steps": [
     {"id": "charge", "agent": "r.pay", "retry": {"max_attempts": 3, "initial": "0s"}}]}
 
 
-@pytest.fixture
-def pay(backend_url: str, clock: FakeClock) -> Iterator[tuple[App, Counter[str]]]:
+# (the broken agent's breaker options, the calls after which it opens): count mode, and the
+# default failure-rate policy
+POLICIES = {"count": ({"failure_threshold": THRESHOLD}, THRESHOLD),
+            "default": ({}, DEFAULT_POLICY.min_calls)}
+
+
+@pytest.fixture(params=sorted(POLICIES))
+def pay(request: pytest.FixtureRequest, backend_url: str,
+        clock: FakeClock) -> Iterator[tuple[App, Counter[str], int]]:
+    options, opens_after = POLICIES[request.param]
     app = App(backend_url, clock=clock)
     calls: Counter[str] = Counter()
     lock = threading.Lock()
 
-    @app.agent("r.pay", name="broken", priority=10, weight=3, failure_threshold=THRESHOLD)
+    @app.agent("r.pay", name="broken", priority=10, weight=3, **options)
     def broken(ctx: Any, data: Any) -> Any:
         with lock:
             calls["broken"] += 1
@@ -44,19 +53,20 @@ def pay(backend_url: str, clock: FakeClock) -> Iterator[tuple[App, Counter[str]]
         return "paid"
 
     app.apply(FLOW)
-    yield app, calls
+    yield app, calls, opens_after
     app.close()
 
 
 def test_an_opened_breaker_acts_on_the_next_step_not_the_next_batch(
-        pay: tuple[App, Counter[str]]) -> None:
-    app, calls = pay
+        pay: tuple[App, Counter[str], int]) -> None:
+    app, calls, opens_after = pay
     ids = [app.start("pay") for _ in range(EXECUTIONS)]
     app.run_until_idle(concurrency=CONCURRENCY)
     assert all(app.status(e).status == "completed" for e in ids)
-    probes = 1  # the clock stands still: no cool-down passes, so no probe is made at all
-    assert calls["broken"] <= THRESHOLD + CONCURRENCY + probes, calls
+    probes = 0  # the clock stands still: no cool-down passes, so no probe is made at all
+    assert calls["broken"] <= opens_after + CONCURRENCY + probes, calls
     assert calls["healthy"] == EXECUTIONS
+    assert next(a.breaker for a in app.agents() if a.agent == "broken") == "open"
 
 
 def test_steps_wait_pending_until_a_slot_frees(backend_url: str, clock: FakeClock) -> None:
