@@ -170,8 +170,10 @@ _Row = tuple[Candidate, BreakerState | None, Transition | None, float, float | N
 
 
 def route(capability: str, candidates: Sequence[Candidate], now: float,
-          weights: ScoreWeights = DEFAULT_WEIGHTS) -> Decision | None:
-    """Choose an agent for ``capability`` at ``now``. None when there are no candidates."""
+          weights: ScoreWeights = DEFAULT_WEIGHTS, *, every: bool = True) -> Decision | None:
+    """Choose an agent for ``capability`` at ``now``. None when there are no candidates.
+    ``every``: the candidates are every agent of the capability (not a subset), so a lone
+    one is called even when its breaker refuses."""
     if not candidates:
         return None
     # 1. ask the breakers (a closed one allows without a call: same answer as breaker.allow),
@@ -188,7 +190,7 @@ def route(capability: str, candidates: Sequence[Candidate], now: float,
             transition: Transition | None = None
         else:
             ok, after, transition = _breaker.allow(b, c.policy, now)
-            if not ok and len(candidates) > 1:
+            if not ok and (len(candidates) > 1 or not every):
                 refused.append((c, after, transition))
                 continue
             # the only agent of the capability: excluding it would stall every step (and
