@@ -132,20 +132,26 @@ def test_reset_by_hand_closes_and_is_recorded(pay: App, charges: Charges) -> Non
 def test_all_breakers_open_the_step_waits_and_is_not_lost(app: App, clock: FakeClock) -> None:
     mended = threading.Event()
 
-    @app.agent("x.only", name="only", failure_threshold=1, cooldown="300ms")
-    def only(ctx: Any, data: Any) -> Any:
+    def down(ctx: Any, data: Any) -> Any:
         if not mended.is_set():
             raise RuntimeError("down")
         return "ok"
+
+    # two agents: an open breaker never excludes the only agent of a capability
+    for name in ("only", "other"):
+        app.agent("x.only", name=name, failure_threshold=1, cooldown="300ms")(down)
 
     app.apply({"name": "w", "steps": [{"id": "s", "agent": "x.only",
                                        "retry": {"max_attempts": 5, "initial": "10ms"}}]})
     eid = app.start("w")
     kinds = lambda: [e.event_type for e in app.history(eid)]  # noqa: E731
     with Background(app, concurrency=1, until_idle=True) as worker:
-        # the first attempt fails and opens the only breaker; its retry is due in 10 ms
+        # the first attempt fails and opens one breaker; its retry (due in 10 ms) goes to
+        # the other agent, fails and opens the other
         wait_for(lambda: "step.retry_scheduled" in kinds(), what="the first failure")
         clock.advance(0.01)
+        wait_for(lambda: kinds().count("step.retry_scheduled") == 2, what="the second")
+        clock.advance(0.05)
         # the retry finds every breaker open: it waits for the cool-down instead of failing
         wait_for(lambda: "step.deferred" in kinds(), what="the step deferred")
         mended.set()

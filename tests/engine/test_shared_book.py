@@ -19,6 +19,8 @@ def _handler(ctx: Any, data: Any) -> Any:
 def book(worker: str) -> AgentBook:
     registry = AgentRegistry()
     registry.register("pay.send", _handler, name="bank", failure_threshold=2)
+    registry.register("pay.send", _handler, name="backup", priority=-1)  # an open breaker
+    # excludes an agent only when another one offers the capability
     return AgentBook(registry, worker)
 
 
@@ -38,4 +40,4 @@ def test_a_breaker_opened_and_outcomes_counted_by_one_worker_reach_the_other(
     assert two.breakers[("pay.send", "bank")].state == "open"
     assert two.stats[("pay.send", "bank")].failures == 3
     choice = two.choose("pay.send", T0 + timedelta(seconds=5))
-    assert choice is not None and choice.agent is None  # refused: the breaker is open
+    assert choice is not None and choice.agent == "backup"  # bank refused: its breaker is open

@@ -25,7 +25,7 @@ from ledgerflow.routing.breaker import (
     to_json,
 )
 
-POLICY = BreakerPolicy()  # 5 consecutive failures, 30 s cool-down, 1 probe, 60 s probe timeout
+POLICY = BreakerPolicy(failure_rate=None, half_open_probes=1)  # 5 in a row, 30 s, 1 probe, 60 s
 T0 = 1_700_000_000.0
 
 
@@ -72,7 +72,7 @@ def test_success_resets_the_consecutive_count() -> None:
 
 
 def test_recent_keeps_at_most_window_outcomes_newest_last() -> None:
-    policy = BreakerPolicy(failure_threshold=100, window=3)
+    policy = BreakerPolicy(failure_threshold=100, failure_rate=None, window=3)
     state = CLOSED
     for ok in (True, False, True, True):
         state, _ = (on_success if ok else on_failure)(state, policy, T0)
@@ -126,7 +126,7 @@ def test_open_refuses_until_the_cool_down_passes_then_lets_one_probe() -> None:
 
 
 def test_half_open_allows_as_many_probes_as_the_policy() -> None:
-    policy = BreakerPolicy(half_open_probes=2)
+    policy = BreakerPolicy(failure_rate=None, half_open_probes=2)
     state = opened(policy)
     ok1, state, _ = allow(state, policy, T0 + 30)
     ok2, state, t2 = allow(state, policy, T0 + 31)

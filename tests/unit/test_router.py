@@ -21,7 +21,7 @@ from ledgerflow.routing.router import Candidate, Decision, ScoreWeights, format_
 from ledgerflow.routing.stats import EMPTY, AgentStats, rebuild, smoothed_success
 
 NOW = 1_700_000_000.0
-POLICY = BreakerPolicy()
+POLICY = BreakerPolicy(failure_rate=None, half_open_probes=1)  # count mode
 
 
 def history(successes: int, failures: int, ms: float = 100.0) -> AgentStats:
@@ -148,7 +148,7 @@ def test_only_the_chosen_candidates_probe_is_committed() -> None:
 
 def test_half_open_with_its_probe_in_flight_is_excluded() -> None:
     main = Candidate("kyc-main")
-    busy = Candidate("kyc-backup", breaker=half_open(NOW - 5))
+    busy = Candidate("kyc-backup", breaker=half_open(NOW - 5), policy=POLICY)
     d = route("x", [main, busy], NOW)
     assert d is not None and d.agent == "kyc-main"
     assert "(kyc-backup excluded: breaker half-open, probe in flight)" in d.reason
@@ -235,7 +235,9 @@ def test_route_properties(candidates: list[Candidate], rnd: random.Random) -> No
             for part in (s.success, s.latency, s.load, s.priority):
                 assert part is not None and 0.0 <= part <= 1.0
         breaker_of = {c.name: c.breaker for c in candidates}
-        assert d.probe == (breaker_of[d.agent].state != "closed")
+        lone = "the only agent offering" in d.reason  # called although its breaker refused
+        assert lone <= (len(candidates) == 1)
+        assert d.probe == (breaker_of[d.agent].state != "closed" and not lone)
         assert (d.breaker is not None) == d.probe
     for s in d.scores:
         if s.total is None:
@@ -247,3 +249,14 @@ def test_route_properties(candidates: list[Candidate], rnd: random.Random) -> No
     rnd.shuffle(shuffled)
     again = route("cap", shuffled, NOW)
     assert again is not None and again.agent == d.agent and again.retry_at == d.retry_at
+
+
+def test_the_only_agent_is_called_although_its_breaker_is_open() -> None:
+    lone = Candidate("flaky", breaker=BreakerState("open", 5, (), NOW - 1, (), 1),
+                     policy=POLICY)
+    d = route("x", [lone], NOW)
+    assert d is not None and d.agent == "flaky" and not d.probe
+    assert "only agent offering x: called although its breaker open" in d.reason
+    other = Candidate("other", breaker=BreakerState("open", 5, (), NOW - 1, (), 1),
+                      policy=POLICY)
+    assert route("x", [lone, other], NOW).agent is None  # type: ignore[union-attr]

@@ -95,6 +95,10 @@ def status(console: Console, report: ExecutionReport) -> None:
         if s.heartbeat_at is not None:
             console.print(Text(f"heartbeat: step {s.id} at {s.heartbeat_at}: "
                                f"{json.dumps(s.heartbeat)}"), highlight=False)
+    for s in report.steps:
+        if s.waiting is not None:
+            line = escape(f"step {s.id} is {s.waiting}")
+            console.print(f"[blue]pending:[/] {line}", highlight=False)
     for w in report.waiting_for:
         what = f"signal {w['signal']!r}" if w["signal"] else "its time"
         until = f" (until {w['until']})" if w["until"] else ""

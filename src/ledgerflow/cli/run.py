@@ -30,13 +30,15 @@ concurrency_option = click.option(
 
 @contextmanager
 def graceful(worker: Worker) -> Iterator[None]:
-    """SIGTERM/SIGINT: stop dispatching, let running handlers finish and commit, exit."""
+    """SIGTERM/SIGINT: stop dispatching, let running handlers finish and commit within the
+    worker's grace period, exit. A second signal exits at once."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        click.echo("stopping: finishing running steps (signal again to force)", err=True)
-        worker.stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        worker.stop()
+        click.echo("stopping: finishing running steps (signal again to exit at once)",
+                   err=True)
 
     old_int = signal.signal(signal.SIGINT, stop)
     old_term = signal.signal(signal.SIGTERM, stop)
@@ -64,13 +66,16 @@ def _split(agents: str) -> list[str]:
 @click.option("--wait-for-db", type=click.FloatRange(min=0), default=30.0, show_default=True,
               metavar="SECONDS", help="How long to keep trying to reach the database at "
               "start-up (a server restarting) before giving up.")
+@click.option("--stop-grace", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              metavar="SECONDS", help="Once stopped (SIGTERM, Ctrl-C), how long running "
+              "handlers get to finish before the worker exits without them.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="warning", show_default=True, help="Engine log messages shown on stderr.")
 @pass_env
 @handle_errors
 def worker(env: Env, agents: str, concurrency: int | None, until_idle: bool,
            quiet: bool, lease_seconds: float | None, wait_for_db: float,
-           log_level: str) -> None:
+           stop_grace: float, log_level: str) -> None:
     """Run step handlers: claim unfinished executions nobody holds, drive them, take new ones.
 
     On PostgreSQL, start as many workers as you like, on any machines: each holds the
@@ -80,7 +85,9 @@ def worker(env: Env, agents: str, concurrency: int | None, until_idle: bool,
     database. See who runs what with: ledgerflow workers
 
     Stop with Ctrl-C or SIGTERM: it stops claiming, running steps finish and are
-    committed, its leases are handed back, and it exits.
+    committed (for up to --stop-grace seconds; steps still running then are recovered
+    by the next worker), its leases are handed back, and it exits. A second signal
+    exits at once.
     """
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -95,7 +102,7 @@ def worker(env: Env, agents: str, concurrency: int | None, until_idle: bool,
             console.print(f"{render.styled(update.status)}{escape(said)}")
 
     w = app.worker(concurrency=concurrency, until_idle=until_idle, listener=announce,
-                   lease_seconds=lease_seconds)
+                   lease_seconds=lease_seconds, stop_grace=stop_grace)
     with graceful(w):
         report = w.run()
     if not quiet:

@@ -20,10 +20,11 @@ class StepOutline:
     id: str
     type: StepType
     signal: str | None = None  # the signal a wait step takes
+    needs: tuple[str, ...] = ()  # the steps it waits for
 
 
 def outline(spec: Mapping[str, Any]) -> tuple[StepOutline, ...]:
     """The steps of a stored (already validated) spec, in order."""
     return tuple(StepOutline(id=s["id"], type=StepType(s.get("type", StepType.TASK)),
-                             signal=s.get("signal"))
+                             signal=s.get("signal"), needs=tuple(s.get("needs", ())))
                  for s in spec["steps"])

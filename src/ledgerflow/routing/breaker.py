@@ -26,18 +26,25 @@ STATES: tuple[StateName, ...] = ("closed", "open", "half_open")
 class BreakerPolicy:
     """When a breaker opens and how it recovers.
 
-    Count mode (``failure_rate`` is None): ``failure_threshold`` consecutive failures open it.
-    Rate mode (``failure_rate`` set): it opens when the failure rate over the last ``window``
+    Rate mode (the default): it opens when the failure rate over the last ``window``
     outcomes is at least ``failure_rate`` and at least ``min_calls`` outcomes are known; the
-    consecutive count is then kept for information only.
+    consecutive count is then kept for information only. Count mode (``failure_rate`` is
+    None): ``failure_threshold`` consecutive failures open it.
+
+    Defaults: a dead agent is isolated after ``min_calls`` (5) failed calls, and the router
+    moves its traffic to the other agents of the capability at once; a flaky agent whose
+    retries succeed fails about half of its calls, so 50 % over 20 calls opens it too, but
+    an open breaker never excludes the only agent of a capability (``router.route``), so it
+    cannot stall one. After the 30 s cool-down, 3 probes may go at once: one failure among
+    them (the first attempt of a flaky call) reopens it, one success closes it.
     """
 
     failure_threshold: int = 5
-    failure_rate: float | None = None
+    failure_rate: float | None = 0.5
     window: int = 20
-    min_calls: int = 10
+    min_calls: int = 5
     cooldown: float = 30.0
-    half_open_probes: int = 1
+    half_open_probes: int = 3
     probe_timeout: float = 60.0
 
     def __post_init__(self) -> None:

@@ -2,7 +2,8 @@
 statistics, and ``now`` (epoch seconds).
 
 Each candidate's breaker is asked first (``breaker.allow``); those it refuses are excluded,
-with the reason. The rest are scored, each component in [0, 1]:
+with the reason, unless it is the only candidate: a breaker moves traffic to other agents,
+it never stalls a capability that has no other agent. The rest are scored, each component in [0, 1]:
 
 * success:  smoothed success rate (Beta(1, 1) prior, so a new agent starts at 0.5)
 * latency:  (fastest mean + 1 ms) / (own mean + 1 ms); 0.5 for an agent with no outcomes yet
@@ -169,13 +170,16 @@ _Row = tuple[Candidate, BreakerState | None, Transition | None, float, float | N
 
 
 def route(capability: str, candidates: Sequence[Candidate], now: float,
-          weights: ScoreWeights = DEFAULT_WEIGHTS) -> Decision | None:
-    """Choose an agent for ``capability`` at ``now``. None when there are no candidates."""
+          weights: ScoreWeights = DEFAULT_WEIGHTS, *, every: bool = True) -> Decision | None:
+    """Choose an agent for ``capability`` at ``now``. None when there are no candidates.
+    ``every``: the candidates are every agent of the capability (not a subset), so a lone
+    one is called even when its breaker refuses."""
     if not candidates:
         return None
     # 1. ask the breakers (a closed one allows without a call: same answer as breaker.allow),
     #    and gather what the normalised components need
     rows: list[_Row] = []
+    lone: tuple[Candidate, BreakerState, Transition | None] | None = None
     refused: list[tuple[Candidate, BreakerState, Transition | None]] = []
     fastest: float | None = None
     lowest_load = lowest = highest = 0
@@ -186,10 +190,13 @@ def route(capability: str, candidates: Sequence[Candidate], now: float,
             transition: Transition | None = None
         else:
             ok, after, transition = _breaker.allow(b, c.policy, now)
-            if not ok:
+            if not ok and (len(candidates) > 1 or not every):
                 refused.append((c, after, transition))
                 continue
-            new = after  # a probe: committed only if this candidate is chosen
+            # the only agent of the capability: excluding it would stall every step (and
+            # its retries) until a probe succeeds; it is called, not as a probe
+            lone = None if ok else (c, after, transition)
+            new = after if ok else None  # a probe: committed only if this candidate is chosen
         st = c.stats
         outcomes = st.total
         mean: float | None = None
@@ -267,6 +274,9 @@ def route(capability: str, candidates: Sequence[Candidate], now: float,
               else f"highest score {best_total:.2f} of 1 candidate")
     if chosen_state is not None:
         reason += ", a probe of its half-open breaker"
+    if lone is not None:
+        short = _exclusion(lone[1], chosen.policy, lone[2])[1]
+        reason += f", the only agent offering {capability}: called although its {short}"
     if notes:
         reason += f" ({'; '.join(notes)})"
     return Decision(capability, chosen.name, chosen_state is not None,

@@ -159,7 +159,7 @@ class AgentBook:
         others = [s for s in specs if s.name != avoid]
         if avoid is not None and others and len(others) < len(specs):
             decision = route(capability, [self._candidate(capability, s) for s in others],
-                             now.timestamp())
+                             now.timestamp(), every=False)
             if decision is not None and decision.agent is None:
                 decision = None  # the others refuse: the failed one may still take it
             elif decision is not None:

@@ -51,6 +51,8 @@ def agent_policy(where: str, options: dict[str, Any], *, capability: str | None 
             f"{', '.join(POLICY_OPTIONS)}", capability=capability, agent=agent,
         )
     values = {k: options[k] for k in POLICY_OPTIONS if k in options}
+    if "failure_threshold" in values and "failure_rate" not in values:
+        values["failure_rate"] = None  # a threshold alone asks for count mode
     try:
         for key in DURATION_OPTIONS:
             if isinstance(values.get(key), str):

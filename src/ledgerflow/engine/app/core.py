@@ -52,6 +52,7 @@ from ledgerflow.engine.model.transition import Transition, sha256_text, text
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.reports.records import ExecutionSummary, ExecutionUpdate
 from ledgerflow.engine.rules import actions, starting
+from ledgerflow.engine.worker.events import STOP_GRACE
 from ledgerflow.engine.worker.leases import LeaseOptions
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.settings import Settings
@@ -269,10 +270,12 @@ class App(Reads):
 
     def worker(self, *, concurrency: int | None = None, until_idle: bool = False,
                listener: Callable[[ExecutionUpdate], None] | None = None,
-               lease_seconds: float | None = None) -> Worker:
+               lease_seconds: float | None = None,
+               stop_grace: float | None = None) -> Worker:
         """A worker over this app's store and agents (``run()`` it, ``stop()`` it).
         ``listener`` hears an ``ExecutionUpdate`` after each commit that changed an
-        execution."""
+        execution; ``stop_grace``: seconds running handlers get to finish once stopped
+        (default 30)."""
         # the worker (threads, leases, breakers, the router) loads only when this process
         # works: reads and operator commands never pay for it
         from ledgerflow.engine.worker.loop import Worker, WorkerOptions
@@ -284,6 +287,7 @@ class App(Reads):
             poll_interval=self.settings.poll_interval,
             until_idle=until_idle,
             telemetry_capacity=self.settings.telemetry_capacity,
+            stop_grace=STOP_GRACE if stop_grace is None else stop_grace,
         )
         hear = _updates_to(self._results, listener)
         return Worker(self.store, self.definitions, self.registry, self.clock,

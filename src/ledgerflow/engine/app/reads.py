@@ -76,7 +76,8 @@ class Reads:
                       and any(w == g.name for w in waits.values()))
         rows = self.store.load_steps(row.id)
         extras = reports.Extras(waits=waits, forks=self.store.list_forks(row.id),
-                               signals_pending=pending, offered_by=self._offered_by(rows))
+                               signals_pending=pending, offered_by=self._offered_by(rows),
+                               needs={s.id: s.needs for s in steps})
         return reports.report(row, rows, frozenset(s.id for s in steps), self.clock.now(),
                               expected, extras)
 

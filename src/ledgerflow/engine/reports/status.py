@@ -10,6 +10,7 @@ from typing import Any
 
 from ledgerflow.definition.model import Definition
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.rows import ExecutionRow, StepRow, parse_column
 
 
@@ -51,6 +52,7 @@ class StepReport:
     heartbeat_at: str | None = None  # the running attempt's last heartbeat
     heartbeat: Any = None  # ... and its details
     waiting_for_agent: str | None = None  # pending: no worker routing it offered this
+    waiting: str | None = None  # why a pending step whose needs are met has not started
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -148,6 +150,24 @@ class Extras:
     forks: Sequence[str] = ()
     signals_pending: int = 0
     offered_by: Mapping[str, Sequence[str]] = field(default_factory=dict)  # live workers
+    needs: Mapping[str, Sequence[str]] = field(default_factory=dict)  # step id -> its needs
+
+
+READY = "ready, waiting for a free slot"
+
+
+def _waiting(step: StepRow, done: set[str], extra: Extras, status: ExecutionStatus,
+             now: str) -> str | None:
+    """A pending step whose needs are met in a live execution waits for a handler slot
+    (a worker's admission queue), or until its retry time."""
+    if step.status != StepStatus.PENDING or status not in (ExecutionStatus.RUNNING,
+                                                           ExecutionStatus.WAITING):
+        return None
+    if not all(n in done for n in extra.needs.get(step.step_id, ())):
+        return None
+    if step.ready_at is not None and step.ready_at > now:
+        return f"waiting until {step.ready_at} (retry backoff or open breakers)"
+    return READY
 
 
 def report(row: ExecutionRow, steps: Sequence[StepRow], graph: Collection[str],
@@ -161,6 +181,8 @@ def report(row: ExecutionRow, steps: Sequence[StepRow], graph: Collection[str],
         for s in steps if s.status == StepStatus.RUNNING and s.step_id in extra.waits
     )
     elapsed = seconds_between(row.started_at, row.finished_at, now)
+    done = {s.step_id for s in steps if s.status in (StepStatus.COMPLETED, StepStatus.SKIPPED)}
+    now_text = format_timestamp(now)
     return ExecutionReport(
         id=row.id,
         workflow=row.workflow,
@@ -188,6 +210,7 @@ def report(row: ExecutionRow, steps: Sequence[StepRow], graph: Collection[str],
                 duration_seconds=seconds_between(s.started_at, s.finished_at, now)
                 if s.status != StepStatus.PENDING else None,
                 waiting_for_agent=s.waiting_for if s.status == StepStatus.PENDING else None,
+                waiting=_waiting(s, done, extra, status, now_text) if extra.needs else None,
                 **_heartbeat(s),
             )
             for s in steps

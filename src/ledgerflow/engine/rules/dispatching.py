@@ -34,6 +34,7 @@ class Choice:
     reason: str
     retry_at: float | None = None  # epoch seconds
     handoff: bool = False  # only other workers offer the capability: it waits for one
+    queued: bool = False  # no handler slot is free in this worker: wait in its admission queue
 
 
 class Chooser(Protocol):
@@ -61,6 +62,9 @@ def dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, event
         return
     row = tr.step(step.id)
     choice = choose(step.agent, avoid=row.agent if row.error is not None else None)
+    if choice is not None and choice.queued:
+        _wait_for_slot(tr, step)
+        return
     if choice is None or choice.handoff:
         wait_for_agent(tr, step.id, step.agent)
         return
@@ -92,6 +96,17 @@ def dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, event
     if step.heartbeat_timeout is not None:
         arm(tr, TimerKind.HEARTBEAT, step.id, epoch,
             tr.now + timedelta(seconds=step.heartbeat_timeout))
+
+
+def _wait_for_slot(tr: Transition, step: Step) -> None:
+    """No handler slot is free: the step stays pending (ready), and is routed once the
+    worker admits it. A running step being recovered goes back to pending under a new
+    epoch, so ``running`` always means handed to a handler."""
+    row = tr.step(step.id)
+    if row.status == S.RUNNING:
+        tr.set_step(step.id, S.PENDING, "step.requeued",
+                    {"epoch": row.epoch + 1, "reason": "waiting for a free handler slot"},
+                    attempt=max(row.attempt - 1, 0), epoch=row.epoch + 1, ready_at=None)
 
 
 def _defer(tr: Transition, step: Step, choice: Choice) -> None:

@@ -1,8 +1,11 @@
-"""Running one attempt in a pool thread: call the agent, encode its output, time it, and hand
-the ``Outcome`` to the writer's queue. Handler threads never write to the database."""
+"""Running one attempt in a handler thread (or, for an ``async def`` handler, as a task on the
+worker's event loop): call the agent, encode its output, time it, and hand the ``Outcome``
+to the writer's queue. Handlers never write to the database."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +35,30 @@ class AttemptRunner:
     def run(self, dispatch: Dispatch, context: StepContext) -> None:
         started = self._clock.monotonic()
         output, error = self._call(dispatch, context)
+        self._finish(dispatch, started, output, error)
+
+    async def run_async(self, dispatch: Dispatch, context: StepContext,
+                        handler: Callable[[Any, Any], Any]) -> None:
+        """Await an ``async def`` handler on the worker's event loop. A cancelled task (its
+        attempt timed out or is no longer wanted) ends the attempt as failed."""
+        started = self._clock.monotonic()
+        output: Any = None
+        error: str | None = None
+        try:
+            output = await handler(context, dispatch.input)
+        except asyncio.CancelledError:
+            error = "cancelled: the attempt timed out or is no longer wanted"
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        self._finish(dispatch, started, output, error)
+
+    def cancelled(self, dispatch: Dispatch) -> None:
+        """An async attempt's task was cancelled (a second report of it is ignored)."""
+        self._put(Outcome.of(dispatch, error="cancelled: the attempt timed out or is no "
+                             "longer wanted"))
+
+    def _finish(self, dispatch: Dispatch, started: float, output: Any,
+                error: str | None) -> None:
         output_text = "null"
         if error is None:
             try:  # here, so the writer thread never encodes an output
@@ -48,9 +75,15 @@ class AttemptRunner:
         if spec is None:
             return None, f"agent {dispatch.agent!r} is not loaded in this worker"
         try:
-            return spec.handler(context, dispatch.input), None
+            output = spec.handler(context, dispatch.input)
         except Exception as exc:
             return None, f"{type(exc).__name__}: {exc}"
+        if inspect.isawaitable(output):  # e.g. a plain function returning a coroutine
+            if inspect.iscoroutine(output):
+                output.close()  # never awaited: no warning at exit
+            return None, ("the handler returned an awaitable; declare it with `async def` "
+                          "so the worker awaits it on its event loop")
+        return output, None
 
 
 class RunningAttempts:
@@ -66,18 +99,21 @@ class RunningAttempts:
     def get(self, execution_id: str, step_id: str, epoch: int) -> StepContext | None:
         return self._by_execution.get(execution_id, {}).get((step_id, epoch))
 
+    def pop(self, execution_id: str, step_id: str, epoch: int) -> StepContext | None:
+        running = self._by_execution.get(execution_id)
+        if running is None:
+            return None
+        context = running.pop((step_id, epoch), None)
+        if not running:
+            del self._by_execution[execution_id]
+        return context
+
     def keys(self, execution_id: str) -> set[tuple[str, int]]:
         return set(self._by_execution.get(execution_id, {}))
 
     def forget(self, event: Outcome) -> StepContext | None:
         """The attempt's context, removed (None if it was already: a requeued event)."""
-        running = self._by_execution.get(event.execution_id)
-        if running is None:
-            return None
-        context = running.pop((event.step_id, event.epoch), None)
-        if not running:
-            del self._by_execution[event.execution_id]
-        return context
+        return self.pop(event.execution_id, event.step_id, event.epoch)
 
     def cancel_stale(self, execution_id: str, view: ExecutionView | None) -> None:
         """Tell running handlers whose attempt is no longer current (the execution was

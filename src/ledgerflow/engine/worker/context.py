@@ -22,7 +22,7 @@ class StepContext:
     a side effect. ``state`` is a private copy of the state document as of dispatch.
     """
 
-    __slots__ = ("_beat", "_cancelled", "_dispatch", "_log", "_state", "started")
+    __slots__ = ("_beat", "_cancelled", "_dispatch", "_log", "_on_cancel", "_state", "started")
 
     def __init__(self, dispatch: Dispatch,
                  on_heartbeat: Callable[[Dispatch, Any], None] | None = None,
@@ -35,6 +35,7 @@ class StepContext:
         self._state: Any = None
         self._cancelled = False
         self._beat = on_heartbeat
+        self._on_cancel: Callable[[], object] | None = None
 
     @property
     def execution_id(self) -> str:
@@ -82,12 +83,20 @@ class StepContext:
     def cancelled(self) -> bool:
         """True once this attempt's result is no longer wanted: the execution was cancelled
         or expired, or the step was reset. Long handlers should check it and return early
-        (cooperative cancellation); whatever they return then is not recorded."""
+        (cooperative cancellation); whatever they return then is not recorded. It is also
+        set when the attempt's timeout passes; an ``async def`` handler is then cancelled
+        at its next ``await``."""
         return self._cancelled
 
     def cancel(self) -> None:
         """Called by the worker; handlers only read ``cancelled``."""
         self._cancelled = True
+        if self._on_cancel is not None:
+            self._on_cancel()
+
+    def on_cancel(self, callback: Callable[[], object]) -> None:
+        """Called by the worker: what else ``cancel`` does (cancel an async task)."""
+        self._on_cancel = callback
 
     def heartbeat(self, details: Any = None) -> None:
         """Say this attempt is alive (with optional JSON ``details``, such as progress).

@@ -14,6 +14,8 @@ from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.worker.leases import LeaseOptions
 from ledgerflow.telemetry.buffer import BufferStats
 
+STOP_GRACE = 30.0
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class WorkerOptions:
@@ -22,6 +24,7 @@ class WorkerOptions:
     poll_interval: float = 0.25
     batch_max: int = 512
     until_idle: bool = False
+    stop_grace: float = STOP_GRACE  # seconds running handlers get to finish once stopped
     telemetry_capacity: int = 100_000  # records buffered before new ones are dropped
     leases: LeaseOptions = field(default_factory=LeaseOptions)
 

@@ -1,9 +1,10 @@
-"""The worker: runs handlers on a bounded pool and commits their results with group commit.
+"""The worker: runs handlers in bounded slots and commits their results with group commit.
 
-One thread (the one calling ``run``) owns every write. Handler threads only put results on
-a queue. The writer drains the queue, computes each execution's next change with the pure
-rules, commits the whole batch in ONE transaction, and only then dispatches the steps those
-changes started. Nothing is acknowledged or started before its commit.
+One thread (the one calling ``run``) owns every write. Handlers only put results on a
+queue. The writer drains the queue, computes each execution's next change with the pure
+rules, admits steps waiting for the slots those results freed (``dispatcher``), commits
+the whole batch in ONE transaction, and only then hands the steps those changes started to
+their handlers. Nothing is acknowledged or started before its commit.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import datetime
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock
@@ -27,8 +28,9 @@ from ledgerflow.engine.model.transition import Built, Transition
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.rules import flow
 from ledgerflow.engine.worker import reactions
-from ledgerflow.engine.worker.attempts import AttemptRunner, RunningAttempts
+from ledgerflow.engine.worker.attempts import AttemptRunner
 from ledgerflow.engine.worker.context import StepContext
+from ledgerflow.engine.worker.dispatcher import Dispatcher, queue_all
 from ledgerflow.engine.worker.events import (
     Activate,
     Adopt,
@@ -42,6 +44,7 @@ from ledgerflow.engine.worker.events import (
 )
 from ledgerflow.engine.worker.finder import WorkFinder
 from ledgerflow.engine.worker.leases import Leases
+from ledgerflow.engine.worker.lifecycle import RETRY_AFTER, Lifecycle
 from ledgerflow.engine.worker.loading import ViewLoader
 from ledgerflow.engine.worker.reactions import Heartbeats
 from ledgerflow.engine.worker.telemetry import WorkerTelemetry
@@ -54,10 +57,9 @@ Rule = Callable[[Transition], object]
 
 log = logging.getLogger("ledgerflow.worker")
 CLAIM_PER_SLOT = 8  # executions claimed per free handler slot (measured: benchmarks/pg.py)
-RETRY_AFTER = 1.0  # seconds to wait after the database failed a write, before trying again
 
 
-class Worker:
+class Worker(Lifecycle):
     def __init__(self, store: Store, definitions: Definitions, registry: AgentRegistry,
                  clock: Clock, actor: Actor, options: WorkerOptions,
                  listener: Listener | None = None) -> None:
@@ -71,8 +73,9 @@ class Worker:
         self._queue: queue.SimpleQueue[Event | None] = queue.SimpleQueue()
         self._views: dict[str, ExecutionView] = {}
         self._timers = TimerHeap()
-        self._inflight = 0
         self._stop = threading.Event()
+        self._stop_by: float | None = None  # monotonic time after which running handlers
+        # are left behind (a grace period that ends; a second stop ends it at once)
         self._last_poll = 0.0
         self._loader = ViewLoader(store, definitions)
         self._ready = threading.Event()  # start-up recovery done: adoptions are safe
@@ -84,9 +87,9 @@ class Worker:
         self._telemetry = WorkerTelemetry(store, clock, options.telemetry_capacity)
         self._book = AgentBook(registry, actor.id, on_transition=self._telemetry.breaker)
         self._locked = LockedBook(self._book, clock)
-        self._choose = self._locked.choose
+        self._slots = Dispatcher(registry, self._runner, options.concurrency)
+        self._choose = self._slots.gate(self._locked.choose)
         self._outcome = self._locked.outcome
-        self._attempts = RunningAttempts()
         self.report = WorkerReport()
 
     # public ---------------------------------------------------------------------------
@@ -97,7 +100,7 @@ class Worker:
         insert = self._leases.lease_new(insert)
         view = ExecutionView.from_rows(insert.execution, definition, insert.new_steps)
         tr = Transition.begin(view, self._clock.now(), self._actor)
-        flow.activate(tr, self._choose)
+        flow.activate(tr, queue_all)  # its steps wait for the writer's admission
         built = tr.build()
         change = replace(built.change, lease=(self._leases.owner, 1))
         return insert, replace(built, change=change)
@@ -113,25 +116,15 @@ class Worker:
         """Take over an execution whose activation was committed elsewhere in this process."""
         self._queue.put(Adopt(built=built))
 
-    def stop(self) -> None:
-        """Stop dispatching, let running handlers finish and commit, then return from run."""
-        self._stop.set()
-        self._queue.put(None)
-
     def run(self) -> WorkerReport:
-        with self._lock, ThreadPoolExecutor(
-            max_workers=self._options.concurrency, thread_name_prefix="ledgerflow-step"
-        ) as pool:
-            self._pool = pool
+        with self._lock:
             self._startup()
             self._telemetry.start()
             try:
-                while True:
-                    if self._stop.is_set() and self._inflight == 0:
-                        break
+                while not self._stopped():
                     events = self._collect()
                     try:
-                        if events:
+                        if events or self._admissible():
                             self._process(events)
                         elif self._idle():
                             break
@@ -139,48 +132,14 @@ class Worker:
                         log.warning("database unavailable: %s", exc)
                         self._stop.wait(RETRY_AFTER)
             finally:
+                self._slots.close()
                 self._shutdown()
         return self.report
 
-    def _shutdown(self) -> None:
-        """Write what is left, hand back every lease, say so in the registry."""
-        self._finder.close()
-        self.report.recovered = self._finder.recovered
-        try:
-            final = self._locked.take_writes(final=True)
-            if final is not None:
-                self._store.commit([], agents=final)
-            self._book.unregister(self._store)
-            self._leases.release_all()
-            self._leases.set_status("stopped")
-        except errors.StorageError as exc:
-            log.error("could not hand back leases (%s); they lapse within %g s", exc,
-                      self._options.leases.seconds)
-        finally:
-            self.report.telemetry = self._telemetry.close()
+    def _admissible(self) -> bool:
+        return not self._stop.is_set() and self._slots.queued > 0 and self._slots.free > 0
 
     # the loop -------------------------------------------------------------------------
-    def _startup(self) -> None:
-        while not self._registered():  # the database went away meanwhile: wait for it
-            self._stop.wait(RETRY_AFTER)
-        self._book.shared = not self._lock.exclusive
-        claimed = self._finder.start(self._options.poll_interval)
-        self._process(claimed)  # a lost connection here is retried like any other batch
-        self._last_poll = self._clock.monotonic()
-        self._ready.set()
-
-    def _registered(self) -> bool:
-        now = self._clock.now()
-        try:
-            self._book.load_from(self._store, now)
-            self._book.register(self._store, self._actor.id, now)
-            self._book.look_around(self._store, now)
-            self._leases.register(self._registry.capabilities(), self._options.concurrency)
-        except errors.ConnectionLost as exc:
-            log.warning("database unavailable while starting (%s); retrying", exc)
-            return False
-        return True
-
     def _collect(self) -> list[Event]:
         events: list[Event] = []
         # settled: what is queued is all there is; wait for nothing (no poll-interval tail)
@@ -221,16 +180,17 @@ class Worker:
         self._book.tick(self._store, self._clock.now())
         # a few executions per free handler slot: chains commit in groups only with many
         # in flight; yet no more, so other workers get the rest (embedded: everything)
-        free = self._options.concurrency - self._inflight
+        free = max(self._slots.free - self._slots.queued, 0)
         room = self._leases.batch if self._leases.steal else \
             min(self._leases.batch, CLAIM_PER_SLOT * free)
         return self._finder.look(room=room, quarantined=self._loader.quarantined)
 
     def _settled(self) -> bool:
         """Running until idle, and nothing here will move an execution on by itself: no
-        handler in flight, no timer but wait deadlines and attempt timeouts."""
+        handler in flight or queued, no timer but wait deadlines and attempt timeouts."""
         return self._options.until_idle and not self._stop.is_set() and \
-            not self._inflight and not self._timers.any_moving()
+            not self._slots.inflight and not self._slots.queued and \
+            not self._timers.any_moving()
 
     def _idle(self) -> bool:
         """Settled, and one more look finds no new work (what is left waits or is paused)."""
@@ -251,10 +211,10 @@ class Worker:
                     self._leases.held[event.execution_id] = 1
                     self._views[event.execution_id] = event.built.view
                     self._after_commit(event.built)
+                    self._slots.enqueue(event.execution_id)
                 continue
-            if isinstance(event, Outcome) and self._attempts.forget(event) is not None:
-                self._inflight -= 1  # once per attempt, even when a conflict requeues it
-                self.report.steps_run += 1
+            if isinstance(event, Outcome) and self._slots.finished(event):
+                self.report.steps_run += 1  # once per attempt, even when a conflict requeues it
                 self._outcome(event.execution_id, event.step_id, event.epoch, event.capability,
                               event.agent, event.ok, event.duration_ms)
             if isinstance(event, TimerFired) and event.timer.kind is TimerKind.TIMEOUT:
@@ -285,7 +245,7 @@ class Worker:
     def _rule(self, event: Event) -> Rule | None:
         return reactions.rule_for(
             event, self._choose, self._beats, stopping=self._stop.is_set(),
-            recovery_limit=self._options.recovery_limit, running_here=self._attempts.keys)
+            recovery_limit=self._options.recovery_limit, running_here=self._slots.attempts.keys)
 
     def _retry_later(self, batch: list[tuple[Event, Rule]], exc: Exception) -> None:
         """The database failed the batch (a lost connection): whether its commit landed is
@@ -303,30 +263,28 @@ class Worker:
         self._stop.wait(RETRY_AFTER)
 
     def _commit_batch(self, batch: list[tuple[Event, Rule]]) -> None:
+        self._slots.reserved = 0
+        try:
+            self._build_and_commit(batch)
+        finally:
+            self._slots.reserved = 0  # reservations became running attempts, or vanished
+            self._slots.applying(None)
+
+    def _build_and_commit(self, batch: list[tuple[Event, Rule]]) -> None:
         now = self._clock.now()
         built: list[tuple[Event, Built, ExecutionView]] = []
         for event, rule in batch:
-            view = self._views.get(event.execution_id) or self._loader.load(event.execution_id)
-            if view is None or view.status.terminal:
-                self._views.pop(event.execution_id, None)
-                self._attempts.cancel_stale(event.execution_id, view)
+            self._build(event, rule, now, built)
+        # slots this batch freed admit queued steps of any execution held here, committed
+        # together with the results that freed them
+        while not self._stop.is_set() and (execution_id := self._slots.next_admission()):
+            if execution_id not in self._leases.held:
                 continue
-            tr = Transition.begin(view, now, self._actor)
-            tr.hold = self._stop.is_set()
-            try:
-                rule(tr)
-            except errors.LedgerflowError as exc:  # a broken row or a bug: keep serving
-                self._loader.quarantine(view.id, exc)
-                self._views.pop(view.id, None)
-                continue
-            if not tr.changed:
-                self._views[view.id] = view
-                self._timers.arm(tr.timers)  # deadlines found again (start-up, a refresh)
-                self._hand_over(view, tr.handoff)  # its wait was recorded before
-                continue
-            result = tr.build()
-            built.append((event, result, view))
-            self._views[view.id] = result.view
+            waiting = self._slots.queued
+            self._build(Activate(execution_id=execution_id), self._admit, now, built)
+            if self._slots.queued > waiting:  # no slot after all: keep its place
+                self._slots.requeue_first(execution_id)
+                break
         agents = self._locked.take_writes()
         if not built:
             if agents is not None:
@@ -342,21 +300,48 @@ class Worker:
             else:
                 self._conflict(event, old_view)
 
+    def _build(self, event: Event, rule: Rule, now: datetime,
+               built: list[tuple[Event, Built, ExecutionView]]) -> None:
+        view = self._views.get(event.execution_id) or self._loader.load(event.execution_id)
+        if view is None or view.status.terminal:
+            self._views.pop(event.execution_id, None)
+            self._slots.attempts.cancel_stale(event.execution_id, view)
+            return
+        tr = Transition.begin(view, now, self._actor)
+        tr.hold = self._stop.is_set()
+        self._slots.applying(view.id)
+        try:
+            rule(tr)
+        except errors.LedgerflowError as exc:  # a broken row or a bug: keep serving
+            self._loader.quarantine(view.id, exc)
+            self._views.pop(view.id, None)
+            return
+        if not tr.changed:
+            self._views[view.id] = view
+            self._timers.arm(tr.timers)  # deadlines found again (start-up, a refresh)
+            self._hand_over(view, tr.handoff)  # its wait was recorded before
+            return
+        result = tr.build()
+        built.append((event, result, view))
+        self._views[view.id] = result.view
+
+    def _admit(self, tr: Transition) -> None:
+        flow.advance(tr, self._choose)
+
     def _after_commit(self, result: Built) -> None:
         view = result.view
         self._telemetry.committed(result)
-        self._attempts.cancel_stale(view.id, view)
+        self._slots.attempts.cancel_stale(view.id, view)
         self._timers.arm(result.timers)
         for dispatch in result.dispatches:
-            self._inflight += 1
             self._book.started(dispatch.capability, dispatch.agent)
             context = StepContext(dispatch, self._runner.heartbeat, started=self._clock.now(),
                                   on_log=self._telemetry.step_log)
-            self._attempts.add(dispatch, context)
-            self._pool.submit(self._runner.run, dispatch, context)
+            self._slots.start(dispatch, context)
         if view.status.terminal:
             self._views.pop(view.id, None)
             self._leases.forget(view.id)
+            self._slots.forget(view.id)
             if self._finder.more:
                 self._finder.poke.set()  # room for one more: claim it now
         self._hand_over(view, result.handoff)
@@ -365,8 +350,9 @@ class Worker:
 
     def _hand_over(self, view: ExecutionView, capability: str | None) -> None:
         """A step waits for ``capability``: once nothing of it runs here, offer it elsewhere."""
-        if capability and not view.status.terminal and not self._attempts.keys(view.id):
+        if capability and not view.status.terminal and not self._slots.attempts.keys(view.id):
             self._views.pop(view.id, None)
+            self._slots.forget(view.id)
             self._leases.hand_over(view.id, capability)
 
     def _conflict(self, event: Event, old_view: ExecutionView) -> None:
@@ -383,7 +369,7 @@ class Worker:
                 reactions.record_stale(self._store, self._loader.load, self._clock.now(),
                                          self._actor, event)
             return
-        self._attempts.cancel_stale(old_view.id, fresh)
+        self._slots.attempts.cancel_stale(old_view.id, fresh)
         if fresh is not None and not fresh.status.terminal:
             self._views[fresh.id] = fresh
             self._queue.put(event)
@@ -393,11 +379,14 @@ class Worker:
         handlers see ``ctx.cancelled``."""
         self._leases.let_go(execution_id, why)
         self._views.pop(execution_id, None)
-        self._attempts.cancel_stale(execution_id, None)
+        self._slots.forget(execution_id)
+        self._slots.attempts.cancel_stale(execution_id, None)
 
     def _timed_out(self, timer: Timer) -> None:
-        """An attempt still running at its deadline counts as a failure of its agent."""
-        context = self._attempts.get(timer.execution_id, timer.step_id, timer.epoch)
+        """An attempt still running at its deadline counts as a failure of its agent, and
+        gives its slot back at once (its handler is told through ``ctx.cancelled``)."""
+        context = self._slots.give_up(timer.execution_id, timer.step_id, timer.epoch,
+                                      self._clock.monotonic())
         if context is not None:
             started = self._clock.now() - context.started
             self._outcome(timer.execution_id, timer.step_id, timer.epoch, context.capability,
