@@ -3,11 +3,15 @@ on every backend. A mixin of the stores, built on each store's ``_read``, ``_tra
 and ``_executemany`` (the one call whose shape differs between drivers).
 ``write_agent_rows`` also runs inside ``commit``'s transaction, so breaker and statistics
 changes commit with the step results that caused them.
+
+Rows shared by every worker (breakers, statistics) are written in one order, by agent and
+bucket, so two workers' transactions never wait for each other in a cycle.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ledgerflow.storage.base import AgentWrites
@@ -16,7 +20,9 @@ from ledgerflow.storage.rows import (
     BreakerRow,
     BreakerTransitionRow,
     HeartbeatRow,
+    RemovedOutcomesRow,
     StatsRow,
+    StatsSnapshot,
     TelemetryRow,
 )
 from ledgerflow.storage.sql_mixin import SqlMixin
@@ -28,12 +34,24 @@ def _without_id(row: Any) -> dict[str, Any]:
     return {k: v for k, v in params(row).items() if k != "id"}
 
 
+def _totals(row: StatsRow) -> dict[str, Any]:
+    return {k: v for k, v in params(row).items() if k != "buckets"}
+
+
+def _by_agent(row: BreakerRow | StatsRow) -> tuple[str, str]:
+    return row.capability, row.agent
+
+
 class AgentTables(SqlMixin):
     def write_agent_rows(self, conn: Any, writes: AgentWrites) -> None:
+        stats = sorted(writes.stats, key=_by_agent)
         batches: list[tuple[str, list[dict[str, Any]]]] = [
-            ("upsert_breaker", [params(b) for b in writes.breakers]),
+            ("upsert_breaker", [params(b) for b in sorted(writes.breakers, key=_by_agent)]),
             ("insert_breaker_transition", [_without_id(t) for t in writes.transitions]),
-            ("upsert_stats", [params(s) for s in writes.stats]),
+            ("add_stats", [_totals(s) for s in stats]),
+            ("add_stat_buckets", [{"capability": s.capability, "agent": s.agent,
+                                   "bucket": bucket, "count": count}
+                                  for s in stats for bucket, count in s.buckets]),
             ("update_decision_outcome", [params(o) for o in writes.outcomes]),
         ]
         for name, rows in batches:
@@ -71,13 +89,40 @@ class AgentTables(SqlMixin):
         return [build(BreakerTransitionRow, r) for r in reversed(rows)]
 
     def load_stats(self) -> list[StatsRow]:
-        return [build(StatsRow, r) for r in self._read("stats_all", ())]
+        with self._snapshot() as conn:
+            return self._stats(conn)
 
-    def decision_outcomes(self) -> Iterator[tuple[str, str, str, float, str]]:
-        """(capability, agent, outcome, duration_ms, finished_at) of every ended attempt,
-        in the order they ended."""
-        for r in self._read("decision_outcomes", ()):
-            yield r["capability"], r["agent"], r["outcome"], r["duration_ms"], r["finished_at"]
+    def stats_snapshot(self) -> StatsSnapshot:
+        with self._snapshot() as conn:
+            return self._stats_snapshot(conn)
+
+    def replace_stats(self, rebuild: Callable[[StatsSnapshot], Sequence[StatsRow]],
+                      ) -> StatsSnapshot:
+        with self._transaction() as conn:
+            self._hold_stats(conn)
+            found = self._stats_snapshot(conn)
+            rows = sorted(rebuild(found), key=_by_agent)
+            conn.execute(self._q["delete_stat_buckets"], ())
+            conn.execute(self._q["delete_stats"], ())
+            if rows:
+                self.write_agent_rows(conn, AgentWrites(stats=rows))
+        return found
+
+    def _stats(self, conn: Any) -> list[StatsRow]:
+        buckets: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+        for r in conn.execute(self._q["stat_buckets_all"], ()).fetchall():
+            buckets[(r["capability"], r["agent"])].append((r["bucket"], r["count"]))
+        return [build(StatsRow, {**r, "buckets": tuple(buckets[(r["capability"], r["agent"])])})
+                for r in conn.execute(self._q["stats_all"], ()).fetchall()]
+
+    def _stats_snapshot(self, conn: Any) -> StatsSnapshot:
+        outcomes = tuple((r["capability"], r["agent"], r["outcome"], r["duration_ms"],
+                          r["finished_at"])
+                         for r in conn.execute(self._q["decision_outcomes"], ()).fetchall())
+        removed = tuple(build(RemovedOutcomesRow, r) for r in
+                        conn.execute(self._q["removed_outcomes_all"], ()).fetchall())
+        return StatsSnapshot(stats=tuple(self._stats(conn)), outcomes=outcomes,
+                             removed=removed)
 
     # heartbeats and telemetry -------------------------------------------------------------
     def record_heartbeats(self, rows: Sequence[HeartbeatRow]) -> None:

@@ -116,3 +116,40 @@ RETURNING e.id AS execution_id, e.lease_epoch, c.lease_owner AS previous_owner, 
 UPDATE executions SET lease_owner = NULL, lease_expires_at = %(until)s,
     lease_needs = %(needs)s
 WHERE lease_owner = %(owner)s AND (%(all)s OR id = ANY (%(ids)s::text[]));
+
+-- agent statistics -------------------------------------------------------------------------
+
+-- name: add_stats
+-- Adds to the totals (never overwrites them): concurrent workers' increments all count.
+INSERT INTO agent_stats (capability, agent, total, successes, failures, duration_us,
+    last_update, updated_at)
+VALUES (%(capability)s, %(agent)s, %(total)s, %(successes)s, %(failures)s,
+    %(duration_us)s, %(last_update)s, %(updated_at)s)
+ON CONFLICT (capability, agent) DO UPDATE SET total = agent_stats.total + excluded.total,
+    successes = agent_stats.successes + excluded.successes,
+    failures = agent_stats.failures + excluded.failures,
+    duration_us = agent_stats.duration_us + excluded.duration_us,
+    last_update = GREATEST(agent_stats.last_update, excluded.last_update),
+    updated_at = excluded.updated_at;
+
+-- name: remove_outcomes_of_execution
+-- Retention: the outcomes of an execution's decisions, summed before they are deleted.
+INSERT INTO removed_outcomes (capability, agent, outcome, bucket, count, duration_us,
+    last_at)
+SELECT capability, agent, outcome, duration_bucket, count(*), sum(duration_us),
+    max(finished_at)
+FROM routing_decisions WHERE execution_id = %s AND outcome IS NOT NULL
+GROUP BY capability, agent, outcome, duration_bucket
+ON CONFLICT (capability, agent, outcome, bucket) DO UPDATE
+SET count = removed_outcomes.count + excluded.count,
+    duration_us = removed_outcomes.duration_us + excluded.duration_us,
+    last_at = GREATEST(removed_outcomes.last_at, excluded.last_at);
+
+-- name: lock_stats
+-- Holds off every worker's increments while the statistics are replaced (a repair): what
+-- they add waits, and is added to the replaced totals.
+LOCK TABLE agent_stats, agent_stat_buckets IN SHARE ROW EXCLUSIVE MODE;
+
+-- name: read_snapshot
+-- The reads after it in this transaction see one moment.
+SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;

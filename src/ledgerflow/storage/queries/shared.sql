@@ -171,18 +171,32 @@ VALUES (:capability, :agent, :from_state, :to_state, :reason, :actor, :occurred_
 -- name: breaker_transitions_recent
 SELECT * FROM breaker_transitions ORDER BY id DESC LIMIT ?;
 
--- name: upsert_stats
-INSERT INTO agent_stats (capability, agent, data, updated_at)
-VALUES (:capability, :agent, :data, :updated_at)
-ON CONFLICT (capability, agent) DO UPDATE SET data = excluded.data,
-    updated_at = excluded.updated_at;
+-- name: add_stat_buckets
+-- Adds to the histogram (never overwrites it): concurrent workers' increments all count.
+INSERT INTO agent_stat_buckets (capability, agent, bucket, count)
+VALUES (:capability, :agent, :bucket, :count)
+ON CONFLICT (capability, agent, bucket) DO UPDATE
+SET count = agent_stat_buckets.count + excluded.count;
 
 -- name: stats_all
 SELECT * FROM agent_stats ORDER BY capability, agent;
 
+-- name: stat_buckets_all
+SELECT capability, agent, bucket, count FROM agent_stat_buckets
+WHERE count <> 0 ORDER BY capability, agent, bucket;
+
+-- name: delete_stats
+DELETE FROM agent_stats;
+
+-- name: delete_stat_buckets
+DELETE FROM agent_stat_buckets;
+
+-- name: removed_outcomes_all
+SELECT * FROM removed_outcomes ORDER BY capability, agent, outcome, bucket;
+
 -- name: update_decision_outcome
 UPDATE routing_decisions SET outcome = :outcome, duration_ms = :duration_ms,
-    finished_at = :finished_at
+    duration_us = :duration_us, duration_bucket = :bucket, finished_at = :finished_at
 WHERE execution_id = :execution_id AND step_id = :step_id AND epoch = :epoch;
 
 -- name: decision_outcomes

@@ -85,3 +85,31 @@ WHERE id = :id RETURNING lease_epoch;
 -- ``needs``: handed over for a capability; until ``until`` only its offerers claim it.
 UPDATE executions SET lease_owner = NULL, lease_expires_at = :until, lease_needs = :needs
 WHERE lease_owner = :owner AND (:all OR id IN (SELECT value FROM json_each(:ids)));
+
+-- agent statistics -------------------------------------------------------------------------
+
+-- name: add_stats
+-- Adds to the totals (never overwrites them): concurrent workers' increments all count.
+INSERT INTO agent_stats (capability, agent, total, successes, failures, duration_us,
+    last_update, updated_at)
+VALUES (:capability, :agent, :total, :successes, :failures, :duration_us, :last_update,
+    :updated_at)
+ON CONFLICT (capability, agent) DO UPDATE SET total = agent_stats.total + excluded.total,
+    successes = agent_stats.successes + excluded.successes,
+    failures = agent_stats.failures + excluded.failures,
+    duration_us = agent_stats.duration_us + excluded.duration_us,
+    last_update = max(agent_stats.last_update, excluded.last_update),
+    updated_at = excluded.updated_at;
+
+-- name: remove_outcomes_of_execution
+-- Retention: the outcomes of an execution's decisions, summed before they are deleted.
+INSERT INTO removed_outcomes (capability, agent, outcome, bucket, count, duration_us,
+    last_at)
+SELECT capability, agent, outcome, duration_bucket, count(*), sum(duration_us),
+    max(finished_at)
+FROM routing_decisions WHERE execution_id = ? AND outcome IS NOT NULL
+GROUP BY capability, agent, outcome, duration_bucket
+ON CONFLICT (capability, agent, outcome, bucket) DO UPDATE
+SET count = removed_outcomes.count + excluded.count,
+    duration_us = removed_outcomes.duration_us + excluded.duration_us,
+    last_at = max(removed_outcomes.last_at, excluded.last_at);
