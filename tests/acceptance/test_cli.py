@@ -40,7 +40,8 @@ def lf(tmp: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess
     env = dict(os.environ)
     env["LEDGERFLOW_DB"] = f"sqlite:///{tmp / 'cli.db'}"
     env["CRASH_JOURNAL"] = str(tmp / "journal.jsonl")
-    env["PYTHONPATH"] = str(HERE.parent.parent)
+    root = HERE.parent.parent
+    env["PYTHONPATH"] = os.pathsep.join([str(root / "src"), str(root)])  # this tree's first
     proc = subprocess.run([str(LEDGERFLOW), *args], env=env, capture_output=True, text=True,
                           timeout=120, cwd=tmp)
     if check:
