@@ -207,7 +207,8 @@ def test_the_check_exits_1_naming_what_differs_and_the_repair_mends(tmp_path: Pa
     assert lf(tmp_path, db, "agents", "stats", "--recalculate").returncode == 0
 
     with closing(sqlite3.connect(tmp_path / "cli.db")) as conn, conn:
-        conn.execute("UPDATE agent_stats SET failures = failures + 2")
+        conn.execute("UPDATE agent_stats SET failures = failures + 2 "
+                     "WHERE slot = (SELECT min(slot) FROM agent_stats)")
     proc = lf(tmp_path, db, "agents", "stats", "--recalculate")
     assert proc.returncode == 1 and "no: failures" in proc.stdout, proc.stdout
     proc = lf(tmp_path, db, "agents", "stats", "--recalculate", "--json")

@@ -1,9 +1,10 @@
 CREATE TABLE agent_stat_buckets (
     capability text COLLATE "C" NOT NULL,
     agent text COLLATE "C" NOT NULL,
+    slot bigint NOT NULL,
     bucket bigint NOT NULL,
     count bigint NOT NULL,
-    CONSTRAINT agent_stat_buckets_pkey PRIMARY KEY (capability, agent, bucket)
+    CONSTRAINT agent_stat_buckets_pkey PRIMARY KEY (capability, agent, slot, bucket)
 );
 CREATE TABLE agent_stats (
     capability text COLLATE "C" NOT NULL,
@@ -14,7 +15,8 @@ CREATE TABLE agent_stats (
     duration_us bigint NOT NULL,
     last_update text COLLATE "C" NOT NULL,
     updated_at text COLLATE "C" NOT NULL,
-    CONSTRAINT agent_stats_pkey PRIMARY KEY (capability, agent)
+    slot bigint NOT NULL,
+    CONSTRAINT agent_stats_pkey PRIMARY KEY (capability, agent, slot)
 );
 CREATE TABLE agents (
     worker_id text COLLATE "C" NOT NULL,
@@ -229,8 +231,8 @@ CREATE TABLE workflow_definitions (
     CONSTRAINT workflow_definitions_tenant_id_name_sha256_key UNIQUE (tenant_id, name, sha256),
     CONSTRAINT workflow_definitions_version_check CHECK ((version >= 1))
 );
-CREATE UNIQUE INDEX agent_stat_buckets_pkey ON agent_stat_buckets USING btree (capability, agent, bucket);
-CREATE UNIQUE INDEX agent_stats_pkey ON agent_stats USING btree (capability, agent);
+CREATE UNIQUE INDEX agent_stat_buckets_pkey ON agent_stat_buckets USING btree (capability, agent, slot, bucket);
+CREATE UNIQUE INDEX agent_stats_pkey ON agent_stats USING btree (capability, agent, slot);
 CREATE UNIQUE INDEX agents_pkey ON agents USING btree (worker_id, capability, agent);
 CREATE INDEX breaker_transitions_by_agent ON breaker_transitions USING btree (capability, agent, id);
 CREATE UNIQUE INDEX breaker_transitions_pkey ON breaker_transitions USING btree (id);

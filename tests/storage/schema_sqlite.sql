@@ -15,9 +15,10 @@ CREATE INDEX wakeups_by_time ON wakeups (created_at);
 CREATE TABLE agent_stat_buckets (
     capability  TEXT NOT NULL,
     agent       TEXT NOT NULL,
+    slot        INTEGER NOT NULL,
     bucket      INTEGER NOT NULL,
     count       INTEGER NOT NULL,
-    PRIMARY KEY (capability, agent, bucket)
+    PRIMARY KEY (capability, agent, slot, bucket)
 );
 CREATE TABLE agent_stats (
     capability   TEXT NOT NULL,
@@ -28,7 +29,8 @@ CREATE TABLE agent_stats (
     duration_us  INTEGER NOT NULL,          -- sum of the durations, whole microseconds
     last_update  TEXT NOT NULL,             -- the latest outcome's time
     updated_at   TEXT NOT NULL,             -- when the row was last written
-    PRIMARY KEY (capability, agent)
+    slot         INTEGER NOT NULL,          -- the totals are the sum over the slots
+    PRIMARY KEY (capability, agent, slot)
 );
 CREATE TABLE agents (
     worker_id   TEXT NOT NULL,              -- host:pid

@@ -17,8 +17,10 @@ lower bound wide; a percentile is read as the middle of its bucket, within 1/(2 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 
 SUB = 32  # histogram buckets per doubling of the duration
 EXACT = 2 * SUB  # durations below this many microseconds have a bucket each
@@ -114,7 +116,7 @@ def record(stats: AgentStats, ok: bool, duration_ms: float, at: str) -> AgentSta
         successes=stats.successes + (1 if ok else 0),
         failures=stats.failures + (0 if ok else 1),
         duration_us=stats.duration_us + us,
-        buckets=_merge(stats.buckets, ((bucket_of(us), 1),)),
+        buckets=_plus_one(stats.buckets, bucket_of(us)),
         last_update=_later(stats.last_update, at),
     )
 
@@ -163,6 +165,13 @@ def smoothed_success(stats: AgentStats, prior_successes: float = 1.0,
     counts, so every worker that adopted the same totals scores alike."""
     return (stats.successes + prior_successes) / (
         stats.total + prior_successes + prior_failures)
+
+
+def _plus_one(buckets: Buckets, bucket: int) -> Buckets:
+    i = bisect_left(buckets, bucket, key=itemgetter(0))
+    if i < len(buckets) and buckets[i][0] == bucket:
+        return (*buckets[:i], (bucket, buckets[i][1] + 1), *buckets[i + 1:])
+    return (*buckets[:i], (bucket, 1), *buckets[i:])
 
 
 def _merge(one: Buckets, other: Buckets) -> Buckets:

@@ -5,11 +5,17 @@ and ``_executemany`` (the one call whose shape differs between drivers).
 changes commit with the step results that caused them.
 
 Rows shared by every worker (breakers, statistics) are written in one order, by agent and
-bucket, so two workers' transactions never wait for each other in a cycle.
+bucket, so two workers' transactions never wait for each other in a cycle. Statistics are
+kept in ``STATS_SLOTS`` rows per agent, summed when read: each transaction adds to one slot
+picked at random, so workers committing at once seldom wait for each other's row lock. (With
+one row per agent, each commit waits for the one before to be durable: 4 processes
+committing increments to one agent on PostgreSQL made about a third fewer commits per
+second than with one row each; with 8 slots, as many.)
 """
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -34,8 +40,11 @@ def _without_id(row: Any) -> dict[str, Any]:
     return {k: v for k, v in params(row).items() if k != "id"}
 
 
-def _totals(row: StatsRow) -> dict[str, Any]:
-    return {k: v for k, v in params(row).items() if k != "buckets"}
+STATS_SLOTS = 8
+
+
+def _totals(row: StatsRow, slot: int) -> dict[str, Any]:
+    return {**{k: v for k, v in params(row).items() if k != "buckets"}, "slot": slot}
 
 
 def _by_agent(row: BreakerRow | StatsRow) -> tuple[str, str]:
@@ -43,14 +52,17 @@ def _by_agent(row: BreakerRow | StatsRow) -> tuple[str, str]:
 
 
 class AgentTables(SqlMixin):
-    def write_agent_rows(self, conn: Any, writes: AgentWrites) -> None:
+    def write_agent_rows(self, conn: Any, writes: AgentWrites, slot: int | None = None,
+                         ) -> None:
         stats = sorted(writes.stats, key=_by_agent)
+        if slot is None:
+            slot = random.randrange(STATS_SLOTS)
         batches: list[tuple[str, list[dict[str, Any]]]] = [
             ("upsert_breaker", [params(b) for b in sorted(writes.breakers, key=_by_agent)]),
             ("insert_breaker_transition", [_without_id(t) for t in writes.transitions]),
-            ("add_stats", [_totals(s) for s in stats]),
+            ("add_stats", [_totals(s, slot) for s in stats]),
             ("add_stat_buckets", [{"capability": s.capability, "agent": s.agent,
-                                   "bucket": bucket, "count": count}
+                                   "slot": slot, "bucket": bucket, "count": count}
                                   for s in stats for bucket, count in s.buckets]),
             ("update_decision_outcome", [params(o) for o in writes.outcomes]),
         ]
@@ -88,9 +100,9 @@ class AgentTables(SqlMixin):
         rows = self._read("breaker_transitions_recent", (limit,))
         return [build(BreakerTransitionRow, r) for r in reversed(rows)]
 
-    def load_stats(self) -> list[StatsRow]:
+    def load_stats(self, *, histograms: bool = True) -> list[StatsRow]:
         with self._snapshot() as conn:
-            return self._stats(conn)
+            return self._stats(conn, histograms)
 
     def stats_snapshot(self) -> StatsSnapshot:
         with self._snapshot() as conn:
@@ -105,12 +117,13 @@ class AgentTables(SqlMixin):
             conn.execute(self._q["delete_stat_buckets"], ())
             conn.execute(self._q["delete_stats"], ())
             if rows:
-                self.write_agent_rows(conn, AgentWrites(stats=rows))
+                self.write_agent_rows(conn, AgentWrites(stats=rows), slot=0)
         return found
 
-    def _stats(self, conn: Any) -> list[StatsRow]:
+    def _stats(self, conn: Any, histograms: bool = True) -> list[StatsRow]:
         buckets: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
-        for r in conn.execute(self._q["stat_buckets_all"], ()).fetchall():
+        for r in conn.execute(self._q["stat_buckets_all"], ()).fetchall() if histograms \
+                else ():
             buckets[(r["capability"], r["agent"])].append((r["bucket"], r["count"]))
         return [build(StatsRow, {**r, "buckets": tuple(buckets[(r["capability"], r["agent"])])})
                 for r in conn.execute(self._q["stats_all"], ()).fetchall()]

@@ -285,8 +285,9 @@ class Store(Protocol):
         """The latest transitions, oldest first."""
         ...
 
-    def load_stats(self) -> list[StatsRow]:
-        """Every agent's stored statistics with their histograms, read at one moment."""
+    def load_stats(self, *, histograms: bool = True) -> list[StatsRow]:
+        """Every agent's stored statistics, read at one moment; without their histograms
+        (``buckets`` empty) unless ``histograms``."""
         ...
 
     def stats_snapshot(self) -> StatsSnapshot:

@@ -9,8 +9,9 @@ uses it.
 
 Statistics travel as increments: the book sends only what it recorded since its last write,
 which the store adds to the stored totals, so any number of workers count every outcome
-exactly once. What the router sees is the stored totals as last read (``sync``, every
-``TICK``) plus what this worker recorded since.
+exactly once. What the router sees (``stats``) is the stored totals as last read (``sync``,
+every ``TICK``) plus what this worker recorded since; without the latency histograms, which
+only reports read.
 """
 
 from __future__ import annotations
@@ -99,9 +100,11 @@ class AgentBook:
         self._adopt_stats(store)
 
     def _adopt_stats(self, store: Store) -> None:
-        seen = {(row.capability, row.agent): stats_of(row) for row in store.load_stats()}
+        seen = {(row.capability, row.agent): stats_of(row)  # the router needs no p95
+                for row in store.load_stats(histograms=False)}
         for key, unwritten in self._pending.stats.items():
-            seen[key] = agent_stats.add(seen.get(key, agent_stats.EMPTY), unwritten)
+            seen[key] = agent_stats.add(seen.get(key, agent_stats.EMPTY),
+                                        replace(unwritten, buckets=()))
         self.stats = seen  # one assignment: a router reading meanwhile sees old or new
 
     def register(self, store: Store, worker_id: str, now: datetime) -> None:
@@ -193,10 +196,10 @@ class AgentBook:
             self.load[key] -= 1
         at = format_timestamp(now)
         pending = self._pending.stats
-        self.stats[key] = agent_stats.record(self.stats.get(key, agent_stats.EMPTY), ok,
-                                             duration_ms, at)
         pending[key] = agent_stats.record(pending.get(key, agent_stats.EMPTY), ok,
                                           duration_ms, at)
+        self.stats[key] = replace(agent_stats.record(self.stats.get(key, agent_stats.EMPTY),
+                                                     ok, duration_ms, at), buckets=())
         us = agent_stats.micros(duration_ms)
         self._pending.outcomes.append(OutcomeRow(
             execution_id=execution_id, step_id=step_id, epoch=epoch,

@@ -121,11 +121,11 @@ WHERE lease_owner = %(owner)s AND (%(all)s OR id = ANY (%(ids)s::text[]));
 
 -- name: add_stats
 -- Adds to the totals (never overwrites them): concurrent workers' increments all count.
-INSERT INTO agent_stats (capability, agent, total, successes, failures, duration_us,
+INSERT INTO agent_stats (capability, agent, slot, total, successes, failures, duration_us,
     last_update, updated_at)
-VALUES (%(capability)s, %(agent)s, %(total)s, %(successes)s, %(failures)s,
+VALUES (%(capability)s, %(agent)s, %(slot)s, %(total)s, %(successes)s, %(failures)s,
     %(duration_us)s, %(last_update)s, %(updated_at)s)
-ON CONFLICT (capability, agent) DO UPDATE SET total = agent_stats.total + excluded.total,
+ON CONFLICT (capability, agent, slot) DO UPDATE SET total = agent_stats.total + excluded.total,
     successes = agent_stats.successes + excluded.successes,
     failures = agent_stats.failures + excluded.failures,
     duration_us = agent_stats.duration_us + excluded.duration_us,

@@ -173,17 +173,23 @@ SELECT * FROM breaker_transitions ORDER BY id DESC LIMIT ?;
 
 -- name: add_stat_buckets
 -- Adds to the histogram (never overwrites it): concurrent workers' increments all count.
-INSERT INTO agent_stat_buckets (capability, agent, bucket, count)
-VALUES (:capability, :agent, :bucket, :count)
-ON CONFLICT (capability, agent, bucket) DO UPDATE
+INSERT INTO agent_stat_buckets (capability, agent, slot, bucket, count)
+VALUES (:capability, :agent, :slot, :bucket, :count)
+ON CONFLICT (capability, agent, slot, bucket) DO UPDATE
 SET count = agent_stat_buckets.count + excluded.count;
 
 -- name: stats_all
-SELECT * FROM agent_stats ORDER BY capability, agent;
+-- Every agent's totals: the sum over its slots.
+SELECT capability, agent, CAST(sum(total) AS BIGINT) AS total,
+    CAST(sum(successes) AS BIGINT) AS successes, CAST(sum(failures) AS BIGINT) AS failures,
+    CAST(sum(duration_us) AS BIGINT) AS duration_us, max(last_update) AS last_update,
+    max(updated_at) AS updated_at
+FROM agent_stats GROUP BY capability, agent ORDER BY capability, agent;
 
 -- name: stat_buckets_all
-SELECT capability, agent, bucket, count FROM agent_stat_buckets
-WHERE count <> 0 ORDER BY capability, agent, bucket;
+SELECT capability, agent, bucket, CAST(sum(count) AS BIGINT) AS count
+FROM agent_stat_buckets GROUP BY capability, agent, bucket HAVING sum(count) <> 0
+ORDER BY capability, agent, bucket;
 
 -- name: delete_stats
 DELETE FROM agent_stats;

@@ -90,11 +90,11 @@ WHERE lease_owner = :owner AND (:all OR id IN (SELECT value FROM json_each(:ids)
 
 -- name: add_stats
 -- Adds to the totals (never overwrites them): concurrent workers' increments all count.
-INSERT INTO agent_stats (capability, agent, total, successes, failures, duration_us,
+INSERT INTO agent_stats (capability, agent, slot, total, successes, failures, duration_us,
     last_update, updated_at)
-VALUES (:capability, :agent, :total, :successes, :failures, :duration_us, :last_update,
-    :updated_at)
-ON CONFLICT (capability, agent) DO UPDATE SET total = agent_stats.total + excluded.total,
+VALUES (:capability, :agent, :slot, :total, :successes, :failures, :duration_us,
+    :last_update, :updated_at)
+ON CONFLICT (capability, agent, slot) DO UPDATE SET total = agent_stats.total + excluded.total,
     successes = agent_stats.successes + excluded.successes,
     failures = agent_stats.failures + excluded.failures,
     duration_us = agent_stats.duration_us + excluded.duration_us,

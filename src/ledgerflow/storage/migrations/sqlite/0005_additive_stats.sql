@@ -25,7 +25,9 @@ WHERE outcome IS NOT NULL;
 
 DROP TABLE agent_stats;
 
--- Per-agent totals: every column adds (last_update is the latest outcome's time).
+-- Per-agent totals: every column adds (last_update is the latest outcome's time). A
+-- transaction adds to one of a few slots per agent, picked at random, so workers
+-- committing at once seldom wait for each other's lock on a single row per agent.
 CREATE TABLE agent_stats (
     capability   TEXT NOT NULL,
     agent        TEXT NOT NULL,
@@ -35,25 +37,27 @@ CREATE TABLE agent_stats (
     duration_us  INTEGER NOT NULL,          -- sum of the durations, whole microseconds
     last_update  TEXT NOT NULL,             -- the latest outcome's time
     updated_at   TEXT NOT NULL,             -- when the row was last written
-    PRIMARY KEY (capability, agent)
+    slot         INTEGER NOT NULL,          -- the totals are the sum over the slots
+    PRIMARY KEY (capability, agent, slot)
 );
 INSERT INTO agent_stats (capability, agent, total, successes, failures, duration_us,
-    last_update, updated_at)
+    last_update, updated_at, slot)
 SELECT capability, agent, count(*), sum(CASE WHEN outcome = 'success' THEN 1 ELSE 0 END),
     sum(CASE WHEN outcome = 'failure' THEN 1 ELSE 0 END), sum(duration_us), max(finished_at),
-    max(finished_at)
+    max(finished_at), 0
 FROM routing_decisions WHERE outcome IS NOT NULL GROUP BY capability, agent;
 
--- Per-agent latency histogram: outcomes per duration bucket.
+-- Per-agent latency histogram: outcomes per duration bucket (in slots, as the totals).
 CREATE TABLE agent_stat_buckets (
     capability  TEXT NOT NULL,
     agent       TEXT NOT NULL,
+    slot        INTEGER NOT NULL,
     bucket      INTEGER NOT NULL,
     count       INTEGER NOT NULL,
-    PRIMARY KEY (capability, agent, bucket)
+    PRIMARY KEY (capability, agent, slot, bucket)
 );
-INSERT INTO agent_stat_buckets (capability, agent, bucket, count)
-SELECT capability, agent, duration_bucket, count(*)
+INSERT INTO agent_stat_buckets (capability, agent, slot, bucket, count)
+SELECT capability, agent, 0, duration_bucket, count(*)
 FROM routing_decisions WHERE outcome IS NOT NULL GROUP BY capability, agent, duration_bucket;
 
 -- Outcomes of attempts whose decisions retention removed, summed: the statistics keep
