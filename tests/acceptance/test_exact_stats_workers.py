@@ -15,7 +15,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -26,6 +25,7 @@ import psycopg
 import pytest
 
 from ledgerflow import App
+from tests.acceptance.test_many_workers import unfinished, wait_until
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -80,7 +80,7 @@ class Pool:
                 proc.kill()
                 proc.wait()
 
-    def logs(self) -> str:
+    def log_text(self) -> str:
         return "\n".join(p.read_text(errors="replace")[-2000:]
                          for p in sorted(self.tmp.glob("worker-*.log")))
 
@@ -96,19 +96,6 @@ def scalar(db: str, sql: str) -> int:
     with psycopg.connect(db) as conn:
         row = conn.execute(sql).fetchone()
     return int(row[0]) if row else -1
-
-
-def wait_until(done: Callable[[], bool], timeout: float, what: str, pool: Pool) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not within {timeout:g} s; worker logs:\n{pool.logs()}")
-        time.sleep(0.1)
-
-
-def unfinished(db: str) -> int:
-    return scalar(db, "SELECT count(*) FROM executions WHERE status NOT IN "
-                      "('completed', 'failed', 'cancelled', 'expired')")
 
 
 def stored(db: str) -> list[tuple[Any, ...]]:
@@ -143,7 +130,7 @@ def run_three_workers(pg_url: str, tmp: Path, pool: Pool,
     wait_until(lambda: unfinished(pg_url) == 0, 900 if LARGE else 180,
                "every execution finished", pool)
     pool.stop()
-    assert [p.returncode for p in pool.procs[-3:]] == [0, 0, 0], pool.logs()
+    assert [p.returncode for p in pool.procs[-3:]] == [0, 0, 0], pool.log_text()
     assert scalar(pg_url, "SELECT count(*) FROM executions WHERE status = 'completed'") \
         == COUNT
 

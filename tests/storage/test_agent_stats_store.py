@@ -20,8 +20,7 @@ import psycopg
 import pytest
 
 from ledgerflow.engine.agents import admin
-from ledgerflow.engine.agents.book import AgentBook, stats_of
-from ledgerflow.engine.agents.registry import AgentRegistry
+from ledgerflow.engine.agents.book import stats_of
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.routing import stats as agent_stats
 from ledgerflow.storage import agent_tables, migrations, open_store, queries
@@ -29,20 +28,11 @@ from ledgerflow.storage.base import AgentWrites, Store
 from ledgerflow.storage.postgres import PostgresStore
 from ledgerflow.storage.rows import StatsRow, StatsSnapshot
 from tests.conftest import PgServer
+from tests.engine.test_shared_book import book
 from tests.storage.conftest import Changes, activation
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 KEY = ("pay.send", "bank")
-
-
-def _handler(ctx: Any, data: Any) -> Any:
-    return data
-
-
-def book(worker: str) -> AgentBook:
-    registry = AgentRegistry()
-    registry.register("pay.send", _handler, name="bank", failure_threshold=10_000)
-    return AgentBook(registry, worker)
 
 
 def increment(total: int, *, bucket: int = 3, at: str = "2026-11-29T12:00:00.000000Z",

@@ -146,14 +146,14 @@ def recalculate(store: Store, *, write: bool, now: datetime) -> list[Recalculate
     at = format_timestamp(now)
 
     def rows(found: StatsSnapshot) -> list[StatsRow]:
-        return [stats_row(key, stats, at) for key, stats in sorted(rebuilt(found).items())
+        return [stats_row(key, stats, at) for key, stats in sorted(_rebuilt(found).items())
                 if stats.total]
 
     checked = _compare(store.replace_stats(rows))
     return [replace(c, repaired=not c.agree) for c in checked]
 
 
-def rebuilt(found: StatsSnapshot) -> dict[tuple[str, str], AgentStats]:
+def _rebuilt(found: StatsSnapshot) -> dict[tuple[str, str], AgentStats]:
     """Every agent's statistics from the outcomes of its stored decisions and the sums of
     those retention removed."""
     history: dict[tuple[str, str], list[tuple[bool, float, str]]] = defaultdict(list)
@@ -184,7 +184,7 @@ def _removed(rows: Sequence[RemovedOutcomesRow]) -> AgentStats:
 
 def _compare(found: StatsSnapshot) -> list[Recalculated]:
     stored = {(s.capability, s.agent): stats_of(s) for s in found.stats}
-    fresh = rebuilt(found)
+    fresh = _rebuilt(found)
     result: list[Recalculated] = []
     for key in sorted(set(stored) | set(fresh)):
         before, after = stored.get(key), fresh.get(key, agent_stats.EMPTY)

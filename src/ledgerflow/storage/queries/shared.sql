@@ -171,6 +171,20 @@ VALUES (:capability, :agent, :from_state, :to_state, :reason, :actor, :occurred_
 -- name: breaker_transitions_recent
 SELECT * FROM breaker_transitions ORDER BY id DESC LIMIT ?;
 
+-- name: add_stats
+-- Adds to the totals (never overwrites them): concurrent workers' increments all count.
+INSERT INTO agent_stats (capability, agent, slot, total, successes, failures, duration_us,
+    last_update, updated_at)
+VALUES (:capability, :agent, :slot, :total, :successes, :failures, :duration_us,
+    :last_update, :updated_at)
+ON CONFLICT (capability, agent, slot) DO UPDATE SET total = agent_stats.total + excluded.total,
+    successes = agent_stats.successes + excluded.successes,
+    failures = agent_stats.failures + excluded.failures,
+    duration_us = agent_stats.duration_us + excluded.duration_us,
+    last_update = CASE WHEN excluded.last_update > agent_stats.last_update
+                       THEN excluded.last_update ELSE agent_stats.last_update END,
+    updated_at = excluded.updated_at;
+
 -- name: add_stat_buckets
 -- Adds to the histogram (never overwrites it): concurrent workers' increments all count.
 INSERT INTO agent_stat_buckets (capability, agent, slot, bucket, count)
@@ -199,6 +213,20 @@ DELETE FROM agent_stat_buckets;
 
 -- name: removed_outcomes_all
 SELECT * FROM removed_outcomes ORDER BY capability, agent, outcome, bucket;
+
+-- name: remove_outcomes_of_execution
+-- Retention: the outcomes of an execution's decisions, summed before they are deleted.
+INSERT INTO removed_outcomes (capability, agent, outcome, bucket, count, duration_us,
+    last_at)
+SELECT capability, agent, outcome, duration_bucket, count(*), sum(duration_us),
+    max(finished_at)
+FROM routing_decisions WHERE execution_id = ? AND outcome IS NOT NULL
+GROUP BY capability, agent, outcome, duration_bucket
+ON CONFLICT (capability, agent, outcome, bucket) DO UPDATE
+SET count = removed_outcomes.count + excluded.count,
+    duration_us = removed_outcomes.duration_us + excluded.duration_us,
+    last_at = CASE WHEN excluded.last_at > removed_outcomes.last_at
+                   THEN excluded.last_at ELSE removed_outcomes.last_at END;
 
 -- name: update_decision_outcome
 UPDATE routing_decisions SET outcome = :outcome, duration_ms = :duration_ms,
