@@ -191,7 +191,8 @@ def test_sigterm_finishes_running_steps_and_dispatches_nothing_new(applied: Path
     eid = lf(applied, "start", "diamond", "--input", '{"mode": "full"}').stdout.strip()
     env = dict(os.environ, LEDGERFLOW_DB=f"sqlite:///{applied / 'cli.db'}",
                CRASH_JOURNAL=str(applied / "journal.jsonl"), CRASH_WORK_MS="1500",
-               PYTHONPATH=str(HERE.parent.parent))
+               PYTHONPATH=os.pathsep.join([str(HERE.parent.parent / "src"),  # this tree's
+                                           str(HERE.parent.parent)]))
     proc = subprocess.Popen([str(LEDGERFLOW), "worker", "--agents",
                              str(HERE / "crash_agents.py")], env=env, cwd=applied,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

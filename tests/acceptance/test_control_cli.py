@@ -39,7 +39,9 @@ steps:
 def env_for(tmp: Path, work_ms: int) -> dict[str, str]:
     return dict(os.environ, LEDGERFLOW_DB=f"sqlite:///{tmp / 'cli.db'}",
                 CRASH_JOURNAL=str(tmp / "journal.jsonl"), CRASH_WORK_MS=str(work_ms),
-                PYTHONPATH=str(HERE.parent.parent), LEDGERFLOW_POLL_INTERVAL="0.05")
+                PYTHONPATH=os.pathsep.join([str(HERE.parent.parent / "src"),  # this tree's
+                                            str(HERE.parent.parent)]),
+                LEDGERFLOW_POLL_INTERVAL="0.05")
 
 
 @pytest.fixture
