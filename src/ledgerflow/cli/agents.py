@@ -123,6 +123,8 @@ def stats(env: Env, recalculate: bool, repair: bool, as_json: bool) -> None:
     checked = app.recalculate_stats(write=repair)
     if as_json:
         emit_json([c.to_dict() for c in checked])
+    elif not checked:
+        click.echo("no statistics yet: they appear once agents run steps")
     else:
         table = Table("capability", "agent", "calls (stored → rebuilt)", "agree",
                       box=box.SIMPLE_HEAD)
@@ -132,8 +134,6 @@ def stats(env: Env, recalculate: bool, repair: bool, as_json: bool) -> None:
                 f"[red]no: {', '.join(c.differs)}[/]" + (" (repaired)" if c.repaired else "")
             table.add_row(c.capability, c.agent, f"{before} → {c.rebuilt['total']}", verdict)
         _wide().print(table)
-        if not checked:
-            click.echo("no statistics yet: they appear once agents run steps")
     if not all(c.agree for c in checked):
         sys.exit(1)
 
