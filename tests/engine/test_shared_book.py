@@ -33,7 +33,7 @@ def test_a_breaker_opened_and_outcomes_counted_by_one_worker_reach_the_other(
     for i in range(3):  # three failures on worker one open its breaker
         one.outcome(capability="pay.send", agent="bank", execution_id="e", step_id="s",
                     epoch=i, ok=False, duration_ms=5.0, now=T0 + timedelta(seconds=i))
-    writes = one.take_writes(0.0, final=True)
+    writes = one.take_writes(T0)
     assert writes is not None
     store.write_agents(writes)
     two.sync(store, T0 + timedelta(seconds=5))

@@ -1,9 +1,22 @@
+CREATE TABLE agent_stat_buckets (
+    capability text COLLATE "C" NOT NULL,
+    agent text COLLATE "C" NOT NULL,
+    slot bigint NOT NULL,
+    bucket bigint NOT NULL,
+    count bigint NOT NULL,
+    CONSTRAINT agent_stat_buckets_pkey PRIMARY KEY (capability, agent, slot, bucket)
+);
 CREATE TABLE agent_stats (
     capability text COLLATE "C" NOT NULL,
     agent text COLLATE "C" NOT NULL,
-    data text COLLATE "C" NOT NULL,
+    total bigint NOT NULL,
+    successes bigint NOT NULL,
+    failures bigint NOT NULL,
+    duration_us bigint NOT NULL,
+    last_update text COLLATE "C" NOT NULL,
     updated_at text COLLATE "C" NOT NULL,
-    CONSTRAINT agent_stats_pkey PRIMARY KEY (capability, agent)
+    slot bigint NOT NULL,
+    CONSTRAINT agent_stats_pkey PRIMARY KEY (capability, agent, slot)
 );
 CREATE TABLE agents (
     worker_id text COLLATE "C" NOT NULL,
@@ -83,6 +96,17 @@ CREATE TABLE ledger_entries (
     payload text COLLATE "C",
     CONSTRAINT ledger_entries_pkey PRIMARY KEY (execution_id, seq)
 );
+CREATE TABLE removed_outcomes (
+    capability text COLLATE "C" NOT NULL,
+    agent text COLLATE "C" NOT NULL,
+    outcome text COLLATE "C" NOT NULL,
+    bucket bigint NOT NULL,
+    count bigint NOT NULL,
+    duration_us bigint NOT NULL,
+    last_at text COLLATE "C" NOT NULL,
+    CONSTRAINT removed_outcomes_outcome_check CHECK ((outcome = ANY (ARRAY['success'::text, 'failure'::text]))),
+    CONSTRAINT removed_outcomes_pkey PRIMARY KEY (capability, agent, outcome, bucket)
+);
 CREATE TABLE routing_decisions (
     execution_id text COLLATE "C" NOT NULL,
     step_id text COLLATE "C" NOT NULL,
@@ -96,6 +120,8 @@ CREATE TABLE routing_decisions (
     outcome text COLLATE "C",
     duration_ms double precision,
     finished_at text COLLATE "C",
+    duration_us bigint,
+    duration_bucket bigint,
     CONSTRAINT routing_decisions_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES executions(id),
     CONSTRAINT routing_decisions_outcome_check CHECK (((outcome IS NULL) OR (outcome = ANY (ARRAY['success'::text, 'failure'::text])))),
     CONSTRAINT routing_decisions_pkey PRIMARY KEY (execution_id, step_id, epoch)
@@ -206,7 +232,8 @@ CREATE TABLE workflow_definitions (
     CONSTRAINT workflow_definitions_tenant_id_name_sha256_key UNIQUE (tenant_id, name, sha256),
     CONSTRAINT workflow_definitions_version_check CHECK ((version >= 1))
 );
-CREATE UNIQUE INDEX agent_stats_pkey ON agent_stats USING btree (capability, agent);
+CREATE UNIQUE INDEX agent_stat_buckets_pkey ON agent_stat_buckets USING btree (capability, agent, slot, bucket);
+CREATE UNIQUE INDEX agent_stats_pkey ON agent_stats USING btree (capability, agent, slot);
 CREATE UNIQUE INDEX agents_pkey ON agents USING btree (worker_id, capability, agent);
 CREATE INDEX breaker_transitions_by_agent ON breaker_transitions USING btree (capability, agent, id);
 CREATE UNIQUE INDEX breaker_transitions_pkey ON breaker_transitions USING btree (id);
@@ -219,6 +246,7 @@ CREATE INDEX executions_by_workflow ON executions USING btree (tenant_id, workfl
 CREATE UNIQUE INDEX executions_pkey ON executions USING btree (id);
 CREATE INDEX executions_unfinished ON executions USING btree (created_at, id) WHERE (status = ANY (ARRAY['pending'::text, 'running'::text, 'waiting'::text, 'paused'::text]));
 CREATE UNIQUE INDEX ledger_entries_pkey ON ledger_entries USING btree (execution_id, seq);
+CREATE UNIQUE INDEX removed_outcomes_pkey ON removed_outcomes USING btree (capability, agent, outcome, bucket);
 CREATE INDEX routing_decisions_by_outcome ON routing_decisions USING btree (finished_at) WHERE (outcome IS NOT NULL);
 CREATE UNIQUE INDEX routing_decisions_pkey ON routing_decisions USING btree (execution_id, step_id, epoch);
 CREATE UNIQUE INDEX schema_migrations_pkey ON schema_migrations USING btree (version);

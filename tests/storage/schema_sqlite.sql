@@ -12,12 +12,25 @@ CREATE INDEX routing_decisions_by_outcome ON routing_decisions (finished_at)
 CREATE INDEX telemetry_by_execution ON telemetry (execution_id, id);
 CREATE INDEX tombstones_by_tenant ON tombstones (tenant_id, removed_at);
 CREATE INDEX wakeups_by_time ON wakeups (created_at);
-CREATE TABLE agent_stats (
+CREATE TABLE agent_stat_buckets (
     capability  TEXT NOT NULL,
     agent       TEXT NOT NULL,
-    data        TEXT NOT NULL,              -- the statistics, JSON
-    updated_at  TEXT NOT NULL,
-    PRIMARY KEY (capability, agent)
+    slot        INTEGER NOT NULL,
+    bucket      INTEGER NOT NULL,
+    count       INTEGER NOT NULL,
+    PRIMARY KEY (capability, agent, slot, bucket)
+);
+CREATE TABLE agent_stats (
+    capability   TEXT NOT NULL,
+    agent        TEXT NOT NULL,
+    total        INTEGER NOT NULL,
+    successes    INTEGER NOT NULL,
+    failures     INTEGER NOT NULL,
+    duration_us  INTEGER NOT NULL,          -- sum of the durations, whole microseconds
+    last_update  TEXT NOT NULL,             -- the latest outcome's time
+    updated_at   TEXT NOT NULL,             -- when the row was last written
+    slot         INTEGER NOT NULL,          -- the totals are the sum over the slots
+    PRIMARY KEY (capability, agent, slot)
 );
 CREATE TABLE agents (
     worker_id   TEXT NOT NULL,              -- host:pid
@@ -88,6 +101,16 @@ CREATE TABLE ledger_entries (
     payload       TEXT,                         -- canonical payload; may be erased, never edited
     PRIMARY KEY (execution_id, seq)
 );
+CREATE TABLE removed_outcomes (
+    capability   TEXT NOT NULL,
+    agent        TEXT NOT NULL,
+    outcome      TEXT NOT NULL CHECK (outcome IN ('success', 'failure')),
+    bucket       INTEGER NOT NULL,
+    count        INTEGER NOT NULL,
+    duration_us  INTEGER NOT NULL,
+    last_at      TEXT NOT NULL,
+    PRIMARY KEY (capability, agent, outcome, bucket)
+);
 CREATE TABLE routing_decisions (
     execution_id  TEXT NOT NULL REFERENCES executions (id),
     step_id       TEXT NOT NULL,
@@ -98,7 +121,7 @@ CREATE TABLE routing_decisions (
     candidates    TEXT NOT NULL,                -- JSON: every candidate with its score
     reason        TEXT NOT NULL,
     decided_at    TEXT NOT NULL, outcome TEXT
-    CHECK (outcome IS NULL OR outcome IN ('success', 'failure')), duration_ms REAL, finished_at TEXT,
+    CHECK (outcome IS NULL OR outcome IN ('success', 'failure')), duration_ms REAL, finished_at TEXT, duration_us INTEGER, duration_bucket INTEGER,
     PRIMARY KEY (execution_id, step_id, epoch)
 );
 CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));

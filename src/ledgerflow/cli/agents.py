@@ -35,7 +35,7 @@ def agents(ctx: click.Context, env: Env, as_json: bool) -> None:
     \b
       ledgerflow agents                       the table (--json for scripts)
       ledgerflow agents reset NAME            close NAME's breaker by hand (recorded)
-      ledgerflow agents stats --recalculate   rebuild statistics from stored decisions
+      ledgerflow agents stats --recalculate   check statistics against stored decisions
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -83,13 +83,22 @@ def reset(env: Env, name: str, capability: str | None, reason: str | None,
 
 @agents.command()
 @click.option("--recalculate", is_flag=True,
-              help="Rebuild every agent's statistics from the stored routing decisions, "
-                   "show whether they agree with the incremental ones, and store them.")
+              help="Check every agent's statistics against the ones rebuilt from the stored "
+                   "routing decisions (and the outcomes cleanup removed); writes nothing. "
+                   "Exits 1 when any disagree.")
+@click.option("--repair", is_flag=True,
+              help="With --recalculate: store the rebuilt statistics in place of those that "
+                   "disagree; still exits 1 when any disagreed. Workers may keep running: "
+                   "what they add meanwhile counts.")
 @json_option
 @pass_env
 @handle_errors
-def stats(env: Env, recalculate: bool, as_json: bool) -> None:
-    """Per-agent statistics: calls, successes, failures, success rate, mean and p95."""
+def stats(env: Env, recalculate: bool, repair: bool, as_json: bool) -> None:
+    """Per-agent statistics: calls, successes, failures, success rate, mean and p95, over
+    every outcome any worker recorded (exact: each worker adds its outcomes, none
+    overwrites another's)."""
+    if repair and not recalculate:
+        raise click.UsageError("--repair goes with --recalculate (give both)")
     app = env.app()
     if not recalculate:
         found = app.agents()
@@ -107,16 +116,20 @@ def stats(env: Env, recalculate: bool, as_json: bool) -> None:
                           _ms(s["p95_ms"]), s["last_update"] or "")
         render.print_table(render.console(piped_width=130), table, "capability", "agent")
         return
-    checked = app.recalculate_stats(write=True)
+    checked = app.recalculate_stats(write=repair)
     if as_json:
         emit_json([c.to_dict() for c in checked])
+    elif not checked:
+        click.echo("no statistics yet: they appear once agents run steps")
     else:
         table = Table("capability", "agent", "calls (stored → rebuilt)", "agree",
                       box=box.SIMPLE_HEAD)
         for c in checked:
             before = c.stored["total"] if c.stored else "-"
+            verdict = "[green]yes[/]" if c.agree else \
+                f"[red]no: {', '.join(c.differs)}[/]" + (" (repaired)" if c.repaired else "")
             table.add_row(Text(c.capability), Text(c.agent), f"{before} → {c.rebuilt['total']}",
-                          "[green]yes[/]" if c.agree else "[red]no (rebuilt stored)[/]")
+                          verdict)
         render.print_table(render.console(piped_width=130), table, "capability", "agent")
     if not all(c.agree for c in checked):
         sys.exit(1)

@@ -29,8 +29,8 @@ from ledgerflow.routing.router import (
 )
 from ledgerflow.routing.stats import (
     EMPTY,
-    SAMPLE,
     AgentStats,
+    add,
     rebuild,
     record,
     smoothed_success,
@@ -41,7 +41,6 @@ __all__ = [
     "DEFAULT_POLICY",
     "DEFAULT_WEIGHTS",
     "EMPTY",
-    "SAMPLE",
     "AgentStats",
     "BreakerPolicy",
     "BreakerState",
@@ -51,6 +50,7 @@ __all__ = [
     "Score",
     "ScoreWeights",
     "Transition",
+    "add",
     "allow",
     "on_failure",
     "on_startup",

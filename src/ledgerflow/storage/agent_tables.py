@@ -3,11 +3,21 @@ on every backend. A mixin of the stores, built on each store's ``_read``, ``_tra
 and ``_executemany`` (the one call whose shape differs between drivers).
 ``write_agent_rows`` also runs inside ``commit``'s transaction, so breaker and statistics
 changes commit with the step results that caused them.
+
+Rows shared by every worker (breakers, statistics) are written in one order, by agent and
+bucket, so two workers' transactions never wait for each other in a cycle. Statistics are
+kept in ``STATS_SLOTS`` rows per agent, summed when read: each transaction adds to one slot
+picked at random, so workers committing at once seldom wait for each other's row lock. (With
+one row per agent, each commit waits for the one before to be durable: 4 processes
+committing increments to one agent on PostgreSQL made about a third fewer commits per
+second than with one row each; with 8 slots, as many.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import random
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ledgerflow.storage.base import AgentWrites
@@ -16,7 +26,9 @@ from ledgerflow.storage.rows import (
     BreakerRow,
     BreakerTransitionRow,
     HeartbeatRow,
+    RemovedOutcomesRow,
     StatsRow,
+    StatsSnapshot,
     TelemetryRow,
 )
 from ledgerflow.storage.sql_mixin import SqlMixin
@@ -28,12 +40,30 @@ def _without_id(row: Any) -> dict[str, Any]:
     return {k: v for k, v in params(row).items() if k != "id"}
 
 
+STATS_SLOTS = 8
+
+
+def _totals(row: StatsRow, slot: int) -> dict[str, Any]:
+    return {**{k: v for k, v in params(row).items() if k != "buckets"}, "slot": slot}
+
+
+def _by_agent(row: BreakerRow | StatsRow) -> tuple[str, str]:
+    return row.capability, row.agent
+
+
 class AgentTables(SqlMixin):
-    def write_agent_rows(self, conn: Any, writes: AgentWrites) -> None:
+    def write_agent_rows(self, conn: Any, writes: AgentWrites, slot: int | None = None,
+                         ) -> None:
+        stats = sorted(writes.stats, key=_by_agent)
+        if slot is None:
+            slot = random.randrange(STATS_SLOTS)
         batches: list[tuple[str, list[dict[str, Any]]]] = [
-            ("upsert_breaker", [params(b) for b in writes.breakers]),
+            ("upsert_breaker", [params(b) for b in sorted(writes.breakers, key=_by_agent)]),
             ("insert_breaker_transition", [_without_id(t) for t in writes.transitions]),
-            ("upsert_stats", [params(s) for s in writes.stats]),
+            ("add_stats", [_totals(s, slot) for s in stats]),
+            ("add_stat_buckets", [{"capability": s.capability, "agent": s.agent,
+                                   "slot": slot, "bucket": bucket, "count": count}
+                                  for s in stats for bucket, count in s.buckets]),
             ("update_decision_outcome", [params(o) for o in writes.outcomes]),
         ]
         for name, rows in batches:
@@ -70,14 +100,42 @@ class AgentTables(SqlMixin):
         rows = self._read("breaker_transitions_recent", (limit,))
         return [build(BreakerTransitionRow, r) for r in reversed(rows)]
 
-    def load_stats(self) -> list[StatsRow]:
-        return [build(StatsRow, r) for r in self._read("stats_all", ())]
+    def load_stats(self, *, histograms: bool = True) -> list[StatsRow]:
+        with self._snapshot() as conn:
+            return self._stats(conn, histograms)
 
-    def decision_outcomes(self) -> Iterator[tuple[str, str, str, float, str]]:
-        """(capability, agent, outcome, duration_ms, finished_at) of every ended attempt,
-        in the order they ended."""
-        for r in self._read("decision_outcomes", ()):
-            yield r["capability"], r["agent"], r["outcome"], r["duration_ms"], r["finished_at"]
+    def stats_snapshot(self) -> StatsSnapshot:
+        with self._snapshot() as conn:
+            return self._stats_snapshot(conn)
+
+    def replace_stats(self, rebuild: Callable[[StatsSnapshot], Sequence[StatsRow]],
+                      ) -> StatsSnapshot:
+        with self._transaction() as conn:
+            self._hold_stats(conn)
+            found = self._stats_snapshot(conn)
+            rows = sorted(rebuild(found), key=_by_agent)
+            conn.execute(self._q["delete_stat_buckets"], ())
+            conn.execute(self._q["delete_stats"], ())
+            if rows:
+                self.write_agent_rows(conn, AgentWrites(stats=rows), slot=0)
+        return found
+
+    def _stats(self, conn: Any, histograms: bool = True) -> list[StatsRow]:
+        buckets: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+        for r in conn.execute(self._q["stat_buckets_all"], ()).fetchall() if histograms \
+                else ():
+            buckets[(r["capability"], r["agent"])].append((r["bucket"], r["count"]))
+        return [build(StatsRow, {**r, "buckets": tuple(buckets[(r["capability"], r["agent"])])})
+                for r in conn.execute(self._q["stats_all"], ()).fetchall()]
+
+    def _stats_snapshot(self, conn: Any) -> StatsSnapshot:
+        outcomes = tuple((r["capability"], r["agent"], r["outcome"], r["duration_ms"],
+                          r["finished_at"])
+                         for r in conn.execute(self._q["decision_outcomes"], ()).fetchall())
+        removed = tuple(build(RemovedOutcomesRow, r) for r in
+                        conn.execute(self._q["removed_outcomes_all"], ()).fetchall())
+        return StatsSnapshot(stats=tuple(self._stats(conn)), outcomes=outcomes,
+                             removed=removed)
 
     # heartbeats and telemetry -------------------------------------------------------------
     def record_heartbeats(self, rows: Sequence[HeartbeatRow]) -> None:

@@ -34,6 +34,7 @@ from ledgerflow.storage.rows import (
     SignalRow,
     StateVersionRow,
     StatsRow,
+    StatsSnapshot,
     StepRow,
     TelemetryRow,
     TombstoneRow,
@@ -77,7 +78,10 @@ class Closer(Protocol):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AgentWrites:
-    """Breaker, statistics and decision-outcome rows written with a batch of changes."""
+    """Breaker, statistics and decision-outcome rows written with a batch of changes.
+    ``stats`` are increments: each is ADDED to the stored totals (and histogram) with an
+    atomic increment, so concurrent writers' increments all count; a breaker row replaces
+    the stored one."""
 
     breakers: Sequence[BreakerRow] = ()
     transitions: Sequence[BreakerTransitionRow] = ()
@@ -257,7 +261,8 @@ class Store(Protocol):
         one transaction with its tombstone. An execution that changed since its tombstone
         was made (head moved, no longer finished, another tenant's) is left alone, and so is
         one that already has a tombstone. Returns the removed ids. A removed execution's id
-        stays taken: ``commit`` refuses a new execution with it (guard failed)."""
+        stays taken: ``commit`` refuses a new execution with it (guard failed). The outcomes
+        of its routing decisions are summed into the removed outcomes (``stats_snapshot``)."""
         ...
 
     def list_tombstones(self, tenant_id: str) -> list[TombstoneRow]: ...
@@ -285,9 +290,24 @@ class Store(Protocol):
         """The latest transitions, oldest first."""
         ...
 
-    def load_stats(self) -> list[StatsRow]: ...
+    def load_stats(self, *, histograms: bool = True) -> list[StatsRow]:
+        """Every agent's stored statistics, read at one moment; without their histograms
+        (``buckets`` empty) unless ``histograms``."""
+        ...
 
-    def decision_outcomes(self) -> Iterator[tuple[str, str, str, float, str]]: ...
+    def stats_snapshot(self) -> StatsSnapshot:
+        """The stored statistics, every ended attempt's outcome and what retention removed,
+        read at one moment. As outcomes and the increments they cause commit together, the
+        statistics add up to the rest at any moment, even while workers write."""
+        ...
+
+    def replace_stats(self, rebuild: Callable[[StatsSnapshot], Sequence[StatsRow]],
+                      ) -> StatsSnapshot:
+        """Replace every agent's statistics by ``rebuild(snapshot)`` (absolute values, not
+        increments) in one transaction during which other writers' increments wait: what
+        they add afterwards is added to the replaced totals, so none is lost. Returns the
+        snapshot ``rebuild`` was given."""
+        ...
 
     def record_heartbeats(self, rows: Sequence[HeartbeatRow]) -> None: ...
 

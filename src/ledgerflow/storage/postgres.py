@@ -140,6 +140,15 @@ class PostgresStore(AgentTables, LeaseTables, SharedReads):
                     self.before_commit_hook()
             self._committed()
 
+    @contextmanager
+    def _snapshot(self) -> Iterator[Conn]:
+        with self._connection("read") as conn, conn.transaction():
+            conn.execute(self._q["read_snapshot"], ())
+            yield conn
+
+    def _hold_stats(self, conn: Conn) -> None:
+        conn.execute(self._q["lock_stats"], ())
+
     def _committed(self) -> None:
         with self._count_lock:
             self.commits += 1

@@ -188,10 +188,18 @@ class BreakerTransitionRow:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class StatsRow:
+    """An agent's statistics: every part adds (``routing.stats``). Read, the stored totals;
+    written (``AgentWrites.stats``), an increment added to them."""
+
     capability: str
     agent: str
-    data: str  # JSON of the statistics
-    updated_at: str
+    total: int
+    successes: int
+    failures: int
+    duration_us: int  # sum of the durations, whole microseconds
+    last_update: str  # the latest outcome's time
+    updated_at: str  # when the row was last written
+    buckets: tuple[tuple[int, int], ...] = ()  # latency histogram: (bucket, count)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -203,7 +211,34 @@ class OutcomeRow:
     epoch: int
     outcome: str
     duration_ms: float
+    duration_us: int  # the duration as the statistics count it, and its histogram bucket
+    bucket: int
     finished_at: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RemovedOutcomesRow:
+    """Outcomes of attempts whose decisions retention removed, summed per agent, outcome
+    and histogram bucket: with the decisions still stored, they add up to the statistics."""
+
+    capability: str
+    agent: str
+    outcome: str
+    bucket: int
+    count: int
+    duration_us: int
+    last_at: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StatsSnapshot:
+    """The stored statistics and everything they are counted from, read at one moment:
+    every ended attempt's (capability, agent, outcome, duration_ms, finished_at), and what
+    retention removed."""
+
+    stats: tuple[StatsRow, ...]
+    outcomes: tuple[tuple[str, str, str, float, str], ...]
+    removed: tuple[RemovedOutcomesRow, ...]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

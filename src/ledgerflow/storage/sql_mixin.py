@@ -19,6 +19,15 @@ class SqlMixin:
         """A write transaction on the store's connection."""
         raise NotImplementedError
 
+    def _snapshot(self) -> AbstractContextManager[Any]:
+        """A read-only transaction on a connection: every read in it sees one moment."""
+        raise NotImplementedError
+
+    def _hold_stats(self, conn: Any) -> None:
+        """Inside a write transaction: other writers' additions to the agent statistics
+        wait until it ends. Nothing to do where one writer at a time is all there is."""
+        return None
+
     def _executemany(self, conn: Any, name: str, rows: Sequence[Any]) -> None:
         """A named statement for each row (the one call whose shape differs by driver)."""
         raise NotImplementedError

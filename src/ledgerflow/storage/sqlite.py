@@ -137,6 +137,18 @@ class SqliteStore(AgentTables, LeaseTables, SharedReads):
                 conn.execute("ROLLBACK")
                 raise self._translate(exc, "commit") from exc
 
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        conn = self._reader()
+        try:
+            conn.execute("BEGIN")  # WAL: the first read fixes what every later one sees
+            yield conn
+        except sqlite3.Error as exc:
+            raise self._translate(exc, "read") from exc
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+
     def _translate(self, exc: sqlite3.Error, doing: str) -> errors.StorageError:
         text = str(exc)
         if "locked" in text or "busy" in text:

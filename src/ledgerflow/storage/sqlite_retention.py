@@ -17,10 +17,11 @@ from ledgerflow.storage.rows import TombstoneRow
 
 FINISHED = frozenset({"completed", "failed", "cancelled", "expired"})
 
-# children first: their rows reference the execution row
+# children first: their rows reference the execution row; the outcomes of its decisions
+# are summed into removed_outcomes first, so the agent statistics still add up to them
 _DELETES = ("delete_ledger_of_execution", "delete_steps_of_execution",
-            "delete_state_versions_of_execution", "delete_decisions_of_execution",
-            "delete_signals_of_execution")
+            "delete_state_versions_of_execution", "remove_outcomes_of_execution",
+            "delete_decisions_of_execution", "delete_signals_of_execution")
 
 
 def still_matches(found: dict[str, Any] | None, stone: TombstoneRow) -> bool:

@@ -1,22 +1,29 @@
 """What operators see and do about agents: who is alive where, breakers, statistics (and
-their rebuild from the stored decisions), and resetting a breaker by hand."""
+their check against the stored decisions), and resetting a breaker by hand."""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledgerflow import errors
-from ledgerflow.engine.agents.book import stats_from, stats_json
+from ledgerflow.engine.agents.book import stats_of, stats_row
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.routing import breaker as breakers
 from ledgerflow.routing import stats as agent_stats
 from ledgerflow.routing.stats import AgentStats
 from ledgerflow.storage.base import AgentWrites, Store
-from ledgerflow.storage.rows import BreakerRow, BreakerTransitionRow, StatsRow
+from ledgerflow.storage.rows import (
+    BreakerRow,
+    BreakerTransitionRow,
+    RemovedOutcomesRow,
+    StatsRow,
+    StatsSnapshot,
+)
 
 ALIVE_WITHIN = timedelta(seconds=10)  # a worker not seen for longer is presumed gone
 
@@ -55,7 +62,7 @@ def agents(store: Store, now: datetime) -> list[AgentInfo]:
     for row in store.list_agents():
         offered[(row.capability, row.agent)].append(row)
     states = {(b.capability, b.agent): b for b in store.load_breakers()}
-    stats = {(s.capability, s.agent): stats_from(s.data) for s in store.load_stats()}
+    stats = {(s.capability, s.agent): stats_of(s) for s in store.load_stats()}
     found: list[AgentInfo] = []
     for key in sorted(set(offered) | set(states) | set(stats)):
         rows = offered.get(key, [])
@@ -112,38 +119,89 @@ def reset(store: Store, agent: str, capability: str | None, actor: str,
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Recalculated:
+    """One agent's stored statistics beside the ones rebuilt from the stored decisions
+    (plus the outcomes retention removed). ``differs`` names what disagrees (a field, or
+    ``histogram``); ``repaired``: the rebuilt ones were stored in place of the others."""
+
     capability: str
     agent: str
     stored: dict[str, Any] | None
     rebuilt: dict[str, Any]
     agree: bool
+    differs: tuple[str, ...] = ()
+    repaired: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def recalculate(store: Store, *, write: bool, now: datetime) -> list[Recalculated]:
-    """Statistics rebuilt from the stored decisions, compared with the incremental ones;
-    ``write`` stores the rebuilt ones."""
+    """Check every agent's stored statistics against the ones rebuilt from the stored
+    decisions and the outcomes retention removed, both read at one moment (so the check
+    holds while workers run). Writes nothing unless ``write``: then the rebuilt statistics
+    replace the stored ones, in a transaction that holds workers' increments back until
+    it ends (they are added afterwards, so none is lost)."""
+    if not write:
+        return _compare(store.stats_snapshot())
+    at = format_timestamp(now)
+
+    def rows(found: StatsSnapshot) -> list[StatsRow]:
+        return [stats_row(key, stats, at) for key, stats in sorted(_rebuilt(found).items())
+                if stats.total]
+
+    checked = _compare(store.replace_stats(rows))
+    return [replace(c, repaired=not c.agree) for c in checked]
+
+
+def _rebuilt(found: StatsSnapshot) -> dict[tuple[str, str], AgentStats]:
+    """Every agent's statistics from the outcomes of its stored decisions and the sums of
+    those retention removed."""
     history: dict[tuple[str, str], list[tuple[bool, float, str]]] = defaultdict(list)
-    for capability, agent, outcome, duration_ms, finished_at in store.decision_outcomes():
+    for capability, agent, outcome, duration_ms, finished_at in found.outcomes:
         history[(capability, agent)].append((outcome == "success", duration_ms, finished_at))
-    stored = {(s.capability, s.agent): s.data for s in store.load_stats()}
-    found: list[Recalculated] = []
-    rows: list[StatsRow] = []
-    for key in sorted(set(history) | set(stored)):
-        rebuilt = agent_stats.rebuild(history.get(key, []))
-        text = stats_json(rebuilt)
-        before = stored.get(key)
-        found.append(Recalculated(
+    removed: dict[tuple[str, str], list[RemovedOutcomesRow]] = defaultdict(list)
+    for row in found.removed:
+        removed[(row.capability, row.agent)].append(row)
+    return {key: agent_stats.add(agent_stats.rebuild(history.get(key, ())),
+                                 _removed(removed.get(key, ())))
+            for key in set(history) | set(removed)}
+
+
+def _removed(rows: Sequence[RemovedOutcomesRow]) -> AgentStats:
+    """Sums of removed outcomes (per outcome and bucket) as statistics."""
+    if not rows:
+        return agent_stats.EMPTY
+    successes = sum(r.count for r in rows if r.outcome == "success")
+    total = sum(r.count for r in rows)
+    buckets: dict[int, int] = defaultdict(int)
+    for r in rows:
+        buckets[r.bucket] += r.count
+    return AgentStats(total=total, successes=successes, failures=total - successes,
+                      duration_us=sum(r.duration_us for r in rows),
+                      buckets=tuple(sorted((b, n) for b, n in buckets.items() if n)),
+                      last_update=max(r.last_at for r in rows))
+
+
+def _compare(found: StatsSnapshot) -> list[Recalculated]:
+    stored = {(s.capability, s.agent): stats_of(s) for s in found.stats}
+    fresh = _rebuilt(found)
+    result: list[Recalculated] = []
+    for key in sorted(set(stored) | set(fresh)):
+        before, after = stored.get(key), fresh.get(key, agent_stats.EMPTY)
+        differs = _differences(before or agent_stats.EMPTY, after)
+        result.append(Recalculated(
             capability=key[0], agent=key[1],
-            stored=stats_dict(stats_from(before)) if before is not None else None,
-            rebuilt=stats_dict(rebuilt), agree=before == text))
-        rows.append(StatsRow(capability=key[0], agent=key[1], data=text,
-                             updated_at=format_timestamp(now)))
-    if write and rows:
-        store.write_agents(AgentWrites(stats=rows))
-    return found
+            stored=stats_dict(before) if before is not None else None,
+            rebuilt=stats_dict(after), agree=not differs, differs=differs))
+    return result
+
+
+def _differences(one: AgentStats, other: AgentStats) -> tuple[str, ...]:
+    named = {"total": "total", "successes": "successes", "failures": "failures",
+             "duration_us": "duration_us", "buckets": "histogram",
+             "last_update": "last_update"}
+    return tuple(label for name, label in named.items()
+                 if getattr(one, name) != getattr(other, name))
 
 
 def _iso(epoch: float | None) -> str | None:

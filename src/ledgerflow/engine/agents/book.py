@@ -6,18 +6,22 @@ probe taken, an outcome (statistics, breaker), a transition (audited). Everythin
 changes is handed over as ``AgentWrites`` for the writer's next transaction, so breaker and
 statistics changes commit with the step results that caused them. Only the writer thread
 uses it.
+
+Statistics travel as increments: the book sends only what it recorded since its last write,
+which the store adds to the stored totals, so any number of workers count every outcome
+exactly once. What the router sees (``stats``) is the stored totals as last read (``sync``,
+every ``TICK``) plus what this worker recorded since; without the latency histograms, which
+only reports read.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
-from array import array
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from ledgerflow.clock import Clock
 from ledgerflow.engine.agents.registry import AgentRegistry, AgentSpec
@@ -38,8 +42,7 @@ from ledgerflow.storage.rows import (
 )
 
 Key = tuple[str, str]  # (capability, agent)
-TICK = 1.0  # seconds between "alive" marks and breaker syncs
-STATS_EVERY = 0.5  # seconds between writes of an agent's statistics row
+TICK = 1.0  # seconds between "alive" marks and syncs of breakers and statistics
 ALIVE = timedelta(seconds=10)  # another worker heard from this recently offers its agents
 HANDOFF_RETRY = 1.0  # seconds before a step handed over is routed again if still here
 Notify = Callable[[str, str, str, str, str], None]  # capability, agent, from, to, reason
@@ -49,7 +52,7 @@ Notify = Callable[[str, str, str, str, str], None]  # capability, agent, from, t
 class _Pending:
     breakers: dict[Key, BreakerRow] = field(default_factory=dict)
     transitions: list[BreakerTransitionRow] = field(default_factory=list)
-    stats: dict[Key, tuple[AgentStats, str]] = field(default_factory=dict)  # serialised late
+    stats: dict[Key, AgentStats] = field(default_factory=dict)  # increments not yet written
     outcomes: list[OutcomeRow] = field(default_factory=list)
 
 
@@ -63,12 +66,10 @@ class AgentBook:
         self.stats: dict[Key, AgentStats] = {}
         self.load: Counter[Key] = Counter()
         self._settled: set[tuple[str, str, int]] = set()  # attempts whose outcome counted
-        self._last_outcome = ""  # outcome timestamps strictly increase: rebuilds see our order
         self._pending = _Pending()
         self._worker_id: str | None = None
         self._last_tick = 0.0
         self._by_capability: dict[str, list[AgentSpec]] = {}
-        self._stats_written = 0.0
         self._elsewhere: dict[str, list[str]] = {}  # capability -> other live workers
         self.shared = False  # other workers may join: wait for one offering a capability
 
@@ -76,8 +77,7 @@ class AgentBook:
     def load_from(self, store: Store, now: datetime) -> None:
         """Stored breakers (an open one whose cool-down passed comes back half-open) and
         statistics."""
-        for stats_row in store.load_stats():
-            self.stats[(stats_row.capability, stats_row.agent)] = stats_from(stats_row.data)
+        self._adopt_stats(store)
         policies = {(s.capability, s.name): s.policy for s in self._registry.all()}
         for row in store.load_breakers():
             key = (row.capability, row.agent)
@@ -86,26 +86,26 @@ class AgentBook:
             new, transition = breakers.on_startup(state, policy, now.timestamp())
             self.breakers[key] = state
             self._set_breaker(key, new, transition, now)
-        self._last_outcome = max((s.last_update or "" for s in self.stats.values()), default="")
 
     def sync(self, store: Store, now: datetime) -> None:
         """Adopt what changed outside this worker (another worker, a reset by hand): a
-        breaker whose stored version is newer than ours, statistics recorded later than
-        ours (unless ours are waiting to be written)."""
+        breaker whose stored version is newer than ours, and the stored statistics (every
+        worker's outcomes) plus this worker's not yet written."""
         for row in store.load_breakers():
             key = (row.capability, row.agent)
             mine = self.breakers.get(key)
             if (mine is None or row.version > mine.version) and key not in \
                     self._pending.breakers:
                 self.breakers[key] = breakers.from_json(json.loads(row.data))
-        for stats_row in store.load_stats():
-            key = (stats_row.capability, stats_row.agent)
-            if key in self._pending.stats:
-                continue
-            stored = stats_from(stats_row.data)
-            if (stored.last_update or "") > (self.stats.get(key, agent_stats.EMPTY).last_update
-                                             or ""):
-                self.stats[key] = stored
+        self._adopt_stats(store)
+
+    def _adopt_stats(self, store: Store) -> None:
+        seen = {(row.capability, row.agent): stats_of(row)  # the router needs no p95
+                for row in store.load_stats(histograms=False)}
+        for key, unwritten in self._pending.stats.items():
+            seen[key] = agent_stats.add(seen.get(key, agent_stats.EMPTY),
+                                        replace(unwritten, buckets=()))
+        self.stats = seen  # one assignment: a router reading meanwhile sees old or new
 
     def register(self, store: Store, worker_id: str, now: datetime) -> None:
         """Tell the database which agents this worker offers (``ledgerflow agents``)."""
@@ -194,13 +194,17 @@ class AgentBook:
         key = (capability, agent)
         if self.load[key] > 0:
             self.load[key] -= 1
-        at = self._outcome_time(now)
-        stats = agent_stats.record(self.stats.get(key, agent_stats.EMPTY), ok, duration_ms, at)
-        self.stats[key] = stats
-        self._pending.stats[key] = (stats, at)
+        at = format_timestamp(now)
+        pending = self._pending.stats
+        pending[key] = agent_stats.record(pending.get(key, agent_stats.EMPTY), ok,
+                                          duration_ms, at)
+        self.stats[key] = replace(agent_stats.record(self.stats.get(key, agent_stats.EMPTY),
+                                                     ok, duration_ms, at), buckets=())
+        us = agent_stats.micros(duration_ms)
         self._pending.outcomes.append(OutcomeRow(
             execution_id=execution_id, step_id=step_id, epoch=epoch,
-            outcome="success" if ok else "failure", duration_ms=duration_ms, finished_at=at))
+            outcome="success" if ok else "failure", duration_ms=duration_ms,
+            duration_us=us, bucket=agent_stats.bucket_of(us), finished_at=at))
         policy = self._policy(key)
         state = self.breakers.get(key, breakers.CLOSED)
         react = breakers.on_success if ok else breakers.on_failure
@@ -210,26 +214,19 @@ class AgentBook:
     def forget(self, execution_id: str, step_id: str, epoch: int) -> None:
         self._settled.discard((execution_id, step_id, epoch))
 
-    def take_writes(self, now: float, *, final: bool = False) -> AgentWrites | None:
-        """What to write with the next transaction. Statistics rows are written at most
-        every ``STATS_EVERY`` seconds of ``now`` (the clock's ``monotonic``), and at the end:
-        the decisions they are rebuilt from are written with every outcome."""
+    def take_writes(self, now: datetime) -> AgentWrites | None:
+        """What to write with the next transaction: the statistics increments go with the
+        outcomes they count, so the stored statistics always add up to the stored
+        decisions."""
         pending = self._pending
-        stats_due = final or now - self._stats_written >= STATS_EVERY
-        if not (pending.breakers or pending.transitions or pending.outcomes
-                or (stats_due and pending.stats)):
+        if not (pending.breakers or pending.transitions or pending.outcomes or pending.stats):
             return None
-        held = {} if stats_due else pending.stats
-        if stats_due:
-            self._stats_written = now
-        else:
-            pending.stats = {}
-        self._pending = _Pending(stats=held)
+        self._pending = _Pending()
+        at = format_timestamp(now)
         return AgentWrites(breakers=tuple(pending.breakers.values()),
                            transitions=tuple(pending.transitions),
-                           stats=tuple(StatsRow(capability=k[0], agent=k[1],
-                                                data=stats_json(st), updated_at=at)
-                                       for k, (st, at) in pending.stats.items()),
+                           stats=tuple(stats_row(key, delta, at)
+                                       for key, delta in pending.stats.items()),
                            outcomes=tuple(pending.outcomes))
 
     # internals --------------------------------------------------------------------------
@@ -265,14 +262,6 @@ class AgentBook:
                 self._on_transition(key[0], key[1], transition.from_state,
                                     transition.to_state, transition.reason)
 
-    def _outcome_time(self, now: datetime) -> str:
-        at = format_timestamp(now)
-        if at <= self._last_outcome:
-            last = datetime.fromisoformat(self._last_outcome.replace("Z", "+00:00"))
-            at = format_timestamp((last + timedelta(microseconds=1)).astimezone(UTC))
-        self._last_outcome = at
-        return at
-
 
 def _worth_writing(old: BreakerState, new: BreakerState) -> bool:
     """A breaker state to persist without a transition: its failures or probes changed."""
@@ -287,25 +276,19 @@ def _choice(decision: Decision) -> Choice:
                   retry_at=decision.retry_at)
 
 
-def stats_json(stats: AgentStats) -> str:
-    """The stored form of statistics (the same text whether recorded or rebuilt). The
-    duration sample is packed (little-endian float64, base64): a thousand floats as JSON
-    would cost more than the step whose outcome they record."""
-    packed = base64.b64encode(array("d", stats.durations).tobytes()).decode("ascii")
-    return json.dumps({
-        "total": stats.total, "successes": stats.successes, "failures": stats.failures,
-        "duration_sum_ms": stats.duration_sum_ms, "durations_f64": packed,
-        "last_update": stats.last_update}, separators=(",", ":"))
+def stats_of(row: StatsRow) -> AgentStats:
+    return AgentStats(total=row.total, successes=row.successes, failures=row.failures,
+                      duration_us=row.duration_us, buckets=row.buckets,
+                      last_update=row.last_update)
 
 
-def stats_from(data: str) -> AgentStats:
-    raw = json.loads(data)
-    durations = array("d")
-    durations.frombytes(base64.b64decode(raw["durations_f64"]))
-    return AgentStats(total=int(raw["total"]), successes=int(raw["successes"]),
-                      failures=int(raw["failures"]),
-                      duration_sum_ms=float(raw["duration_sum_ms"]),
-                      durations=tuple(durations), last_update=raw.get("last_update"))
+def stats_row(key: Key, stats: AgentStats, updated_at: str) -> StatsRow:
+    """Statistics (totals, or an increment) as a row; ``stats`` has at least one outcome."""
+    assert stats.last_update is not None, "statistics without an outcome are not written"
+    return StatsRow(capability=key[0], agent=key[1], total=stats.total,
+                    successes=stats.successes, failures=stats.failures,
+                    duration_us=stats.duration_us, last_update=stats.last_update,
+                    updated_at=updated_at, buckets=stats.buckets)
 
 
 class LockedBook:
@@ -328,6 +311,6 @@ class LockedBook:
                                step_id=step_id, epoch=epoch, ok=ok, duration_ms=duration_ms,
                                now=self._clock.now())
 
-    def take_writes(self, *, final: bool = False) -> AgentWrites | None:
+    def take_writes(self) -> AgentWrites | None:
         with self._lock:
-            return self._book.take_writes(self._clock.monotonic(), final=final)
+            return self._book.take_writes(self._clock.now())

@@ -194,8 +194,10 @@ class Reads:
         moved = admin.reset(self.store, agent, capability, self.actor.id, self.clock.now())
         return [BreakerTransition.from_row(t) for t in moved]
 
-    def recalculate_stats(self, write: bool = True) -> list[admin.Recalculated]:
-        """Rebuild agent statistics from the stored decisions and compare."""
+    def recalculate_stats(self, write: bool = False) -> list[admin.Recalculated]:
+        """Check every agent's stored statistics against the ones rebuilt from the stored
+        decisions (one agent per item, ``agree`` or what ``differs``); writes nothing.
+        ``write``: a repair, the rebuilt statistics replace the stored ones."""
         return admin.recalculate(self.store, write=write, now=self.clock.now())
 
     # last in the class: the name shadows the builtin in annotations after it

@@ -78,7 +78,7 @@ class Lifecycle:
         self._finder.close()
         self.report.recovered = self._finder.recovered
         try:
-            final = self._locked.take_writes(final=True)
+            final = self._locked.take_writes()
             if final is not None:
                 self._store.commit([], agents=final)
             self._book.unregister(self._store)

@@ -119,3 +119,14 @@ RETURNING e.id AS execution_id, e.lease_epoch, c.lease_owner AS previous_owner, 
 UPDATE executions SET lease_owner = NULL, lease_expires_at = %(until)s,
     lease_needs = %(needs)s
 WHERE lease_owner = %(owner)s AND (%(all)s OR id = ANY (%(ids)s::text[]));
+
+-- agent statistics -------------------------------------------------------------------------
+
+-- name: lock_stats
+-- Holds off every worker's increments while the statistics are replaced (a repair): what
+-- they add waits, and is added to the replaced totals.
+LOCK TABLE agent_stats, agent_stat_buckets IN SHARE ROW EXCLUSIVE MODE;
+
+-- name: read_snapshot
+-- The reads after it in this transaction see one moment.
+SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;

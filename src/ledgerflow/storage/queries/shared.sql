@@ -181,18 +181,66 @@ VALUES (:capability, :agent, :from_state, :to_state, :reason, :actor, :occurred_
 -- name: breaker_transitions_recent
 SELECT * FROM breaker_transitions ORDER BY id DESC LIMIT ?;
 
--- name: upsert_stats
-INSERT INTO agent_stats (capability, agent, data, updated_at)
-VALUES (:capability, :agent, :data, :updated_at)
-ON CONFLICT (capability, agent) DO UPDATE SET data = excluded.data,
+-- name: add_stats
+-- Adds to the totals (never overwrites them): concurrent workers' increments all count.
+INSERT INTO agent_stats (capability, agent, slot, total, successes, failures, duration_us,
+    last_update, updated_at)
+VALUES (:capability, :agent, :slot, :total, :successes, :failures, :duration_us,
+    :last_update, :updated_at)
+ON CONFLICT (capability, agent, slot) DO UPDATE SET total = agent_stats.total + excluded.total,
+    successes = agent_stats.successes + excluded.successes,
+    failures = agent_stats.failures + excluded.failures,
+    duration_us = agent_stats.duration_us + excluded.duration_us,
+    last_update = CASE WHEN excluded.last_update > agent_stats.last_update
+                       THEN excluded.last_update ELSE agent_stats.last_update END,
     updated_at = excluded.updated_at;
 
+-- name: add_stat_buckets
+-- Adds to the histogram (never overwrites it): concurrent workers' increments all count.
+INSERT INTO agent_stat_buckets (capability, agent, slot, bucket, count)
+VALUES (:capability, :agent, :slot, :bucket, :count)
+ON CONFLICT (capability, agent, slot, bucket) DO UPDATE
+SET count = agent_stat_buckets.count + excluded.count;
+
 -- name: stats_all
-SELECT * FROM agent_stats ORDER BY capability, agent;
+-- Every agent's totals: the sum over its slots.
+SELECT capability, agent, CAST(sum(total) AS BIGINT) AS total,
+    CAST(sum(successes) AS BIGINT) AS successes, CAST(sum(failures) AS BIGINT) AS failures,
+    CAST(sum(duration_us) AS BIGINT) AS duration_us, max(last_update) AS last_update,
+    max(updated_at) AS updated_at
+FROM agent_stats GROUP BY capability, agent ORDER BY capability, agent;
+
+-- name: stat_buckets_all
+SELECT capability, agent, bucket, CAST(sum(count) AS BIGINT) AS count
+FROM agent_stat_buckets GROUP BY capability, agent, bucket HAVING sum(count) <> 0
+ORDER BY capability, agent, bucket;
+
+-- name: delete_stats
+DELETE FROM agent_stats;
+
+-- name: delete_stat_buckets
+DELETE FROM agent_stat_buckets;
+
+-- name: removed_outcomes_all
+SELECT * FROM removed_outcomes ORDER BY capability, agent, outcome, bucket;
+
+-- name: remove_outcomes_of_execution
+-- Retention: the outcomes of an execution's decisions, summed before they are deleted.
+INSERT INTO removed_outcomes (capability, agent, outcome, bucket, count, duration_us,
+    last_at)
+SELECT capability, agent, outcome, duration_bucket, count(*), sum(duration_us),
+    max(finished_at)
+FROM routing_decisions WHERE execution_id = ? AND outcome IS NOT NULL
+GROUP BY capability, agent, outcome, duration_bucket
+ON CONFLICT (capability, agent, outcome, bucket) DO UPDATE
+SET count = removed_outcomes.count + excluded.count,
+    duration_us = removed_outcomes.duration_us + excluded.duration_us,
+    last_at = CASE WHEN excluded.last_at > removed_outcomes.last_at
+                   THEN excluded.last_at ELSE removed_outcomes.last_at END;
 
 -- name: update_decision_outcome
 UPDATE routing_decisions SET outcome = :outcome, duration_ms = :duration_ms,
-    finished_at = :finished_at
+    duration_us = :duration_us, duration_bucket = :bucket, finished_at = :finished_at
 WHERE execution_id = :execution_id AND step_id = :step_id AND epoch = :epoch;
 
 -- name: decision_outcomes
