@@ -52,8 +52,6 @@ from ledgerflow.engine.model.transition import Transition, sha256_text, text
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.reports.records import ExecutionSummary, ExecutionUpdate
 from ledgerflow.engine.rules import actions, starting
-from ledgerflow.engine.worker.events import STOP_GRACE
-from ledgerflow.engine.worker.leases import LeaseOptions
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.settings import Settings
 from ledgerflow.storage import open_store
@@ -278,7 +276,7 @@ class App(Reads):
         (default 30)."""
         # the worker (threads, leases, breakers, the router) loads only when this process
         # works: reads and operator commands never pay for it
-        from ledgerflow.engine.worker.loop import Worker, WorkerOptions
+        from ledgerflow.engine.worker.loop import STOP_GRACE, LeaseOptions, Worker, WorkerOptions
 
         options = WorkerOptions(
             leases=LeaseOptions(seconds=lease_seconds or self.settings.lease_seconds),

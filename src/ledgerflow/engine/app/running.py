@@ -14,14 +14,16 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledgerflow import errors
 from ledgerflow.clock import SystemClock
 from ledgerflow.engine.model.lifecycle import ExecutionStatus
 from ledgerflow.engine.model.view import ExecutionView
-from ledgerflow.engine.worker.loop import Worker
 from ledgerflow.storage.rows import ExecutionRow, LedgerRow
+
+if TYPE_CHECKING:
+    from ledgerflow.engine.worker.loop import Worker
 
 log = logging.getLogger("ledgerflow.worker")
 # a caller's timeout is real seconds, whatever clock the engine runs on (a FakeClock moves

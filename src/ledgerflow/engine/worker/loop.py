@@ -32,6 +32,7 @@ from ledgerflow.engine.worker.attempts import AttemptRunner
 from ledgerflow.engine.worker.context import StepContext
 from ledgerflow.engine.worker.dispatcher import Dispatcher, queue_all
 from ledgerflow.engine.worker.events import (
+    STOP_GRACE,
     Activate,
     Adopt,
     Event,
@@ -43,7 +44,7 @@ from ledgerflow.engine.worker.events import (
     WorkerReport,
 )
 from ledgerflow.engine.worker.finder import WorkFinder
-from ledgerflow.engine.worker.leases import Leases
+from ledgerflow.engine.worker.leases import LeaseOptions, Leases
 from ledgerflow.engine.worker.lifecycle import RETRY_AFTER, Lifecycle
 from ledgerflow.engine.worker.loading import ViewLoader
 from ledgerflow.engine.worker.reactions import Heartbeats
@@ -52,7 +53,8 @@ from ledgerflow.engine.worker.timers import TimerHeap
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.storage.base import Change, Store
 
-__all__ = ["Listener", "Worker", "WorkerOptions", "WorkerReport"]
+# what the App needs to build a worker, importable from here alone (loaded only to work)
+__all__ = ["STOP_GRACE", "LeaseOptions", "Listener", "Worker", "WorkerOptions", "WorkerReport"]
 Rule = Callable[[Transition], object]
 
 log = logging.getLogger("ledgerflow.worker")
