@@ -332,9 +332,6 @@ class App(Reads):
         """A new execution from the state as of ledger entry ``at_seq``; returns its id."""
         return self._commands.fork(execution_id, at_seq, input_patch)
 
-    def forks(self, execution_id: str) -> list[str]:
-        return self.store.list_forks(self._row(execution_id).id)
-
     def signal(self, execution_id: str, name: str, data: Any = None) -> None:
         """Store a signal for the execution's wait steps and handlers."""
         value = {} if data is None else data
