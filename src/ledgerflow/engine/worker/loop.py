@@ -93,6 +93,7 @@ class Worker(Lifecycle):
         self._choose = self._slots.gate(self._locked.choose)
         self._outcome = self._locked.outcome
         self.report = WorkerReport()
+        self._admitted: list[str] = []  # executions admitted into the batch being built
 
     # public ---------------------------------------------------------------------------
     def activation(self, insert: Change, definition: Definition) -> tuple[Change, Built]:
@@ -256,7 +257,8 @@ class Worker(Lifecycle):
         are not recorded twice (their steps are no longer running under that epoch)."""
         log.warning("database unavailable (%s); retrying %d event(s) in %g s", exc,
                     len(batch), RETRY_AFTER)
-        touched = dict.fromkeys(event.execution_id for event, _ in batch)
+        # executions admitted into this batch too: their steps were taken off the queue
+        touched = dict.fromkeys([*(event.execution_id for event, _ in batch), *self._admitted])
         for execution_id in touched:
             self._views.pop(execution_id, None)
             self._queue.put(Activate(execution_id=execution_id, how="reattach"))
@@ -266,6 +268,7 @@ class Worker(Lifecycle):
 
     def _commit_batch(self, batch: list[tuple[Event, Rule]]) -> None:
         self._slots.reserved = 0
+        self._admitted = []
         try:
             self._build_and_commit(batch)
         finally:
@@ -282,6 +285,7 @@ class Worker(Lifecycle):
         while not self._stop.is_set() and (execution_id := self._slots.next_admission()):
             if execution_id not in self._leases.held:
                 continue
+            self._admitted.append(execution_id)
             waiting = self._slots.queued
             self._build(Activate(execution_id=execution_id), self._admit, now, built)
             if self._slots.queued > waiting:  # no slot after all: keep its place
