@@ -218,6 +218,8 @@ CREATE TABLE workers (
     started_at text COLLATE "C" NOT NULL,
     heartbeat_at text COLLATE "C" NOT NULL,
     stopped_at text COLLATE "C",
+    limits text COLLATE "C" NOT NULL DEFAULT '{}'::text,
+    stuck text COLLATE "C" NOT NULL DEFAULT '[]'::text,
     CONSTRAINT workers_pkey PRIMARY KEY (id),
     CONSTRAINT workers_status_check CHECK ((status = ANY (ARRAY['running'::text, 'stopping'::text, 'stopped'::text])))
 );

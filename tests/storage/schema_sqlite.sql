@@ -200,7 +200,7 @@ CREATE TABLE workers (
     started_at    TEXT NOT NULL,
     heartbeat_at  TEXT NOT NULL,
     stopped_at    TEXT
-);
+, limits TEXT NOT NULL DEFAULT '{}', stuck TEXT NOT NULL DEFAULT '[]');
 CREATE TABLE workflow_definitions (
     tenant_id   TEXT NOT NULL,
     name        TEXT NOT NULL,

@@ -122,6 +122,22 @@ def worker(worker_id: str, status: str = "running") -> WorkerRow:
                      started_at=NOW, heartbeat_at=NOW)
 
 
+def test_a_heartbeat_publishes_the_stuck_handlers_and_a_stop_clears_them(
+        store: Store) -> None:
+    store.register_worker(replace(worker("w1"), limits='{"t.work": 1}'))
+    stuck = json.dumps([{"execution": "e1", "step": "s", "agent": "a", "since": NOW}])
+    store.renew_leases("w1", expires_at=LAPSED, at=LATER, stuck=stuck)
+    [row] = store.list_workers()
+    assert (row.stuck, row.limits, row.heartbeat_at) == (stuck, '{"t.work": 1}', LATER)
+    store.renew_leases("w1", expires_at=LAPSED, at=LATER)  # the handler returned
+    assert store.list_workers()[0].stuck == "[]"
+    store.renew_leases("w1", expires_at=LAPSED, at=LATER, stuck=stuck)
+    store.set_worker_status("w1", "stopping", LATER)
+    assert store.list_workers()[0].stuck == stuck  # still its process's threads
+    store.set_worker_status("w1", "stopped", LATER)
+    assert store.list_workers()[0].stuck == "[]"  # a stopped worker reports none
+
+
 def test_the_registry_keeps_workers_and_their_load(store: Store, changes: Changes) -> None:
     store.register_worker(worker("w1"))
     store.register_worker(worker("w2"))

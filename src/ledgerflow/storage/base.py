@@ -217,8 +217,10 @@ class Store(Protocol):
         until its hand-over time passes."""
         ...
 
-    def renew_leases(self, owner: str, *, expires_at: str, at: str) -> dict[str, int]:
-        """Extend the owner's leases and heartbeat; {execution id: epoch} still held."""
+    def renew_leases(self, owner: str, *, expires_at: str, at: str,
+                     stuck: str = "[]") -> dict[str, int]:
+        """Extend the owner's leases and heartbeat (with the JSON list of its handlers
+        ``stuck`` past their timeout); {execution id: epoch} still held."""
         ...
 
     def release_leases(self, owner: str, ids: Sequence[str] | None = None, *,

@@ -33,13 +33,15 @@ class LeaseTables(SqlMixin):
         worker that holds an embedded database's lock)."""
         raise NotImplementedError
 
-    def renew_leases(self, owner: str, *, expires_at: str, at: str) -> dict[str, int]:
+    def renew_leases(self, owner: str, *, expires_at: str, at: str,
+                     stuck: str = "[]") -> dict[str, int]:
         """Extend every lease ``owner`` holds on an unfinished execution and record its
-        heartbeat, in one transaction. Returns {execution id: lease epoch} still held."""
+        heartbeat with the handlers it reports ``stuck`` (a JSON list), in one transaction.
+        Returns {execution id: lease epoch} still held."""
         with self._transaction() as conn:
             held = conn.execute(self._q["renew_leases"],
                                 {"owner": owner, "expires_at": expires_at}).fetchall()
-            conn.execute(self._q["worker_heartbeat"], {"id": owner, "at": at})
+            conn.execute(self._q["worker_heartbeat"], {"id": owner, "at": at, "stuck": stuck})
         return {r["id"]: int(r["lease_epoch"]) for r in held}
 
     def release_leases(self, owner: str, ids: Sequence[str] | None = None, *,

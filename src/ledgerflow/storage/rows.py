@@ -275,6 +275,8 @@ class WorkerRow:
     started_at: str
     heartbeat_at: str
     stopped_at: str | None = None
+    limits: str = "{}"  # JSON object: capability -> steps of it run at once at most
+    stuck: str = "[]"  # JSON list: handlers past their timeout still running (heartbeat)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

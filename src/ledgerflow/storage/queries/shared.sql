@@ -271,20 +271,22 @@ RETURNING id, lease_epoch;
 
 -- name: upsert_worker
 INSERT INTO workers (id, host, pid, status, capabilities, concurrency, lease_seconds,
-    started_at, heartbeat_at, stopped_at)
+    started_at, heartbeat_at, stopped_at, limits, stuck)
 VALUES (:id, :host, :pid, :status, :capabilities, :concurrency, :lease_seconds,
-    :started_at, :heartbeat_at, :stopped_at)
+    :started_at, :heartbeat_at, :stopped_at, :limits, :stuck)
 ON CONFLICT (id) DO UPDATE SET status = excluded.status, capabilities = excluded.capabilities,
     concurrency = excluded.concurrency, lease_seconds = excluded.lease_seconds,
     started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
-    stopped_at = excluded.stopped_at;
+    stopped_at = excluded.stopped_at, limits = excluded.limits, stuck = excluded.stuck;
 
 -- name: worker_heartbeat
-UPDATE workers SET heartbeat_at = :at WHERE id = :id;
+-- Heard from, with the handlers it reports stuck past their timeout (a JSON list).
+UPDATE workers SET heartbeat_at = :at, stuck = :stuck WHERE id = :id;
 
 -- name: worker_status
 UPDATE workers SET status = :status, heartbeat_at = :at,
-    stopped_at = CASE WHEN :status = 'stopped' THEN :at ELSE stopped_at END
+    stopped_at = CASE WHEN :status = 'stopped' THEN :at ELSE stopped_at END,
+    stuck = CASE WHEN :status = 'stopped' THEN '[]' ELSE stuck END
 WHERE id = :id;
 
 -- name: list_workers
