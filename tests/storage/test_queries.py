@@ -61,10 +61,12 @@ def test_an_unknown_dialect_is_refused() -> None:
      "SELECT * FROM telemetry WHERE execution_id = %s AND id > %s ORDER BY id LIMIT %s;"),
     ("worker_status",
      "UPDATE workers SET status = :status, heartbeat_at = :at,\n"
-     "    stopped_at = CASE WHEN :status = 'stopped' THEN :at ELSE stopped_at END\n"
+     "    stopped_at = CASE WHEN :status = 'stopped' THEN :at ELSE stopped_at END,\n"
+     "    stuck = CASE WHEN :status = 'stopped' THEN '[]' ELSE stuck END\n"
      "WHERE id = :id;",
      "UPDATE workers SET status = %(status)s, heartbeat_at = %(at)s,\n"
-     "    stopped_at = CASE WHEN %(status)s = 'stopped' THEN %(at)s ELSE stopped_at END\n"
+     "    stopped_at = CASE WHEN %(status)s = 'stopped' THEN %(at)s ELSE stopped_at END,\n"
+     "    stuck = CASE WHEN %(status)s = 'stopped' THEN '[]' ELSE stuck END\n"
      "WHERE id = %(id)s;"),
     ("update_heartbeat",
      "UPDATE step_runs SET heartbeat_at = :heartbeat_at, heartbeat = :heartbeat\n"
