@@ -1,5 +1,6 @@
 """A stored definition's outline (what reads use instead of compiling it) agrees with the
-compiled definition on every step: id, type, needs and the signal a wait step takes."""
+compiled definition on every step: id, type, needs, the signal a wait step takes and the
+capability a task step asks for."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def test_the_outline_of_a_stored_spec_matches_the_compiled_definition() -> None:
     definition = from_mapping(SPEC, stored=True)
     stored = json.loads(json.dumps(definition.spec))  # what the database gives back
     compiled = tuple(StepOutline(id=s.id, type=s.type, signal=s.options.get("signal"),
-                                 needs=tuple(s.needs))
+                                 needs=tuple(s.needs), agent=s.agent)
                      for s in definition.steps)
     assert outline(stored) == compiled
     assert {s.type for s in compiled} == set(TYPE_FIELDS)  # every type is covered

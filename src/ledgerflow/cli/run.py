@@ -28,6 +28,31 @@ concurrency_option = click.option(
     help="Handlers running at once (default 8, env LEDGERFLOW_CONCURRENCY).")
 
 
+
+def _limits(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+            ) -> dict[str, int]:
+    """``--limit CAPABILITY=N`` options as {capability: N}."""
+    limits: dict[str, int] = {}
+    for value in values:
+        capability, equals, number = (part.strip() for part in value.partition("="))
+        if not equals or not capability or not number.isdigit() or int(number) < 1:
+            raise click.BadParameter(
+                f"{value!r}: write CAPABILITY=N, N a whole number from 1 (steps of "
+                "CAPABILITY running at once), e.g. --limit llm.chat=2", ctx, param)
+        if capability in limits:
+            raise click.BadParameter(f"{capability!r} is limited twice; give it once",
+                                     ctx, param)
+        limits[capability] = int(number)
+    return limits
+
+
+limit_option = click.option(
+    "--limit", "limits", multiple=True, metavar="CAPABILITY=N", callback=_limits,
+    help="At most N steps of CAPABILITY run at once in this worker (within --concurrency); "
+         "its other steps wait for a slot of it while other capabilities' steps run. "
+         "Repeatable.")
+
+
 @contextmanager
 def graceful(worker: Worker) -> Iterator[None]:
     """SIGTERM/SIGINT: stop dispatching, let running handlers finish and commit within the
@@ -56,6 +81,7 @@ def _split(agents: str) -> list[str]:
 @click.command()
 @agents_option
 @concurrency_option
+@limit_option
 @click.option("--until-idle", is_flag=True,
               help="Exit once no execution can make progress (default: run until stopped).")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print a line per finished execution.")
@@ -73,8 +99,8 @@ def _split(agents: str) -> list[str]:
               default="warning", show_default=True, help="Engine log messages shown on stderr.")
 @pass_env
 @handle_errors
-def worker(env: Env, agents: str, concurrency: int | None, until_idle: bool,
-           quiet: bool, lease_seconds: float | None, wait_for_db: float,
+def worker(env: Env, agents: str, concurrency: int | None, limits: dict[str, int],
+           until_idle: bool, quiet: bool, lease_seconds: float | None, wait_for_db: float,
            stop_grace: float, log_level: str) -> None:
     """Run step handlers: claim unfinished executions nobody holds, drive them, take new ones.
 
@@ -101,8 +127,11 @@ def worker(env: Env, agents: str, concurrency: int | None, until_idle: bool,
                 + (f": {update.error}" if update.error else "")
             console.print(f"{render.styled(update.status)}{escape(said)}")
 
-    w = app.worker(concurrency=concurrency, until_idle=until_idle, listener=announce,
-                   lease_seconds=lease_seconds, stop_grace=stop_grace)
+    try:
+        w = app.worker(concurrency=concurrency, until_idle=until_idle, listener=announce,
+                       lease_seconds=lease_seconds, stop_grace=stop_grace, limits=limits)
+    except errors.ConfigurationError as exc:  # a limit of a capability it does not offer
+        raise click.BadParameter(str(exc), param_hint="'--limit'") from None
     with graceful(w):
         report = w.run()
     if not quiet:

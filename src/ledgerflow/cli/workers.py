@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 from rich import box
@@ -12,6 +13,9 @@ from rich.text import Text
 from ledgerflow import WorkerInfo
 from ledgerflow.cli import render
 from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, pass_env
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SHOWN = 5  # running steps listed per worker under the table
 _STATE_STYLE = {"alive": "green", "stopping": "yellow", "stopped": "dim", "dead": "red"}
@@ -24,12 +28,30 @@ def _since(at: str | None) -> str:
     return render.age((datetime.now(UTC) - started).total_seconds())
 
 
+def _offers(w: WorkerInfo) -> str:
+    return ", ".join(f"{c} ({w.limits[c]} at a time)" if c in w.limits else c
+                     for c in w.capabilities) or "-"
+
+
 def _row(w: WorkerInfo) -> list[str | Text]:
     style = _STATE_STYLE.get(w.state, "")
     return [Text(w.id), f"[{style}]{w.state}[/{style}]", _since(w.started_at),
             f"{render.age(w.heartbeat_age_s)} ago", str(w.executions),
             f"{w.running} ({w.concurrency} at a time)", _since(w.running_since),
-            Text(", ".join(w.capabilities) or "-")]
+            Text(_offers(w))]
+
+
+def _listed(console: Console, w: WorkerInfo) -> None:
+    """Under the table: a worker's steps out, then the handlers stuck past their timeout."""
+    for step in w.steps[:SHOWN]:
+        console.print(Text(f"  {w.id} has {step['execution']} {step['step']} "
+                           f"({step['agent']}) since {_since(step['since'])}"))
+    if len(w.steps) > SHOWN:
+        console.print(Text(f"  {w.id}: {len(w.steps) - SHOWN} more (--json lists them)"))
+    for late in w.stuck:
+        console.print(Text(f"  {w.id} is stuck in {late['execution']} {late['step']} "
+                           f"({late['agent']}): timed out {_since(late['since'])} ago, its "
+                           "handler thread still runs"), style="yellow", soft_wrap=True)
 
 
 @click.command()
@@ -48,6 +70,11 @@ def workers(env: Env, everyone: bool, as_json: bool) -> None:
     steps        steps dispatched to it (its --concurrency run at a time, the rest wait
                  for a slot); "oldest" is how long the oldest of them has been out; the
                  steps are listed under the table
+    capabilities what its agents offer, with its --limit of steps at once where set
+
+    Handlers stuck past their timeout are listed under the table too: their step was
+    failed or retried and their slot given back, but their thread cannot be stopped and
+    still runs (until it returns, or the worker's process exits).
     """
     found = env.app().workers(everyone=everyone)
     if as_json:
@@ -64,11 +91,7 @@ def workers(env: Env, everyone: bool, as_json: bool) -> None:
     console = render.console(piped_width=120)
     render.print_table(console, table, "worker")
     for w in found:
-        for step in w.steps[:SHOWN]:
-            console.print(Text(f"  {w.id} has {step['execution']} {step['step']} "
-                               f"({step['agent']}) since {_since(step['since'])}"))
-        if len(w.steps) > SHOWN:
-            console.print(Text(f"  {w.id}: {len(w.steps) - SHOWN} more (--json lists them)"))
+        _listed(console, w)
 
 
 COMMANDS = [workers]

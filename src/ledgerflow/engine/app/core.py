@@ -33,7 +33,7 @@ import getpass
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -130,13 +130,15 @@ class App(Reads):
         if self._owns_store:
             self.store.close()
 
-    def launch(self, concurrency: int | None = None) -> App:
+    def launch(self, concurrency: int | None = None,
+               limits: Mapping[str, int] | None = None) -> App:
         """Start a worker in a background thread of this process and return once it is
-        ready: from then on ``start`` begins an execution at once. Idempotent (while a
-        worker runs in this app, returns without starting another); ``close`` (or
-        leaving ``with app:``) stops it. Returns the app."""
+        ready: from then on ``start`` begins an execution at once (``concurrency`` and
+        ``limits`` as ``worker`` takes them). Idempotent (while a worker runs in this app,
+        returns without starting another); ``close`` (or leaving ``with app:``) stops it.
+        Returns the app."""
         if self._launched is None and (self._worker is None or not self._worker.ready):
-            launched = running.Launched(self.worker(concurrency=concurrency),
+            launched = running.Launched(self.worker(concurrency=concurrency, limits=limits),
                                         on_end=self._results.nudge)
             self._worker, self._launched = launched.worker, launched
             try:
@@ -268,19 +270,28 @@ class App(Reads):
 
     def worker(self, *, concurrency: int | None = None, until_idle: bool = False,
                listener: Callable[[ExecutionUpdate], None] | None = None,
-               lease_seconds: float | None = None,
-               stop_grace: float | None = None) -> Worker:
+               lease_seconds: float | None = None, stop_grace: float | None = None,
+               limits: Mapping[str, int] | None = None) -> Worker:
         """A worker over this app's store and agents (``run()`` it, ``stop()`` it).
         ``listener`` hears an ``ExecutionUpdate`` after each commit that changed an
         execution; ``stop_grace``: seconds running handlers get to finish once stopped
-        (default 30)."""
+        (default 30); ``limits``: {capability: N}, at most N steps of it run at once
+        (within ``concurrency``), the others wait for a slot of it (``ConfigurationError``
+        unless N >= 1 and an agent of this app offers the capability)."""
         # the worker (threads, leases, breakers, the router) loads only when this process
         # works: reads and operator commands never pay for it
-        from ledgerflow.engine.worker.loop import STOP_GRACE, LeaseOptions, Worker, WorkerOptions
+        from ledgerflow.engine.worker.loop import (
+            STOP_GRACE,
+            LeaseOptions,
+            Worker,
+            WorkerOptions,
+            checked_limits,
+        )
 
         options = WorkerOptions(
             leases=LeaseOptions(seconds=lease_seconds or self.settings.lease_seconds),
             concurrency=concurrency or self.settings.concurrency,
+            limits=checked_limits(limits, self.registry.capabilities()),
             recovery_limit=self.settings.recovery_limit,
             poll_interval=self.settings.poll_interval,
             until_idle=until_idle,
@@ -293,9 +304,10 @@ class App(Reads):
 
     def run_until_idle(self, *, concurrency: int | None = None,
                        listener: Callable[[ExecutionUpdate], None] | None = None,
-                       ) -> WorkerReport:
+                       limits: Mapping[str, int] | None = None) -> WorkerReport:
         """Work in this thread until no execution can progress."""
-        worker = self.worker(concurrency=concurrency, until_idle=True, listener=listener)
+        worker = self.worker(concurrency=concurrency, until_idle=True, listener=listener,
+                             limits=limits)
         self._worker = worker
         try:
             return worker.run()

@@ -6,13 +6,14 @@ public read-model type (``reports.records`` and the reports beside it), never a 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import jsonpatch
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock
+from ledgerflow.definition.outline import StepOutline
 from ledgerflow.engine.agents import admin
 from ledgerflow.engine.control import retention
 from ledgerflow.engine.control.commands import Controller
@@ -77,9 +78,19 @@ class Reads:
         rows = self.store.load_steps(row.id)
         extras = reports.Extras(waits=waits, forks=self.store.list_forks(row.id),
                                signals_pending=pending, offered_by=self._offered_by(rows),
-                               needs={s.id: s.needs for s in steps})
+                               needs={s.id: s.needs for s in steps},
+                               limited=self._limited(row, rows, steps))
         return reports.report(row, rows, frozenset(s.id for s in steps), self.clock.now(),
                               expected, extras)
+
+    def _limited(self, row: ExecutionRow, rows: list[StepRow],
+                 steps: Sequence[StepOutline]) -> dict[str, tuple[str, int]]:
+        """The steps whose capability the worker holding the execution limits: (the
+        capability, its limit) by step id (looked up only while a step is pending)."""
+        if row.lease_owner is None or not any(s.status == "pending" for s in rows):
+            return {}
+        limits = worker_reports.limits_of(self.store, row.lease_owner)
+        return {s.id: (s.agent, limits[s.agent]) for s in steps if s.agent in limits}
 
     def _offered_by(self, steps: list[StepRow]) -> dict[str, list[str]]:
         """Live workers offering the capabilities ``steps`` wait for (none asked: none)."""

@@ -151,6 +151,8 @@ class Extras:
     signals_pending: int = 0
     offered_by: Mapping[str, Sequence[str]] = field(default_factory=dict)  # live workers
     needs: Mapping[str, Sequence[str]] = field(default_factory=dict)  # step id -> its needs
+    # step id -> (its capability, the limit of it in the worker holding the execution)
+    limited: Mapping[str, tuple[str, int]] = field(default_factory=dict)
 
 
 READY = "ready, waiting for a free slot"
@@ -159,7 +161,8 @@ READY = "ready, waiting for a free slot"
 def _waiting(step: StepRow, done: set[str], extra: Extras, status: ExecutionStatus,
              now: str) -> str | None:
     """A pending step whose needs are met in a live execution waits for a handler slot
-    (a worker's admission queue), or until its retry time."""
+    (a worker's admission queue; of its capability too, where that worker limits it), or
+    until its retry time."""
     if step.status != StepStatus.PENDING or status not in (ExecutionStatus.RUNNING,
                                                            ExecutionStatus.WAITING):
         return None
@@ -167,6 +170,9 @@ def _waiting(step: StepRow, done: set[str], extra: Extras, status: ExecutionStat
         return None
     if step.ready_at is not None and step.ready_at > now:
         return f"waiting until {step.ready_at} (retry backoff or open breakers)"
+    if step.step_id in extra.limited:
+        capability, limit = extra.limited[step.step_id]
+        return f"{READY} of {capability} ({limit} at a time in its worker)"
     return READY
 
 

@@ -23,11 +23,15 @@ class WorkerInfo:
     stopped_at: str | None
     lease_seconds: float
     concurrency: int
+    limits: dict[str, int]  # capability -> steps of it run at once at most (--limit)
     capabilities: list[str]
     executions: int  # unfinished executions it holds
     running: int  # steps running in them
     running_since: str | None  # when the oldest of those started
     steps: list[dict[str, str | None]]  # the running steps: execution, step, agent, since
+    # handlers past their timeout that never returned, as of its last heartbeat: execution,
+    # step, agent, since (when it timed out); their slots were given back
+    stuck: list[dict[str, str]]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,6 +47,14 @@ def state_of(row: WorkerRow, age: float) -> str:
     if age > row.lease_seconds:
         return "dead"  # no heartbeat for a whole lease: its executions go to others
     return "alive" if row.status == "running" else row.status
+
+
+def limits_of(store: Store, worker_id: str) -> dict[str, int]:
+    """The per-capability limits of a worker ({} for one unknown or without any)."""
+    for row in store.list_workers():
+        if row.id == worker_id:
+            return dict(json.loads(row.limits))
+    return {}
 
 
 def workers(store: Store, now: datetime, *, everyone: bool = False) -> list[WorkerInfo]:
@@ -63,7 +75,7 @@ def workers(store: Store, now: datetime, *, everyone: bool = False) -> list[Work
             id=row.id, host=row.host, pid=row.pid, state=state, started_at=row.started_at,
             heartbeat_at=row.heartbeat_at, heartbeat_age_s=round(age, 3),
             stopped_at=row.stopped_at, lease_seconds=row.lease_seconds,
-            concurrency=row.concurrency, capabilities=json.loads(row.capabilities),
-            executions=held, running=running, running_since=since,
-            steps=steps.get(row.id, [])))
+            concurrency=row.concurrency, limits=json.loads(row.limits),
+            capabilities=json.loads(row.capabilities), executions=held, running=running,
+            running_since=since, steps=steps.get(row.id, []), stuck=json.loads(row.stuck)))
     return found

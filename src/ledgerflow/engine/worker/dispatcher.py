@@ -1,41 +1,37 @@
-"""Handler slots, the admission queue and the handler threads of one worker.
+"""The handler threads of one worker, behind its slots and admission queue (``admission``).
 
-A step is routed, recorded ``running`` and handed to a handler only when one of the worker's
-``concurrency`` slots is free. While none is, the rules leave it ``pending`` (ready) and its
-execution waits in the admission queue, first come first served; a batch that frees slots
-(an outcome, a timeout) admits queued executions in the same transaction. So breakers and
-statistics act on the next step, not on a batch routed long before a handler could run it.
+A step is routed, recorded ``running`` and handed to a handler only when a slot is free (of
+its capability too, where the worker limits it); a batch that frees slots (an outcome, a
+timeout) admits queued executions in the same transaction. So breakers and statistics act
+on the next step, not on a batch routed long before a handler could run it.
 
 Handlers run on daemon threads (one per attempt) or, for ``async def`` handlers, as tasks on
 one event loop thread owned by the worker. An attempt past its timeout gives its slot back
 at once and is told through ``ctx.cancelled`` (an async one is cancelled); a thread that
 ignores it cannot be stopped, but being a daemon it never keeps the process from exiting.
+Until it returns it is reported stuck: in the log, and with the worker's heartbeats
+(``ledgerflow workers`` lists it).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import datetime
 
 from ledgerflow.engine.agents.registry import AgentRegistry
 from ledgerflow.engine.model.outcome import Outcome
 from ledgerflow.engine.model.transition import Dispatch
-from ledgerflow.engine.rules.dispatching import Choice, Chooser
+from ledgerflow.engine.worker.admission import Slots
 from ledgerflow.engine.worker.asyncloop import EventLoopThread, is_async
 from ledgerflow.engine.worker.attempts import AttemptRunner, RunningAttempts
 from ledgerflow.engine.worker.context import StepContext
+from ledgerflow.ledger.canonical import format_timestamp
 
 log = logging.getLogger("ledgerflow.worker")
-QUEUED = Choice(agent=None, candidates=(), reason="waiting for a free handler slot",
-                queued=True)
-
-
-def queue_all(capability: str, avoid: str | None = None) -> Choice:
-    """A chooser that admits nothing: every runnable step waits for the writer's admission
-    (used off the writer thread, where slots cannot be taken)."""
-    return QUEUED
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -47,80 +43,31 @@ class Abandoned:
     step_id: str
     epoch: int
     agent: str
-    since: float  # monotonic seconds of the timeout
+    since: str  # when it timed out
+
+    def to_dict(self) -> dict[str, str]:
+        return {"execution": self.execution_id, "step": self.step_id, "agent": self.agent,
+                "since": self.since}
 
 
-class Dispatcher:
-    """Slots and admission for the writer thread; only ``start`` and the runner's results
-    touch other threads."""
+class Dispatcher(Slots):
+    """Slots, admission and handlers for the writer thread; only ``start`` and the
+    runner's results touch other threads."""
 
-    def __init__(self, registry: AgentRegistry, runner: AttemptRunner, concurrency: int) -> None:
+    def __init__(self, registry: AgentRegistry, runner: AttemptRunner, concurrency: int,
+                 limits: Mapping[str, int]) -> None:
+        super().__init__(concurrency, limits)
         self._registry = registry
         self._runner = runner
-        self.concurrency = concurrency
-        self.inflight = 0  # attempts holding a slot
-        self.reserved = 0  # slots taken by dispatches of the batch being built
         self.attempts = RunningAttempts()
         self.abandoned: dict[tuple[str, str, int], Abandoned] = {}
-        self._queue: dict[str, None] = {}  # executions with steps waiting for a slot, in order
-        self._current: str | None = None  # the execution whose rule is being applied
         self._tasks: dict[tuple[str, str, int], Future[None]] = {}
         self._loop: EventLoopThread | None = None
-
-    # admission ------------------------------------------------------------------------
-    @property
-    def free(self) -> int:
-        return self.concurrency - self.inflight - self.reserved
-
-    def gate(self, choose: Chooser) -> Chooser:
-        """``choose`` behind the slots: a step is routed only while a slot is free (the slot
-        is reserved for the batch); otherwise its execution joins the admission queue."""
-
-        def admitted(capability: str, avoid: str | None = None) -> Choice | None:
-            if self.free <= 0:
-                if self._current is not None:
-                    self._queue[self._current] = None
-                return QUEUED
-            choice = choose(capability, avoid)
-            if choice is not None and choice.agent is not None:
-                self.reserved += 1
-            return choice
-
-        return admitted
-
-    def applying(self, execution_id: str | None) -> None:
-        """Name the execution whose rule runs next (its refused steps queue it)."""
-        self._current = execution_id
-
-    def enqueue(self, execution_id: str) -> None:
-        self._queue[execution_id] = None
-
-    def next_admission(self) -> str | None:
-        """The execution queued longest, taken off the queue, while a slot is free."""
-        if self.free <= 0 or not self._queue:
-            return None
-        execution_id = next(iter(self._queue))
-        del self._queue[execution_id]
-        return execution_id
-
-    def requeue_first(self, execution_id: str) -> None:
-        """An admission that found no slot after all keeps its place at the front."""
-        self._queue = {execution_id: None, **self._queue}
-
-    def forget(self, execution_id: str) -> None:
-        self._queue.pop(execution_id, None)
-
-    @property
-    def queued(self) -> int:
-        return len(self._queue)
-
-    def clear_queue(self) -> None:
-        self._queue.clear()
 
     # running handlers -----------------------------------------------------------------
     def start(self, dispatch: Dispatch, context: StepContext) -> None:
         """Hand a committed dispatch to its handler: a daemon thread, or the event loop."""
-        self.inflight += 1
+        self.take(dispatch.capability)
         self.attempts.add(dispatch, context)
         spec = self._registry.get(dispatch.capability, dispatch.agent)
         key = (dispatch.execution_id, dispatch.step_id, dispatch.epoch)
@@ -147,33 +94,36 @@ class Dispatcher:
             log.info("the handler of step %s of execution %s (agent %s) returned after its "
                      "timeout; its result was not recorded", late.step_id,
                      late.execution_id, late.agent)
-        if self.attempts.forget(outcome) is None:
+        context = self.attempts.forget(outcome)
+        if context is None:
             return False
-        self.inflight -= 1
+        self.give_back(context.capability)
         return True
 
     def give_up(self, execution_id: str, step_id: str, epoch: int,
-                now: float) -> StepContext | None:
+                now: datetime) -> StepContext | None:
         """The attempt's timeout passed: its slot is free at once, it is told through
         ``ctx.cancelled`` (an async one is cancelled), and it is reported until it returns.
         None if it was not running here."""
         context = self.attempts.pop(execution_id, step_id, epoch)
         if context is None:
             return None
-        self.inflight -= 1
+        self.give_back(context.capability)
         context.cancel()
         key = (execution_id, step_id, epoch)
         if key not in self._tasks:  # a task ends when cancelled; a thread may never end
             self.abandoned[key] = Abandoned(execution_id=execution_id, step_id=step_id,
-                                            epoch=epoch, agent=context.agent, since=now)
+                                            epoch=epoch, agent=context.agent,
+                                            since=format_timestamp(now))
             log.warning("step %s of execution %s (agent %s) timed out; its handler thread "
                         "is still running and cannot be stopped: its slot is given back and "
                         "it was told through ctx.cancelled", step_id, execution_id,
                         context.agent)
         return context
 
-    def stuck(self) -> list[Abandoned]:
-        return list(self.abandoned.values())
+    def stuck(self) -> list[dict[str, str]]:
+        """The handlers past their timeout still running, as the heartbeat publishes them."""
+        return [late.to_dict() for late in self.abandoned.values()]
 
     def close(self) -> None:
         """Stop the event loop; handler threads still running are left to die with the

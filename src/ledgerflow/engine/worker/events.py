@@ -3,7 +3,7 @@ handler threads (an attempt's ``Outcome``), timers and polls put on its queue.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ STOP_GRACE = 30.0
 @dataclass(frozen=True, kw_only=True, slots=True)
 class WorkerOptions:
     concurrency: int = 8
+    limits: Mapping[str, int] = field(default_factory=dict)  # capability -> at once, at most
     recovery_limit: int = 5
     poll_interval: float = 0.25
     batch_max: int = 512

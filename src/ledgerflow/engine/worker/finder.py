@@ -89,9 +89,10 @@ class WorkFinder:
         self.recovered += running  # waiting and paused ones are only re-armed
         return [Activate(execution_id=c.execution_id, how="recover") for c in claims]
 
-    def renew(self) -> list[str]:
-        """Renew the leases when due; the executions lost meanwhile."""
-        return self._leases.renew() if self._leases.renew_due() else []
+    def renew(self, stuck: list[dict[str, str]]) -> list[str]:
+        """Renew the leases when due (the heartbeat reports the handlers ``stuck`` past
+        their timeout); the executions lost meanwhile."""
+        return self._leases.renew(stuck) if self._leases.renew_due() else []
 
     def look(self, *, room: int, quarantined: set[str]) -> list[Event]:
         """New work (up to ``room`` executions), wake-ups of held executions, held

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -75,12 +76,14 @@ class Leases:
     def renew_due(self) -> bool:
         return self._clock.monotonic() - self._renewed >= self._options.seconds / 4
 
-    def renew(self) -> list[str]:
-        """Extend every lease held; returns the executions no longer held (taken over, or
-        ended while held here), for the caller to ``let_go``."""
+    def renew(self, stuck: list[dict[str, str]]) -> list[str]:
+        """Extend every lease held, with a heartbeat that publishes the handlers ``stuck``
+        past their timeout; returns the executions no longer held (taken over, or ended
+        while held here), for the caller to ``let_go``."""
         self._renewed = self._clock.monotonic()
         still = self._store.renew_leases(self.owner, expires_at=self._expires(),
-                                         at=format_timestamp(self._clock.now()))
+                                         at=format_timestamp(self._clock.now()),
+                                         stuck=json.dumps(stuck, separators=(",", ":")))
         return [eid for eid, epoch in self.held.items() if still.get(eid) != epoch]
 
     def let_go(self, execution_id: str, why: str) -> None:
@@ -115,7 +118,8 @@ class Leases:
         self.held.clear()
 
     # the registry -------------------------------------------------------------------------
-    def register(self, capabilities: list[str], concurrency: int) -> None:
+    def register(self, capabilities: list[str], concurrency: int,
+                 limits: Mapping[str, int]) -> None:
         self._capabilities = list(capabilities)
         host, _, pid = self.owner.rpartition(":")
         at = format_timestamp(self._clock.now())
@@ -123,6 +127,7 @@ class Leases:
             id=self.owner, host=host or socket.gethostname(),
             pid=int(pid) if pid.isdigit() else 0, status="running",
             capabilities=json.dumps(capabilities), concurrency=concurrency,
+            limits=json.dumps(dict(limits), sort_keys=True),
             lease_seconds=self._options.seconds, started_at=at, heartbeat_at=at))
         self._renewed = self._clock.monotonic()
 

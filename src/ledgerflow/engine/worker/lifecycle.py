@@ -105,7 +105,8 @@ class Lifecycle:
             self._book.load_from(self._store, now)
             self._book.register(self._store, self._actor.id, now)
             self._book.look_around(self._store, now)
-            self._leases.register(self._registry.capabilities(), self._options.concurrency)
+            self._leases.register(self._registry.capabilities(), self._options.concurrency,
+                                  self._options.limits)
         except errors.ConnectionLost as exc:
             log.warning("database unavailable while starting (%s); retrying", exc)
             return False

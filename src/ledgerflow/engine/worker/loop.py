@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
@@ -28,9 +28,10 @@ from ledgerflow.engine.model.transition import Built, Transition
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.rules import flow
 from ledgerflow.engine.worker import reactions
+from ledgerflow.engine.worker.admission import checked_limits, queue_all
 from ledgerflow.engine.worker.attempts import AttemptRunner
 from ledgerflow.engine.worker.context import StepContext
-from ledgerflow.engine.worker.dispatcher import Dispatcher, queue_all
+from ledgerflow.engine.worker.dispatcher import Dispatcher
 from ledgerflow.engine.worker.events import (
     STOP_GRACE,
     Activate,
@@ -48,20 +49,21 @@ from ledgerflow.engine.worker.leases import LeaseOptions, Leases
 from ledgerflow.engine.worker.lifecycle import RETRY_AFTER, Lifecycle
 from ledgerflow.engine.worker.loading import ViewLoader
 from ledgerflow.engine.worker.reactions import Heartbeats
+from ledgerflow.engine.worker.setbacks import Rule, Setbacks
 from ledgerflow.engine.worker.telemetry import WorkerTelemetry
 from ledgerflow.engine.worker.timers import TimerHeap
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.storage.base import Change, Store
 
 # what the App needs to build a worker, importable from here alone (loaded only to work)
-__all__ = ["STOP_GRACE", "LeaseOptions", "Listener", "Worker", "WorkerOptions", "WorkerReport"]
-Rule = Callable[[Transition], object]
+__all__ = ["STOP_GRACE", "LeaseOptions", "Listener", "Worker", "WorkerOptions", "WorkerReport",
+           "checked_limits"]
 
 log = logging.getLogger("ledgerflow.worker")
 CLAIM_PER_SLOT = 8  # executions claimed per free handler slot (measured: benchmarks/pg.py)
 
 
-class Worker(Lifecycle):
+class Worker(Lifecycle, Setbacks):
     def __init__(self, store: Store, definitions: Definitions, registry: AgentRegistry,
                  clock: Clock, actor: Actor, options: WorkerOptions,
                  listener: Listener | None = None) -> None:
@@ -89,7 +91,7 @@ class Worker(Lifecycle):
         self._telemetry = WorkerTelemetry(store, clock, options.telemetry_capacity)
         self._book = AgentBook(registry, actor.id, on_transition=self._telemetry.breaker)
         self._locked = LockedBook(self._book, clock)
-        self._slots = Dispatcher(registry, self._runner, options.concurrency)
+        self._slots = Dispatcher(registry, self._runner, options.concurrency, options.limits)
         self._choose = self._slots.gate(self._locked.choose)
         self._outcome = self._locked.outcome
         self.report = WorkerReport()
@@ -140,7 +142,7 @@ class Worker(Lifecycle):
         return self.report
 
     def _admissible(self) -> bool:
-        return not self._stop.is_set() and self._slots.queued > 0 and self._slots.free > 0
+        return not self._stop.is_set() and self._slots.admissible
 
     # the loop -------------------------------------------------------------------------
     def _collect(self) -> list[Event]:
@@ -175,7 +177,7 @@ class Worker(Lifecycle):
         """Renew leases (even while stopping); unless stopping, claim new work and find
         changes made elsewhere."""
         self._last_poll = self._clock.monotonic()
-        for execution_id in self._finder.renew():
+        for execution_id in self._finder.renew(self._slots.stuck()):
             self._lost(execution_id, "no longer held: finished elsewhere, or taken over after "
                        "its lease lapsed")
         if self._stop.is_set():
@@ -250,29 +252,13 @@ class Worker(Lifecycle):
             event, self._choose, self._beats, stopping=self._stop.is_set(),
             recovery_limit=self._options.recovery_limit, running_here=self._slots.attempts.keys)
 
-    def _retry_later(self, batch: list[tuple[Event, Rule]], exc: Exception) -> None:
-        """The database failed the batch (a lost connection): whether its commit landed is
-        unknown. Reload its executions and apply the events again; steps a landed commit
-        started but nobody runs are started again (``reattach``), results already recorded
-        are not recorded twice (their steps are no longer running under that epoch)."""
-        log.warning("database unavailable (%s); retrying %d event(s) in %g s", exc,
-                    len(batch), RETRY_AFTER)
-        # executions admitted into this batch too: their steps were taken off the queue
-        touched = dict.fromkeys([*(event.execution_id for event, _ in batch), *self._admitted])
-        for execution_id in touched:
-            self._views.pop(execution_id, None)
-            self._queue.put(Activate(execution_id=execution_id, how="reattach"))
-        for event, _ in batch:
-            self._queue.put(event)
-        self._stop.wait(RETRY_AFTER)
-
     def _commit_batch(self, batch: list[tuple[Event, Rule]]) -> None:
-        self._slots.reserved = 0
+        self._slots.release_reservations()
         self._admitted = []
         try:
             self._build_and_commit(batch)
         finally:
-            self._slots.reserved = 0  # reservations became running attempts, or vanished
+            self._slots.release_reservations()
             self._slots.applying(None)
 
     def _build_and_commit(self, batch: list[tuple[Event, Rule]]) -> None:
@@ -282,15 +268,14 @@ class Worker(Lifecycle):
             self._build(event, rule, now, built)
         # slots this batch freed admit queued steps of any execution held here, committed
         # together with the results that freed them
-        while not self._stop.is_set() and (execution_id := self._slots.next_admission()):
+        tried: set[str] = set()
+        while not self._stop.is_set() and (execution_id := self._slots.next_admission(tried)):
             if execution_id not in self._leases.held:
+                self._slots.forget(execution_id)
                 continue
             self._admitted.append(execution_id)
-            waiting = self._slots.queued
             self._build(Activate(execution_id=execution_id), self._admit, now, built)
-            if self._slots.queued > waiting:  # no slot after all: keep its place
-                self._slots.requeue_first(execution_id)
-                break
+            self._slots.admitted(execution_id)
         agents = self._locked.take_writes()
         if not built:
             if agents is not None:
@@ -361,38 +346,11 @@ class Worker(Lifecycle):
             self._slots.forget(view.id)
             self._leases.hand_over(view.id, capability)
 
-    def _conflict(self, event: Event, old_view: ExecutionView) -> None:
-        """The execution changed under us (a control, a signal, or another worker took it
-        over): reload it and retry the event, unless it is no longer ours."""
-        log.info("execution %s changed elsewhere; reloading", old_view.id)
-        self._views.pop(old_view.id, None)
-        fresh = self._loader.load(old_view.id)
-        mine = fresh is not None and fresh.row.lease_owner == self._leases.owner and \
-            fresh.row.lease_epoch == self._leases.held.get(old_view.id)
-        if fresh is not None and not mine:
-            self._lost(old_view.id, f"another worker ({fresh.row.lease_owner}) took it over")
-            if isinstance(event, Outcome):
-                reactions.record_stale(self._store, self._loader.load, self._clock.now(),
-                                         self._actor, event)
-            return
-        self._slots.attempts.cancel_stale(old_view.id, fresh)
-        if fresh is not None and not fresh.status.terminal:
-            self._views[fresh.id] = fresh
-            self._queue.put(event)
-
-    def _lost(self, execution_id: str, why: str) -> None:
-        """No longer ours (taken over, or ended by an operator): forget it; its running
-        handlers see ``ctx.cancelled``."""
-        self._leases.let_go(execution_id, why)
-        self._views.pop(execution_id, None)
-        self._slots.forget(execution_id)
-        self._slots.attempts.cancel_stale(execution_id, None)
-
     def _timed_out(self, timer: Timer) -> None:
         """An attempt still running at its deadline counts as a failure of its agent, and
         gives its slot back at once (its handler is told through ``ctx.cancelled``)."""
         context = self._slots.give_up(timer.execution_id, timer.step_id, timer.epoch,
-                                      self._clock.monotonic())
+                                      self._clock.now())
         if context is not None:
             started = self._clock.now() - context.started
             self._outcome(timer.execution_id, timer.step_id, timer.epoch, context.capability,
