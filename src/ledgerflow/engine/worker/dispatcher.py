@@ -37,7 +37,7 @@ log = logging.getLogger("ledgerflow.worker")
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Abandoned:
     """An attempt whose timeout passed while its handler still ran: its slot was given back;
-    its thread (if it never returns) is reported until the worker exits."""
+    its thread, until it returns, is reported stuck (the log, the heartbeats)."""
 
     execution_id: str
     step_id: str
