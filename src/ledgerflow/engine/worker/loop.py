@@ -45,7 +45,7 @@ from ledgerflow.engine.worker.events import (
 )
 from ledgerflow.engine.worker.finder import WorkFinder
 from ledgerflow.engine.worker.leases import LeaseOptions, Leases
-from ledgerflow.engine.worker.lifecycle import RETRY_AFTER, Lifecycle
+from ledgerflow.engine.worker.lifecycle import RETRY_AFTER, Backoff, Lifecycle
 from ledgerflow.engine.worker.loading import ViewLoader
 from ledgerflow.engine.worker.reactions import Heartbeats
 from ledgerflow.engine.worker.telemetry import WorkerTelemetry
@@ -76,8 +76,8 @@ class Worker(Lifecycle):
         self._views: dict[str, ExecutionView] = {}
         self._timers = TimerHeap()
         self._stop = threading.Event()
-        self._stop_by: float | None = None  # monotonic time after which running handlers
-        # are left behind (a grace period that ends; a second stop ends it at once)
+        self._stop_by: float | None = None  # monotonic end of a stop's grace period
+        self._retry = Backoff()  # the wait before a batch the database refused is redone
         self._last_poll = 0.0
         self._loader = ViewLoader(store, definitions)
         self._ready = threading.Event()  # start-up recovery done: adoptions are safe
@@ -237,6 +237,7 @@ class Worker(Lifecycle):
         try:
             self._beats.flush(self._store)
             self._commit_batch(batch)
+            self._retry.reset()  # got through: the next refusal waits RETRY_AFTER again
             for event in stale:
                 reactions.record_stale(self._store, self._loader.load, self._clock.now(),
                                          self._actor, event)
@@ -256,7 +257,7 @@ class Worker(Lifecycle):
         started but nobody runs are started again (``reattach``), results already recorded
         are not recorded twice (their steps are no longer running under that epoch)."""
         log.warning("database unavailable (%s); retrying %d event(s) in %g s", exc,
-                    len(batch), RETRY_AFTER)
+                    len(batch), delay := self._retry.next())
         # executions admitted into this batch too: their steps were taken off the queue
         touched = dict.fromkeys([*(event.execution_id for event, _ in batch), *self._admitted])
         for execution_id in touched:
@@ -264,7 +265,7 @@ class Worker(Lifecycle):
             self._queue.put(Activate(execution_id=execution_id, how="reattach"))
         for event, _ in batch:
             self._queue.put(event)
-        self._stop.wait(RETRY_AFTER)
+        self._stop.wait(delay)
 
     def _commit_batch(self, batch: list[tuple[Event, Rule]]) -> None:
         self._slots.reserved = 0
@@ -280,8 +281,7 @@ class Worker(Lifecycle):
         built: list[tuple[Event, Built, ExecutionView]] = []
         for event, rule in batch:
             self._build(event, rule, now, built)
-        # slots this batch freed admit queued steps of any execution held here, committed
-        # together with the results that freed them
+        # slots this batch freed admit queued steps, committed with the results that freed them
         while not self._stop.is_set() and (execution_id := self._slots.next_admission()):
             if execution_id not in self._leases.held:
                 continue
