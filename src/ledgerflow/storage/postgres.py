@@ -171,11 +171,11 @@ class PostgresStore(AgentTables, LeaseTables, SharedReads):
         return errors.StorageError(f"{self.target.describe()}: failed to {doing}: {text}")
 
     def _read(self, name: str, params: Sequence[Any] | dict[str, Any]) -> list[DictRow]:
-        try:
-            with self._connection(f"read ({name})") as conn:
-                return conn.execute(self._q[name], params).fetchall()
-        except UnicodeEncodeError:
+        storable = unstorable.for_read(params)  # a bigint comparison, a LIMIT: 64 bits
+        if storable is None:
             return []  # text that is not UTF-8: no stored row holds it
+        with self._connection(f"read ({name})") as conn:
+            return conn.execute(self._q[name], storable).fetchall()
 
     def _executemany(self, conn: Conn, name: str, rows: Sequence[Any]) -> None:
         with conn.cursor() as cur:
