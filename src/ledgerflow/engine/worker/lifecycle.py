@@ -109,7 +109,8 @@ class Lifecycle:
 
     def _startup(self) -> None:
         while not self._registered():  # the database went away meanwhile: wait for it
-            self._stop.wait(RETRY_AFTER)
+            if self._stop.wait(RETRY_AFTER):
+                return  # stopped first: nothing was claimed, nothing to recover
         self._book.shared = not self._lock.exclusive
         claimed = self._finder.start(self._options.poll_interval)
         self._process(claimed)  # a lost connection here is retried like any other batch
