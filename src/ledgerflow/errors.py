@@ -38,6 +38,7 @@ succeed if simply made again).
     │                                timeout
     ├── StorageError                 the database failed or is in an unexpected shape
     │   ├── ConnectionLost           the database is unreachable for now (retryable)
+    │   │   └── DatabaseFull             its disk is full: free space (retryable)
     │   ├── CorruptedRow             a row was changed outside ledgerflow: what
     │   ├── MigrationRequired        pending migrations: url, pending
     │   ├── MigrationError           a migration failed or was edited after it was applied
@@ -318,6 +319,11 @@ class ConnectionLost(StorageError):
     failure): nothing is wrong with the data; try again."""
 
     retryable = True
+
+
+class DatabaseFull(ConnectionLost):
+    """The database cannot grow (its disk is full): nothing was written by the refused
+    call, nothing is wrong with the data; free space and try again."""
 
 
 class CorruptedRow(StorageError):

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from ledgerflow import errors
 
 DEFAULT_DB_URL = "sqlite:///ledgerflow.db"
+LARGEST_INTEGER = 2**63 - 1  # what SQLite INTEGER and PostgreSQL bigint hold at most
+LONGEST_SECONDS = 100 * 365 * 86400.0  # the longest lease, grace or lifetime: a century
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -116,7 +116,7 @@ def test_retryable_is_false_unless_a_class_says_so() -> None:
     assert errors.ConnectionLost("x").retryable is True
     assert errors.ExecutionBusy("x").retryable is True
     retryable = {n for n in TREE_NAMES if getattr(errors, n).retryable}
-    assert retryable == {"ConnectionLost", "ExecutionBusy", "ResultTimeout"}
+    assert retryable == {"ConnectionLost", "DatabaseFull", "ExecutionBusy", "ResultTimeout"}
 
 
 def test_values_that_do_not_parse_are_value_errors_too() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import traceback
@@ -17,6 +18,7 @@ import ledgerflow
 from ledgerflow import errors
 from ledgerflow.cli import hints
 from ledgerflow.definition.durations import DurationError, parse_duration
+from ledgerflow.settings import LARGEST_INTEGER, LONGEST_SECONDS
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -99,6 +101,31 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 def parse_duration_option(raw: str, what: str) -> float:
     """Seconds of a duration option such as ``30d`` or ``10m``; a bad one names the option."""
     try:
-        return parse_duration(raw)
+        seconds = parse_duration(raw)
     except DurationError as exc:
         raise errors.ConfigurationError(f"{what}: {exc}") from None
+    if seconds > LONGEST_SECONDS:
+        raise errors.ConfigurationError(
+            f"{what}: {raw} is longer than a century ({LONGEST_SECONDS:g} s); give a shorter "
+            "duration")
+    return seconds
+
+
+class Seconds(click.FloatRange):
+    """A finite number of seconds from ``minimum`` up to a century (no nan, no inf)."""
+
+    name = "seconds"
+
+    def __init__(self, minimum: float) -> None:
+        super().__init__(min=minimum, max=LONGEST_SECONDS)
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        return seconds
+
+
+# a version, a ledger sequence number: what the database can hold
+POSITION = click.IntRange(min=1, max=LARGEST_INTEGER)

@@ -11,7 +11,15 @@ from typing import Any
 import click
 
 from ledgerflow.cli import base
-from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, parse_json_arg, pass_env
+from ledgerflow.cli.base import (
+    POSITION,
+    Env,
+    emit_json,
+    handle_errors,
+    json_option,
+    parse_json_arg,
+    pass_env,
+)
 
 reason_option = click.option("--reason", default=None, metavar="TEXT",
                              help="Why: recorded in the ledger entry with who did it.")
@@ -115,7 +123,7 @@ def rerun(env: Env, execution_id: str, from_step: str, reason: str | None,
 
 @click.command()
 @click.argument("execution_id")
-@click.option("--at", "at_seq", type=click.IntRange(min=1), default=None, metavar="SEQ",
+@click.option("--at", "at_seq", type=POSITION, default=None, metavar="SEQ",
               help="The ledger entry to fork at (see `history`); default: the latest.")
 @click.option("--input-patch", default=None, metavar="JSON|@FILE",
               help="A JSON merge patch (RFC 7386) applied to the original input.")

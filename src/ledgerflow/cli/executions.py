@@ -10,6 +10,7 @@ from rich.text import Text
 from ledgerflow import ExecutionStatus
 from ledgerflow.cli import render
 from ledgerflow.cli.base import (
+    POSITION,
     Env,
     emit_json,
     handle_errors,
@@ -29,7 +30,7 @@ STATUS_CHOICE = click.Choice([s.value for s in ExecutionStatus])
 @click.option("--id", "execution_id", default=None,
               help="Client-chosen execution id: starting again with the same id and input "
                    "returns the same execution.")
-@click.option("--version", type=click.IntRange(min=1), default=None,
+@click.option("--version", type=POSITION, default=None,
               help="Definition version (default: latest).")
 @click.option("--ttl", default=None, metavar="DURATION",
               help="Session lifetime such as 24h (default: the definition's ttl, if any); "

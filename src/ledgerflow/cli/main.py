@@ -77,7 +77,31 @@ LAZY_COMMANDS = [
 ]
 
 
-@click.group(cls=LazyGroup, commands=LAZY_COMMANDS,
+def _not_utf8(arg: str) -> str | None:
+    """``arg`` shown with its undecodable bytes as ``\\xNN``, if it has any."""
+    try:
+        arg.encode("utf-8")
+    except UnicodeEncodeError:
+        return arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return None
+
+
+class Ledgerflow(LazyGroup):
+    """The root group: every argument must be UTF-8 text (an id, a name or a file name in
+    another encoding is refused here, before it reaches a command)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for arg in args:
+            shown = _not_utf8(arg)
+            if shown is not None:
+                raise click.UsageError(
+                    f"argument '{shown}' is not valid UTF-8; ledgerflow takes ids, names, "
+                    "URLs and file names as UTF-8 text (rename the file, or re-type the "
+                    "argument)", ctx)
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=Ledgerflow, commands=LAZY_COMMANDS,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", "db_url", envvar="LEDGERFLOW_DB", default=DEFAULT_DB_URL,
               show_default=True, metavar="URL",
@@ -104,6 +128,9 @@ def cli(ctx: click.Context, db_url: str) -> None:
     # here, not at the top: --version and --help exit before this and need none of it
     from ledgerflow.cli.base import Env
 
+    if not db_url.strip():
+        raise click.BadParameter("the database URL is empty; give one such as "
+                                 f"{DEFAULT_DB_URL}", param_hint="--db")
     env = Env(db_url)
     ctx.obj = env
     ctx.call_on_close(env.close)

@@ -15,7 +15,15 @@ from rich.markup import escape
 
 from ledgerflow import App, ExecutionUpdate, Worker, errors, load_agents
 from ledgerflow.cli import render
-from ledgerflow.cli.base import Env, emit_json, handle_errors, json_option, parse_json_arg, pass_env
+from ledgerflow.cli.base import (
+    Env,
+    Seconds,
+    emit_json,
+    handle_errors,
+    json_option,
+    parse_json_arg,
+    pass_env,
+)
 from ledgerflow.cli.progress import LiveProgress
 
 agents_option = click.option(
@@ -85,14 +93,14 @@ def _split(agents: str) -> list[str]:
 @click.option("--until-idle", is_flag=True,
               help="Exit once no execution can make progress (default: run until stopped).")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print a line per finished execution.")
-@click.option("--lease", "lease_seconds", type=click.FloatRange(min=0.5), default=None,
+@click.option("--lease", "lease_seconds", type=Seconds(0.5), default=None,
               metavar="SECONDS", help="How long this worker's hold on an execution outlives "
               "its last heartbeat; then another worker takes the execution over "
               "(env LEDGERFLOW_LEASE_SECONDS, default 10).")
-@click.option("--wait-for-db", type=click.FloatRange(min=0), default=30.0, show_default=True,
+@click.option("--wait-for-db", type=Seconds(0), default=30.0, show_default=True,
               metavar="SECONDS", help="How long to keep trying to reach the database at "
               "start-up (a server restarting) before giving up.")
-@click.option("--stop-grace", type=click.FloatRange(min=0), default=30.0, show_default=True,
+@click.option("--stop-grace", type=Seconds(0), default=30.0, show_default=True,
               metavar="SECONDS", help="Once stopped (SIGTERM, Ctrl-C), how long running "
               "handlers get to finish before the worker exits without them.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ledgerflow.cli.base import (
+    POSITION,
     Env,
     emit_json,
     full_id,
@@ -50,9 +51,9 @@ def state() -> None:
 
 @state.command(name="show")
 @click.argument("execution_id")
-@click.option("--version", type=click.IntRange(min=1), default=None,
+@click.option("--version", type=POSITION, default=None,
               help="A state version (default: the current one).")
-@click.option("--diff", nargs=2, type=click.IntRange(min=1), default=None, metavar="A B",
+@click.option("--diff", nargs=2, type=POSITION, default=None, metavar="A B",
               help="Show what changed from version A to version B instead.")
 @json_option
 @pass_env

@@ -17,6 +17,13 @@ def open_store(url: str, *, migrate: bool = False) -> Store:
     ``postgresql://user@host:5432/db`` (or ``postgres://``): the database must exist; its
     schema is created or upgraded only with ``migrate`` (else ``MigrationRequired``).
     """
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = url.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise errors.ConfigurationError(
+            f"database URL '{shown}' is not valid UTF-8; name a file or database in UTF-8"
+        ) from None
     if url.startswith("sqlite:"):
         return SqliteStore(url, migrate=migrate)
     if url.startswith(("postgresql:", "postgres:")):

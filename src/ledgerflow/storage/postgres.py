@@ -27,6 +27,7 @@ from ledgerflow.storage import (
     postgres_retention,
     postgres_schema,
     queries,
+    unstorable,
 )
 from ledgerflow.storage.agent_tables import AgentTables
 from ledgerflow.storage.base import AgentWrites, Change
@@ -134,10 +135,13 @@ class PostgresStore(AgentTables, LeaseTables, SharedReads):
     @contextmanager
     def _transaction(self, doing: str = "write") -> Iterator[Conn]:
         with self._connection(doing) as conn:
-            with conn.transaction():
-                yield conn
-                if self.before_commit_hook is not None:
-                    self.before_commit_hook()
+            try:
+                with conn.transaction():
+                    yield conn
+                    if self.before_commit_hook is not None:
+                        self.before_commit_hook()
+            except UnicodeEncodeError as exc:
+                raise unstorable.refused(exc, self.target.describe()) from exc
             self._committed()
 
     @contextmanager
@@ -167,8 +171,11 @@ class PostgresStore(AgentTables, LeaseTables, SharedReads):
         return errors.StorageError(f"{self.target.describe()}: failed to {doing}: {text}")
 
     def _read(self, name: str, params: Sequence[Any] | dict[str, Any]) -> list[DictRow]:
+        storable = unstorable.for_read(params)  # a bigint comparison, a LIMIT: 64 bits
+        if storable is None:
+            return []  # text that is not UTF-8: no stored row holds it
         with self._connection(f"read ({name})") as conn:
-            return conn.execute(self._q[name], params).fetchall()
+            return conn.execute(self._q[name], storable).fetchall()
 
     def _executemany(self, conn: Conn, name: str, rows: Sequence[Any]) -> None:
         with conn.cursor() as cur:

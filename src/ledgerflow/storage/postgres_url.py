@@ -7,6 +7,7 @@ reaches libpq. Messages name the server and the database, never the password.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -43,7 +44,11 @@ def _with_query(base: str, pairs: list[tuple[str, str]]) -> str:
 
 def _masked(url: str) -> str:
     base, _, query = url.partition("?")
-    password = urlsplit(base).password
+    try:
+        password = urlsplit(base).password
+    except ValueError:  # not a URL urlsplit reads: mask whatever stands before an @
+        password = None
+        base = re.sub(r"^([^/]*//[^:/@]*):[^@]*@", r"\1:***@", base)
     if password is not None:
         base = base.replace(f":{password}@", ":***@", 1)
     pairs = parse_qsl(query, keep_blank_values=True)
@@ -53,7 +58,11 @@ def _masked(url: str) -> str:
 def parse_url(url: str) -> PostgresTarget:
     base, _, query = url.partition("?")
     shown = _masked(url)
-    if urlsplit(base).scheme not in SCHEMES:
+    try:
+        scheme = urlsplit(base).scheme
+    except ValueError as exc:  # an unclosed [IPv6 address
+        raise errors.ConfigurationError(f"bad PostgreSQL URL {shown!r}: {exc}") from None
+    if scheme not in SCHEMES:
         raise errors.ConfigurationError(
             f"bad PostgreSQL URL {shown!r}: use postgresql://user@host:5432/database"
         )
@@ -80,7 +89,10 @@ def parse_url(url: str) -> PostgresTarget:
     try:
         options = conninfo_to_dict(conninfo)
     except psycopg.ProgrammingError as exc:
-        raise errors.ConfigurationError(f"bad PostgreSQL URL {shown!r}: {exc}") from exc
+        reason = " ".join(str(exc).split())
+        raise errors.ConfigurationError(f"bad PostgreSQL URL {shown!r}: {reason}") from None
+    for name in ("port", "connect_timeout"):
+        _check_number(shown, name, str(options.get(name) or "1"))
     user = str(options.get("user") or "(the login user)")
     defaults = {"connect_timeout": _CONNECT_TIMEOUT_S, "application_name": "ledgerflow"}
     missing = {k: v for k, v in defaults.items() if k not in options}
@@ -94,6 +106,20 @@ def parse_url(url: str) -> PostgresTarget:
         pool_min_size=pool["pool_min_size"],
         pool_max_size=pool["pool_max_size"],
     )
+
+
+_RANGES = {"port": (1, 65535), "connect_timeout": (0, 2**31 - 1)}
+
+
+def _check_number(shown: str, name: str, raw: str) -> None:
+    """``port`` (a list of them for several hosts) and ``connect_timeout`` are whole numbers
+    in range: named here rather than left to a connection that fails later."""
+    low, high = _RANGES[name]
+    for part in raw.split(","):
+        if not (part.isascii() and part.strip().isdigit() and low <= int(part) <= high):
+            raise errors.ConfigurationError(
+                f"bad PostgreSQL URL {shown!r}: {name} {part!r} is not a whole number from "
+                f"{low} to {high}")
 
 
 def connection_error(target: PostgresTarget, exc: psycopg.Error) -> errors.LedgerflowError:

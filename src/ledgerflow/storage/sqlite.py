@@ -14,7 +14,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from ledgerflow import errors
-from ledgerflow.storage import migrations, queries, sqlite_retention
+from ledgerflow.storage import (
+    migrations,
+    queries,
+    sqlite_errors,
+    sqlite_retention,
+    unstorable,
+)
 from ledgerflow.storage.agent_tables import AgentTables
 from ledgerflow.storage.base import AgentWrites, Change
 from ledgerflow.storage.lease_tables import LeaseTables
@@ -30,6 +36,13 @@ from ledgerflow.storage.sqlite_rows import build as _build
 from ledgerflow.storage.sqlite_rows import params as _params
 from ledgerflow.storage.sqlite_rows import row_factory as _row_factory
 from ledgerflow.storage.sqlite_url import parse_url
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back what is open: SQLite has already rolled back by itself after some errors
+    (a full disk, out of memory), and a second ROLLBACK would hide the first error."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 class _GuardFailed(Exception):
@@ -52,6 +65,10 @@ class SqliteStore(AgentTables, LeaseTables, SharedReads):
         # called inside every write transaction just before COMMIT (fault-injection tests)
         self.before_commit_hook: Callable[[], None] | None = None
         self.commits = 0  # write transactions committed (benchmarks report it)
+        if self.path.is_dir():
+            raise errors.ConfigurationError(
+                f"{self.path} is a folder, not a database file; name a file in it "
+                f"(sqlite:///{self.path / 'ledgerflow.db'})")
         existed = self.path.exists() and self.path.stat().st_size > 0
         if not existed and not create:
             raise errors.NotFound(f"database {self.path} does not exist", kind="database",
@@ -65,7 +82,7 @@ class SqliteStore(AgentTables, LeaseTables, SharedReads):
             )
         self._writer = self._connect()
         pending = self._pending_migrations()
-        if existed and not self._applied() and self._has_tables():
+        if existed and self._has_foreign_tables():
             raise errors.StorageError(
                 f"{self.path} is an SQLite database but not a ledgerflow one (it has tables "
                 "and no schema_migrations); use a new file or a ledgerflow database"
@@ -91,9 +108,7 @@ class SqliteStore(AgentTables, LeaseTables, SharedReads):
             conn.execute(f"PRAGMA synchronous = {self.options.synchronous}")
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as exc:
-            raise errors.StorageError(
-                f"cannot open {self.path} as a ledgerflow database: {exc}"
-            ) from exc
+            raise sqlite_errors.unopenable(exc, self.path) from exc
         return conn
 
     def _reader(self) -> sqlite3.Connection:
@@ -123,10 +138,13 @@ class SqliteStore(AgentTables, LeaseTables, SharedReads):
             try:
                 yield conn
             except sqlite3.Error as exc:  # a refused write: nothing of the batch stays
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise self._translate(exc, "write") from exc
+            except (OverflowError, UnicodeEncodeError) as exc:
+                _rollback(conn)
+                raise unstorable.refused(exc, str(self.path)) from exc
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
             if self.before_commit_hook is not None:
                 self.before_commit_hook()
@@ -134,7 +152,7 @@ class SqliteStore(AgentTables, LeaseTables, SharedReads):
                 conn.execute("COMMIT")
                 self.commits += 1
             except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise self._translate(exc, "commit") from exc
 
     @contextmanager
@@ -150,19 +168,16 @@ class SqliteStore(AgentTables, LeaseTables, SharedReads):
                 conn.execute("ROLLBACK")
 
     def _translate(self, exc: sqlite3.Error, doing: str) -> errors.StorageError:
-        text = str(exc)
-        if "locked" in text or "busy" in text:
-            return errors.StorageError(
-                f"{self.path}: database stayed locked for {self.options.busy_timeout_ms} ms "
-                f"while trying to {doing}; another process holds a long write transaction"
-            )
-        return errors.StorageError(f"{self.path}: failed to {doing}: {text}")
+        return sqlite_errors.translate(exc, self.path, doing, self.options.busy_timeout_ms)
 
     def _read(self, name: str, params: Sequence[Any] | dict[str, Any]) -> list[dict[str, Any]]:
         try:
             return self._reader().execute(self._q[name], params).fetchall()
         except sqlite3.Error as exc:
             raise self._translate(exc, f"read ({name})") from exc
+        except (OverflowError, UnicodeEncodeError):
+            storable = unstorable.for_read(params)
+            return [] if storable is None else self._read(name, storable)
 
     def _executemany(self, conn: sqlite3.Connection, name: str, rows: Sequence[Any]) -> None:
         conn.executemany(self._q[name], rows)
@@ -184,11 +199,15 @@ class SqliteStore(AgentTables, LeaseTables, SharedReads):
         ).fetchall()
         return {r["version"]: r["checksum"] for r in rows}
 
-    def _has_tables(self) -> bool:
+    def _has_foreign_tables(self) -> bool:
+        """Tables and no tracking table: not a ledgerflow database. The tracking table is
+        committed before any migration, so a file an interrupted ``init`` left (with no
+        table, or the tracking table and some migrations) is completed, never refused."""
         row = self._writer.execute(
-            "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'"
+            "SELECT count(*) AS n, coalesce(sum(name = ?), 0) AS tracked FROM sqlite_master "
+            "WHERE type = 'table' AND name NOT LIKE 'sqlite_%'", (migrations.TRACKING_TABLE,),
         ).fetchone()
-        return bool(row["n"])
+        return bool(row["n"]) and not row["tracked"]
 
     def _pending_migrations(self) -> list[migrations.Migration]:
         return migrations.check_applied("sqlite", self._applied())
@@ -213,6 +232,8 @@ class SqliteStore(AgentTables, LeaseTables, SharedReads):
                         "VALUES (?, ?, ?)",
                         (migration.version, migration.name, migration.checksum),
                     )
+            except errors.DatabaseFull as exc:  # nothing of it stays: init may run again
+                raise exc.prefixed(f"migration {migration.version:04d} not applied: ") from exc
             except (sqlite3.Error, errors.StorageError) as exc:
                 raise errors.MigrationError(
                     f"migration {migration.version:04d}_{migration.name}.sql failed on "

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from ledgerflow import errors
 
 _SYNC_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
+_LONGEST_BUSY_MS = 2**31 - 1  # what SQLite's busy timeout holds
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -43,10 +44,15 @@ def parse_url(url: str) -> SqliteOptions:
         raise errors.ConfigurationError(
             f"bad SQLite URL {url!r}: synchronous must be one of {', '.join(_SYNC_LEVELS)}"
         )
-    try:
-        busy = int(params.get("busy_timeout_ms", "10000"))
-    except ValueError as exc:
+    raw_busy = params.get("busy_timeout_ms", "10000")
+    if not (raw_busy.isascii() and raw_busy.isdigit() and int(raw_busy) <= _LONGEST_BUSY_MS):
         raise errors.ConfigurationError(
-            f"bad SQLite URL {url!r}: busy_timeout_ms must be an integer"
-        ) from exc
-    return SqliteOptions(path=Path(raw_path), synchronous=sync, busy_timeout_ms=busy)
+            f"bad SQLite URL {url!r}: busy_timeout_ms must be a whole number of milliseconds "
+            f"from 0 to {_LONGEST_BUSY_MS}"
+        )
+    if raw_path.endswith("/"):
+        raise errors.ConfigurationError(
+            f"bad SQLite URL {url!r}: it names a folder; name a database file in it "
+            f"(sqlite:///{raw_path}ledgerflow.db)"
+        )
+    return SqliteOptions(path=Path(raw_path), synchronous=sync, busy_timeout_ms=int(raw_busy))

@@ -187,9 +187,9 @@ class App(Reads):
         try:
             input_sha = sha256_text(text(value))
         except Exception as exc:
-            raise errors.InputValidationError(
-                f"input is not JSON-serialisable: {type(exc).__name__}: {exc}"
-            ) from exc
+            why = exc if isinstance(exc, errors.LedgerflowError) else \
+                f"{type(exc).__name__}: {exc}"
+            raise errors.InputValidationError(f"input cannot be stored: {why}") from exc
         execution_id = execution_id or str(uuid.uuid4())
         existing = self._existing(execution_id, input_sha)
         if existing is not None:
@@ -346,6 +346,9 @@ class App(Reads):
 
     def signal(self, execution_id: str, name: str, data: Any = None) -> None:
         """Store a signal for the execution's wait steps and handlers."""
+        if not name.strip():
+            raise errors.InputValidationError(
+                "a signal needs a name: the one a wait step or an `on:` handler listens for")
         value = {} if data is None else data
         self._commands.apply(execution_id, A.SIGNAL,
                            lambda tr: actions.signal(tr, name, value), strict=False)

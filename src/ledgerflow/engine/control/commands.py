@@ -14,12 +14,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import json_merge_patch
-
 from ledgerflow import definition as defs
 from ledgerflow import errors
 from ledgerflow.clock import Clock
-from ledgerflow.engine.control import retention
+from ledgerflow.engine.control import editing, retention
 from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.model.graph import graph_of
 from ledgerflow.engine.model.lifecycle import OperatorAction, StepStatus
@@ -137,8 +135,9 @@ class Controller:
                 )
             entries = [e for e in self.store.load_ledger(row.id) if e.seq <= seq]
             value = copy.deepcopy(view.input)
-            if input_patch is not None:
-                value = json_merge_patch.merge(value, input_patch)
+            if input_patch is not None:  # an object: anything else would replace the input
+                value = editing.merge_patch(value, input_patch, instead="",
+                                            what="the input patch, a JSON merge patch")
             defs.check_input(view.definition, value)
             origin = starting.Origin(
                 execution_id=row.id, seq=seq, entry_hash=entries[-1].entry_hash,

@@ -47,16 +47,19 @@ def set_path(state: Any, keys: Sequence[str], value: Any) -> Any:
     return root
 
 
-def merge_patch(state: Any, patch: Any) -> Any:
+_JSON_PATCH = "; a list of RFC 6902 operations is applied only as a JSON Patch"
+
+
+def merge_patch(state: Any, patch: Any, *, what: str = "a JSON merge patch",
+                instead: str = _JSON_PATCH) -> Any:
     """``state`` with the JSON merge patch (RFC 7386) ``patch`` applied: its keys replace
     the document's, ``null`` removes a key, nested objects merge. Anything but a JSON object
     is refused (a merge patch that is an array, a number or null would replace the whole
-    document)."""
+    document); ``what`` names the patch in that error, ``instead`` ends it."""
     if not isinstance(patch, dict):
         raise errors.InputValidationError(
-            f"a JSON merge patch (RFC 7386) is a JSON object such as "
-            f'{{"case": {{"risk": "high"}}}}, not {kind_of(patch)}; a list of RFC 6902 '
-            "operations is applied only as a JSON Patch"
+            f"{what} (RFC 7386) is a JSON object such as "
+            f'{{"case": {{"risk": "high"}}}}, not {kind_of(patch)}{instead}'
         )
     return json_merge_patch.merge(copy.deepcopy(state), patch)
 

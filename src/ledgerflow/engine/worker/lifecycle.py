@@ -23,6 +23,23 @@ from ledgerflow.storage.locks import WorkerLock
 
 log = logging.getLogger("ledgerflow.worker")
 RETRY_AFTER = 1.0  # seconds to wait after the database failed a write, before trying again
+RETRY_MAX = 30.0  # the longest wait between tries of a batch the database keeps refusing
+
+
+class Backoff:
+    """The wait before a batch the database refused (gone, or its disk full) is tried
+    again: ``RETRY_AFTER``, doubled for every refusal in a row up to ``RETRY_MAX``."""
+
+    def __init__(self) -> None:
+        self._delay = 0.0
+
+    def next(self) -> float:
+        self._delay = min(self._delay * 2, RETRY_MAX) if self._delay else RETRY_AFTER
+        return self._delay
+
+    def reset(self) -> None:
+        """A batch got through: the next refusal waits ``RETRY_AFTER`` again."""
+        self._delay = 0.0
 
 
 class Lifecycle:
@@ -92,7 +109,8 @@ class Lifecycle:
 
     def _startup(self) -> None:
         while not self._registered():  # the database went away meanwhile: wait for it
-            self._stop.wait(RETRY_AFTER)
+            if self._stop.wait(RETRY_AFTER):
+                return  # stopped first: nothing was claimed, nothing to recover
         self._book.shared = not self._lock.exclusive
         claimed = self._finder.start(self._options.poll_interval)
         self._process(claimed)  # a lost connection here is retried like any other batch

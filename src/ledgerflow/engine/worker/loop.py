@@ -46,7 +46,7 @@ from ledgerflow.engine.worker.events import (
 )
 from ledgerflow.engine.worker.finder import WorkFinder
 from ledgerflow.engine.worker.leases import LeaseOptions, Leases
-from ledgerflow.engine.worker.lifecycle import RETRY_AFTER, Lifecycle
+from ledgerflow.engine.worker.lifecycle import RETRY_AFTER, Backoff, Lifecycle
 from ledgerflow.engine.worker.loading import ViewLoader
 from ledgerflow.engine.worker.reactions import Heartbeats
 from ledgerflow.engine.worker.setbacks import Rule, Setbacks
@@ -78,8 +78,8 @@ class Worker(Lifecycle, Setbacks):
         self._views: dict[str, ExecutionView] = {}
         self._timers = TimerHeap()
         self._stop = threading.Event()
-        self._stop_by: float | None = None  # monotonic time after which running handlers
-        # are left behind (a grace period that ends; a second stop ends it at once)
+        self._stop_by: float | None = None  # monotonic end of a stop's grace period
+        self._retry = Backoff()  # the wait before a batch the database refused is redone
         self._last_poll = 0.0
         self._loader = ViewLoader(store, definitions)
         self._ready = threading.Event()  # start-up recovery done: adoptions are safe
@@ -239,6 +239,7 @@ class Worker(Lifecycle, Setbacks):
         try:
             self._beats.flush(self._store)
             self._commit_batch(batch)
+            self._retry.reset()  # got through: the next refusal waits RETRY_AFTER again
             for event in stale:
                 reactions.record_stale(self._store, self._loader.load, self._clock.now(),
                                          self._actor, event)

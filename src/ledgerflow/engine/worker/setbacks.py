@@ -17,7 +17,7 @@ from ledgerflow.engine.worker import reactions
 from ledgerflow.engine.worker.dispatcher import Dispatcher
 from ledgerflow.engine.worker.events import Activate, Event
 from ledgerflow.engine.worker.leases import Leases
-from ledgerflow.engine.worker.lifecycle import RETRY_AFTER
+from ledgerflow.engine.worker.lifecycle import Backoff
 from ledgerflow.engine.worker.loading import ViewLoader
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.storage.base import Store
@@ -39,6 +39,7 @@ class Setbacks:
     _leases: Leases
     _slots: Dispatcher
     _admitted: list[str]
+    _retry: Backoff
 
     def _retry_later(self, batch: list[tuple[Event, Rule]], exc: Exception) -> None:
         """The database failed the batch (a lost connection): whether its commit landed is
@@ -46,7 +47,7 @@ class Setbacks:
         started but nobody runs are started again (``reattach``), results already recorded
         are not recorded twice (their steps are no longer running under that epoch)."""
         log.warning("database unavailable (%s); retrying %d event(s) in %g s", exc,
-                    len(batch), RETRY_AFTER)
+                    len(batch), delay := self._retry.next())
         # executions admitted into this batch too: their steps were taken off the queue
         touched = dict.fromkeys([*(event.execution_id for event, _ in batch), *self._admitted])
         for execution_id in touched:
@@ -54,7 +55,7 @@ class Setbacks:
             self._queue.put(Activate(execution_id=execution_id, how="reattach"))
         for event, _ in batch:
             self._queue.put(event)
-        self._stop.wait(RETRY_AFTER)
+        self._stop.wait(delay)
 
     def _conflict(self, event: Event, old_view: ExecutionView) -> None:
         """The execution changed under us (a control, a signal, or another worker took it
