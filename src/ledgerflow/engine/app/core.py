@@ -52,6 +52,7 @@ from ledgerflow.engine.model.transition import Transition, sha256_text, text
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.reports.records import ExecutionSummary, ExecutionUpdate
 from ledgerflow.engine.rules import actions, starting
+from ledgerflow.ledger import values
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.settings import Settings
 from ledgerflow.storage import open_store
@@ -182,6 +183,7 @@ class App(Reads):
         existing execution; the same id with a different input raises IdempotencyConflict.
         """
         value = {} if input is None else input
+        values.check(value, "input", "the input")
         try:
             input_sha = sha256_text(text(value))
         except Exception as exc:
@@ -335,6 +337,7 @@ class App(Reads):
     def signal(self, execution_id: str, name: str, data: Any = None) -> None:
         """Store a signal for the execution's wait steps and handlers."""
         value = {} if data is None else data
+        values.check(value, "data", "the signal data")
         self._commands.apply(execution_id, A.SIGNAL,
                            lambda tr: actions.signal(tr, name, value), strict=False)
 
