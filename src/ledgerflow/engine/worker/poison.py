@@ -64,8 +64,8 @@ class Poison:
         if not unexpected(exc):
             raise exc
         execution_id = event.execution_id
-        reason = f"the worker could not {doing} it: {values.describe(exc)}"
-        if isinstance(exc, errors.StorageError):  # a broken row: failing it would not do
+        reason = _reason(exc, doing)
+        if isinstance(exc, errors.CorruptedRow):  # failing it would write on a broken row
             self.quarantine(execution_id, reason)
             return []
         log.error("execution %s fails: %s", execution_id, reason)
@@ -79,8 +79,7 @@ class Poison:
         except errors.ConnectionLost:
             raise
         except Exception as again:
-            self.quarantine(execution_id, f"{reason}; failing it did not work either: "
-                            f"{values.describe(again)}")
+            self.quarantine(execution_id, _unwritable(reason, again))
             return []
 
     def quarantine(self, execution_id: str, reason: str) -> None:
@@ -128,7 +127,8 @@ class Poison:
 
     def _fail(self, part: Part, exc: BaseException) -> Result:
         event = part[0]
-        failing = self.failing(event, exc, "write the change of")
+        doing = "write the change of"
+        failing = self.failing(event, exc, doing)
         if not failing:
             return True
         try:
@@ -136,6 +136,13 @@ class Poison:
         except errors.ConnectionLost:
             raise
         except Exception as again:
-            self.quarantine(event.execution_id, "its change cannot be written, nor its "
-                            f"failure: {values.describe(again)}")
+            self.quarantine(event.execution_id, _unwritable(_reason(exc, doing), again))
             return True
+
+
+def _reason(exc: BaseException, doing: str) -> str:
+    return f"the worker could not {doing} it: {values.describe(exc)}"
+
+
+def _unwritable(reason: str, again: BaseException) -> str:
+    return f"{reason}; failing it did not work either: {values.describe(again)}"
