@@ -191,6 +191,7 @@ class App(Reads):
                 f"input is not JSON-serialisable: {type(exc).__name__}: {exc}"
             ) from exc
         execution_id = execution_id or str(uuid.uuid4())
+        starting.check_id(execution_id)
         existing = self._existing(execution_id, input_sha)
         if existing is not None:
             return existing
