@@ -180,7 +180,8 @@ def test_output_must_be_json(app: App) -> None:
     app.apply({"name": "bad", "steps": [{"id": "s", "agent": "t.bad"}]})
     eid = app.start("bad")
     app.run_until_idle()
-    assert "not JSON-serialisable" in (app.status(eid).error or "")
+    assert "the output cannot be stored: output.when: object is not a JSON type" in \
+        (app.status(eid).error or "")
 
 
 def test_when_error_fails_the_step(app: App) -> None:

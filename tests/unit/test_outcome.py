@@ -51,18 +51,54 @@ def test_the_pool_thread_encodes_the_output_once_canonically() -> None:
     output = {"z": [1, 2.0, -0.0], "a": "é"}
     outcome = _run(lambda ctx, data: output)
     assert outcome.kind is OutcomeKind.COMPLETED
-    assert outcome.output is output
+    # what goes on is the value as stored, not the handler's object (it may change it)
+    assert outcome.output == {"z": [1, 2, 0], "a": "é"} and outcome.output is not output
     assert outcome.output_text == '{"a":"é","z":[1,2,0]}' == rfc8785.dumps(output).decode()
 
 
 @pytest.mark.parametrize(("handler", "error"), [
     (None, "agent 't.agent' is not loaded in this worker"),
     (lambda ctx, data: 1 / 0, "ZeroDivisionError: division by zero"),
-    (lambda ctx, data: {"x": float("nan")}, "output is not JSON-serialisable (LedgerError: "),
-    (lambda ctx, data: {1: "key"}, "output is not JSON-serialisable ("),
+    (lambda ctx, data: {"x": float("nan")}, "the output cannot be stored: output.x: number nan "
+     "is not finite"),
+    (lambda ctx, data: {1: "key"}, "the output cannot be stored: output: key 1 is not a string"),
 ])
 def test_a_failed_attempt_carries_its_error_and_no_output(handler: Any, error: str) -> None:
     outcome = _run(handler)
     assert outcome.kind is OutcomeKind.FAILED
     assert outcome.error is not None and outcome.error.startswith(error)
     assert (outcome.output, outcome.output_text) == (None, "null")
+
+
+def _raiser(exc: BaseException) -> Any:
+    def handler(ctx: Any, data: Any) -> Any:
+        raise exc
+    return handler
+
+
+@pytest.mark.parametrize(("exc", "error"), [
+    (KeyboardInterrupt("stop"), "KeyboardInterrupt: stop"),
+    (SystemExit(3), "SystemExit: 3"),
+    (GeneratorExit(), "GeneratorExit"),
+    (BaseException("odd [/] one\nline\x00two"), "BaseException: odd [/] one line two"),
+])
+def test_any_base_exception_fails_the_attempt_alone(exc: BaseException, error: str) -> None:
+    outcome = _run(_raiser(exc))
+    assert (outcome.kind, outcome.error, outcome.output_text) == (
+        OutcomeKind.FAILED, error, "null")
+
+
+def test_an_unstorable_output_is_refused_with_its_path() -> None:
+    cyclic: dict[str, Any] = {}
+    cyclic["self"] = [cyclic]
+    for output, reason in [
+        ({"items": [{"n": 1}, {"n": 2}, {"n": 3}, {"n": 2**60}]},
+         "output.items[3].n: integer 2^60 is outside ±2^53"),
+        ({"x": [float("inf")]}, "output.x[0]: number inf is not finite"),
+        ({"a": {2: "b"}}, "output.a: key 2 is not a string"),
+        (cyclic, "output.self[0]: refers back to a value that contains it (a cycle)"),
+        ("x" * (64 * 1024 * 1024), "output: larger than the 16 MiB a value may take"),
+    ]:
+        outcome = _run(lambda ctx, data, out=output: out)
+        assert outcome.error is not None and outcome.error.startswith(
+            f"the output cannot be stored: {reason}"), outcome.error

@@ -52,6 +52,7 @@ from ledgerflow.engine.model.transition import Transition, sha256_text, text
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.reports.records import ExecutionSummary, ExecutionUpdate
 from ledgerflow.engine.rules import actions, starting
+from ledgerflow.ledger import values
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.settings import Settings
 from ledgerflow.storage import open_store
@@ -184,6 +185,7 @@ class App(Reads):
         existing execution; the same id with a different input raises IdempotencyConflict.
         """
         value = {} if input is None else input
+        values.check(value, "input", "the input")
         try:
             input_sha = sha256_text(text(value))
         except Exception as exc:
@@ -191,6 +193,7 @@ class App(Reads):
                 f"{type(exc).__name__}: {exc}"
             raise errors.InputValidationError(f"input cannot be stored: {why}") from exc
         execution_id = execution_id or str(uuid.uuid4())
+        starting.check_id(execution_id)
         existing = self._existing(execution_id, input_sha)
         if existing is not None:
             return existing
@@ -350,6 +353,7 @@ class App(Reads):
             raise errors.InputValidationError(
                 "a signal needs a name: the one a wait step or an `on:` handler listens for")
         value = {} if data is None else data
+        values.check(value, "data", "the signal data")
         self._commands.apply(execution_id, A.SIGNAL,
                            lambda tr: actions.signal(tr, name, value), strict=False)
 

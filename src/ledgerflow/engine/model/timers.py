@@ -7,7 +7,7 @@ A timer is never stored: every deadline lives in its step row's ``ready_at``, an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 
@@ -29,3 +29,24 @@ class Timer:
     step_id: str
     epoch: int
     kind: TimerKind
+
+
+LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)  # any time zone stays valid
+
+
+def due_after(now: datetime, seconds: float) -> datetime | None:
+    """``now`` plus ``seconds``, or None when no timer can hold that (past year 9999, or
+    not a number of seconds a date can take): the caller fails the step instead."""
+    try:
+        due = now + timedelta(seconds=seconds)
+    except (OverflowError, ValueError):
+        return None
+    return due if due <= LATEST else None
+
+
+def holds(moment: datetime) -> bool:
+    """True when a timer can wait until ``moment`` (an aware datetime)."""
+    try:
+        return moment.astimezone(UTC) <= LATEST
+    except (OverflowError, ValueError):
+        return False

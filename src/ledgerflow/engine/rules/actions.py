@@ -21,6 +21,7 @@ from ledgerflow.engine.model.lifecycle import (
     allowed_words,
 )
 from ledgerflow.engine.model.transition import Transition, sha256_text, text
+from ledgerflow.ledger import values
 
 E = ExecutionStatus
 S = StepStatus
@@ -112,6 +113,7 @@ def edit_state(tr: Transition, new_state: Any, how: dict[str, Any], reason: str 
     if tr.status is not E.PAUSED:
         advice = "pause it first" if A.PAUSE in OPERATOR_ACTIONS[tr.status] else None
         raise refuse(tr, A.EDIT_STATE, advice)
+    values.check(new_state, "state", "the edited state")
     new_text = text(new_state)
     before = sha256_text(tr.current_state_text())
     after = sha256_text(new_text)

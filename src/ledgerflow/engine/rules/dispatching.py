@@ -18,6 +18,7 @@ from ledgerflow.engine.model.timers import TimerKind
 from ledgerflow.engine.model.transition import Dispatch, Transition
 from ledgerflow.engine.rules import signals
 from ledgerflow.engine.rules.step_runs import arm, fail_now
+from ledgerflow.ledger import values
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.rows import DecisionRow
 
@@ -59,6 +60,10 @@ def dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, event
             data = step.input.evaluate(tr.expression_context()) if step.input else {}
     except errors.ExpressionError as exc:
         fail_now(tr, step.id, f"input: {exc}")
+        return
+    refused = values.problem(data, "input")
+    if refused is not None:
+        fail_now(tr, step.id, f"the step input cannot be stored: {refused}")
         return
     row = tr.step(step.id)
     choice = choose(step.agent, avoid=row.agent if row.error is not None else None)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ledgerflow import errors
 from ledgerflow.definition.model import Definition
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.engine.model.transition import sha256_text, text
@@ -22,6 +24,21 @@ from ledgerflow.storage.rows import (
 )
 
 INITIAL_STATE: dict[str, Any] = {}
+MAX_ID = 255  # characters of a client-chosen execution id
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+def check_id(execution_id: str) -> None:
+    """Refuse a client-chosen execution id no face could show or take back: longer than
+    ``MAX_ID`` characters, or holding control characters (NUL, newlines)."""
+    if len(execution_id) > MAX_ID:
+        raise errors.InputValidationError(
+            f"execution id of {len(execution_id)} characters is too long: ids take at most "
+            f"{MAX_ID}", path="execution_id")
+    if _CONTROL.search(execution_id):
+        raise errors.InputValidationError(
+            f"execution id {execution_id!r} holds a control character; use printable text",
+            path="execution_id")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -9,10 +9,11 @@ These only record; none of them moves the graph on. ``rules.flow`` wraps them
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from ledgerflow.definition.model import OutputMode, OutputTarget, Step
+from ledgerflow.engine.model import timers
 from ledgerflow.engine.model.graph import graph_of
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.engine.model.timers import Timer, TimerKind
@@ -108,8 +109,15 @@ def record_failure(tr: Transition, step_id: str, epoch: int, error: str) -> bool
     row = tr.step(step_id)
     step = step_spec(tr, step_id)
     if row.attempt < step.retry.max_attempts:
-        delay = step.retry.delay_before(row.attempt + 1)
-        due = tr.now + timedelta(seconds=delay)
+        try:
+            delay: float | None = step.retry.delay_before(row.attempt + 1)
+        except OverflowError:  # an exponential backoff past any float
+            delay = None
+        due = None if delay is None else timers.due_after(tr.now, delay)
+        if due is None:
+            fail_now(tr, step_id, f"{error} (not retried: its backoff before attempt "
+                     f"{row.attempt + 1} is longer than a timer can wait)")
+            return True
         due_text = format_timestamp(due)
         tr.set_step(
             step_id, S.PENDING, "step.retry_scheduled",

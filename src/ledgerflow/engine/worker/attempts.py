@@ -1,11 +1,16 @@
 """Running one attempt in a handler thread (or, for an ``async def`` handler, as a task on the
-worker's event loop): call the agent, encode its output, time it, and hand the ``Outcome``
-to the writer's queue. Handlers never write to the database."""
+worker's event loop): call the agent, check and encode its output, time it, and hand the
+``Outcome`` to the writer's queue. Handlers never write to the database.
+
+Whatever a handler does ends its attempt only: any exception (``KeyboardInterrupt``,
+``SystemExit`` and other ``BaseException`` included) or an output the ledger cannot hold
+fails the attempt with a one-line reason, and its slot is given back like any other."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +22,7 @@ from ledgerflow.engine.model.transition import Dispatch, text
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.worker.context import StepContext
 from ledgerflow.engine.worker.events import Event, Heartbeat
+from ledgerflow.ledger import values
 
 
 class AttemptRunner:
@@ -48,8 +54,8 @@ class AttemptRunner:
             output = await handler(context, dispatch.input)
         except asyncio.CancelledError:
             error = "cancelled: the attempt timed out or is no longer wanted"
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        except BaseException as exc:
+            error = values.describe(exc)
         self._finish(dispatch, started, output, error)
 
     def cancelled(self, dispatch: Dispatch) -> None:
@@ -61,11 +67,7 @@ class AttemptRunner:
                 error: str | None) -> None:
         output_text = "null"
         if error is None:
-            try:  # here, so the writer thread never encodes an output
-                output_text = text(output)
-            except Exception as exc:
-                output = None
-                error = f"output is not JSON-serialisable ({type(exc).__name__}: {exc})"
+            output, output_text, error = _stored(output)
         self._put(Outcome.of(dispatch, output=output, output_text=output_text, error=error,
                              duration_ms=(self._clock.monotonic() - started) * 1000.0))
 
@@ -76,14 +78,28 @@ class AttemptRunner:
             return None, f"agent {dispatch.agent!r} is not loaded in this worker"
         try:
             output = spec.handler(context, dispatch.input)
-        except Exception as exc:
-            return None, f"{type(exc).__name__}: {exc}"
+        except BaseException as exc:
+            return None, values.describe(exc)
         if inspect.isawaitable(output):  # e.g. a plain function returning a coroutine
             if inspect.iscoroutine(output):
                 output.close()  # never awaited: no warning at exit
             return None, ("the handler returned an awaitable; declare it with `async def` "
                           "so the worker awaits it on its event loop")
         return output, None
+
+
+def _stored(output: Any) -> tuple[Any, str, str | None]:
+    """The output as it will be stored (decoded from its canonical text: the handler may
+    keep and change the object it returned), that text, or the reason it cannot be stored.
+    Encoded here, so the writer thread never encodes an output."""
+    try:
+        error = values.problem(output, "output")
+        if error is None:
+            output_text = text(output)
+            return json.loads(output_text), output_text, None
+    except BaseException as exc:
+        error = f"output could not be encoded: {values.describe(exc)}"
+    return None, "null", f"the output cannot be stored: {error}"
 
 
 class RunningAttempts:

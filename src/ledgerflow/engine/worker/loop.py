@@ -48,6 +48,7 @@ from ledgerflow.engine.worker.finder import WorkFinder
 from ledgerflow.engine.worker.leases import LeaseOptions, Leases
 from ledgerflow.engine.worker.lifecycle import RETRY_AFTER, Backoff, Lifecycle
 from ledgerflow.engine.worker.loading import ViewLoader
+from ledgerflow.engine.worker.poison import Poison
 from ledgerflow.engine.worker.reactions import Heartbeats
 from ledgerflow.engine.worker.setbacks import Rule, Setbacks
 from ledgerflow.engine.worker.telemetry import WorkerTelemetry
@@ -94,6 +95,7 @@ class Worker(Lifecycle, Setbacks):
         self._slots = Dispatcher(registry, self._runner, options.concurrency, options.limits)
         self._choose = self._slots.gate(self._locked.choose)
         self._outcome = self._locked.outcome
+        self._poison = Poison(store, self._loader, clock, actor, self._leases, self._telemetry)
         self.report = WorkerReport()
         self._admitted: list[str] = []  # executions admitted into the batch being built
 
@@ -275,22 +277,22 @@ class Worker(Lifecycle, Setbacks):
                 self._slots.forget(execution_id)
                 continue
             self._admitted.append(execution_id)
-            self._build(Activate(execution_id=execution_id), self._admit, now, built)
+            self._build(Activate(execution_id=execution_id),
+                        lambda tr: flow.advance(tr, self._choose), now, built)
             self._slots.admitted(execution_id)
         agents = self._locked.take_writes()
         if not built:
             if agents is not None:
                 self._store.commit([], agents=agents)
             return
-        changes = [self._leases.guard(b.change, b.view.id) for _, b, _ in built]
-        outcomes = self._store.commit(changes, agents=agents)
+        outcomes = self._poison.commit(built, agents)
         self.report.commits += 1
         self.report.changes += len(built)
-        for (event, result, old_view), ok in zip(built, outcomes, strict=True):
-            if ok:
-                self._after_commit(result)
-            else:
+        for (event, _, old_view), done in zip(built, outcomes, strict=True):
+            if done is False:
                 self._conflict(event, old_view)
+            elif done is not True:
+                self._after_commit(done)
 
     def _build(self, event: Event, rule: Rule, now: datetime,
                built: list[tuple[Event, Built, ExecutionView]]) -> None:
@@ -304,21 +306,18 @@ class Worker(Lifecycle, Setbacks):
         self._slots.applying(view.id)
         try:
             rule(tr)
-        except errors.LedgerflowError as exc:  # a broken row or a bug: keep serving
-            self._loader.quarantine(view.id, exc)
+            result = tr.build() if tr.changed else None
+        except Exception as exc:  # a broken row, a bug, a value nothing caught: alone
             self._views.pop(view.id, None)
+            built.extend(self._poison.failing(event, exc, "move on"))
             return
-        if not tr.changed:
+        if result is None:
             self._views[view.id] = view
             self._timers.arm(tr.timers)  # deadlines found again (start-up, a refresh)
             self._hand_over(view, tr.handoff)  # its wait was recorded before
             return
-        result = tr.build()
         built.append((event, result, view))
         self._views[view.id] = result.view
-
-    def _admit(self, tr: Transition) -> None:
-        flow.advance(tr, self._choose)
 
     def _after_commit(self, result: Built) -> None:
         view = result.view

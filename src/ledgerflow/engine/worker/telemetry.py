@@ -17,6 +17,7 @@ from ledgerflow.storage.rows import TelemetryRow
 from ledgerflow.telemetry.buffer import BufferStats, Record, TelemetryBuffer
 
 log = logging.getLogger("ledgerflow.telemetry")
+QUARANTINED = "execution.quarantined"
 ERROR_EVENTS = frozenset({"step.failed", "step.retry_scheduled", "step.interrupted",
                           "execution.failed"})
 
@@ -76,6 +77,11 @@ class WorkerTelemetry:
             record("decision", eid, d.step_id, f"{d.capability} → {d.agent}",
                    {"reason": d.reason, "attempt": d.attempt, "epoch": d.epoch},
                    d.decided_at)
+
+    def quarantined(self, execution_id: str, reason: str) -> None:
+        """The worker set an execution aside (it can neither move on nor fail)."""
+        self.buffer.record("error", execution_id, None, QUARANTINED, {"error": reason},
+                           self._now())
 
     def breaker(self, capability: str, agent: str, old: str, new: str, reason: str) -> None:
         self.buffer.record("transition", None, None, f"breaker {agent} ({capability}): "

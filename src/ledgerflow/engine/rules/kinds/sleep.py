@@ -4,10 +4,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from ledgerflow import errors
 from ledgerflow.definition.model import Step
+from ledgerflow.engine.model import timers
 from ledgerflow.engine.model.timers import TimerKind
 from ledgerflow.engine.model.transition import Transition, text
 from ledgerflow.engine.rules import step_runs
@@ -40,7 +41,11 @@ def wake(tr: Transition, step: Step, epoch: int, /) -> bool:
 
 def _sleep_until(tr: Transition, step: Step) -> datetime:
     if "for" in step.options:
-        return tr.now + timedelta(seconds=float(step.options["for"]))
+        due = timers.due_after(tr.now, float(step.options["for"]))
+        if due is None:
+            raise errors.ExpressionError(f"for: {step.options['for']} s is longer than a "
+                                         "timer can wait")
+        return due
     until = step.options["until"]
     value = until.evaluate(tr.expression_context())
     if not isinstance(value, str):
@@ -51,6 +56,8 @@ def _sleep_until(tr: Transition, step: Step) -> datetime:
         raise errors.ExpressionError(f"{value!r} is not an ISO-8601 timestamp") from exc
     if moment.tzinfo is None:
         raise errors.ExpressionError(f"{value!r} has no time zone (add Z or +00:00)")
+    if not timers.holds(moment):
+        raise errors.ExpressionError(f"{value!r} is later than a timer can wait for")
     return moment
 
 

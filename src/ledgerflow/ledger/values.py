@@ -1,0 +1,178 @@
+"""What the ledger can hold: the one check every value passes before it is written.
+
+Handler outputs, step inputs made by templates, start input, signal data and state edits
+all go through ``problem`` first, so a value the ledger cannot hold is refused where it
+enters, with one line naming its path (``output.items[3].n: integer 2^60 is outside
+±2^53``), instead of failing deep in the encoder or the database. A value holds only
+``None``, ``bool``, ``int`` within ±(2^53 - 1), finite ``float``, ``str`` without lone
+surrogates, ``list``/``tuple`` and ``dict`` with ``str`` keys, nested at most
+``MAX_DEPTH`` deep, without reference cycles, and its JSON text is at most ``MAX_BYTES``.
+
+The walk is iterative (no recursion limit to hit) and never builds the JSON text: the size
+is a lower bound summed on the way (a string counts its characters), so a gigabyte is
+refused after looking at its first few megabytes' worth of items, not after copying it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from ledgerflow import errors
+
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_REASON", "MAX_SAFE_INT", "check", "describe",
+           "one_line", "problem"]
+
+MAX_SAFE_INT = 2**53 - 1
+MAX_DEPTH = 256  # containers inside containers
+MAX_BYTES = 16 * 1024 * 1024  # of JSON text, per value (an output, an input, signal data)
+MAX_REASON = 2000  # characters of an error message kept in the ledger
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LONGEST_PATH = 120
+_SCALARS = (str, bool, int, float, type(None))
+
+
+def problem(value: Any, root: str) -> str | None:
+    """The first reason ``value`` cannot be stored, as ``path: reason`` (its path starting
+    at ``root``, like ``output`` or ``input.items[2]``), or None when it can."""
+    walk = _Walk(root)
+    reason = walk.enter(value, root)
+    while reason is None and walk.frames:
+        ident, where, children = walk.frames[-1]
+        found = next(children, None)
+        if found is None:
+            walk.frames.pop()
+            walk.open.discard(ident)
+            continue
+        child, path = found
+        if path is None:
+            reason = f"{_shown(where)}: key {_short(child)} is not a string (JSON keys are)"
+        else:
+            reason = walk.enter(child, path)
+    return reason
+
+
+class _Walk:
+    """The containers being looked into (each an iterator over its members, lazily: a
+    list of a hundred million items is never copied) and the text size so far."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.size = 0
+        self.frames: list[tuple[int, str, Iterator[tuple[Any, str | None]]]] = []
+        self.open: set[int] = set()  # ids of the containers on the path (cycles)
+
+    def enter(self, item: Any, path: str) -> str | None:
+        self.size += len(path) - len(self.root) + 2  # a member's key, or an item's comma
+        if isinstance(item, _SCALARS):
+            reason, length = _scalar(item)
+            if reason is not None:
+                return f"{_shown(path)}: {reason}"
+            self.size += length
+        elif isinstance(item, dict | list | tuple):
+            if id(item) in self.open:
+                return f"{_shown(path)}: refers back to a value that contains it (a cycle)"
+            if len(self.frames) >= MAX_DEPTH:
+                return f"{_shown(path)}: nested more than {MAX_DEPTH} levels deep"
+            self.open.add(id(item))
+            self.frames.append((id(item), path, _children(item, path)))
+        else:
+            return f"{_shown(path)}: {type(item).__name__} is not a JSON type"
+        if self.size > MAX_BYTES:
+            return f"{self.root}: larger than the {MAX_BYTES // (1024 * 1024)} MiB a value " \
+                "may take"
+        return None
+
+
+def _shown(path: str) -> str:
+    """``path``, or a path of hundreds of parts cut in its middle (one line stays short)."""
+    if len(path) <= _LONGEST_PATH:
+        return path
+    return f"{path[:_LONGEST_PATH // 2]}…{path[-_LONGEST_PATH // 2:]}"
+
+
+def _scalar(item: Any) -> tuple[str | None, int]:
+    """The reason a scalar cannot be stored (or None), and its least JSON length."""
+    if isinstance(item, str):
+        if not item.isascii() and _SURROGATE.search(item):
+            return "text holds a lone surrogate (not valid Unicode)", 0
+        return None, len(item)
+    if isinstance(item, bool) or item is None:
+        return None, 5
+    if isinstance(item, int):
+        if -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
+            return None, 1
+        return f"integer {_integer(item)} is outside ±2^53", 16
+    if not math.isfinite(item):
+        return f"number {item} is not finite (JSON has no NaN or infinity)", 0
+    return None, 1
+
+
+def _children(item: dict[Any, Any] | list[Any] | tuple[Any, ...],
+              path: str) -> Iterator[tuple[Any, str | None]]:
+    """Each member with its path, in order; a non-string key comes as (key, None)."""
+    if isinstance(item, dict):
+        for key, child in item.items():
+            yield (child, _member(path, key)) if isinstance(key, str) else (key, None)
+    else:
+        for index, child in enumerate(item):
+            yield child, f"{path}[{index}]"
+
+
+def _member(path: str, key: str) -> str:
+    if _NAME.fullmatch(key):
+        return f"{path}.{key}"
+    return f"{path}[{_short(key)}]"
+
+
+def _short(value: Any) -> str:
+    shown = repr(value) if not isinstance(value, str) else _quoted(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.encode("unicode_escape", "backslashreplace").decode("ascii")\
+        .replace('"', '\\"') + '"'
+
+
+def _integer(value: int) -> str:
+    """``2^60`` for a power of two, the digits while short, else its size in digits."""
+    magnitude = abs(value)
+    sign = "-" if value < 0 else ""
+    if magnitude & (magnitude - 1) == 0:
+        return f"{sign}2^{magnitude.bit_length() - 1}"
+    if magnitude.bit_length() <= 128:
+        return str(value)
+    return f"{sign}of about {int(magnitude.bit_length() * 0.30103) + 1} digits"
+
+
+def one_line(text: str, *, limit: int = MAX_REASON) -> str:
+    """``text`` as one line the ledger and every database can hold: whitespace and control
+    characters (NUL included) become single spaces, lone surrogates become U+FFFD, and more
+    than ``limit`` characters are cut with an ellipsis."""
+    cleaned = " ".join(_CONTROL.sub(" ", _SURROGATE.sub("\ufffd", text)).split())
+    return cleaned if len(cleaned) <= limit else cleaned[:limit - 1] + "…"
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` of an exception raised by user code, as ``one_line`` (its
+    ``__str__`` may itself raise)."""
+    try:
+        message = str(exc)
+    except Exception:
+        message = "(its message could not be read)"
+    name = type(exc).__name__
+    return one_line(f"{name}: {message}" if message else name)
+
+
+def check(value: Any, root: str, what: str) -> None:
+    """Raise ``errors.InputValidationError`` (``problems`` holds the one line, ``path`` is
+    ``root``) when ``value``, the ``what`` a caller gave, cannot be stored."""
+    reason = problem(value, root)
+    if reason is not None:
+        raise errors.InputValidationError(f"{what} cannot be stored: {reason}",
+                                          problems=(reason,), path=root)
