@@ -71,9 +71,9 @@ def test_a_duration_too_long_and_an_input_too_large_are_one_line(db_url: str,
     line = refused(db_url, "start", "flow", "--ttl", "99999999999999999999d")
     assert line.startswith("error: --ttl: 99999999999999999999d is longer than a century")
     line = refused(db_url, "start", "flow", "--input", f'{{"n": {BIG}}}')
-    assert line.startswith("error: input cannot be stored: ") and BIG in line
+    assert line == "error: the input cannot be stored: input.n: integer 2^64 is outside ±2^53"
     line = refused(db_url, "start", "flow", "--input", '{"n": 1e999}')
-    assert line.startswith("error: input cannot be stored: ")
+    assert line.startswith("error: the input cannot be stored: input.n: ")
 
 
 @pytest.mark.parametrize("args", [
