@@ -15,7 +15,7 @@ from typing import Any
 from ledgerflow.cel import budget, nodes, parser
 from ledgerflow.cel.compiler import compile_node
 from ledgerflow.cel.convert import to_cel, to_json
-from ledgerflow.cel.errors import CelError, CelSyntaxError
+from ledgerflow.cel.errors import CelError, CelSyntaxError, with_source
 from ledgerflow.cel.macros import BUDGET, Evaluator
 from ledgerflow.cel.parser import literal_end
 
@@ -47,10 +47,10 @@ class Program:
 
 
 def compile(source: str) -> Program:
-    """Parse and compile ``source``; raises ``CelSyntaxError``."""
-    tree = parser.parse(source)
+    """Parse and compile ``source``; raises ``CelSyntaxError`` naming it."""
     try:
+        tree = parser.parse(source)
         run = compile_node(tree)
-    except RecursionError:
-        raise CelSyntaxError("expression nests too deeply") from None
+    except CelSyntaxError as exc:
+        raise with_source(exc, source) from None
     return Program(source, tree, run)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ledgerflow.cel import arith, literals, macros, nodes
-from ledgerflow.cel.errors import CelError, CelSyntaxError
+from ledgerflow.cel.errors import CelError, syntax_error
 from ledgerflow.cel.functions import GLOBAL, MEMBER, TYPE_NAMES
 from ledgerflow.cel.macros import BUDGET, Evaluator
 from ledgerflow.cel.values import (
@@ -109,7 +109,7 @@ def select(value: Any, field: str) -> Any:
 
 def _has(node: nodes.Node, scope: Scope) -> Evaluator:
     if not isinstance(node, nodes.Select):
-        raise CelSyntaxError("has() takes a field selection, like has(input.name)")
+        raise syntax_error("has() takes a field selection, like has(input.name)")
     operand, field = compile_node(node.operand, scope), node.field
 
     def run(act: dict[str, Any]) -> bool:
@@ -285,7 +285,7 @@ def _exists_one(target: nodes.Node, args: tuple[nodes.Node, ...], scope: Scope) 
 
 def _map_macro(target: nodes.Node, args: tuple[nodes.Node, ...], scope: Scope) -> Evaluator:
     if len(args) not in (2, 3):
-        raise CelSyntaxError("map() takes a variable and one or two expressions")
+        raise syntax_error("map() takes a variable and one or two expressions")
     var = _variable(args)
     inner = scope | {var}
     keep = compile_node(args[1], inner) if len(args) == 3 else None
@@ -301,7 +301,7 @@ def _filter(target: nodes.Node, args: tuple[nodes.Node, ...], scope: Scope) -> E
 
 def _arity(args: tuple[nodes.Node, ...], count: int) -> None:
     if len(args) != count:
-        raise CelSyntaxError(f"this macro takes {count} arguments, got {len(args)}")
+        raise syntax_error(f"this macro takes {count} arguments, got {len(args)}")
 
 
 _MACROS: dict[str, Callable[[nodes.Node, tuple[nodes.Node, ...], Scope], Evaluator]] = {

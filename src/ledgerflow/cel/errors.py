@@ -1,22 +1,21 @@
-"""The two failures of an expression: it does not parse, or its evaluation fails."""
+"""The two failures of an expression, from ledgerflow's one error tree: it does not parse
+(``ExpressionSyntaxError``: reason, line, column), or its evaluation fails
+(``ExpressionError``: the message names the operation and the values' types)."""
 
 from __future__ import annotations
 
+from ledgerflow.errors import ExpressionError, ExpressionSyntaxError
 
-class CelSyntaxError(ValueError):
-    """The source is not a CEL expression; ``reason`` says why, at ``line``/``column``."""
-
-    def __init__(self, reason: str, line: int | None = None, column: int | None = None) -> None:
-        where = f" at line {line}, column {column}" if line is not None else ""
-        super().__init__(f"{reason}{where}")
-        self.reason = reason
-        self.line = line
-        self.column = column
+CelError = ExpressionError
+CelSyntaxError = ExpressionSyntaxError
 
 
-class CelError(Exception):
-    """Evaluation failed; the message names the operation and the values' types."""
+def syntax_error(reason: str, line: int | None = None,
+                 column: int | None = None) -> ExpressionSyntaxError:
+    """A syntax error whose source ``compile`` fills in."""
+    return ExpressionSyntaxError(source="", reason=reason, line=line, column=column)
 
-    @property
-    def message(self) -> str:
-        return str(self.args[0]) if self.args else "evaluation error"
+
+def with_source(exc: ExpressionSyntaxError, source: str) -> ExpressionSyntaxError:
+    return ExpressionSyntaxError(source=source, reason=exc.reason, line=exc.line,
+                                 column=exc.column)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ledgerflow.cel.errors import CelSyntaxError
+from ledgerflow.cel.errors import syntax_error
 from ledgerflow.cel.values import INT_MAX, INT_MIN, UINT_MAX, Uint
 
 _SIMPLE = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92, "?": 63,
@@ -48,16 +48,16 @@ def _unescape_bytes(body: str) -> bytes:
 def _code(match: re.Match[str], *, text: bool) -> int:
     simple, hex2, hex4, hex8, octal, bad = match.groups()
     if bad is not None:
-        raise CelSyntaxError(f"invalid escape sequence '\\{bad}' in a string literal")
+        raise syntax_error(f"invalid escape sequence '\\{bad}' in a string literal")
     if simple:
         return _SIMPLE[simple]
     if octal:
         return int(octal, 8)
     code = int(hex2 or hex4 or hex8, 16)
     if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
-        raise CelSyntaxError(f"invalid code point \\u{code:x} in a string literal")
+        raise syntax_error(f"invalid code point \\u{code:x} in a string literal")
     if not text and (hex4 or hex8):
-        raise CelSyntaxError("\\u and \\U escapes are not allowed in bytes literals")
+        raise syntax_error("\\u and \\U escapes are not allowed in bytes literals")
     return code
 
 
@@ -68,7 +68,7 @@ def integer(text: str) -> int:
 
 def check_integer(value: int) -> int:
     if not INT_MIN <= value <= INT_MAX:
-        raise CelSyntaxError(f"int literal {value} is outside the int64 range")
+        raise syntax_error(f"int literal {value} is outside the int64 range")
     return value
 
 
@@ -76,5 +76,5 @@ def unsigned(text: str) -> Uint:
     digits = text[:-1]
     value = int(digits[2:], 16) if digits[:2].lower() == "0x" else int(digits)
     if value > UINT_MAX:
-        raise CelSyntaxError(f"uint literal {text} is outside the uint64 range")
+        raise syntax_error(f"uint literal {text} is outside the uint64 range")
     return Uint(value)

@@ -13,7 +13,7 @@ from typing import Any
 import lark
 
 from ledgerflow.cel import literals, nodes
-from ledgerflow.cel.errors import CelSyntaxError
+from ledgerflow.cel.errors import syntax_error
 
 MAX_DEPTH = 120
 RESERVED = frozenset({
@@ -22,10 +22,12 @@ RESERVED = frozenset({
 })
 
 # a string or bytes literal after its prefix: triple quotes may hold lone quotes and
-# newlines; a backslash always takes the next character with it
+# newlines; a backslash takes the next character with it, except in raw literals
 QUOTED = (r"""('''(\\.|[^\\])*?'''|\"\"\"(\\.|[^\\])*?\"\"\""""
           r"""|'(\\.|[^\\'\r\n])*'|"(\\.|[^\\"\r\n])*")""")
+RAW = r"""('''.*?'''|\"\"\".*?\"\"\"|'[^'\r\n]*'|"[^"\r\n]*")"""
 _QUOTED = re.compile(QUOTED, re.S)
+_RAW = re.compile(RAW, re.S)
 
 GRAMMAR = r"""
 ?start: expr
@@ -95,7 +97,7 @@ QUOTED_IDENT: /`[_a-zA-Z0-9.\-\/ ]+`/
 FLOAT.3: /[0-9]*\.[0-9]+([eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+/
 UINT.2: /(0[xX][0-9a-fA-F]+|[0-9]+)[uU]/
 INT.1: /0[xX][0-9a-fA-F]+|[0-9]+/
-STRING.4: /([bB][rR]?|[rR][bB]?)?""" + QUOTED + r"""/s
+STRING.4: /([bB][rR]|[rR][bB]?)""" + RAW + r"""|[bB]?""" + QUOTED + r"""/s
 
 %ignore /[ \t\n\r\f]+/
 %ignore /\/\/[^\n]*/
@@ -108,7 +110,7 @@ _BINARY = {"lt": "_<_", "le": "_<=_", "ge": "_>=_", "gt": "_>_", "eq": "_==_", "
 
 def _checked(node: nodes.Node) -> nodes.Node:
     if node.depth > MAX_DEPTH:
-        raise CelSyntaxError(f"expression nests deeper than {MAX_DEPTH} levels; split it up")
+        raise syntax_error(f"expression nests deeper than {MAX_DEPTH} levels; split it up")
     return node
 
 
@@ -127,7 +129,7 @@ def _literal(convert: Any) -> Any:
 def _identifier(token: lark.Token) -> str:
     name = str(token)
     if name in RESERVED:
-        raise CelSyntaxError(f"{name!r} is a reserved word and cannot name a variable or "
+        raise syntax_error(f"{name!r} is a reserved word and cannot name a variable or "
                              f"function", token.line, token.column)
     return name
 
@@ -171,7 +173,7 @@ class _Builder(lark.Transformer[lark.Token, nodes.Node]):
     def method(self, children: list[Any]) -> nodes.Node:
         target, name = children[0], str(children[1])
         if children[1].type == "QUOTED_IDENT":
-            raise CelSyntaxError(f"{name} names a field, not a function", children[1].line,
+            raise syntax_error(f"{name} names a field, not a function", children[1].line,
                                  children[1].column)
         args = tuple(children[2]) if len(children) > 2 else ()
         return _checked(nodes.Call(nodes.depth_of(target, *args), name, target, args))
@@ -214,8 +216,14 @@ def _parser() -> lark.Lark:
 
 def literal_end(text: str, start: int) -> int | None:
     """Where the string literal whose opening quote is at ``start`` ends (the index after
-    its closing quote), or None when it is not closed."""
-    match = _QUOTED.match(text, start)
+    its closing quote), or None when it is not closed. A raw prefix before ``start``
+    (``r'...'``, ``br'...'``) is honoured: there a backslash escapes nothing."""
+    prefix = start
+    while prefix > 0 and start - prefix < 2 and text[prefix - 1] in "rRbB":
+        prefix -= 1
+    in_name = prefix > 0 and (text[prefix - 1].isalnum() or text[prefix - 1] == "_")
+    raw = not in_name and "r" in text[prefix:start].lower()
+    match = (_RAW if raw else _QUOTED).match(text, start)
     return match.end() if match else None
 
 
@@ -227,9 +235,9 @@ def parse(source: str) -> nodes.Node:
         token = exc.token
         reason = ("unexpected end of expression" if token.type == "$END"
                   else f"unexpected {str(token)!r}")
-        raise CelSyntaxError(reason, exc.line, exc.column) from None
+        raise syntax_error(reason, exc.line, exc.column) from None
     except lark.exceptions.UnexpectedCharacters as exc:
-        raise CelSyntaxError(f"unexpected character {exc.char!r}", exc.line,
+        raise syntax_error(f"unexpected character {exc.char!r}", exc.line,
                              exc.column) from None
     assert isinstance(result, nodes.Node)
     return result
