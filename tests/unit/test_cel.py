@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 import threading
+import types
 from typing import Any
 
 import pytest
@@ -184,3 +186,12 @@ def test_compiling_in_many_threads_at_once() -> None:
 
 def test_the_grammar_is_lalr() -> None:
     assert parser._parser().options.parser == "lalr"
+
+
+def test_context_values_of_subclasses_and_mappings() -> None:
+    class Tier(enum.IntEnum):
+        GOLD = 3
+
+    context = {"input": types.MappingProxyType({"tier": Tier.GOLD, "ok": True})}
+    assert evaluate("input.tier + 1", **context) == 4
+    assert evaluate("input.ok", **context) is True

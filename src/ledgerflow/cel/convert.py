@@ -12,6 +12,7 @@ says what is meant), and a printed key would collide with a string key.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from ledgerflow.cel import chrono
@@ -42,10 +43,11 @@ def to_cel(value: Any) -> Any:
         items = [to_cel(item) for item in value]
         unchanged = kind is list and all(a is b for a, b in zip(items, value, strict=True))
         return value if unchanged else items
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return to_cel(dict(value))
-    if isinstance(value, bool | int | float | str):
-        return kind.__mro__[-2](value)  # subclasses (IntEnum, str enums) as their base
+    for base in (bool, int, float, str):  # subclasses (IntEnum, str enums) as their base
+        if isinstance(value, base):
+            return base(value)
     raise TypeError(f"a {kind.__name__} is not a JSON value")
 
 
