@@ -195,3 +195,8 @@ def test_context_values_of_subclasses_and_mappings() -> None:
     context = {"input": types.MappingProxyType({"tier": Tier.GOLD, "ok": True})}
     assert evaluate("input.tier + 1", **context) == 4
     assert evaluate("input.ok", **context) is True
+
+
+def test_map_literals_refuse_a_bool_and_a_number_key_together() -> None:
+    assert "a map cannot hold both 1 and a key equal to it" in failure("{true: 'a', 1: 'b'}")
+    assert evaluate("{true: 'a', 2: 'b'}[2]") == "b"

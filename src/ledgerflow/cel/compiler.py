@@ -156,8 +156,10 @@ def _map(entries: list[tuple[Evaluator, Evaluator]]) -> Evaluator:
         out: dict[Any, Any] = {}
         for key_of, value_of in entries:
             key = check_key(key_of(act))
-            if lookup(out, key)[0] or key in out:
+            if lookup(out, key)[0]:
                 raise CelError(f"Failed with repeated key: {key!r}")
+            if key in out:  # a bool and a number equal in Python: true and 1, false and 0
+                raise CelError(f"a map cannot hold both {key!r} and a key equal to it here")
             out[key] = value_of(act)
         return out
     return run
