@@ -25,7 +25,6 @@ from ledgerflow.cel.values import (
     CelType,
     Uint,
     no_overload,
-    type_name,
     type_of,
 )
 
@@ -226,4 +225,3 @@ MEMBER: dict[str, Function] = {
     **{name: _getter(name) for name in chrono.GETTERS},
 }
 TYPE_NAMES = {name: kind for name, kind in TYPES.items() if name != "dyn"}
-__all__ = ["GLOBAL", "MEMBER", "TYPE_NAMES", "type_name"]

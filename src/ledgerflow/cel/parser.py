@@ -137,8 +137,6 @@ def _identifier(token: lark.Token) -> str:
 class _Builder(lark.Transformer[lark.Token, nodes.Node]):
     """Callbacks the LALR parser runs as it reduces each rule."""
 
-    for _name, _function in _BINARY.items():
-        locals()[_name] = _operator(_function)
     conditional = _operator("_?_:_")
     not_ = _operator("!_")
     float_ = _literal(float)
@@ -199,6 +197,9 @@ class _Builder(lark.Transformer[lark.Token, nodes.Node]):
         flat = [part for entry in entries for part in entry]
         return _checked(nodes.MapLit(nodes.depth_of(*flat), entries))
 
+
+for _rule, _function in _BINARY.items():
+    setattr(_Builder, _rule, _operator(_function))
 
 _LOCAL = threading.local()
 
