@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LEDGERFLOW = Path(sys.executable).with_name("ledgerflow")
-HEAVY = {"psycopg", "jsonschema", "celpy"}
+HEAVY = {"psycopg", "jsonschema", "lark"}
 
 # an input schema and a condition: compiling this definition needs JSON Schema and CEL
 FLOW = """
@@ -54,7 +54,7 @@ def execution(tmp_path: Path) -> tuple[Path, str]:
     assert applied.returncode == 0, applied.stderr
     started, modules = run(tmp_path, "start", "gated", "--input", '{"n": 1}')
     assert started.returncode == 0, started.stderr
-    assert {"jsonschema", "celpy"} <= packages(modules)  # the probe sees them when used
+    assert {"jsonschema", "lark"} <= packages(modules)  # the probe sees them when used
     return tmp_path, started.stdout.strip()
 
 

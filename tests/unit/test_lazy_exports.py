@@ -85,7 +85,7 @@ def test_a_name_loads_on_first_use() -> None:
 def test_the_definition_model_loads_no_expression_or_schema_library() -> None:
     """The engine's model imports ``definition.model``; CEL, JSON Schema and YAML come only
     with compiling or loading a definition."""
-    heavy = {"celpy", "jsonschema", "yaml", "lark"}
+    heavy = {"ledgerflow.cel", "jsonschema", "yaml", "lark"}
     assert not heavy & _loaded_after("import ledgerflow.definition.model")
     assert heavy <= _loaded_after("import ledgerflow.definition\n"
                                   "ledgerflow.definition.from_mapping\n"

@@ -1,51 +1,37 @@
-"""The bridge to ``cel-python``: parsing, running, and converting values both ways.
+"""The bridge to ``ledgerflow.cel``: parsing, running, and converting values both ways.
 
-Everything that knows celpy's types lives here. Programs run on celpy's *interpreted*
-runner, which walks the parse tree; its compiled runner generates Python source and runs
-it with ``exec``, which ledgerflow never does.
+Definitions see CEL through these few functions; the evaluator itself (written from the
+CEL specification, keeping map order) lives in ``ledgerflow.cel``.
 """
 
 from __future__ import annotations
 
-import datetime
-import math
-import re
-import threading
 from collections.abc import Mapping
 from typing import Any
 
-import celpy
-import lark
-from celpy import celtypes
-from celpy.celparser import CELParseError
-from celpy.evaluation import CELEvalError, CELUnsupportedError
-
-from ledgerflow import errors
+from ledgerflow import cel, errors
+from ledgerflow.cel import nodes
 from ledgerflow.errors import ExpressionSyntaxError
 
-__all__ = ["ExpressionSyntaxError", "Program", "parse", "step_names", "to_cel", "to_json"]
+__all__ = ["ExpressionSyntaxError", "Program", "literal_end", "parse", "run", "step_names",
+           "to_cel", "to_json"]
 
-Program = celpy.Runner
-
-# celpy's parser object remembers the text it is parsing on itself, so two threads
-# parsing at once could swap texts; one lock makes parsing safe to share.
-_PARSE_LOCK = threading.Lock()
-_ENVIRONMENT: celpy.Environment | None = None
+Program = cel.Program
+literal_end = cel.literal_end
+_TOP_LEVEL = ("input", "state", "steps")
 
 
-def parse(source: str) -> tuple[lark.Tree[Any], Program]:
+def parse(source: str) -> tuple[nodes.Node, Program]:
     """Parse ``source`` and return its tree and a reusable, thread-safe program.
 
     Raises ``ExpressionSyntaxError`` with the parser's reason and position.
     """
-    with _PARSE_LOCK:
-        environment = _environment()
-        try:
-            tree = environment.compile(source)
-        except CELParseError as exc:
-            raise ExpressionSyntaxError(source=source, reason=_reason(exc), line=exc.line,
-                                        column=exc.column) from None
-        return tree, environment.program(tree)
+    try:
+        program = cel.compile(source)
+    except cel.CelSyntaxError as exc:
+        raise ExpressionSyntaxError(source=source, reason=exc.reason, line=exc.line,
+                                    column=exc.column) from None
+    return program.tree, program
 
 
 def run(program: Program, source: str, context: Mapping[str, Any]) -> Any:
@@ -54,152 +40,62 @@ def run(program: Program, source: str, context: Mapping[str, Any]) -> Any:
     Missing ``input``, ``state`` and ``steps`` are empty maps. Raises
     ``errors.ExpressionError`` naming ``source`` when evaluation fails.
     """
-    activation = {name: to_cel(context.get(name, {})) for name in ("input", "state", "steps")}
-    for name, value in context.items():
-        if name not in activation:
-            activation[name] = to_cel(value)
     try:
-        result = program.evaluate(activation)
-    except CELEvalError as exc:
-        raise errors.ExpressionError(f"expression {source!r} failed: {_clean(exc)}",
-                                     expression=source) from None
-    except (CELUnsupportedError, TypeError, ValueError, ArithmeticError) as exc:
-        raise errors.ExpressionError(f"expression {source!r} failed: {exc}",
-                                     expression=source) from exc
-    try:
-        return to_json(result)
-    except ValueError as exc:
+        activation = {name: to_cel(context.get(name, {})) for name in _TOP_LEVEL}
+        for name, value in context.items():
+            if name not in activation:
+                activation[name] = to_cel(value)
+        return to_json(program.evaluate(activation))
+    except (cel.CelError, ValueError) as exc:
         raise errors.ExpressionError(f"expression {source!r} failed: {exc}",
                                      expression=source) from None
 
 
 def to_cel(value: Any) -> Any:
-    """Convert a JSON value (dicts, lists/tuples, str, int, float, bool, None) to celpy types."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return celtypes.BoolType(value)
-    if isinstance(value, str):
-        return celtypes.StringType(value)
-    if isinstance(value, int):
-        return celtypes.IntType(value)
-    if isinstance(value, float):
-        return celtypes.DoubleType(value)
-    if isinstance(value, Mapping):
-        return celtypes.MapType({celtypes.StringType(k): to_cel(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
-        return celtypes.ListType([to_cel(item) for item in value])
-    raise errors.ExpressionError(
-        f"expression context holds a {type(value).__name__}, which is not a JSON value"
-    )
+    """A JSON value (dicts, lists/tuples, str, int, float, bool, None) as CEL values.
+
+    Raises ``ValueError`` naming what is not a JSON value.
+    """
+    try:
+        return cel.to_cel(value)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def to_json(value: Any) -> Any:
-    """Convert a celpy result to plain JSON values.
-
-    Timestamps become RFC 3339 strings and durations ``"<seconds>s"`` strings (CEL's own
-    JSON forms). Raises ``ValueError`` for values JSON cannot hold: bytes, types,
-    non-finite doubles and maps with non-string keys.
-    """
-    if value is None or isinstance(value, celtypes.NullType):
-        return None
-    if isinstance(value, celtypes.BoolType | bool):
-        return bool(value)
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return _finite(float(value))
-    if isinstance(value, celtypes.MapType | dict):
-        return {_key(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, celtypes.ListType | list):
-        return [to_json(item) for item in value]
-    if isinstance(value, datetime.datetime):
-        return _timestamp(value)
-    if isinstance(value, datetime.timedelta):
-        return f"{value.total_seconds():g}s"
-    raise ValueError(f"result of type {type(value).__name__} is not a JSON value")
+    """A CEL result as plain JSON values (see ``ledgerflow.cel.convert``); raises
+    ``ValueError`` for bytes, types, non-finite doubles and maps with non-string keys."""
+    return cel.to_json(value)
 
 
-def step_names(tree: lark.Tree[Any]) -> set[str]:
+def step_names(tree: nodes.Node) -> set[str]:
     """Step ids the tree selects from ``steps`` (``steps.a`` and ``steps["a-b"]``)."""
     names: set[str] = set()
-    for node in tree.iter_subtrees():
-        if node.data not in ("member_dot", "member_index") or not _is_steps(node.children[0]):
-            continue
-        selector = node.children[1]
-        if isinstance(selector, lark.Token):
-            names.add(str(selector))
-        elif isinstance(selector, lark.Tree):
-            literal = _string_literal(selector)
-            if literal is not None:
-                names.add(literal)
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, nodes.Select | nodes.Index) and _is_steps(node.operand):
+            if isinstance(node, nodes.Select):
+                names.add(node.field)
+            elif isinstance(node.index, nodes.Literal) and type(node.index.value) is str:
+                names.add(node.index.value)
+        pending.extend(_children(node))
     return names
 
 
-def _environment() -> celpy.Environment:
-    # Created on first use: celpy.Environment() raises the interpreter's recursion limit
-    # to 2500 (CEL's nesting minimums), which importing ledgerflow should not do.
-    global _ENVIRONMENT
-    if _ENVIRONMENT is None:
-        _ENVIRONMENT = celpy.Environment(runner_class=celpy.InterpretedRunner)
-    return _ENVIRONMENT
+def _is_steps(node: nodes.Node) -> bool:
+    return isinstance(node, nodes.Ident) and node.name == "steps"
 
 
-def _reason(exc: CELParseError) -> str:
-    cause = exc.__context__
-    if isinstance(cause, lark.exceptions.UnexpectedToken):
-        token = cause.token
-        if token.type == "$END":
-            return "unexpected end of expression"
-        return f"unexpected {str(token)!r}"
-    if isinstance(cause, lark.exceptions.UnexpectedCharacters):
-        return f"unexpected character {cause.char!r}"
-    return "syntax error"
-
-
-def _clean(exc: CELEvalError) -> str:
-    message = str(exc.args[0]) if exc.args else "evaluation error"
-    message = message.split(" (in activation", 1)[0]
-    message = re.sub(r"<class 'celpy\.celtypes\.(\w+)Type'>", lambda m: m[1].lower(), message)
-    return re.sub(r"Token\('RULE', '(\w+)'\)", r"\1", message)
-
-
-def _finite(number: float) -> float:
-    if not math.isfinite(number):
-        raise ValueError(f"result {number} is not a finite number")
-    return number
-
-
-def _key(key: Any) -> str:
-    if not isinstance(key, str):
-        raise ValueError(f"map key {to_json(key)!r} is not a string")
-    return str(key)
-
-
-def _timestamp(value: datetime.datetime) -> str:
-    utc = value.astimezone(datetime.UTC)
-    return utc.isoformat().replace("+00:00", "Z")
-
-
-def _is_steps(node: Any) -> bool:
-    """True for the tree of the bare identifier ``steps`` (member -> primary -> ident)."""
-    while isinstance(node, lark.Tree) and len(node.children) == 1 and node.data != "ident":
-        node = node.children[0]
-    return (
-        isinstance(node, lark.Tree)
-        and node.data == "ident"
-        and str(node.children[0]) == "steps"
-    )
-
-
-def _string_literal(node: lark.Tree[Any]) -> str | None:
-    while len(node.children) == 1 and isinstance(node.children[0], lark.Tree):
-        node = node.children[0]
-    if node.data != "literal" or not isinstance(node.children[0], lark.Token):
-        return None
-    text = str(node.children[0])
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" and "\\" not in text:
-        return text[1:-1]
-    return None
+def _children(node: nodes.Node) -> list[nodes.Node]:
+    if isinstance(node, nodes.Select):
+        return [node.operand]
+    if isinstance(node, nodes.Index):
+        return [node.operand, node.index]
+    if isinstance(node, nodes.Call):
+        return [*node.args, *([node.target] if node.target is not None else [])]
+    if isinstance(node, nodes.ListLit):
+        return list(node.items)
+    if isinstance(node, nodes.MapLit):
+        return [part for entry in node.entries for part in entry]
+    return []

@@ -233,18 +233,18 @@ def _split(text: str) -> list[str | Expression]:
 
 
 def _closing_brace(text: str, start: int) -> int:
-    """Index of the ``}`` closing a ``${`` part; skips braces inside CEL string literals."""
-    depth, i, quote = 1, start, ""
+    """Index of the ``}`` closing a ``${`` part; skips CEL string literals (any quoting,
+    triple-quoted ones holding lone quotes or braces included)."""
+    depth, i = 1, start
     while i < len(text):
         char = text[i]
-        if quote:
-            if char == "\\":
-                i += 1
-            elif char == quote:
-                quote = ""
-        elif char in "'\"":
-            quote = char
-        elif char == "{":
+        if char in "'\"":
+            end = cel.literal_end(text, i)
+            if end is None:
+                break
+            i = end
+            continue
+        if char == "{":
             depth += 1
         elif char == "}":
             depth -= 1
