@@ -2,7 +2,9 @@
 
 Everything that knows celpy's types lives here. Programs run on celpy's *interpreted*
 runner, which walks the parse tree; its compiled runner generates Python source and runs
-it with ``exec``, which ledgerflow never does.
+it with ``exec``, which ledgerflow never does. ``parse`` refuses expressions too long or
+nested too deep, and ``run`` evaluates within a budget (``cel_budget``): whatever goes
+wrong while evaluating, the caller gets an ``errors.ExpressionError``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from celpy.celparser import CELParseError
 from celpy.evaluation import CELEvalError, CELUnsupportedError
 
 from ledgerflow import errors
+from ledgerflow.definition import cel_budget
 from ledgerflow.errors import ExpressionSyntaxError
 
 __all__ = ["ExpressionSyntaxError", "Program", "parse", "step_names", "to_cel", "to_json"]
@@ -36,8 +39,12 @@ _ENVIRONMENT: celpy.Environment | None = None
 def parse(source: str) -> tuple[lark.Tree[Any], Program]:
     """Parse ``source`` and return its tree and a reusable, thread-safe program.
 
-    Raises ``ExpressionSyntaxError`` with the parser's reason and position.
+    Raises ``ExpressionSyntaxError`` with the parser's reason and position, or saying
+    which limit an expression too long or too deeply nested passes.
     """
+    too_long = cel_budget.length_problem(source)
+    if too_long is not None:  # not even parsed
+        raise ExpressionSyntaxError(source=shown(source), reason=too_long)
     with _PARSE_LOCK:
         environment = _environment()
         try:
@@ -45,6 +52,9 @@ def parse(source: str) -> tuple[lark.Tree[Any], Program]:
         except CELParseError as exc:
             raise ExpressionSyntaxError(source=source, reason=_reason(exc), line=exc.line,
                                         column=exc.column) from None
+        shape = cel_budget.shape_problem(tree)
+        if shape is not None:
+            raise ExpressionSyntaxError(source=shown(source), reason=shape)
         return tree, environment.program(tree)
 
 
@@ -52,14 +62,24 @@ def run(program: Program, source: str, context: Mapping[str, Any]) -> Any:
     """Evaluate ``program`` over a JSON ``context`` and return a plain JSON value.
 
     Missing ``input``, ``state`` and ``steps`` are empty maps. Raises
-    ``errors.ExpressionError`` naming ``source`` when evaluation fails.
+    ``errors.ExpressionError`` naming ``source`` when evaluation fails, spends its budget
+    (``cel_budget``) or nests too deep for Python's stack.
     """
-    activation = {name: to_cel(context.get(name, {})) for name in ("input", "state", "steps")}
-    for name, value in context.items():
-        if name not in activation:
-            activation[name] = to_cel(value)
     try:
-        result = program.evaluate(activation)
+        activation = {name: to_cel(context.get(name, {}))
+                      for name in ("input", "state", "steps")}
+        for name, value in context.items():
+            if name not in activation:
+                activation[name] = to_cel(value)
+        try:
+            result = cel_budget.evaluate(program.ast, program.new_activation(), activation)
+        except errors.ExpressionError as exc:  # a budget spent
+            raise errors.ExpressionError(f"expression {shown(source)!r} {exc}",
+                                         expression=source) from None
+    except RecursionError:
+        raise errors.ExpressionError(
+            f"expression {shown(source)!r} failed: its values or its macros nest too deep "
+            "to evaluate", expression=source) from None
     except CELEvalError as exc:
         raise errors.ExpressionError(f"expression {source!r} failed: {_clean(exc)}",
                                      expression=source) from None
@@ -136,6 +156,11 @@ def step_names(tree: lark.Tree[Any]) -> set[str]:
             if literal is not None:
                 names.add(literal)
     return names
+
+
+def shown(source: str, width: int = 120) -> str:
+    """``source`` as messages show it: at most ``width`` characters."""
+    return source if len(source) <= width else source[: width - 1] + "…"
 
 
 def _environment() -> celpy.Environment:

@@ -19,6 +19,7 @@ import rfc8785
 
 from ledgerflow import errors
 from ledgerflow.definition import fields as f
+from ledgerflow.definition import limits
 from ledgerflow.definition import steps as step_rules
 from ledgerflow.definition.model import Definition, SignalHandler, Step
 
@@ -46,6 +47,9 @@ def from_mapping(spec: Any, source: str = "<dict>", *, stored: bool = False) -> 
         kind = f.describe(spec)
         problems.add("", f"a definition must be a mapping with 'name' and 'steps', got {kind}")
         raise errors.DefinitionError(source, problems.messages)
+    bomb = limits.value_problem(spec, max_nodes=limits.MAX_NODES)
+    if bomb is not None:  # refused before any recursive check walks it
+        raise errors.DefinitionError(source, [f"the definition {bomb}"])
     check_json(spec, "", problems)
     definition = _build(spec, problems, stored)
     if problems or definition is None:
