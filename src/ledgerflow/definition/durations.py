@@ -39,7 +39,9 @@ def parse_duration(value: object) -> float:
     if isinstance(value, str):
         seconds = _parse_text(value)
     else:
-        seconds = float(value) if abs(value) < 1e300 else math.inf  # a huge int: no overflow
+        # a huge int is clamped first: float() of it would raise OverflowError
+        seconds = float(max(min(value, 10**300), -(10**300))) if isinstance(value, int) \
+            else float(value)
         if not math.isfinite(seconds) or seconds < 0:
             raise DurationError(f"duration must be a finite number >= 0, got {value!r}",
                                 value=value)
