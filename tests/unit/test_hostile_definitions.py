@@ -67,7 +67,7 @@ def test_a_billion_laughs_is_refused_quickly() -> None:
     lines += [f"    l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 10)]
     with pytest.raises(errors.DefinitionError) as info:
         load_text("\n".join(lines), "lol.yaml")
-    assert "the definition holds more than 1,000,000 values (YAML aliases expanded)" \
+    assert "the definition holds more than 200,000 values (with YAML aliases expanded)" \
         in problems(info)
 
 
@@ -173,3 +173,13 @@ def test_retry_delays_never_overflow_however_many_attempts() -> None:
     policy = RetryPolicy(max_attempts=100_000, initial=3.0, max=600.0)
     assert policy.delay_before(5000) == 600.0
     assert policy.delay_before(100_000) == 600.0
+
+
+def test_text_with_a_lone_surrogate_is_refused_at_its_path() -> None:
+    text = '{"name": "s", "steps": [{"id": "a", "agent": "x.y", "input": {"v": "\\ud800"}}]}'
+    with pytest.raises(errors.DefinitionError) as info:
+        load_text(text, "s.json", "json")
+    assert problems(info) == ("steps[0].input.v: '\\ud800' holds a lone surrogate "
+                              "(\\ud800-\\udfff), which is not Unicode text; fix it")
+    with pytest.raises(errors.InputValidationError, match="input holds a lone surrogate"):
+        limits.check_value({"v": "\ud800"}, "input")

@@ -33,7 +33,7 @@ from ledgerflow.definition import durations
 MAX_DEPTH = 100
 MAX_DEFINITION_BYTES = 4 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
-MAX_NODES = 1_000_000
+MAX_NODES = 200_000  # values: about 20,000 steps; a load that never takes long
 MAX_EXPRESSION_CHARS = 10_000
 MAX_PARSE_DEPTH = 360
 MAX_MACRO_NESTING = 12
@@ -56,7 +56,7 @@ def too_large(size: int, limit: int) -> str:
 
 
 def too_many(limit: int = MAX_NODES) -> str:
-    return (f"holds more than {limit:,} values (YAML aliases expanded); "
+    return (f"holds more than {limit:,} values (with YAML aliases expanded); "
             "use fewer aliases or split it")
 
 
@@ -110,7 +110,10 @@ def check_value(value: Any, what: str) -> None:
     problem = value_problem(value)
     if problem is None:
         try:
-            size = len(json.dumps(value, ensure_ascii=False).encode("utf-8", "replace"))
+            size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+        except UnicodeEncodeError:
+            problem = "holds a lone surrogate (\\ud800-\\udfff), which is not Unicode text"
+            size = 0
         except (TypeError, ValueError):
             return  # not JSON: the caller reports that in its own words
         if size > MAX_DOCUMENT_BYTES:
