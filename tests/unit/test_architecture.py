@@ -70,7 +70,8 @@ RULES = {
     "ledgerflow.storage": ((), (E, "ledgerflow.cli")),
     # the CLI is a face: the public API (``ledgerflow``), errors and the read model, plus
     # stateless parsing and settings helpers; never storage or the engine's insides
-    "ledgerflow.cli": ((f"{E}.reports", "ledgerflow.definition.durations"),
+    "ledgerflow.cli": ((f"{E}.reports", "ledgerflow.definition.durations",
+                        "ledgerflow.definition.limits"),
                        (E, "ledgerflow.storage", "ledgerflow.ledger", "ledgerflow.routing",
                         "ledgerflow.telemetry", "ledgerflow.definition")),
 }

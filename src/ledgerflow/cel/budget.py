@@ -10,6 +10,7 @@ from ledgerflow.cel.errors import CelError
 
 MAX_STEPS = 100_000
 MAX_SIZE = 1_000_000
+SPENT = "exceeded its evaluation budget"  # how a spent budget's message begins
 
 
 class Budget:
@@ -24,12 +25,12 @@ class Budget:
     def step(self, count: int = 1) -> None:
         self.steps -= count
         if self.steps < 0:
-            raise CelError(f"expression exceeded its evaluation budget of {MAX_STEPS} "
-                           "iterations and elements; simplify it or move the work into an agent")
+            raise CelError(f"{SPENT} of {MAX_STEPS:,} macro iterations and elements; "
+                           "evaluate over less data, nest fewer macros, or move the work "
+                           "into an agent")
 
     def grow(self, produced: int) -> None:
         self.size -= produced
         if self.size < 0:
-            raise CelError(f"expression exceeded its evaluation budget of {MAX_SIZE} "
-                           "produced characters, bytes or list elements; move the work "
-                           "into an agent")
+            raise CelError(f"{SPENT} of {MAX_SIZE:,} produced characters, bytes or "
+                           "list elements; move the work into an agent")

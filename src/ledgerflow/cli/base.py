@@ -18,6 +18,7 @@ import ledgerflow
 from ledgerflow import errors
 from ledgerflow.cli import hints
 from ledgerflow.definition.durations import DurationError, parse_duration
+from ledgerflow.definition.limits import MAX_DOCUMENT_BYTES, check_json_text
 from ledgerflow.settings import LARGEST_INTEGER, LONGEST_SECONDS
 
 P = ParamSpec("P")
@@ -59,10 +60,12 @@ def parse_json_arg(raw: str, what: str) -> Any:
     if raw.startswith("@"):
         path = Path(raw[1:])
         try:
-            text = path.read_text("utf-8")
+            with path.open(encoding="utf-8") as file:  # no more than the limit, plus one
+                text = file.read(MAX_DOCUMENT_BYTES + 1)
         except OSError as exc:
             raise click.BadParameter(f"cannot read {path}: {exc.strerror}") from None
         source = f"{what} file {path}"
+    check_json_text(text, source)  # too long or too deep: one line, no traceback
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ledgerflow import cel, errors
-from ledgerflow.cel import nodes
+from ledgerflow.cel import budget, nodes
+from ledgerflow.definition import limits
 from ledgerflow.errors import ExpressionSyntaxError
 
 __all__ = ["ExpressionSyntaxError", "Program", "literal_end", "parse", "run", "step_names",
@@ -24,13 +25,23 @@ _TOP_LEVEL = ("input", "state", "steps")
 def parse(source: str) -> tuple[nodes.Node, Program]:
     """Parse ``source`` and return its tree and a reusable, thread-safe program.
 
-    Raises ``ExpressionSyntaxError`` with the parser's reason and position.
+    Raises ``ExpressionSyntaxError`` with the parser's reason and position, or naming the
+    limit an expression too long or with too many nested macros passes (refused before it
+    can run: ``limits``).
     """
+    if len(source) > limits.MAX_EXPRESSION_CHARS:
+        raise ExpressionSyntaxError(
+            source=shown(source), reason=f"it is {len(source):,} characters long, more than "
+            f"the {limits.MAX_EXPRESSION_CHARS:,} ledgerflow accepts")
     try:
         program = cel.compile(source)
     except cel.CelSyntaxError as exc:
-        raise ExpressionSyntaxError(source=source, reason=exc.reason, line=exc.line,
+        raise ExpressionSyntaxError(source=shown(source), reason=exc.reason, line=exc.line,
                                     column=exc.column) from None
+    if _macro_nesting(program.tree) > limits.MAX_MACRO_NESTING:
+        raise ExpressionSyntaxError(
+            source=shown(source), reason=f"it nests more than {limits.MAX_MACRO_NESTING} "
+            "macros (all, exists, exists_one, map, filter); split it up")
     return program.tree, program
 
 
@@ -47,8 +58,37 @@ def run(program: Program, source: str, context: Mapping[str, Any]) -> Any:
                 activation[name] = to_cel(value)
         return to_json(program.evaluate(activation))
     except (cel.CelError, ValueError) as exc:
-        raise errors.ExpressionError(f"expression {source!r} failed: {exc}",
+        why = str(exc)
+        said = why if why.startswith(budget.SPENT) else f"failed: {why}"
+        raise errors.ExpressionError(f"expression {shown(source)!r} {said}",
                                      expression=source) from None
+    except RecursionError:  # a context value nested deeper than the stack
+        raise errors.ExpressionError(
+            f"expression {shown(source)!r} failed: its values or its macros nest too deep "
+            "to evaluate",
+            expression=source) from None
+
+
+def shown(source: str, width: int = 120) -> str:
+    """``source`` as messages show it: at most ``width`` characters."""
+    return source if len(source) <= width else source[: width - 1] + "…"
+
+
+_MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
+
+
+def _macro_nesting(tree: nodes.Node) -> int:
+    """How deeply macro calls nest in ``tree`` (walked without recursion)."""
+    deepest = 0
+    pending: list[tuple[nodes.Node, int]] = [(tree, 0)]
+    while pending:
+        node, level = pending.pop()
+        if isinstance(node, nodes.Call) and node.target is not None \
+                and node.function in _MACROS:
+            level += 1
+            deepest = max(deepest, level)
+        pending.extend((child, level) for child in _children(node))
+    return deepest
 
 
 def to_cel(value: Any) -> Any:

@@ -3,7 +3,9 @@
 A duration is either a JSON number of seconds (``30``, ``1.5``) or a string of one or
 more ``<number><unit>`` parts with units ``d``, ``h``, ``m``, ``s``, ``ms``, each at most
 once and largest first (``"1d12h"``, ``"1m30s"``, ``"1.5h"``). Numeric strings without a
-unit (``"30"``) are refused: the unit is what makes a string a duration.
+unit (``"30"``) are refused: the unit is what makes a string a duration. A duration is at
+most ``MAX_SECONDS`` (``36500d``, 100 years): a timer further out than that is a mistake,
+and one past the year 9999 cannot be scheduled at all.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import re
 from ledgerflow.errors import DurationError
 
 __all__ = ["DurationError", "format_duration", "parse_duration"]
+
+MAX_SECONDS = 36_500 * 86_400.0
 
 _UNITS: dict[str, float] = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _ORDER = ("d", "h", "m", "s", "ms")
@@ -33,11 +37,17 @@ def parse_duration(value: object) -> float:
         raise DurationError(f"expected a duration, got {_describe(value)}; {_HINT}",
                             value=value)
     if isinstance(value, str):
-        return _parse_text(value)
-    seconds = float(value)
-    if not math.isfinite(seconds) or seconds < 0:
-        raise DurationError(f"duration must be a finite number >= 0, got {value!r}",
-                            value=value)
+        seconds = _parse_text(value)
+    else:
+        # a huge int is clamped first: float() of it would raise OverflowError
+        seconds = float(max(min(value, 10**300), -(10**300))) if isinstance(value, int) \
+            else float(value)
+        if not math.isfinite(seconds) or seconds < 0:
+            raise DurationError(f"duration must be a finite number >= 0, got {value!r}",
+                                value=value)
+    if seconds > MAX_SECONDS:
+        raise DurationError(f"duration {value!r} is longer than 36500d (100 years), the "
+                            "longest ledgerflow schedules", value=value)
     return seconds
 
 

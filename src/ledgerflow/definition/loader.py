@@ -8,7 +8,10 @@ YAML is read with a ``yaml.SafeLoader`` that resolves plain scalars the way JSON
 - only decimal numbers are numbers; ``010``, ``0x1f``, ``1_000`` and ``1:30`` stay strings;
 - ``.inf``/``.nan`` and unquoted dates are still read as such, and then refused by
   validation with their path, instead of being turned into strings behind the user's back;
-- a key given twice in one mapping is an error (YAML and JSON parsers keep the last).
+- a key given twice in one mapping is an error (YAML and JSON parsers keep the last);
+- bombs are refused before anything walks them (``limits``): text longer than
+  ``MAX_DEFINITION_BYTES``, nesting deeper than ``MAX_DEPTH``, and aliases that expand to
+  more than ``MAX_NODES`` values ("billion laughs").
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any, Literal
 import yaml
 
 from ledgerflow import errors
+from ledgerflow.definition import limits
 from ledgerflow.definition.model import Definition
 from ledgerflow.definition.validate import from_mapping
 
@@ -34,8 +38,49 @@ _FLOAT = "tag:yaml.org,2002:float"
 _MERGE = "tag:yaml.org,2002:merge"
 
 
+class _Refused(Exception):
+    """A document too deep or too large, found while composing it at ``mark``."""
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem)
+        self.problem, self.mark = problem, mark
+
+
 class _JsonLikeLoader(yaml.SafeLoader):
-    """SafeLoader with JSON-like scalar resolution and duplicate-key detection."""
+    """SafeLoader with JSON-like scalar resolution and duplicate-key detection, which
+    counts nesting and values (each alias as the values it expands to) as it composes."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._values = 0  # composed so far, aliases expanded
+        self._sizes: dict[int, int] = {}  # id(anchored node) -> values it expands to
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            target = self.anchors.get(event.anchor)
+            if target is not None:  # else PyYAML reports the undefined alias
+                if id(target) not in self._sizes:
+                    raise _Refused("holds an alias inside the node it names, which never ends",
+                                   event.start_mark)
+                self._count(self._sizes[id(target)], event.start_mark)
+            return super().compose_node(parent, index)
+        self._depth += 1
+        if self._depth > limits.MAX_DEPTH:
+            raise _Refused(limits.too_deep(), event.start_mark)
+        before = self._values
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        self._count(1, event.start_mark)
+        if event.anchor is not None:
+            self._sizes[id(node)] = self._values - before
+        return node
+
+    def _count(self, values: int, mark: Any) -> None:
+        self._values += values
+        if self._values > limits.MAX_NODES:
+            raise _Refused(limits.too_many(), mark)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
@@ -85,9 +130,14 @@ def load_file(path: str | Path) -> Definition:
     """
     source = str(path)
     try:
-        data = Path(path).read_bytes()
+        with Path(path).open("rb") as file:
+            data = file.read(limits.MAX_DEFINITION_BYTES + 1)  # no more: too long is refused
     except OSError as exc:
         raise errors.DefinitionError(source, [f"cannot read file: {exc.strerror or exc}"]) from exc
+    if len(data) > limits.MAX_DEFINITION_BYTES:
+        size = Path(path).stat().st_size
+        problem = limits.too_large(size, limits.MAX_DEFINITION_BYTES)
+        raise errors.DefinitionError(source, [f"the definition {problem}"])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -108,6 +158,11 @@ def load_text(text: str, source: str = "<text>", fmt: Format = "yaml") -> Defini
 
 def parse_text(text: str, source: str = "<text>", fmt: Format = "yaml") -> dict[str, Any]:
     """Parse ``text`` into the raw spec mapping without validating it (see ``load_text``)."""
+    problem = limits.size_problem(text, limits.MAX_DEFINITION_BYTES)
+    if problem is None and fmt == "json":
+        problem = limits.json_depth_problem(text)  # YAML's depth is counted as it composes
+    if problem is not None:
+        raise errors.DefinitionError(source, [f"the definition {problem}"])
     spec = _parse_json(text, source) if fmt == "json" else _parse_yaml(text, source)
     if not isinstance(spec, dict):
         got = "an empty document" if spec is None else f"a {type(spec).__name__}"
@@ -119,6 +174,9 @@ def parse_text(text: str, source: str = "<text>", fmt: Format = "yaml") -> dict[
 def _parse_yaml(text: str, source: str) -> Any:
     try:
         return yaml.load(text, Loader=_JsonLikeLoader)  # a SafeLoader subclass
+    except _Refused as exc:
+        where = f"line {exc.mark.line + 1}, column {exc.mark.column + 1}: " if exc.mark else ""
+        raise errors.DefinitionError(source, [f"{where}the definition {exc.problem}"]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

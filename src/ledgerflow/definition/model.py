@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+# Signal handler runs are step runs named ``on.<signal>.<index>@<seq>``: a step id may not
+# begin with this prefix, or its runs and the handlers' would be mistaken for each other.
+HANDLER_RUN_PREFIX = "on."
+
 
 class StepType(StrEnum):
     TASK = "task"
@@ -57,7 +61,8 @@ class RetryPolicy:
         """Seconds to wait before ``attempt`` (2, 3, ...) after attempt - 1 failed."""
         if self.backoff is BackoffKind.FIXED:
             return min(self.initial, self.max)
-        return float(min(self.initial * (2 ** max(attempt - 2, 0)), self.max))
+        # a float power, capped: a thousandth retry overflows to inf, never raises
+        return float(min(self.initial * 2.0 ** min(max(attempt - 2, 0), 1023), self.max))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

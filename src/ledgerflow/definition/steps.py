@@ -8,7 +8,7 @@ from typing import Any
 
 from ledgerflow.definition import expressions
 from ledgerflow.definition import fields as f
-from ledgerflow.definition.model import RetryPolicy, Step, StepType
+from ledgerflow.definition.model import HANDLER_RUN_PREFIX, RetryPolicy, Step, StepType
 
 COMMON_FIELDS = ("id", "type", "needs", "when", "description")
 TYPE_FIELDS: dict[StepType, tuple[str, ...]] = {
@@ -35,7 +35,7 @@ def check_steps(raw: Sequence[Any], problems: f.Problems, *,
                 stored: bool = False) -> tuple[Step, ...]:
     """Check every step and the graph; return the steps (meaningful only without problems).
     ``stored``: accept the types ``NOT_YET`` refuses (``validate.from_mapping``)."""
-    ids = _check_ids(raw, problems)
+    ids = _check_ids(raw, problems, stored)
     known = {i for i in ids if i}
     steps = tuple(
         _step(spec, f.item("steps", index), ids[index], known, problems, stored)
@@ -54,31 +54,40 @@ def find_cycles(steps: Sequence[Step]) -> list[list[str]]:
             needs.setdefault(step.id, step.needs)  # a duplicate id is reported elsewhere
     state: dict[str, str] = {}  # "open" while on the DFS stack, then "done"
     cycles: list[list[str]] = []
-
-    def visit(node: str, stack: list[str]) -> None:
-        state[node] = "open"
-        stack.append(node)
-        for dep in needs.get(node, ()):
-            if state.get(dep) == "open":
+    for root in needs:
+        if root in state:
+            continue
+        # depth-first without recursion (a chain of thousands of steps is fine): the path
+        # from the root, and for each node on it the iterator over its needs
+        stack = [root]
+        pending = [iter(needs[root])]
+        state[root] = "open"
+        while pending:
+            dep = next(pending[-1], None)
+            if dep is None:
+                state[stack.pop()] = "done"
+                pending.pop()
+            elif state.get(dep) == "open":
                 cycles.append([*stack[stack.index(dep) :], dep])
             elif dep not in state and dep in needs:
-                visit(dep, stack)
-        stack.pop()
-        state[node] = "done"
-
-    for node in needs:
-        if node not in state:
-            visit(node, [])
+                state[dep] = "open"
+                stack.append(dep)
+                pending.append(iter(needs[dep]))
     return cycles
 
 
-def _check_ids(raw: Sequence[Any], problems: f.Problems) -> list[str]:
-    """Each step's id ("" when missing or invalid); reports duplicates."""
+def _check_ids(raw: Sequence[Any], problems: f.Problems, stored: bool) -> list[str]:
+    """Each step's id ("" when missing or invalid); reports duplicates and, unless
+    ``stored``, ids with the prefix reserved for signal handler runs."""
     ids: list[str] = []
     first: dict[str, int] = {}
     for index, spec in enumerate(raw):
         path = f.item("steps", index)
         step_id = _step_id(spec, path, problems)
+        if step_id.startswith(HANDLER_RUN_PREFIX) and not stored:
+            problems.add(f.child(path, "id"), f"step id {step_id!r} begins with "
+                         f"{HANDLER_RUN_PREFIX!r}, which names signal handler runs; rename "
+                         "the step (step ids may not begin with 'on.')")
         if step_id in first:
             where = f.item("steps", first[step_id])
             problems.add(f.child(path, "id"), f"duplicate id {step_id!r} (first at {where})")

@@ -19,6 +19,7 @@ import rfc8785
 
 from ledgerflow import errors
 from ledgerflow.definition import fields as f
+from ledgerflow.definition import limits
 from ledgerflow.definition import steps as step_rules
 from ledgerflow.definition.model import Definition, SignalHandler, Step
 
@@ -46,6 +47,9 @@ def from_mapping(spec: Any, source: str = "<dict>", *, stored: bool = False) -> 
         kind = f.describe(spec)
         problems.add("", f"a definition must be a mapping with 'name' and 'steps', got {kind}")
         raise errors.DefinitionError(source, problems.messages)
+    bomb = limits.value_problem(spec, max_nodes=limits.MAX_NODES)
+    if bomb is not None:  # refused before any recursive check walks it
+        raise errors.DefinitionError(source, [f"the definition {bomb}"])
     check_json(spec, "", problems)
     definition = _build(spec, problems, stored)
     if problems or definition is None:
@@ -57,14 +61,19 @@ def check_json(value: Any, path: str, problems: f.Problems) -> None:
     """Report (and settle) every value under ``path`` that JSON and RFC 8785 cannot hold."""
     if isinstance(value, Mapping):
         for key, item in value.items():
-            if isinstance(key, str):
+            if isinstance(key, str) and not _unicode(key):
+                problems.settle(path, f"key {key!r} {_SURROGATE}")
+            elif isinstance(key, str):
                 check_json(item, f.child(path, key), problems)
             else:
                 problems.add(path, f"key {key!r} is not a string; quote it{_yaml_hint(key)}")
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             check_json(item, f.item(path, index), problems)
-    elif isinstance(value, bool) or value is None or isinstance(value, str):
+    elif isinstance(value, str):
+        if not _unicode(value):
+            problems.settle(path, f"{value!r} {_SURROGATE}")
+    elif isinstance(value, bool) or value is None:
         return
     elif isinstance(value, int):
         if abs(value) > _MAX_SAFE_INT:
@@ -210,6 +219,20 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     return value
+
+
+_SURROGATE = "holds a lone surrogate (\\ud800-\\udfff), which is not Unicode text; fix it"
+
+
+def _unicode(text: str) -> bool:
+    """False for text with a lone surrogate (JSON's ``"\\ud800"``), which UTF-8 cannot hold."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _not_json(value: Any) -> str:

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from ledgerflow import definition as defs
 from ledgerflow import errors
 from ledgerflow.clock import Clock, SystemClock
+from ledgerflow.definition import limits
 from ledgerflow.engine.agents.registry import DEFAULT_REGISTRY, AgentRegistry, F
 from ledgerflow.engine.app import running
 from ledgerflow.engine.app.reads import Reads
@@ -185,7 +186,10 @@ class App(Reads):
         existing execution; the same id with a different input raises IdempotencyConflict.
         """
         value = {} if input is None else input
+        limits.check_value(value, "input")
         values.check(value, "input", "the input")
+        if ttl is not None:
+            limits.check_duration(ttl, "ttl")
         try:
             input_sha = sha256_text(text(value))
         except Exception as exc:
@@ -345,6 +349,7 @@ class App(Reads):
     def fork(self, execution_id: str, at_seq: int | None = None,
              input_patch: Any = None) -> str:
         """A new execution from the state as of ledger entry ``at_seq``; returns its id."""
+        limits.check_value(input_patch, "the input patch")
         return self._commands.fork(execution_id, at_seq, input_patch)
 
     def signal(self, execution_id: str, name: str, data: Any = None) -> None:
@@ -353,6 +358,7 @@ class App(Reads):
             raise errors.InputValidationError(
                 "a signal needs a name: the one a wait step or an `on:` handler listens for")
         value = {} if data is None else data
+        limits.check_value(value, "signal data")
         values.check(value, "data", "the signal data")
         self._commands.apply(execution_id, A.SIGNAL,
                            lambda tr: actions.signal(tr, name, value), strict=False)
@@ -360,6 +366,7 @@ class App(Reads):
     def set_state(self, execution_id: str, path: str, value: Any,
                   reason: str | None = None) -> int:
         """Set ``path`` (dotted) in the state of a paused execution; the new state version."""
+        limits.check_value(value, "the state value")
         keys = [k for k in path.split(".") if k]
         if not keys:
             raise errors.InputValidationError("a state path such as 'case.risk' is required",
@@ -379,6 +386,8 @@ class App(Reads):
         ``patch`` is an RFC 6902 JSON Patch instead: a list of operations, applied all or
         none. The ledger entry records the patch under ``merge_patch`` or ``json_patch``.
         Returns the new state version."""
+        limits.check_value(patch, "the patch")
+
         def edit(tr: Transition) -> int:
             if json_patch:
                 new = editing.json_patch(tr.state, patch)

@@ -24,9 +24,11 @@ def graph_of(definition: Definition) -> Graph:
     found = _CACHE.get(definition.sha256)
     if found is None:
         order = definition.step_ids
-        dependents = {
-            sid: tuple(s.id for s in definition.steps if sid in s.needs) for sid in order
-        }
+        needed_by: dict[str, list[str]] = {sid: [] for sid in order}
+        for step in definition.steps:  # one pass: thousands of steps stay quick
+            for dep in step.needs:
+                needed_by[dep].append(step.id)
+        dependents = {sid: tuple(ids) for sid, ids in needed_by.items()}
         found = Graph(
             order=order,
             steps={s.id: s for s in definition.steps},

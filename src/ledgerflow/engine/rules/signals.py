@@ -1,10 +1,10 @@
 """Signal handler runs: the step runs a definition's ``on:`` handlers create per signal.
 
 A run is a step run whose id names its handler and signal, ``on.<signal>.<index>@<seq>``
-(``seq`` is the ledger entry that recorded the signal). Graph step ids cannot contain ``.``
-or ``@``, so the two never collide. A run behaves like a task step with no needs: it is
-routed, retried, recovered and recorded the same way, and its output goes where the
-handler's ``output`` says.
+(``seq`` is the ledger entry that recorded the signal). Graph step ids cannot contain ``@``
+nor begin with ``on.`` (``HANDLER_RUN_PREFIX``), so the two never collide. A run behaves
+like a task step with no needs: it is routed, retried, recovered and recorded the same
+way, and its output goes where the handler's ``output`` says.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ledgerflow import errors
-from ledgerflow.definition.model import Definition, SignalHandler, Step
+from ledgerflow.definition.model import HANDLER_RUN_PREFIX, Definition, SignalHandler, Step
 from ledgerflow.storage.rows import SignalRow, parse_column
 
-PREFIX = "on."
+PREFIX = HANDLER_RUN_PREFIX
 _RUN = re.compile(r"^on\.(?P<signal>[^@]+)\.(?P<index>\d+)@(?P<seq>\d+)$")
 
 

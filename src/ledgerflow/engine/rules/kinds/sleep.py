@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from ledgerflow import errors
+from ledgerflow.definition.durations import MAX_SECONDS
 from ledgerflow.definition.model import Step
 from ledgerflow.engine.model import timers
 from ledgerflow.engine.model.timers import TimerKind
@@ -56,6 +57,14 @@ def _sleep_until(tr: Transition, step: Step) -> datetime:
         raise errors.ExpressionError(f"{value!r} is not an ISO-8601 timestamp") from exc
     if moment.tzinfo is None:
         raise errors.ExpressionError(f"{value!r} has no time zone (add Z or +00:00)")
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        raise errors.ExpressionError(f"{value!r} is out of range in UTC") from None
+    if moment - tr.now > timedelta(seconds=MAX_SECONDS):
+        raise errors.ExpressionError(
+            f"{value!r} is more than 36500d (100 years) away, longer than ledgerflow "
+            "schedules")
     if not timers.holds(moment):
         raise errors.ExpressionError(f"{value!r} is later than a timer can wait for")
     return moment
