@@ -200,3 +200,15 @@ def test_context_values_of_subclasses_and_mappings() -> None:
 def test_map_literals_refuse_a_bool_and_a_number_key_together() -> None:
     assert "a map cannot hold both 1 and a key equal to it" in failure("{true: 'a', 1: 'b'}")
     assert evaluate("{true: 'a', 2: 'b'}[2]") == "b"
+
+
+@pytest.mark.parametrize(("source", "said"), [
+    ("1.size(1)", "'size' does not take 1 argument"),
+    ("size()", "'size' does not take 0 arguments"),
+    ("'a'.startsWith()", "'startsWith' does not take 0 arguments"),
+    ("timestamp(1, 2)", "'timestamp' does not take 2 arguments"),
+])
+def test_a_call_with_the_wrong_number_of_arguments_is_an_expression_error(
+        source: str, said: str) -> None:
+    with pytest.raises(errors.ExpressionError, match=f"no such overload: {said}"):
+        compile_expression(source).evaluate({})

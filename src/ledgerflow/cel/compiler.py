@@ -5,6 +5,7 @@ with comprehension variables added to a copy) and returns a value or raises ``Ce
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -212,15 +213,21 @@ def _call(node: nodes.Call, scope: Scope) -> Evaluator:
     if target is not None:
         compiled.insert(0, compile_node(target, scope))
     function = (MEMBER if target is not None else GLOBAL).get(name)
-    return _function(name, function, compiled)
+    return _function(name, function, compiled, member=target is not None)
 
 
 def _function(name: str, function: Callable[..., Any] | None,
-              args: list[Evaluator]) -> Evaluator:
+              args: list[Evaluator], *, member: bool = False) -> Evaluator:
     if function is None:
         def unknown(act: dict[str, Any]) -> Any:
             raise CelError(f"unknown function '{name}'")
         return unknown
+    if not _takes(function, len(args)):
+        given = len(args) - member  # a member call's target is not one of its arguments
+        def mismatch(act: dict[str, Any]) -> Any:
+            raise CelError(f"no such overload: '{name}' does not take {given} "
+                           f"argument{'s' if given != 1 else ''}")
+        return mismatch
     if len(args) == 1:
         (only,) = args
         return lambda act: function(only(act))
@@ -228,6 +235,17 @@ def _function(name: str, function: Callable[..., Any] | None,
         first, second = args
         return lambda act: function(first(act), second(act))
     return lambda act: function(*(arg(act) for arg in args))
+
+
+def _takes(function: Callable[..., Any], count: int) -> bool:
+    """Whether ``function`` can be called with ``count`` positional arguments."""
+    try:
+        inspect.signature(function).bind(*range(count))
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read: let the call decide
+        return True
+    return True
 
 
 def _logical(left: Evaluator, right: Evaluator, *, decisive: bool) -> Evaluator:

@@ -62,6 +62,11 @@ def run(program: Program, source: str, context: Mapping[str, Any]) -> Any:
         said = why if why.startswith(budget.SPENT) else f"failed: {why}"
         raise errors.ExpressionError(f"expression {shown(source)!r} {said}",
                                      expression=source) from None
+    except (TypeError, KeyError, AttributeError, IndexError, ArithmeticError) as exc:
+        # a case the evaluator does not name yet: still this expression's failure alone
+        raise errors.ExpressionError(
+            f"expression {shown(source)!r} failed: {type(exc).__name__}: {exc}",
+            expression=source) from None
     except RecursionError:  # a context value nested deeper than the stack
         raise errors.ExpressionError(
             f"expression {shown(source)!r} failed: its values or its macros nest too deep "
