@@ -88,6 +88,39 @@ def test_reads_of_an_sqlite_database_load_no_heavy_library(
     assert "ledgerflow.engine.worker.loop" not in modules
 
 
+# what a read never needs: the agents and the routing they configure, the worker, waiting
+# for results, the operator rules and state edits (with their JSON patch libraries), logging
+READS_NEVER = ("ledgerflow.routing", "ledgerflow.engine.agents", "ledgerflow.engine.worker",
+               "ledgerflow.engine.app.running", "ledgerflow.engine.rules.actions",
+               "ledgerflow.engine.rules.starting", "ledgerflow.engine.control.commands",
+               "ledgerflow.engine.control.editing", "jsonpatch", "json_merge_patch",
+               "logging", "yaml")
+
+
+@pytest.mark.parametrize("command", [["status"], ["status", "--json"], ["list"],
+                                     ["history"]])
+def test_reads_load_none_of_the_engine_they_do_not_use(
+        execution: tuple[Path, str], command: list[str]) -> None:
+    tmp, execution_id = execution
+    args = [command[0], execution_id, *command[1:]] if command[0] != "list" else command
+    proc, modules = run(tmp, *args)
+    assert proc.returncode == 0, proc.stderr
+    assert (execution_id if command[0] != "history" else "seq") in proc.stdout
+    loaded = sorted(m for m in modules
+                    if any(m == p or m.startswith(f"{p}.") for p in READS_NEVER))
+    assert loaded == []
+
+
+def test_an_operator_command_does_load_what_reads_leave_out(
+        execution: tuple[Path, str]) -> None:
+    """The probe's other half: ``pause`` needs the operator rules, and the check above
+    would see them."""
+    tmp, execution_id = execution
+    proc, modules = run(tmp, "pause", execution_id)
+    assert proc.returncode == 0, proc.stderr
+    assert {"ledgerflow.engine.rules.actions", "ledgerflow.engine.control.commands"} <= modules
+
+
 def test_a_postgresql_url_does_load_the_driver(tmp_path: Path) -> None:
     """The probe's other half for psycopg: nothing listens on port 1, but the driver loads
     to find that out."""

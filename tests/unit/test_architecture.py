@@ -119,6 +119,24 @@ LAZY_IMPORTS = {
     ("ledgerflow.engine.app.core", "ledgerflow.engine.worker.loop"):
         "the worker loads only when the process works: reads and operator commands (every "
         "CLI command but worker, run and demo) start without it",
+    # what an App loads only when first used, so a read (``status``, ``list``) starts short
+    ("ledgerflow.engine.app.core", "ledgerflow.engine.agents.registry"):
+        "agents, and the routing they configure, load when the first agent is registered",
+    ("ledgerflow.engine.app.core", "ledgerflow.engine.app.running"):
+        "waiting for results (threads, logging) loads when a worker launches or a result "
+        "is waited for",
+    ("ledgerflow.engine.app.core", "ledgerflow.engine.control.commands"):
+        "the operator commands load with the first one given",
+    ("ledgerflow.engine.app.core", "ledgerflow.engine.model.transition"):
+        "starting an execution builds a transition; reads never do",
+    ("ledgerflow.engine.app.core", "ledgerflow.engine.rules.starting"):
+        "the same: only starting an execution needs its rule",
+    ("ledgerflow.engine.app.operating", "ledgerflow.engine.rules.actions"):
+        "the operator rules load with the first operator command",
+    ("ledgerflow.engine.app.operating", "ledgerflow.engine.control.editing"):
+        "state edits (and the JSON patch libraries) load with the first edit",
+    ("ledgerflow.engine.app.reads", "ledgerflow.engine.agents.admin"):
+        "agent reports (breakers, statistics: routing) load for the agent commands only",
 }
 
 

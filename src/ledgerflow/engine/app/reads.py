@@ -7,16 +7,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import Any
-
-import jsonpatch
+from typing import TYPE_CHECKING, Any
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock
 from ledgerflow.definition.outline import StepOutline
-from ledgerflow.engine.agents import admin
-from ledgerflow.engine.control import retention
-from ledgerflow.engine.control.commands import Controller
+from ledgerflow.engine.control import lookup, retention
 from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.reports import status as reports
 from ledgerflow.engine.reports import workers as worker_reports
@@ -36,6 +32,9 @@ from ledgerflow.ledger.verify import ExecutionHead, VerifyResult, verify_executi
 from ledgerflow.storage.base import ExecutionFilter, Store
 from ledgerflow.storage.rows import ExecutionRow, StepRow
 
+if TYPE_CHECKING:  # loaded by the commands that use them: status and list need none
+    from ledgerflow.engine.agents import admin
+
 ETA_SAMPLE = 20  # completed runs of the same workflow behind an ETA
 
 
@@ -47,10 +46,9 @@ class Reads:
     clock: Clock
     actor: Actor
     definitions: Definitions
-    _commands: Controller
 
     def _row(self, execution_id: str) -> ExecutionRow:
-        return self._commands.row(execution_id)
+        return lookup.execution_row(self.store, self.tenant, execution_id)
 
     # definitions and executions -------------------------------------------------------
     def workflows(self) -> list[DefinitionInfo]:
@@ -125,6 +123,8 @@ class Reads:
 
     def state_diff(self, execution_id: str, old: int, new: int) -> list[dict[str, Any]]:
         """The RFC 6902 JSON Patch that turns state version ``old`` into ``new``."""
+        import jsonpatch
+
         before = self.state(execution_id, old).state
         after = self.state(execution_id, new).state
         return list(jsonpatch.make_patch(before, after).patch)
@@ -184,6 +184,8 @@ class Reads:
     # agents and workers -------------------------------------------------------------------
     def agents(self) -> list[admin.AgentInfo]:
         """Agents of live workers with their breakers and statistics."""
+        from ledgerflow.engine.agents import admin
+
         return admin.agents(self.store, self.clock.now())
 
     def workers(self, *, everyone: bool = False) -> list[worker_reports.WorkerInfo]:
@@ -202,6 +204,8 @@ class Reads:
     def reset_breaker(self, agent: str, capability: str | None = None,
                       ) -> list[BreakerTransition]:
         """Close an agent's breaker by hand (recorded with this app's actor)."""
+        from ledgerflow.engine.agents import admin
+
         moved = admin.reset(self.store, agent, capability, self.actor.id, self.clock.now())
         return [BreakerTransition.from_row(t) for t in moved]
 
@@ -209,6 +213,8 @@ class Reads:
         """Check every agent's stored statistics against the ones rebuilt from the stored
         decisions (one agent per item, ``agree`` or what ``differs``); writes nothing.
         ``write``: a repair, the rebuilt statistics replace the stored ones."""
+        from ledgerflow.engine.agents import admin
+
         return admin.recalculate(self.store, write=write, now=self.clock.now())
 
     # last in the class: the name shadows the builtin in annotations after it
