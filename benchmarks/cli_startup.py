@@ -5,11 +5,11 @@
 Each row is a whole process, timed from start to exit: ``python -c pass``, then
 ``ledgerflow --version``, ``status ID``, ``status ID --json`` and ``list`` on a small SQLite
 database the benchmark makes. The figure is the median of N runs and its ratio to the bare
-Python of the same run. With several ``--tree`` (source checkouts, each run with its ``src`` first on
-the import path) the runs alternate between trees, so a before/after comparison shares the
-machine's load. ``--importtime`` adds, per tree, where ``--version`` and ``status ID`` spend
-their import time (``python -X importtime``: each module's self time, its least over five
-runs, summed by package).
+Python of the same run. With several ``--tree`` (source checkouts, each run with its ``src``
+first on the import path) the runs alternate between trees, so a before/after comparison
+shares the machine's load. ``--importtime`` adds, per tree, where ``--version`` and
+``status ID`` spend their import time (``python -X importtime``: each module's self time,
+its least over five runs, summed by package).
 
 Bytecode is cached in a temporary folder and every command runs once before it is timed:
 the figures are those of an installed package, not of compiling the sources.
