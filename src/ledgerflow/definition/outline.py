@@ -15,6 +15,10 @@ from typing import Any
 
 from ledgerflow.definition.model import StepType
 
+# the types whose steps count as waiting (``StepKind.waiting`` of ``engine.rules.kinds``, which
+# a test holds equal): a read needs this fact, not the rules that load with the kinds
+WAITING_TYPES = frozenset({StepType.WAIT, StepType.SLEEP})
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class StepOutline:

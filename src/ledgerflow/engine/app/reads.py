@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock
-from ledgerflow.definition.outline import StepOutline
+from ledgerflow.definition.outline import WAITING_TYPES, StepOutline
 from ledgerflow.engine.control import lookup, retention
 from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.reports import status as reports
@@ -26,7 +26,6 @@ from ledgerflow.engine.reports.records import (
     StateVersion,
 )
 from ledgerflow.engine.reports.tombstone import Tombstone
-from ledgerflow.engine.rules import kinds
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.ledger.verify import ExecutionHead, VerifyResult, verify_execution
 from ledgerflow.storage.base import ExecutionFilter, Store
@@ -70,7 +69,7 @@ class Reads:
         expected = reports.expected_duration(
             self.store.durations(self.tenant, row.workflow, ETA_SAMPLE))
         steps = self.definitions.outline(row.tenant_id, row.workflow, row.workflow_version)
-        waits = {s.id: s.signal or "" for s in steps if kinds.of(s.type).waiting}
+        waits = {s.id: s.signal or "" for s in steps if s.type in WAITING_TYPES}
         pending = sum(1 for g in self.store.load_signals(row.id) if g.consumed_by is None
                       and any(w == g.name for w in waits.values()))
         rows = self.store.load_steps(row.id)

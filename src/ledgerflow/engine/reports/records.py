@@ -8,19 +8,20 @@ caller never sees storage text.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.reports.status import graph_steps, progress_of
 from ledgerflow.storage.rows import (
-    BreakerTransitionRow,
     DecisionRow,
     DefinitionRow,
     ExecutionRow,
     StateVersionRow,
-    TelemetryRow,
     parse_column,
 )
+
+if TYPE_CHECKING:  # annotations only: the rows load on first use (``rows``)
+    from ledgerflow.storage.agent_rows import BreakerTransitionRow, TelemetryRow
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
