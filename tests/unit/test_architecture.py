@@ -137,6 +137,17 @@ LAZY_IMPORTS = {
         "state edits (and the JSON patch libraries) load with the first edit",
     ("ledgerflow.engine.app.reads", "ledgerflow.engine.agents.admin"):
         "agent reports (breakers, statistics: routing) load for the agent commands only",
+    ("ledgerflow.engine.app.core", "ledgerflow.engine.reports.records"):
+        "the public records load with the first read that returns one (a status returns "
+        "none) or the first result waited for",
+    ("ledgerflow.engine.app.reads", "ledgerflow.engine.reports.records"):
+        "the same, for the reads that return them (list, execution, state, workflows)",
+    ("ledgerflow.engine.app.reads", "ledgerflow.engine.reports.activity"):
+        "routing decisions, logs and breaker moves load for the commands that show them",
+    ("ledgerflow.engine.app.reads", "ledgerflow.engine.reports.history"):
+        "the history loads for the history command",
+    ("ledgerflow.engine.app.reads", "ledgerflow.ledger.verify"):
+        "the verifier (its types, the chain's) loads for verify",
 }
 
 

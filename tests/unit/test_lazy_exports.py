@@ -16,10 +16,11 @@ import pytest
 
 import ledgerflow
 import ledgerflow.definition
+import ledgerflow.ledger
 import ledgerflow.storage.rows
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-PACKAGES = [ledgerflow, ledgerflow.definition, ledgerflow.storage.rows]
+PACKAGES = [ledgerflow, ledgerflow.definition, ledgerflow.ledger, ledgerflow.storage.rows]
 
 
 def _type_checking_imports(package: ModuleType) -> dict[str, str]:

@@ -44,7 +44,6 @@ from ledgerflow.engine.app.operating import Operating
 from ledgerflow.engine.app.reads import Reads
 from ledgerflow.engine.definitions import Applied, Definitions, DefinitionSource
 from ledgerflow.engine.model.lifecycle import ExecutionStatus
-from ledgerflow.engine.reports.records import ExecutionSummary, ExecutionUpdate
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.settings import Settings
 from ledgerflow.storage import open_store
@@ -57,6 +56,7 @@ if TYPE_CHECKING:
     from ledgerflow.engine.app import running
     from ledgerflow.engine.control.commands import Controller
     from ledgerflow.engine.model.view import ExecutionView
+    from ledgerflow.engine.reports.records import ExecutionUpdate
     from ledgerflow.engine.worker.loop import Worker, WorkerReport
 
 DEFAULT_TENANT = "default"
@@ -259,6 +259,7 @@ class App(Reads, Operating):
         of this app commits the end, and looks at the database every poll interval for
         an end committed by another process's worker."""
         from ledgerflow.engine.app import running
+        from ledgerflow.engine.reports.records import ExecutionSummary
 
         row = self._row(execution_id)
         ended = self._results.wait(row.id, lambda: self._row(row.id),
@@ -349,6 +350,8 @@ class App(Reads, Operating):
 
 def _updates_to(results: running.Results, listener: Callable[[ExecutionUpdate], None] | None,
                 ) -> Callable[[ExecutionView], None]:
+    from ledgerflow.engine.reports.records import ExecutionUpdate
+
     def hear(view: ExecutionView) -> None:
         results.heard(view)  # whoever waits for a result wakes at once
         if listener is not None:

@@ -16,23 +16,19 @@ from ledgerflow.engine.control import lookup, retention
 from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.reports import status as reports
 from ledgerflow.engine.reports import workers as worker_reports
-from ledgerflow.engine.reports.history import HistoryEntry, history_entries
-from ledgerflow.engine.reports.records import (
-    BreakerTransition,
-    DefinitionInfo,
-    ExecutionSummary,
-    LogRecord,
-    RoutingDecision,
-    StateVersion,
-)
 from ledgerflow.engine.reports.tombstone import Tombstone
 from ledgerflow.ledger.chain import Actor
-from ledgerflow.ledger.verify import ExecutionHead, VerifyResult, verify_execution
 from ledgerflow.storage.base import ExecutionFilter, Store
 from ledgerflow.storage.rows import ExecutionRow, StepRow
 
-if TYPE_CHECKING:  # loaded by the commands that use them: status and list need none
+# loaded by the commands that use them (a status needs none): agent reports, the public
+# records of executions and of what happened around them, the history, the verifier
+if TYPE_CHECKING:
     from ledgerflow.engine.agents import admin
+    from ledgerflow.engine.reports.activity import BreakerTransition, LogRecord, RoutingDecision
+    from ledgerflow.engine.reports.history import HistoryEntry
+    from ledgerflow.engine.reports.records import DefinitionInfo, ExecutionSummary, StateVersion
+    from ledgerflow.ledger.verify import VerifyResult
 
 ETA_SAMPLE = 20  # completed runs of the same workflow behind an ETA
 
@@ -52,11 +48,15 @@ class Reads:
     # definitions and executions -------------------------------------------------------
     def workflows(self) -> list[DefinitionInfo]:
         """The latest version of every stored workflow, by name."""
+        from ledgerflow.engine.reports.records import DefinitionInfo
+
         return [DefinitionInfo.from_row(r) for r in self.store.list_definitions(self.tenant)]
 
     def execution(self, execution_id: str) -> ExecutionSummary:
         """One execution; an unknown id raises ``errors.ExecutionNotFound`` (and an id
         retention removed, ``errors.ExecutionRemoved`` with its tombstone)."""
+        from ledgerflow.engine.reports.records import ExecutionSummary
+
         return ExecutionSummary.from_row(self._row(execution_id))
 
     def forks(self, execution_id: str) -> list[str]:
@@ -103,12 +103,16 @@ class Reads:
 
     def history(self, execution_id: str) -> list[HistoryEntry]:
         """The execution's ledger, oldest first, with the state version each entry made."""
+        from ledgerflow.engine.reports.history import history_entries
+
         row = self._row(execution_id)
         return history_entries(self.store.load_ledger(row.id),
                                self.store.list_state_versions(row.id))
 
     def state(self, execution_id: str, version: int | None = None) -> StateVersion:
         """The state document as of ``version`` (default: the current one)."""
+        from ledgerflow.engine.reports.records import StateVersion
+
         row = self._row(execution_id)
         wanted = row.state_version if version is None else version
         found = self.store.load_state_version(row.id, wanted)
@@ -130,12 +134,16 @@ class Reads:
 
     def routing(self, execution_id: str) -> list[RoutingDecision]:
         """Every routing decision of an execution, with its outcome."""
+        from ledgerflow.engine.reports.activity import RoutingDecision
+
         rows = self.store.load_decisions(self._row(execution_id).id)
         return [RoutingDecision.from_row(d) for d in rows]
 
     def logs(self, execution_id: str, after: int = 0, limit: int = 1000) -> list[LogRecord]:
         """Telemetry of an execution (step logs, events, errors, decisions), oldest first,
         from record id ``after`` on."""
+        from ledgerflow.engine.reports.activity import LogRecord
+
         rows = self.store.read_telemetry(self._row(execution_id).id, after, limit)
         return [LogRecord.from_row(r) for r in rows]
 
@@ -170,6 +178,8 @@ class Reads:
             yield self._verify_row(row)
 
     def _verify_row(self, row: ExecutionRow) -> VerifyResult:
+        from ledgerflow.ledger.verify import ExecutionHead, verify_execution
+
         head = ExecutionHead(execution_id=row.id, tenant_id=row.tenant_id,
                              head_seq=row.head_seq, head_hash=row.head_hash,
                              state_sha256=row.state_sha256)
@@ -204,6 +214,7 @@ class Reads:
                       ) -> list[BreakerTransition]:
         """Close an agent's breaker by hand (recorded with this app's actor)."""
         from ledgerflow.engine.agents import admin
+        from ledgerflow.engine.reports.activity import BreakerTransition
 
         moved = admin.reset(self.store, agent, capability, self.actor.id, self.clock.now())
         return [BreakerTransition.from_row(t) for t in moved]
@@ -220,6 +231,8 @@ class Reads:
     def list(self, *, status: str | None = None, workflow: str | None = None,
              limit: int = 50) -> list[ExecutionSummary]:
         """This tenant's executions, newest first."""
+        from ledgerflow.engine.reports.records import ExecutionSummary
+
         rows = self.store.list_executions(
             ExecutionFilter(tenant_id=self.tenant, status=status, workflow=workflow,
                             limit=limit)
