@@ -44,7 +44,7 @@ from ledgerflow.engine.app.operating import Operating
 from ledgerflow.engine.app.reads import Reads
 from ledgerflow.engine.definitions import Applied, Definitions, DefinitionSource
 from ledgerflow.engine.model.lifecycle import ExecutionStatus
-from ledgerflow.ledger.chain import Actor
+from ledgerflow.ledger.actor import Actor
 from ledgerflow.settings import Settings
 from ledgerflow.storage import open_store
 from ledgerflow.storage.base import Store

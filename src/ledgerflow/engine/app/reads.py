@@ -17,7 +17,7 @@ from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.reports import status as reports
 from ledgerflow.engine.reports import workers as worker_reports
 from ledgerflow.engine.reports.tombstone import Tombstone
-from ledgerflow.ledger.chain import Actor
+from ledgerflow.ledger.actor import Actor
 from ledgerflow.storage.base import ExecutionFilter, Store
 from ledgerflow.storage.rows import ExecutionRow, StepRow
 
