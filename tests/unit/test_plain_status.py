@@ -1,10 +1,12 @@
 """``status`` without colour prints the same bytes whether rich renders it or ``cli.plain``
-does (which spares a read rich's start-up): at every width, for every kind of line."""
+does (which spares a read rich's start-up): at every width, for every kind of line. And
+what a status computes without the libraries it no longer loads."""
 
 from __future__ import annotations
 
 import dataclasses
 import io
+import statistics
 from typing import Any
 
 import pytest
@@ -12,7 +14,7 @@ from rich.console import Console
 
 from ledgerflow import ExecutionReport
 from ledgerflow.cli import plain, render
-from ledgerflow.engine.reports.status import Progress, StepReport, Timing
+from ledgerflow.engine.reports.status import Progress, StepReport, Timing, expected_duration
 
 WIDTHS = [20, 23, 31, 40, 47, 55, 61, 68, 69, 74, 80, 81, 97, 120, 200]
 
@@ -126,3 +128,10 @@ def test_colour_or_a_narrow_console_is_left_to_rich(monkeypatch: pytest.MonkeyPa
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
     assert plain.width() is None
+
+
+@pytest.mark.parametrize("seconds", [[3.0], [4.0, 1.0], [5.0, 1.0, 3.0], [2.0, 8.0, 4.0, 6.0]])
+def test_the_expected_duration_is_the_median_of_earlier_runs(seconds: list[float]) -> None:
+    """Computed without the statistics module (a status loads none of it)."""
+    runs = [("2026-12-05T06:00:00Z", f"2026-12-05T06:00:{s:02.0f}Z") for s in seconds]
+    assert expected_duration(runs) == statistics.median(seconds)

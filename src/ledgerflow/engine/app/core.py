@@ -31,7 +31,7 @@ from __future__ import annotations
 import copy
 import getpass
 import os
-import socket
+import platform
 import uuid
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -67,11 +67,11 @@ def default_actor(kind: str) -> Actor:
         user = getpass.getuser()
     except Exception:
         user = "unknown"
-    return Actor(kind=kind, id=f"{user}@{socket.gethostname()}")
+    return Actor(kind=kind, id=f"{user}@{platform.node()}")
 
 
 def worker_actor() -> Actor:
-    return Actor(kind="worker", id=f"{socket.gethostname()}:{os.getpid()}")
+    return Actor(kind="worker", id=f"{platform.node()}:{os.getpid()}")
 
 
 class App(Reads, Operating):
