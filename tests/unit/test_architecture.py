@@ -148,6 +148,15 @@ LAZY_IMPORTS = {
         "the history loads for the history command",
     ("ledgerflow.engine.app.reads", "ledgerflow.ledger.verify"):
         "the verifier (its types, the chain's) loads for verify",
+    ("ledgerflow.engine.app.reads", "ledgerflow.engine.reports.workers"):
+        "worker reports load for the workers command, or a status whose steps wait for a "
+        "worker",
+    ("ledgerflow.engine.app.reads", "ledgerflow.engine.control.retention"):
+        "retention loads for cleanup",
+    ("ledgerflow.engine.app.reads", "ledgerflow.engine.reports.tombstone"):
+        "tombstones load for the command that lists them",
+    ("ledgerflow.engine.control.lookup", "ledgerflow.engine.control.retention"):
+        "retention's tombstones are looked up only for an id that is not found",
 }
 
 

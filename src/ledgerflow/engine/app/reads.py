@@ -12,22 +12,24 @@ from typing import TYPE_CHECKING, Any
 from ledgerflow import errors
 from ledgerflow.clock import Clock
 from ledgerflow.definition.outline import WAITING_TYPES, StepOutline
-from ledgerflow.engine.control import lookup, retention
+from ledgerflow.engine.control import lookup
 from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.reports import status as reports
-from ledgerflow.engine.reports import workers as worker_reports
-from ledgerflow.engine.reports.tombstone import Tombstone
 from ledgerflow.ledger.actor import Actor
 from ledgerflow.storage.base import ExecutionFilter, Store
 from ledgerflow.storage.rows import ExecutionRow, StepRow
 
 # loaded by the commands that use them (a status needs none): agent reports, the public
-# records of executions and of what happened around them, the history, the verifier
+# records of executions and of what happened around them, the history, the verifier,
+# workers and retention
 if TYPE_CHECKING:
     from ledgerflow.engine.agents import admin
+    from ledgerflow.engine.control import retention
+    from ledgerflow.engine.reports import workers as worker_reports
     from ledgerflow.engine.reports.activity import BreakerTransition, LogRecord, RoutingDecision
     from ledgerflow.engine.reports.history import HistoryEntry
     from ledgerflow.engine.reports.records import DefinitionInfo, ExecutionSummary, StateVersion
+    from ledgerflow.engine.reports.tombstone import Tombstone
     from ledgerflow.ledger.verify import VerifyResult
 
 ETA_SAMPLE = 20  # completed runs of the same workflow behind an ETA
@@ -84,6 +86,8 @@ class Reads:
                  steps: Sequence[StepOutline]) -> dict[str, tuple[str, int]]:
         """The steps whose capability the worker holding the execution limits: (the
         capability, its limit) by step id (looked up only while a step is pending)."""
+        from ledgerflow.engine.reports import workers as worker_reports
+
         if row.lease_owner is None or not any(s.status == "pending" for s in rows):
             return {}
         limits = worker_reports.limits_of(self.store, row.lease_owner)
@@ -91,6 +95,8 @@ class Reads:
 
     def _offered_by(self, steps: list[StepRow]) -> dict[str, list[str]]:
         """Live workers offering the capabilities ``steps`` wait for (none asked: none)."""
+        from ledgerflow.engine.reports import workers as worker_reports
+
         wanted = {s.waiting_for for s in steps if s.waiting_for is not None}
         if not wanted:
             return {}
@@ -159,11 +165,15 @@ class Reads:
     def cleanup(self, older_than: float, dry_run: bool = False) -> retention.CleanupReport:
         """Remove finished executions that ended more than ``older_than`` seconds ago, each
         replaced by a tombstone; ``dry_run`` only reports what would be removed."""
+        from ledgerflow.engine.control import retention
+
         return retention.cleanup(self.store, self.tenant, older_than, self.clock.now(),
                                  f"{self.actor.kind}:{self.actor.id}", dry_run)
 
     def tombstones(self) -> list[Tombstone]:
         """What retention removed from this tenant, oldest removal first."""
+        from ledgerflow.engine.reports.tombstone import Tombstone
+
         return [Tombstone.from_row(t) for t in self.store.list_tombstones(self.tenant)]
 
     # verification ---------------------------------------------------------------------
@@ -199,6 +209,8 @@ class Reads:
 
     def workers(self, *, everyone: bool = False) -> list[worker_reports.WorkerInfo]:
         """Workers alive or stopping, what each holds and runs (``everyone``: all)."""
+        from ledgerflow.engine.reports import workers as worker_reports
+
         return worker_reports.workers(self.store, self.clock.now(), everyone=everyone)
 
     def capabilities(self, workflow: str) -> list[str]:

@@ -4,7 +4,6 @@ every operator command does first, so it needs nothing of the operator rules."""
 from __future__ import annotations
 
 from ledgerflow import errors
-from ledgerflow.engine.control import retention
 from ledgerflow.storage.base import Store
 from ledgerflow.storage.rows import ExecutionRow
 
@@ -18,6 +17,8 @@ def execution_row(store: Store, tenant: str, execution_id: str) -> ExecutionRow:
     and ids retention removed are errors that say which."""
     row = store.load_execution(tenant, execution_id) or _by_prefix(store, tenant, execution_id)
     if row is None:
+        from ledgerflow.engine.control import retention  # only for an id not found
+
         removed = retention.removed_error(store, tenant, execution_id)
         if removed is not None:
             raise removed

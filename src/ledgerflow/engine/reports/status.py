@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ledgerflow.definition.model import Definition
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.rows import ExecutionRow, StepRow, parse_column
+
+if TYPE_CHECKING:  # annotations only: a status never loads the definition model
+    from ledgerflow.definition.model import Definition
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
