@@ -3,13 +3,13 @@
     .venv/bin/python benchmarks/cli_startup.py [--runs N] [--tree DIR ...] [--importtime]
 
 Each row is a whole process, timed from start to exit: ``python -c pass``, then
-``ledgerflow --version``, ``--help``, ``status ID`` and ``list`` on a small SQLite database
-the benchmark makes. The figure is the median of N runs and its ratio to the bare Python of
-the same run. With several ``--tree`` (source checkouts, each run with its ``src`` first on
-the import path) the runs alternate between trees, so a before/after comparison shares the
-machine's load. ``--importtime`` adds, per tree, where ``--version`` and ``status ID`` spend
-their import time (``python -X importtime``: each module's self time, its least over five
-runs, summed by package).
+``ledgerflow --version``, ``status ID``, ``status ID --json`` and ``list`` on a small SQLite
+database the benchmark makes. The figure is the median of N runs and its ratio to the bare
+Python of the same run. With several ``--tree`` (source checkouts, each run with its ``src``
+first on the import path) the runs alternate between trees, so a before/after comparison
+shares the machine's load. ``--importtime`` adds, per tree, where ``--version`` and
+``status ID`` spend their import time (``python -X importtime``: each module's self time,
+its least over five runs, summed by package).
 
 Bytecode is cached in a temporary folder and every command runs once before it is timed:
 the figures are those of an installed package, not of compiling the sources.
@@ -144,8 +144,8 @@ def main() -> None:
         rows = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "ledgerflow --version": [*cli, "--version"],
-            "ledgerflow --help": [*cli, "--help"],
             "ledgerflow status ID": [*cli, "status", execution_id],
+            "ledgerflow status --json": [*cli, "status", execution_id, "--json"],
             "ledgerflow list": [*cli, "list"],
         }
         wall: dict[tuple[str, Path], list[float]] = defaultdict(list)
@@ -162,8 +162,8 @@ def main() -> None:
         print(f"machine: {machine()}")
         print(f"launcher: {' '.join(cli)}; median of {args.runs} runs, each a whole process: "
               "wall time, then CPU time (user + system); ×bare is the ratio to python -c pass")
-        print(f"{'':<22}" + "".join(f" | {tree.name[:33]:^33}" for tree in trees))
-        print(f"{'command':<22}" + " | wall ms ×bare   cpu ms ×bare" * len(trees))
+        print(f"{'':<24}" + "".join(f" | {tree.name[:33]:^33}" for tree in trees))
+        print(f"{'command':<24}" + " | wall ms ×bare   cpu ms ×bare" * len(trees))
         for label in rows:
             cells = ""
             for tree in trees:
@@ -172,7 +172,7 @@ def main() -> None:
                     median = statistics.median(series[label, tree])
                     bare = statistics.median(series["python -c pass", tree])
                     cells += f" {median * 1000:7.1f} {median / bare:5.1f}"
-            print(f"{label:<22}{cells}")
+            print(f"{label:<24}{cells}")
         for label in ("ledgerflow --version", "ledgerflow status ID") if args.importtime else ():
             for tree in trees:
                 print(f"\nimport time of `{label}`, {tree}:")

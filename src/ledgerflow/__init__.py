@@ -23,7 +23,7 @@ _EXPORTS = {
     "AgentRegistry": "ledgerflow.engine.agents.registry",
     "App": "ledgerflow.engine.app",
     "Applied": "ledgerflow.engine.definitions",
-    "BreakerTransition": "ledgerflow.engine.reports.records",
+    "BreakerTransition": "ledgerflow.engine.reports.activity",
     "CleanupReport": "ledgerflow.engine.control.retention",
     "CopyReport": "ledgerflow.storage.copy",
     "Definition": "ledgerflow.definition.model",
@@ -33,10 +33,10 @@ _EXPORTS = {
     "ExecutionSummary": "ledgerflow.engine.reports.records",
     "ExecutionUpdate": "ledgerflow.engine.reports.records",
     "HistoryEntry": "ledgerflow.engine.reports.history",
-    "LogRecord": "ledgerflow.engine.reports.records",
+    "LogRecord": "ledgerflow.engine.reports.activity",
     "Metrics": "ledgerflow.engine.reports.status",
     "Recalculated": "ledgerflow.engine.agents.admin",
-    "RoutingDecision": "ledgerflow.engine.reports.records",
+    "RoutingDecision": "ledgerflow.engine.reports.activity",
     "StateVersion": "ledgerflow.engine.reports.records",
     "StepContext": "ledgerflow.engine.worker.context",
     "StepStatus": "ledgerflow.engine.model.lifecycle",
@@ -63,14 +63,12 @@ if TYPE_CHECKING:  # the same names, for type checkers and readers (a test holds
     from ledgerflow.engine.control.retention import CleanupReport
     from ledgerflow.engine.definitions import Applied
     from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
+    from ledgerflow.engine.reports.activity import BreakerTransition, LogRecord, RoutingDecision
     from ledgerflow.engine.reports.history import HistoryEntry
     from ledgerflow.engine.reports.records import (
-        BreakerTransition,
         DefinitionInfo,
         ExecutionSummary,
         ExecutionUpdate,
-        LogRecord,
-        RoutingDecision,
         StateVersion,
     )
     from ledgerflow.engine.reports.status import ExecutionReport, Metrics

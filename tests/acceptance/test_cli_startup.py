@@ -29,11 +29,13 @@ steps:
 """
 
 
-def run(tmp: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    """Run ``ledgerflow ARGS``; its result and every module it imported."""
+def run(tmp: Path, *args: str, env: dict[str, str] | None = None,
+        ) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run ``ledgerflow ARGS`` (``env``: more environment); its result and every module it
+    imported."""
     env = dict(os.environ, LEDGERFLOW_DB=f"sqlite:///{tmp / 'cli.db'}",
                PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
-               PYTHONPROFILEIMPORTTIME="1")
+               PYTHONPROFILEIMPORTTIME="1", **(env or {}))
     proc = subprocess.run([str(LEDGERFLOW), *args], env=env, capture_output=True, text=True,
                           timeout=120, cwd=tmp)
     report = [line for line in proc.stderr.splitlines() if line.startswith("import time:")]
@@ -86,6 +88,61 @@ def test_reads_of_an_sqlite_database_load_no_heavy_library(
     assert execution_id in proc.stdout
     assert not packages(modules) & HEAVY
     assert "ledgerflow.engine.worker.loop" not in modules
+
+
+# what a read never needs: the agents and the routing they configure, the worker, waiting
+# for results, the operator rules and state edits (with their JSON patch libraries), logging
+READS_NEVER = ("ledgerflow.routing", "ledgerflow.engine.agents", "ledgerflow.engine.worker",
+               "ledgerflow.engine.app.running", "ledgerflow.engine.rules.actions",
+               "ledgerflow.engine.rules.starting", "ledgerflow.engine.control.commands",
+               "ledgerflow.engine.control.editing", "jsonpatch", "json_merge_patch",
+               "logging", "yaml")
+
+
+@pytest.mark.parametrize("command", [["status"], ["status", "--json"], ["list"],
+                                     ["history"]])
+def test_reads_load_none_of_the_engine_they_do_not_use(
+        execution: tuple[Path, str], command: list[str]) -> None:
+    tmp, execution_id = execution
+    args = [command[0], execution_id, *command[1:]] if command[0] != "list" else command
+    proc, modules = run(tmp, *args)
+    assert proc.returncode == 0, proc.stderr
+    assert (execution_id if command[0] != "history" else "seq") in proc.stdout
+    loaded = sorted(m for m in modules
+                    if any(m == p or m.startswith(f"{p}.") for p in READS_NEVER))
+    assert loaded == []
+
+
+@pytest.mark.parametrize("command", [["status"], ["status", "--json"]])
+def test_a_piped_status_loads_no_rich(execution: tuple[Path, str], command: list[str]) -> None:
+    """Without colour ``status`` prints its table as plain text (the bytes rich would print,
+    which ``tests/unit/test_plain_status.py`` holds equal), so rich never loads."""
+    tmp, execution_id = execution
+    proc, modules = run(tmp, command[0], execution_id, *command[1:])
+    assert proc.returncode == 0, proc.stderr
+    assert "rich" not in packages(modules)
+    if "--json" not in command:
+        assert "│ a    │ pending │ 0        │" in proc.stdout
+        assert proc.stdout.startswith(f"{execution_id}  gated v1  ")
+
+
+def test_a_status_in_colour_is_rendered_by_rich(execution: tuple[Path, str]) -> None:
+    """The probe's other half: with colour forced, rich renders (and is seen loading)."""
+    tmp, execution_id = execution
+    proc, modules = run(tmp, "status", execution_id, env={"FORCE_COLOR": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert "rich" in packages(modules)
+    assert "\x1b[" in proc.stdout
+
+
+def test_an_operator_command_does_load_what_reads_leave_out(
+        execution: tuple[Path, str]) -> None:
+    """The probe's other half: ``pause`` needs the operator rules, and the check above
+    would see them."""
+    tmp, execution_id = execution
+    proc, modules = run(tmp, "pause", execution_id)
+    assert proc.returncode == 0, proc.stderr
+    assert {"ledgerflow.engine.rules.actions", "ledgerflow.engine.control.commands"} <= modules
 
 
 def test_a_postgresql_url_does_load_the_driver(tmp_path: Path) -> None:

@@ -123,6 +123,44 @@ LAZY_IMPORTS = {
     ("ledgerflow.engine.app.core", "ledgerflow.engine.worker.loop"):
         "the worker loads only when the process works: reads and operator commands (every "
         "CLI command but worker, run and demo) start without it",
+    # what an App loads only when first used, so a read (``status``, ``list``) starts short
+    ("ledgerflow.engine.app.core", "ledgerflow.engine.agents.registry"):
+        "agents, and the routing they configure, load when the first agent is registered",
+    ("ledgerflow.engine.app.core", "ledgerflow.engine.app.running"):
+        "waiting for results (threads, logging) loads when a worker launches or a result "
+        "is waited for",
+    ("ledgerflow.engine.app.core", "ledgerflow.engine.control.commands"):
+        "the operator commands load with the first one given",
+    ("ledgerflow.engine.app.core", "ledgerflow.engine.model.transition"):
+        "starting an execution builds a transition; reads never do",
+    ("ledgerflow.engine.app.core", "ledgerflow.engine.rules.starting"):
+        "the same: only starting an execution needs its rule",
+    ("ledgerflow.engine.app.operating", "ledgerflow.engine.rules.actions"):
+        "the operator rules load with the first operator command",
+    ("ledgerflow.engine.app.operating", "ledgerflow.engine.control.editing"):
+        "state edits (and the JSON patch libraries) load with the first edit",
+    ("ledgerflow.engine.app.reads", "ledgerflow.engine.agents.admin"):
+        "agent reports (breakers, statistics: routing) load for the agent commands only",
+    ("ledgerflow.engine.app.core", "ledgerflow.engine.reports.records"):
+        "the public records load with the first read that returns one (a status returns "
+        "none) or the first result waited for",
+    ("ledgerflow.engine.app.reads", "ledgerflow.engine.reports.records"):
+        "the same, for the reads that return them (list, execution, state, workflows)",
+    ("ledgerflow.engine.app.reads", "ledgerflow.engine.reports.activity"):
+        "routing decisions, logs and breaker moves load for the commands that show them",
+    ("ledgerflow.engine.app.reads", "ledgerflow.engine.reports.history"):
+        "the history loads for the history command",
+    ("ledgerflow.engine.app.reads", "ledgerflow.ledger.verify"):
+        "the verifier (its types, the chain's) loads for verify",
+    ("ledgerflow.engine.app.reads", "ledgerflow.engine.reports.workers"):
+        "worker reports load for the workers command, or a status whose steps wait for a "
+        "worker",
+    ("ledgerflow.engine.app.reads", "ledgerflow.engine.control.retention"):
+        "retention loads for cleanup",
+    ("ledgerflow.engine.app.reads", "ledgerflow.engine.reports.tombstone"):
+        "tombstones load for the command that lists them",
+    ("ledgerflow.engine.control.lookup", "ledgerflow.engine.control.retention"):
+        "retention's tombstones are looked up only for an id that is not found",
 }
 
 

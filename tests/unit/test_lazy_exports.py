@@ -1,6 +1,6 @@
-"""Lazily exported packages: ``import ledgerflow`` (and ``ledgerflow.definition``) loads
-nothing heavy, yet every name is there, is the object its ``TYPE_CHECKING`` import names,
-and ``dir()`` lists it."""
+"""Lazily exported modules: ``import ledgerflow`` (and ``ledgerflow.definition``, the agent rows of
+``storage.rows``) loads nothing heavy, yet every name is there, is the object its
+``TYPE_CHECKING`` import names, and ``dir()`` lists it."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ import pytest
 
 import ledgerflow
 import ledgerflow.definition
+import ledgerflow.ledger
+import ledgerflow.storage.rows
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-PACKAGES = [ledgerflow, ledgerflow.definition]
+PACKAGES = [ledgerflow, ledgerflow.definition, ledgerflow.ledger, ledgerflow.storage.rows]
 
 
 def _type_checking_imports(package: ModuleType) -> dict[str, str]:
@@ -80,6 +82,13 @@ def test_a_name_loads_on_first_use() -> None:
     """The same probe sees the engine once a name is used: the test above can fail."""
     loaded = _loaded_after("import ledgerflow\nledgerflow.App")
     assert {"ledgerflow.engine.app.core", "ledgerflow.storage.sqlite"} <= loaded
+
+
+def test_storage_loads_the_agent_rows_on_first_use() -> None:
+    """A process that reads executions (``status``) defines no agent or worker row."""
+    assert "ledgerflow.storage.agent_rows" not in _loaded_after("import ledgerflow.storage")
+    assert "ledgerflow.storage.agent_rows" in _loaded_after(
+        "from ledgerflow.storage.rows import WorkerRow")
 
 
 def test_the_definition_model_loads_no_expression_or_schema_library() -> None:

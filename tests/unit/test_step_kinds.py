@@ -13,6 +13,7 @@ import pytest
 from ledgerflow import errors
 from ledgerflow.definition import Definition, from_mapping
 from ledgerflow.definition.model import Step, StepType
+from ledgerflow.definition.outline import WAITING_TYPES
 from ledgerflow.engine.model.timers import TimerKind
 from ledgerflow.engine.model.transition import Transition, text
 from ledgerflow.engine.model.view import ExecutionView
@@ -60,6 +61,11 @@ def test_the_registered_kinds_declare_what_they_need_and_do() -> None:
     assert kinds.of(StepType.WAIT).consumes(wait) == "approve"
     assert kinds.of(StepType.TASK).consumes(Step(id="a", agent="x.y")) is None
     assert kinds.of(StepType.SLEEP).consumes(Step(id="s", type=StepType.SLEEP)) is None
+
+
+def test_reads_know_the_waiting_types_the_kinds_declare() -> None:
+    """``status`` tells waiting steps apart without loading the kinds: by their type."""
+    assert {t for t, k in kinds.REGISTRY.items() if k.waiting} == WAITING_TYPES
 
 
 def test_timer_kinds_keep_their_strings() -> None:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import click
-from rich import box
-from rich.table import Table
-from rich.text import Text
 
 from ledgerflow import ExecutionStatus
-from ledgerflow.cli import render
+from ledgerflow.cli import plain
 from ledgerflow.cli.base import (
     POSITION,
     Env,
@@ -61,8 +58,15 @@ def status(env: Env, execution_id: str, as_json: bool) -> None:
     report = env.app().status(execution_id)
     if as_json:
         emit_json(report.to_dict())
-    else:
-        render.status(render.console(), report)
+        return
+    columns = plain.width()
+    text = plain.status(report, columns) if columns is not None else None
+    if text is not None:  # the same bytes rich prints here, without loading it
+        click.echo(text, nl=False)
+        return
+    from ledgerflow.cli import render
+
+    render.status(render.console(), report)
 
 
 @click.command(name="list")
@@ -78,6 +82,11 @@ def status(env: Env, execution_id: str, as_json: bool) -> None:
 def list_(env: Env, status_: str | None, workflow: str | None, limit: int,
           with_metrics: bool, as_json: bool) -> None:
     """List executions, newest first (`--status waiting --metrics`: open sessions)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from ledgerflow.cli import render
+
     app = env.app()
     rows = app.list(status=status_, workflow=workflow, limit=limit)
     found = {r.id: app.metrics(r.id) for r in rows} if with_metrics else {}
@@ -116,6 +125,12 @@ def list_(env: Env, status_: str | None, workflow: str | None, limit: int,
 @handle_errors
 def history(env: Env, execution_id: str, as_json: bool) -> None:
     """The execution's ledger: every state change, hash-chained."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from ledgerflow.cli import render
+
     entries = env.app().history(execution_id)
     if as_json:
         emit_json([e.to_dict() for e in entries])

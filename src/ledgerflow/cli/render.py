@@ -27,6 +27,8 @@ def console(*, stderr: bool = False, piped_width: int | None = None) -> Console:
     ``COLUMNS`` (a pipe, a file), so they read as on a wide terminal; a terminal, or an
     explicit ``COLUMNS``, keeps its own width."""
     out = Console(stderr=stderr, emoji=False)
+    if out.color_system is None:  # highlighting only colours: without colour, skip its work
+        out = Console(stderr=stderr, emoji=False, highlight=False)
     if piped_width and not out.is_terminal and not os.environ.get("COLUMNS"):
         out.width = max(out.width, piped_width)
     return out
@@ -62,7 +64,7 @@ def print_table(out: Console, table: Table, *whole: str) -> None:
 
 
 def _plain(cell: object) -> str:
-    return cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
+    return cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell), emoji=False).plain
 
 
 def styled(status: str) -> str:

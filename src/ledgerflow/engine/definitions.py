@@ -10,16 +10,18 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ledgerflow import definition as defs
 from ledgerflow import errors
 from ledgerflow.clock import Clock
-from ledgerflow.definition.model import Definition
 from ledgerflow.definition.outline import StepOutline, outline
 from ledgerflow.ledger.canonical import canonical_json, format_timestamp
 from ledgerflow.storage.base import Store
 from ledgerflow.storage.rows import DefinitionRow, parse_column
+
+if TYPE_CHECKING:
+    from ledgerflow.definition.model import Definition
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -34,11 +36,12 @@ class Applied:
                 "created": self.created}
 
 
-DefinitionSource = str | Path | Definition | Mapping[str, Any]
+# what ``apply`` takes; the definition model loads with the first one applied, not with a read
+DefinitionSource: TypeAlias = "str | Path | Definition | Mapping[str, Any]"
 
 
 def to_definition(source: DefinitionSource) -> Definition:
-    if isinstance(source, Definition):
+    if isinstance(source, defs.Definition):
         return source
     if isinstance(source, str | Path):
         return defs.load_file(Path(source))

@@ -29,6 +29,7 @@ from typing import Any, Protocol, TypeVar, overload
 
 from ledgerflow import errors
 from ledgerflow.ledger import canonical
+from ledgerflow.ledger.actor import Actor  # in __all__: the chain's users find it here
 
 __all__ = [
     "BODY_FIELDS",
@@ -70,14 +71,6 @@ BODY_FIELDS = frozenset(
         "prev_hash",
     }
 )
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Actor:
-    """Who caused an event: ``Actor(kind="worker", id="host:pid")``, ``Actor(kind="cli", ...)``."""
-
-    kind: str
-    id: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

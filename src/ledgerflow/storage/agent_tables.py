@@ -18,21 +18,23 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ledgerflow.storage import rows as row_types  # its agent rows: loaded on first use
 from ledgerflow.storage.base import AgentWrites
-from ledgerflow.storage.rows import (
-    AgentRow,
-    BreakerRow,
-    BreakerTransitionRow,
-    HeartbeatRow,
-    RemovedOutcomesRow,
-    StatsRow,
-    StatsSnapshot,
-    TelemetryRow,
-)
 from ledgerflow.storage.sql_mixin import SqlMixin
 from ledgerflow.storage.sqlite_rows import build, params
+
+if TYPE_CHECKING:  # annotations only: the rows load on first use (``rows``)
+    from ledgerflow.storage.agent_rows import (
+        AgentRow,
+        BreakerRow,
+        BreakerTransitionRow,
+        HeartbeatRow,
+        StatsRow,
+        StatsSnapshot,
+        TelemetryRow,
+    )
 
 
 def _without_id(row: Any) -> dict[str, Any]:
@@ -86,7 +88,7 @@ class AgentTables(SqlMixin):
             conn.execute(self._q["delete_agents_of_worker"], (worker_id,))
 
     def list_agents(self) -> list[AgentRow]:
-        return [build(AgentRow, r) for r in self._read("agents_all", ())]
+        return [build(row_types.AgentRow, r) for r in self._read("agents_all", ())]
 
     # breakers and statistics --------------------------------------------------------------
     def write_agents(self, writes: AgentWrites) -> None:
@@ -94,11 +96,11 @@ class AgentTables(SqlMixin):
             self.write_agent_rows(conn, writes)
 
     def load_breakers(self) -> list[BreakerRow]:
-        return [build(BreakerRow, r) for r in self._read("breakers_all", ())]
+        return [build(row_types.BreakerRow, r) for r in self._read("breakers_all", ())]
 
     def breaker_transitions(self, limit: int = 100) -> list[BreakerTransitionRow]:
         rows = self._read("breaker_transitions_recent", (limit,))
-        return [build(BreakerTransitionRow, r) for r in reversed(rows)]
+        return [build(row_types.BreakerTransitionRow, r) for r in reversed(rows)]
 
     def load_stats(self, *, histograms: bool = True) -> list[StatsRow]:
         with self._snapshot() as conn:
@@ -125,16 +127,17 @@ class AgentTables(SqlMixin):
         for r in conn.execute(self._q["stat_buckets_all"], ()).fetchall() if histograms \
                 else ():
             buckets[(r["capability"], r["agent"])].append((r["bucket"], r["count"]))
-        return [build(StatsRow, {**r, "buckets": tuple(buckets[(r["capability"], r["agent"])])})
+        return [build(row_types.StatsRow,
+                      {**r, "buckets": tuple(buckets[(r["capability"], r["agent"])])})
                 for r in conn.execute(self._q["stats_all"], ()).fetchall()]
 
     def _stats_snapshot(self, conn: Any) -> StatsSnapshot:
         outcomes = tuple((r["capability"], r["agent"], r["outcome"], r["duration_ms"],
                           r["finished_at"])
                          for r in conn.execute(self._q["decision_outcomes"], ()).fetchall())
-        removed = tuple(build(RemovedOutcomesRow, r) for r in
+        removed = tuple(build(row_types.RemovedOutcomesRow, r) for r in
                         conn.execute(self._q["removed_outcomes_all"], ()).fetchall())
-        return StatsSnapshot(stats=tuple(self._stats(conn)), outcomes=outcomes,
+        return row_types.StatsSnapshot(stats=tuple(self._stats(conn)), outcomes=outcomes,
                              removed=removed)
 
     # heartbeats and telemetry -------------------------------------------------------------
@@ -156,4 +159,4 @@ class AgentTables(SqlMixin):
             rows = self._read("telemetry_all", (after, limit))
         else:
             rows = self._read("telemetry_of_execution", (execution_id, after, limit))
-        return [build(TelemetryRow, r) for r in rows]
+        return [build(row_types.TelemetryRow, r) for r in rows]

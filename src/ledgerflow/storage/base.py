@@ -17,29 +17,33 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ledgerflow.storage.locks import WorkerLock
 from ledgerflow.storage.rows import (
-    AgentRow,
-    BreakerRow,
-    BreakerTransitionRow,
-    ClaimRow,
     DecisionRow,
     DefinitionRow,
     ExecutionRow,
-    HeartbeatRow,
     LedgerRow,
-    OutcomeRow,
     SignalRow,
     StateVersionRow,
-    StatsRow,
-    StatsSnapshot,
     StepRow,
-    TelemetryRow,
     TombstoneRow,
-    WorkerRow,
 )
+
+if TYPE_CHECKING:  # annotations only: the rows load on first use (``rows``)
+    from ledgerflow.storage.agent_rows import (
+        AgentRow,
+        BreakerRow,
+        BreakerTransitionRow,
+        ClaimRow,
+        HeartbeatRow,
+        OutcomeRow,
+        StatsRow,
+        StatsSnapshot,
+        TelemetryRow,
+        WorkerRow,
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -12,12 +12,15 @@ under a new epoch.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ledgerflow.storage import rows as row_types  # its agent rows: loaded on first use
 from ledgerflow.storage.notices import WORK
-from ledgerflow.storage.rows import ClaimRow, WorkerRow
 from ledgerflow.storage.sql_mixin import SqlMixin
 from ledgerflow.storage.sqlite_rows import build, params
+
+if TYPE_CHECKING:  # annotations only: the rows load on first use (``rows``)
+    from ledgerflow.storage.agent_rows import ClaimRow, WorkerRow
 
 
 class LeaseTables(SqlMixin):
@@ -67,7 +70,7 @@ class LeaseTables(SqlMixin):
                                                    "at": at})
 
     def list_workers(self) -> list[WorkerRow]:
-        return [build(WorkerRow, r) for r in self._read("list_workers", ())]
+        return [build(row_types.WorkerRow, r) for r in self._read("list_workers", ())]
 
     def worker_load(self) -> dict[str, tuple[int, int, str | None]]:
         """{worker id: (unfinished executions held, steps running, oldest running start)}"""

@@ -11,7 +11,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledgerflow import errors
 from ledgerflow.storage import (
@@ -21,21 +21,20 @@ from ledgerflow.storage import (
     sqlite_retention,
     unstorable,
 )
+from ledgerflow.storage import rows as row_types  # its agent rows: loaded on first use
 from ledgerflow.storage.agent_tables import AgentTables
 from ledgerflow.storage.base import AgentWrites, Change
 from ledgerflow.storage.lease_tables import LeaseTables
 from ledgerflow.storage.locks import WorkerLock
-from ledgerflow.storage.rows import (
-    ClaimRow,
-    DefinitionRow,
-    ExecutionRow,
-    TombstoneRow,
-)
+from ledgerflow.storage.rows import DefinitionRow, ExecutionRow, TombstoneRow
 from ledgerflow.storage.sql_reads import SharedReads
 from ledgerflow.storage.sqlite_rows import build as _build
 from ledgerflow.storage.sqlite_rows import params as _params
 from ledgerflow.storage.sqlite_rows import row_factory as _row_factory
 from ledgerflow.storage.sqlite_url import parse_url
+
+if TYPE_CHECKING:  # annotations only: the rows load on first use (``rows``)
+    from ledgerflow.storage.agent_rows import ClaimRow
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
@@ -336,7 +335,7 @@ class SqliteStore(AgentTables, LeaseTables, SharedReads):
             for row in found:
                 epoch = conn.execute(self._q["take_lease"], {
                     "owner": owner, "expires_at": expires_at, "id": row["id"]}).fetchone()
-                claims.append(ClaimRow(execution_id=row["id"],
+                claims.append(row_types.ClaimRow(execution_id=row["id"],
                                        lease_epoch=int(epoch["lease_epoch"]),
                                        previous_owner=row["lease_owner"],
                                        status=row["status"]))

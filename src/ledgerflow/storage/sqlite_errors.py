@@ -3,7 +3,6 @@ that is not a database."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -20,6 +19,8 @@ def _disk_full(exc: sqlite3.Error, path: Path) -> bool:
         return True
     if code != sqlite3.SQLITE_IOERR:
         return False
+    import shutil  # only here, on an error: its import is a tenth of a read's start-up
+
     try:
         return shutil.disk_usage(path.absolute().parent).free == 0
     except OSError:

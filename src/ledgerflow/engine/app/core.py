@@ -31,7 +31,7 @@ from __future__ import annotations
 import copy
 import getpass
 import os
-import socket
+import platform
 import uuid
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -41,25 +41,24 @@ from ledgerflow import definition as defs
 from ledgerflow import errors
 from ledgerflow.clock import Clock, SystemClock
 from ledgerflow.definition import limits
-from ledgerflow.engine.agents.registry import DEFAULT_REGISTRY, AgentRegistry, F
-from ledgerflow.engine.app import running
+from ledgerflow.engine.app.operating import Operating
 from ledgerflow.engine.app.reads import Reads
-from ledgerflow.engine.control import editing
-from ledgerflow.engine.control.commands import Controller
 from ledgerflow.engine.definitions import Applied, Definitions, DefinitionSource
 from ledgerflow.engine.model.lifecycle import ExecutionStatus
-from ledgerflow.engine.model.lifecycle import OperatorAction as A
-from ledgerflow.engine.model.transition import Transition, sha256_text, text
-from ledgerflow.engine.model.view import ExecutionView
-from ledgerflow.engine.reports.records import ExecutionSummary, ExecutionUpdate
-from ledgerflow.engine.rules import actions, starting
 from ledgerflow.ledger import values
-from ledgerflow.ledger.chain import Actor
+from ledgerflow.ledger.actor import Actor
 from ledgerflow.settings import Settings
 from ledgerflow.storage import open_store
 from ledgerflow.storage.base import Store
 
+# Reads load none of these: agents (and routing), waiting for results, the operator rules
+# and the worker are imported where they are first used (a read's start-up stays short)
 if TYPE_CHECKING:
+    from ledgerflow.engine.agents.registry import AgentRegistry, F
+    from ledgerflow.engine.app import running
+    from ledgerflow.engine.control.commands import Controller
+    from ledgerflow.engine.model.view import ExecutionView
+    from ledgerflow.engine.reports.records import ExecutionUpdate
     from ledgerflow.engine.worker.loop import Worker, WorkerReport
 
 DEFAULT_TENANT = "default"
@@ -70,14 +69,14 @@ def default_actor(kind: str) -> Actor:
         user = getpass.getuser()
     except Exception:
         user = "unknown"
-    return Actor(kind=kind, id=f"{user}@{socket.gethostname()}")
+    return Actor(kind=kind, id=f"{user}@{platform.node()}")
 
 
 def worker_actor() -> Actor:
-    return Actor(kind="worker", id=f"{socket.gethostname()}:{os.getpid()}")
+    return Actor(kind="worker", id=f"{platform.node()}:{os.getpid()}")
 
 
-class App(Reads):
+class App(Reads, Operating):
     """One tenant's view of one database, with the agents this process offers.
 
     Every method that takes an ``execution_id`` takes an unambiguous prefix of 8 or more
@@ -101,21 +100,47 @@ class App(Reads):
             self._owns_store = False
         self.db_url = self.store.url
         self.definitions = Definitions(self.store, self.clock)
-        self.registry = AgentRegistry(parents=[DEFAULT_REGISTRY])
+        self._registry: AgentRegistry | None = None
         self._worker: Worker | None = None  # the worker running in this process, if any
         self._launched: running.Launched | None = None  # the one ``launch`` started
-        self._results = running.Results(self.settings.poll_interval)
+        self._waits: running.Results | None = None
         self._bind(tenant)
 
     def _bind(self, tenant: str) -> None:
         self.tenant = tenant
-        self._commands = Controller(self.store, self.definitions, self.clock, self.actor,
-                                    tenant)
+        self._controller: Controller | None = None
+
+    @property
+    def registry(self) -> AgentRegistry:
+        """The agents this app offers (besides those registered with ``ledgerflow.agent``)."""
+        from ledgerflow.engine.agents.registry import DEFAULT_REGISTRY, AgentRegistry
+
+        if self._registry is None:
+            self._registry = AgentRegistry(parents=[DEFAULT_REGISTRY])
+        return self._registry
+
+    @property
+    def _results(self) -> running.Results:
+        from ledgerflow.engine.app import running
+
+        if self._waits is None:
+            self._waits = running.Results(self.settings.poll_interval)
+        return self._waits
+
+    @property
+    def _commands(self) -> Controller:
+        from ledgerflow.engine.control.commands import Controller
+
+        if self._controller is None:
+            self._controller = Controller(self.store, self.definitions, self.clock, self.actor,
+                                          self.tenant)
+        return self._controller
 
     def for_tenant(self, tenant: str) -> App:
         """This app as seen by ``tenant``: the same store, definition cache, agents, clock
         and actor; every read and write is scoped to ``tenant``. Closing the view leaves
         the store open (its owner closes it)."""
+        _ = self.registry, self._results  # made now, so the view shares them
         view = copy.copy(self)
         view._owns_store = False
         view._worker = None
@@ -139,6 +164,8 @@ class App(Reads):
         ``limits`` as ``worker`` takes them). Idempotent (while a worker runs in this app,
         returns without starting another); ``close`` (or leaving ``with app:``) stops it.
         Returns the app."""
+        from ledgerflow.engine.app import running
+
         if self._launched is None and (self._worker is None or not self._worker.ready):
             launched = running.Launched(self.worker(concurrency=concurrency, limits=limits),
                                         on_end=self._results.nudge)
@@ -185,6 +212,9 @@ class App(Reads):
         With ``execution_id`` the call is idempotent: the same id and input return the
         existing execution; the same id with a different input raises IdempotencyConflict.
         """
+        from ledgerflow.engine.model.transition import sha256_text, text
+        from ledgerflow.engine.rules import starting
+
         value = {} if input is None else input
         limits.check_value(value, "input")
         values.check(value, "input", "the input")
@@ -235,6 +265,9 @@ class App(Reads):
         takes; a paused or waiting execution is waited for). It wakes as soon as a worker
         of this app commits the end, and looks at the database every poll interval for
         an end committed by another process's worker."""
+        from ledgerflow.engine.app import running
+        from ledgerflow.engine.reports.records import ExecutionSummary
+
         row = self._row(execution_id)
         ended = self._results.wait(row.id, lambda: self._row(row.id),
                                    self._launch_error, timeout)
@@ -321,87 +354,11 @@ class App(Reads):
         finally:
             self._worker = None
 
-    # control: every action is a ledger entry with this app's actor ------------------------
-    def pause(self, execution_id: str, reason: str | None = None) -> None:
-        """No new step is dispatched once this returns; running steps finish and record."""
-        self._commands.apply(execution_id, A.PAUSE, lambda tr: actions.pause(tr, reason))
-
-    def resume(self, execution_id: str, reason: str | None = None,
-               from_step: str | None = None) -> None:
-        """Continue where it stopped, or reset ``from_step`` and its dependents first."""
-        self._commands.apply(execution_id, A.RESUME,
-                           lambda tr: actions.resume(tr, reason, from_step))
-
-    def cancel(self, execution_id: str, reason: str | None = None) -> bool:
-        """End it ``cancelled`` (False if it already was). Running handlers see
-        ``ctx.cancelled``."""
-        return self._commands.apply(execution_id, A.CANCEL, lambda tr: actions.cancel(tr, reason))
-
-    def retry(self, execution_id: str, reason: str | None = None) -> list[str]:
-        """Run the failed steps of a failed execution again; returns their ids."""
-        return self._commands.apply(execution_id, A.RETRY, lambda tr: actions.retry(tr, reason))
-
-    def rerun(self, execution_id: str, from_step: str, reason: str | None = None) -> list[str]:
-        """Run ``from_step`` and its dependents of a finished execution again."""
-        return self._commands.apply(execution_id, A.RERUN,
-                                  lambda tr: actions.rerun(tr, from_step, reason))
-
-    def fork(self, execution_id: str, at_seq: int | None = None,
-             input_patch: Any = None) -> str:
-        """A new execution from the state as of ledger entry ``at_seq``; returns its id."""
-        limits.check_value(input_patch, "the input patch")
-        return self._commands.fork(execution_id, at_seq, input_patch)
-
-    def signal(self, execution_id: str, name: str, data: Any = None) -> None:
-        """Store a signal for the execution's wait steps and handlers."""
-        if not name.strip():
-            raise errors.InputValidationError(
-                "a signal needs a name: the one a wait step or an `on:` handler listens for")
-        value = {} if data is None else data
-        limits.check_value(value, "signal data")
-        values.check(value, "data", "the signal data")
-        self._commands.apply(execution_id, A.SIGNAL,
-                           lambda tr: actions.signal(tr, name, value), strict=False)
-
-    def set_state(self, execution_id: str, path: str, value: Any,
-                  reason: str | None = None) -> int:
-        """Set ``path`` (dotted) in the state of a paused execution; the new state version."""
-        limits.check_value(value, "the state value")
-        keys = [k for k in path.split(".") if k]
-        if not keys:
-            raise errors.InputValidationError("a state path such as 'case.risk' is required",
-                                              path=path)
-
-        def edit(tr: Transition) -> int:
-            new = editing.set_path(tr.state, keys, value)
-            actions.edit_state(tr, new, {"set": path, "value": value}, reason)
-            return tr.view.row.state_version + 1
-        return self._commands.apply(execution_id, A.EDIT_STATE, edit)
-
-    def patch_state(self, execution_id: str, patch: Any, reason: str | None = None, *,
-                    json_patch: bool = False) -> int:
-        """Edit the state of a paused execution with a JSON merge patch (RFC 7386): a JSON
-        object whose keys replace the document's (``None`` removes a key; anything but an
-        object is refused, since it would replace the whole document). With ``json_patch``,
-        ``patch`` is an RFC 6902 JSON Patch instead: a list of operations, applied all or
-        none. The ledger entry records the patch under ``merge_patch`` or ``json_patch``.
-        Returns the new state version."""
-        limits.check_value(patch, "the patch")
-
-        def edit(tr: Transition) -> int:
-            if json_patch:
-                new = editing.json_patch(tr.state, patch)
-                how = {"json_patch": patch}
-            else:
-                new = editing.merge_patch(tr.state, patch)
-                how = {"merge_patch": patch}
-            actions.edit_state(tr, new, how, reason)
-            return tr.view.row.state_version + 1
-        return self._commands.apply(execution_id, A.EDIT_STATE, edit)
-
 
 def _updates_to(results: running.Results, listener: Callable[[ExecutionUpdate], None] | None,
                 ) -> Callable[[ExecutionView], None]:
+    from ledgerflow.engine.reports.records import ExecutionUpdate
+
     def hear(view: ExecutionView) -> None:
         results.heard(view)  # whoever waits for a result wakes at once
         if listener is not None:

@@ -7,34 +7,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import Any
-
-import jsonpatch
+from typing import TYPE_CHECKING, Any
 
 from ledgerflow import errors
 from ledgerflow.clock import Clock
-from ledgerflow.definition.outline import StepOutline
-from ledgerflow.engine.agents import admin
-from ledgerflow.engine.control import retention
-from ledgerflow.engine.control.commands import Controller
+from ledgerflow.definition.outline import WAITING_TYPES, StepOutline
+from ledgerflow.engine.control import lookup
 from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.reports import status as reports
-from ledgerflow.engine.reports import workers as worker_reports
-from ledgerflow.engine.reports.history import HistoryEntry, history_entries
-from ledgerflow.engine.reports.records import (
-    BreakerTransition,
-    DefinitionInfo,
-    ExecutionSummary,
-    LogRecord,
-    RoutingDecision,
-    StateVersion,
-)
-from ledgerflow.engine.reports.tombstone import Tombstone
-from ledgerflow.engine.rules import kinds
-from ledgerflow.ledger.chain import Actor
-from ledgerflow.ledger.verify import ExecutionHead, VerifyResult, verify_execution
+from ledgerflow.ledger.actor import Actor
 from ledgerflow.storage.base import ExecutionFilter, Store
 from ledgerflow.storage.rows import ExecutionRow, StepRow
+
+# loaded by the commands that use them (a status needs none): agent reports, the public
+# records of executions and of what happened around them, the history, the verifier,
+# workers and retention
+if TYPE_CHECKING:
+    from ledgerflow.engine.agents import admin
+    from ledgerflow.engine.control import retention
+    from ledgerflow.engine.reports import workers as worker_reports
+    from ledgerflow.engine.reports.activity import BreakerTransition, LogRecord, RoutingDecision
+    from ledgerflow.engine.reports.history import HistoryEntry
+    from ledgerflow.engine.reports.records import DefinitionInfo, ExecutionSummary, StateVersion
+    from ledgerflow.engine.reports.tombstone import Tombstone
+    from ledgerflow.ledger.verify import VerifyResult
 
 ETA_SAMPLE = 20  # completed runs of the same workflow behind an ETA
 
@@ -47,19 +43,22 @@ class Reads:
     clock: Clock
     actor: Actor
     definitions: Definitions
-    _commands: Controller
 
     def _row(self, execution_id: str) -> ExecutionRow:
-        return self._commands.row(execution_id)
+        return lookup.execution_row(self.store, self.tenant, execution_id)
 
     # definitions and executions -------------------------------------------------------
     def workflows(self) -> list[DefinitionInfo]:
         """The latest version of every stored workflow, by name."""
+        from ledgerflow.engine.reports.records import DefinitionInfo
+
         return [DefinitionInfo.from_row(r) for r in self.store.list_definitions(self.tenant)]
 
     def execution(self, execution_id: str) -> ExecutionSummary:
         """One execution; an unknown id raises ``errors.ExecutionNotFound`` (and an id
         retention removed, ``errors.ExecutionRemoved`` with its tombstone)."""
+        from ledgerflow.engine.reports.records import ExecutionSummary
+
         return ExecutionSummary.from_row(self._row(execution_id))
 
     def forks(self, execution_id: str) -> list[str]:
@@ -72,7 +71,7 @@ class Reads:
         expected = reports.expected_duration(
             self.store.durations(self.tenant, row.workflow, ETA_SAMPLE))
         steps = self.definitions.outline(row.tenant_id, row.workflow, row.workflow_version)
-        waits = {s.id: s.signal or "" for s in steps if kinds.of(s.type).waiting}
+        waits = {s.id: s.signal or "" for s in steps if s.type in WAITING_TYPES}
         pending = sum(1 for g in self.store.load_signals(row.id) if g.consumed_by is None
                       and any(w == g.name for w in waits.values()))
         rows = self.store.load_steps(row.id)
@@ -87,6 +86,8 @@ class Reads:
                  steps: Sequence[StepOutline]) -> dict[str, tuple[str, int]]:
         """The steps whose capability the worker holding the execution limits: (the
         capability, its limit) by step id (looked up only while a step is pending)."""
+        from ledgerflow.engine.reports import workers as worker_reports
+
         if row.lease_owner is None or not any(s.status == "pending" for s in rows):
             return {}
         limits = worker_reports.limits_of(self.store, row.lease_owner)
@@ -94,6 +95,8 @@ class Reads:
 
     def _offered_by(self, steps: list[StepRow]) -> dict[str, list[str]]:
         """Live workers offering the capabilities ``steps`` wait for (none asked: none)."""
+        from ledgerflow.engine.reports import workers as worker_reports
+
         wanted = {s.waiting_for for s in steps if s.waiting_for is not None}
         if not wanted:
             return {}
@@ -106,12 +109,16 @@ class Reads:
 
     def history(self, execution_id: str) -> list[HistoryEntry]:
         """The execution's ledger, oldest first, with the state version each entry made."""
+        from ledgerflow.engine.reports.history import history_entries
+
         row = self._row(execution_id)
         return history_entries(self.store.load_ledger(row.id),
                                self.store.list_state_versions(row.id))
 
     def state(self, execution_id: str, version: int | None = None) -> StateVersion:
         """The state document as of ``version`` (default: the current one)."""
+        from ledgerflow.engine.reports.records import StateVersion
+
         row = self._row(execution_id)
         wanted = row.state_version if version is None else version
         found = self.store.load_state_version(row.id, wanted)
@@ -125,18 +132,24 @@ class Reads:
 
     def state_diff(self, execution_id: str, old: int, new: int) -> list[dict[str, Any]]:
         """The RFC 6902 JSON Patch that turns state version ``old`` into ``new``."""
+        import jsonpatch
+
         before = self.state(execution_id, old).state
         after = self.state(execution_id, new).state
         return list(jsonpatch.make_patch(before, after).patch)
 
     def routing(self, execution_id: str) -> list[RoutingDecision]:
         """Every routing decision of an execution, with its outcome."""
+        from ledgerflow.engine.reports.activity import RoutingDecision
+
         rows = self.store.load_decisions(self._row(execution_id).id)
         return [RoutingDecision.from_row(d) for d in rows]
 
     def logs(self, execution_id: str, after: int = 0, limit: int = 1000) -> list[LogRecord]:
         """Telemetry of an execution (step logs, events, errors, decisions), oldest first,
         from record id ``after`` on."""
+        from ledgerflow.engine.reports.activity import LogRecord
+
         rows = self.store.read_telemetry(self._row(execution_id).id, after, limit)
         return [LogRecord.from_row(r) for r in rows]
 
@@ -152,11 +165,15 @@ class Reads:
     def cleanup(self, older_than: float, dry_run: bool = False) -> retention.CleanupReport:
         """Remove finished executions that ended more than ``older_than`` seconds ago, each
         replaced by a tombstone; ``dry_run`` only reports what would be removed."""
+        from ledgerflow.engine.control import retention
+
         return retention.cleanup(self.store, self.tenant, older_than, self.clock.now(),
                                  f"{self.actor.kind}:{self.actor.id}", dry_run)
 
     def tombstones(self) -> list[Tombstone]:
         """What retention removed from this tenant, oldest removal first."""
+        from ledgerflow.engine.reports.tombstone import Tombstone
+
         return [Tombstone.from_row(t) for t in self.store.list_tombstones(self.tenant)]
 
     # verification ---------------------------------------------------------------------
@@ -171,6 +188,8 @@ class Reads:
             yield self._verify_row(row)
 
     def _verify_row(self, row: ExecutionRow) -> VerifyResult:
+        from ledgerflow.ledger.verify import ExecutionHead, verify_execution
+
         head = ExecutionHead(execution_id=row.id, tenant_id=row.tenant_id,
                              head_seq=row.head_seq, head_hash=row.head_hash,
                              state_sha256=row.state_sha256)
@@ -184,10 +203,14 @@ class Reads:
     # agents and workers -------------------------------------------------------------------
     def agents(self) -> list[admin.AgentInfo]:
         """Agents of live workers with their breakers and statistics."""
+        from ledgerflow.engine.agents import admin
+
         return admin.agents(self.store, self.clock.now())
 
     def workers(self, *, everyone: bool = False) -> list[worker_reports.WorkerInfo]:
         """Workers alive or stopping, what each holds and runs (``everyone``: all)."""
+        from ledgerflow.engine.reports import workers as worker_reports
+
         return worker_reports.workers(self.store, self.clock.now(), everyone=everyone)
 
     def capabilities(self, workflow: str) -> list[str]:
@@ -202,6 +225,9 @@ class Reads:
     def reset_breaker(self, agent: str, capability: str | None = None,
                       ) -> list[BreakerTransition]:
         """Close an agent's breaker by hand (recorded with this app's actor)."""
+        from ledgerflow.engine.agents import admin
+        from ledgerflow.engine.reports.activity import BreakerTransition
+
         moved = admin.reset(self.store, agent, capability, self.actor.id, self.clock.now())
         return [BreakerTransition.from_row(t) for t in moved]
 
@@ -209,12 +235,16 @@ class Reads:
         """Check every agent's stored statistics against the ones rebuilt from the stored
         decisions (one agent per item, ``agree`` or what ``differs``); writes nothing.
         ``write``: a repair, the rebuilt statistics replace the stored ones."""
+        from ledgerflow.engine.agents import admin
+
         return admin.recalculate(self.store, write=write, now=self.clock.now())
 
     # last in the class: the name shadows the builtin in annotations after it
     def list(self, *, status: str | None = None, workflow: str | None = None,
              limit: int = 50) -> list[ExecutionSummary]:
         """This tenant's executions, newest first."""
+        from ledgerflow.engine.reports.records import ExecutionSummary
+
         rows = self.store.list_executions(
             ExecutionFilter(tenant_id=self.tenant, status=status, workflow=workflow,
                             limit=limit)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from ledgerflow import definition as defs
 from ledgerflow import errors
 from ledgerflow.clock import Clock
-from ledgerflow.engine.control import editing, retention
+from ledgerflow.engine.control import editing, lookup
 from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.model.graph import graph_of
 from ledgerflow.engine.model.lifecycle import OperatorAction, StepStatus
@@ -30,8 +30,6 @@ from ledgerflow.storage.rows import ExecutionRow, LedgerRow, parse_column
 
 T = TypeVar("T")
 ATTEMPTS = 20  # guard failures caused by workers, retried on fresh rows
-PREFIX_MIN = 8  # an id prefix this long or longer names the one execution it starts
-PREFIX_SHOWN = 3  # candidates an ambiguous prefix's error lists
 OPERATOR_EVENTS = frozenset({
     "execution.paused", "execution.resumed", "execution.cancelled", "execution.retried",
     "execution.rerun", "state.edited",
@@ -48,33 +46,8 @@ class Controller:
         self.tenant = tenant
 
     def row(self, execution_id: str) -> ExecutionRow:
-        """The execution's row, by its id or by an unambiguous prefix of ``PREFIX_MIN`` or
-        more characters (an exact id wins over a prefix). Unknown ids, ambiguous prefixes
-        and ids retention removed are errors that say which."""
-        row = self.store.load_execution(self.tenant, execution_id) \
-            or self._by_prefix(execution_id)
-        if row is None:
-            removed = retention.removed_error(self.store, self.tenant, execution_id)
-            if removed is not None:
-                raise removed
-            raise errors.ExecutionNotFound(f"execution {execution_id!r} not found",
-                                           id=execution_id)
-        return row
-
-    def _by_prefix(self, prefix: str) -> ExecutionRow | None:
-        if len(prefix) < PREFIX_MIN:
-            return None
-        found = self.store.execution_ids_by_prefix(self.tenant, prefix, PREFIX_SHOWN + 1)
-        if len(found) > 1:
-            many = len(found) > PREFIX_SHOWN
-            count = f"more than {PREFIX_SHOWN}" if many else str(len(found))
-            shown = ", ".join(found[:PREFIX_SHOWN]) + (", …" if many else "")
-            raise errors.AmbiguousExecutionId(
-                f"execution id prefix {prefix!r} is ambiguous: the ids of {count} executions "
-                f"start with it ({shown}); give more of the id", id=prefix,
-                candidates=found[:PREFIX_SHOWN],
-            )
-        return self.store.load_execution(self.tenant, found[0]) if found else None
+        """The execution's row, by its id or an unambiguous prefix (``lookup``)."""
+        return lookup.execution_row(self.store, self.tenant, execution_id)
 
     def view(self, execution_id: str) -> ExecutionView:
         row = self.row(execution_id)

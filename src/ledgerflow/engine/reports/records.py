@@ -2,25 +2,20 @@
 
 Every type is a frozen value with ``to_dict()``, the JSON shape a face shows (the CLI's
 ``--json`` prints exactly these dictionaries). Stored JSON columns are parsed here, so a
-caller never sees storage text.
+caller never sees storage text. What happened around an execution (routing decisions,
+logs, breaker moves) is in ``reports.activity``.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.reports.status import graph_steps, progress_of
-from ledgerflow.storage.rows import (
-    BreakerTransitionRow,
-    DecisionRow,
-    DefinitionRow,
-    ExecutionRow,
-    StateVersionRow,
-    TelemetryRow,
-    parse_column,
-)
+from ledgerflow.storage.rows import DefinitionRow, ExecutionRow, StateVersionRow, parse_column
+
+if TYPE_CHECKING:
+    from ledgerflow.engine.model.view import ExecutionView
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -110,78 +105,6 @@ class StateVersion:
         return cls(execution_id=row.execution_id, version=row.version, seq=row.seq,
                    sha256=row.sha256, created_at=row.created_at,
                    state=parse_column(row.state, f"state version {row.version}"))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class RoutingDecision:
-    """How one attempt was routed: the chosen agent, every candidate's score, the outcome."""
-
-    execution_id: str
-    step_id: str
-    epoch: int
-    attempt: int
-    capability: str
-    agent: str
-    candidates: list[dict[str, Any]]
-    reason: str
-    decided_at: str
-    outcome: str | None  # "success" | "failure", once the attempt ended
-    duration_ms: float | None
-    finished_at: str | None
-
-    @classmethod
-    def from_row(cls, row: DecisionRow) -> RoutingDecision:
-        candidates = parse_column(row.candidates, f"candidates of step {row.step_id!r}")
-        return cls(execution_id=row.execution_id, step_id=row.step_id, epoch=row.epoch,
-                   attempt=row.attempt, capability=row.capability, agent=row.agent,
-                   candidates=candidates, reason=row.reason, decided_at=row.decided_at,
-                   outcome=row.outcome, duration_ms=row.duration_ms,
-                   finished_at=row.finished_at)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class LogRecord:
-    """One telemetry record of an execution: a step log, an engine event, an error."""
-
-    id: int | None
-    kind: str
-    step_id: str | None
-    message: str
-    fields: Any
-    at: str
-
-    @classmethod
-    def from_row(cls, row: TelemetryRow) -> LogRecord:
-        return cls(id=row.id, kind=row.kind, step_id=row.step_id, message=row.message,
-                   fields=parse_column(row.fields, f"fields of log record {row.id}"),
-                   at=row.occurred_at)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class BreakerTransition:
-    """A circuit breaker moving from one state to another, and who or what moved it."""
-
-    capability: str
-    agent: str
-    from_state: str
-    to_state: str
-    reason: str
-    actor: str
-    occurred_at: str
-    id: int | None
-
-    @classmethod
-    def from_row(cls, row: BreakerTransitionRow) -> BreakerTransition:
-        return cls(**asdict(row))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ledgerflow.definition.model import Definition
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.rows import ExecutionRow, StepRow, parse_column
+
+if TYPE_CHECKING:  # annotations only: a status never loads the definition model
+    from ledgerflow.definition.model import Definition
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -133,7 +134,7 @@ def progress_of(steps: Iterable[StepRow], graph: Collection[str]) -> Progress:
 def expected_duration(history: Sequence[tuple[str, str]]) -> float | None:
     """Median duration of earlier runs, given their (started_at, finished_at)."""
     durations = [(parse_time(end) - parse_time(start)).total_seconds() for start, end in history]
-    return round(statistics.median(durations), 6) if durations else None
+    return round(_median(durations), 6) if durations else None
 
 
 def eta(status: ExecutionStatus, elapsed: float | None, expected: float | None) -> float | None:
@@ -290,3 +291,10 @@ def _heartbeat(step: StepRow) -> dict[str, Any]:
     if not isinstance(beat, dict) or beat.get("epoch") != step.epoch:
         return {}
     return {"heartbeat_at": step.heartbeat_at, "heartbeat": beat.get("details")}
+
+
+def _median(values: Sequence[float]) -> float:
+    """``statistics.median`` (whose module a status would load for this alone)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledgerflow.storage.base import Store
-from ledgerflow.storage.rows import WorkerRow
+
+if TYPE_CHECKING:  # annotations only: the rows load on first use (``rows``)
+    from ledgerflow.storage.agent_rows import WorkerRow
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

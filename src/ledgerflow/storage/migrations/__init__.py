@@ -12,9 +12,13 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 from ledgerflow import errors
+
+# the SQL files beside this module (read as files: importing importlib.resources costs a
+# command's start-up more than reading them)
+HERE = Path(__file__).parent
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -32,7 +36,7 @@ class Migration:
 @cache
 def discover(dialect: str) -> tuple[Migration, ...]:
     """All migrations of a dialect, in version order, numbered 1, 2, 3... without gaps."""
-    folder = resources.files(__package__).joinpath(dialect)
+    folder = HERE / dialect
     found: list[Migration] = []
     for entry in folder.iterdir():
         match = _FILE.match(entry.name)
