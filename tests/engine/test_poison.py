@@ -245,6 +245,11 @@ def test_an_execution_that_cannot_even_fail_is_quarantined_and_named(
                                "change of it: StorageError")
         logged = [r for r in app.logs("bad") if r.message == "execution.quarantined"]
         assert len(logged) == 1 and "failing it did not work either" in str(logged[0].fields)
+        aside = app.status("bad").quarantined  # status says why it does not move
+        assert aside is not None and aside["since"] == logged[0].at
+        assert aside["reason"].startswith("the worker could not write the change of it: ")
+        assert "failing it did not work either" in aside["reason"]
+        assert app.status(good).quarantined is None
         assert all(r.ok for r in app.verify_all())
         assert "Traceback" not in capfd.readouterr().err
     finally:

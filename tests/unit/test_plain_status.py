@@ -61,6 +61,8 @@ CASES = {
                      {"step": "nap", "signal": None, "until": "2026-12-05T07:00:00Z"}),
         waiting_for_agents=({"step": "ship", "message": "waiting for an agent offering "
                              "shipping.book (none running)"},),
+        quarantined={"since": "2026-12-05T06:48:00Z", "reason": "the worker could not write "
+                     "the change of it: StorageError: disk I/O error"},
         steps=(step("charge", heartbeat_at="2026-12-05T06:47:16Z",
                     heartbeat={"done": 3, "of": 10}),
                step("ship", "pending", waiting="waiting for a slot of shipping.book (2 run)"))),

@@ -118,6 +118,9 @@ def _lines_before_table(report: ExecutionReport) -> list[str]:
     lines += [f"waiting: step {a['step']} is {a['message']}" for a in report.waiting_for_agents]
     if report.signals_pending:
         lines.append(f"signals received, not yet taken by a wait: {report.signals_pending}")
+    if report.quarantined:
+        lines.append(f"quarantined: set aside by its worker since "
+                     f"{report.quarantined['since']}: {report.quarantined['reason']}")
     if report.error:
         lines.append(f"error: {report.error}")
     if report.recoveries:

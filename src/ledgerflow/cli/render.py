@@ -111,6 +111,10 @@ def status(console: Console, report: ExecutionReport) -> None:
         console.print(f"[blue]waiting:[/] {line}", highlight=False)
     if report.signals_pending:
         console.print(f"signals received, not yet taken by a wait: {report.signals_pending}")
+    if report.quarantined:
+        why = escape(f"set aside by its worker since {report.quarantined['since']}: "
+                     f"{report.quarantined['reason']}")
+        console.print(f"[red]quarantined:[/] {why}", highlight=False)
     if report.error:
         console.print(f"[red]error:[/] {escape(report.error)}")
     if report.recoveries:

@@ -153,6 +153,11 @@ class AgentTables(SqlMixin):
             with self._transaction() as conn:
                 self._executemany(conn, "insert_telemetry", [_without_id(r) for r in rows])
 
+    def last_telemetry(self, execution_id: str, kind: str,
+                       message: str) -> TelemetryRow | None:
+        rows = self._read("telemetry_last_of_execution", (execution_id, kind, message))
+        return build(row_types.TelemetryRow, rows[0]) if rows else None
+
     def read_telemetry(self, execution_id: str | None, after: int = 0,
                        limit: int = 1000) -> list[TelemetryRow]:
         if execution_id is None:

@@ -319,5 +319,10 @@ class Store(Protocol):
 
     def write_telemetry(self, rows: Sequence[TelemetryRow]) -> None: ...
 
+    def last_telemetry(self, execution_id: str, kind: str,
+                       message: str) -> TelemetryRow | None:
+        """The execution's latest telemetry record of ``kind`` with ``message``."""
+        ...
+
     def read_telemetry(self, execution_id: str | None, after: int = 0,
                        limit: int = 1000) -> list[TelemetryRow]: ...

@@ -14,6 +14,7 @@ from ledgerflow.clock import Clock
 from ledgerflow.definition.outline import WAITING_TYPES, StepOutline
 from ledgerflow.engine.control import lookup
 from ledgerflow.engine.definitions import Definitions
+from ledgerflow.engine.model.lifecycle import QUARANTINED, ExecutionStatus
 from ledgerflow.engine.reports import status as reports
 from ledgerflow.ledger.actor import Actor
 from ledgerflow.storage.base import ExecutionFilter, Store
@@ -78,9 +79,21 @@ class Reads:
         extras = reports.Extras(waits=waits, forks=self.store.list_forks(row.id),
                                signals_pending=pending, offered_by=self._offered_by(rows),
                                needs={s.id: s.needs for s in steps},
-                               limited=self._limited(row, rows, steps))
+                               limited=self._limited(row, rows, steps),
+                               quarantined=self._quarantined(row))
         return reports.report(row, rows, frozenset(s.id for s in steps), self.clock.now(),
                               expected, extras)
+
+    def _quarantined(self, row: ExecutionRow) -> dict[str, str] | None:
+        """Why a worker set the unfinished execution aside, if it did after its last change
+        (a worker records it in telemetry: failing it could not be written either)."""
+        if ExecutionStatus(row.status).terminal:
+            return None
+        record = self.store.last_telemetry(row.id, "error", QUARANTINED)
+        if record is None or record.occurred_at < row.updated_at:
+            return None
+        reason = json.loads(record.fields).get("error", "")
+        return {"reason": str(reason), "since": record.occurred_at}
 
     def _limited(self, row: ExecutionRow, rows: list[StepRow],
                  steps: Sequence[StepOutline]) -> dict[str, tuple[str, int]]:

@@ -66,6 +66,10 @@ _TERMINAL_EXECUTION = frozenset(
 E = ExecutionStatus
 S = StepStatus
 
+# the telemetry message of an execution a worker set aside (it could neither move it on nor
+# fail it): the worker records it, ``status`` shows it
+QUARANTINED = "execution.quarantined"
+
 EXECUTION_TRANSITIONS: dict[ExecutionStatus, frozenset[ExecutionStatus]] = {
     E.PENDING: frozenset({E.RUNNING, E.FAILED, E.CANCELLED, E.PAUSED, E.EXPIRED}),
     E.RUNNING: frozenset(

@@ -82,6 +82,8 @@ class ExecutionReport:
     signals_pending: int = 0  # received, not yet taken by a wait step
     # steps no worker could route: step, capability, offered_by (live workers), message
     waiting_for_agents: tuple[dict[str, Any], ...] = ()
+    # a worker set it aside, able neither to move it on nor to fail it: reason, since
+    quarantined: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -154,6 +156,7 @@ class Extras:
     needs: Mapping[str, Sequence[str]] = field(default_factory=dict)  # step id -> its needs
     # step id -> (its capability, the limit of it in the worker holding the execution)
     limited: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    quarantined: Mapping[str, Any] | None = None  # a worker set it aside: reason, since
 
 
 READY = "ready, waiting for a free slot"
@@ -237,6 +240,7 @@ def report(row: ExecutionRow, steps: Sequence[StepRow], graph: Collection[str],
         forked_at_seq=row.forked_at_seq,
         forks=tuple(extra.forks),
         signals_pending=extra.signals_pending,
+        quarantined=dict(extra.quarantined) if extra.quarantined else None,
         waiting_for_agents=tuple(_agent_wait(s.step_id, s.waiting_for, extra.offered_by)
                                  for s in steps
                                  if s.status == StepStatus.PENDING and s.waiting_for),

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from ledgerflow.clock import Clock
+from ledgerflow.engine.model.lifecycle import QUARANTINED
 from ledgerflow.engine.model.transition import Built, Dispatch
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.base import Store
@@ -17,7 +18,6 @@ from ledgerflow.storage.rows import TelemetryRow
 from ledgerflow.telemetry.buffer import BufferStats, Record, TelemetryBuffer
 
 log = logging.getLogger("ledgerflow.telemetry")
-QUARANTINED = "execution.quarantined"
 ERROR_EVENTS = frozenset({"step.failed", "step.retry_scheduled", "step.interrupted",
                           "execution.failed"})
 

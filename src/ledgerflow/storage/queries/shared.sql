@@ -259,6 +259,10 @@ VALUES (:kind, :execution_id, :step_id, :message, :fields, :occurred_at);
 -- name: telemetry_of_execution
 SELECT * FROM telemetry WHERE execution_id = ? AND id > ? ORDER BY id LIMIT ?;
 
+-- name: telemetry_last_of_execution
+SELECT * FROM telemetry WHERE execution_id = ? AND kind = ? AND message = ?
+ORDER BY id DESC LIMIT 1;
+
 -- name: telemetry_all
 SELECT * FROM telemetry WHERE id > ? ORDER BY id LIMIT ?;
 
