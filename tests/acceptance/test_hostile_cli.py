@@ -180,3 +180,10 @@ def test_malformed_requests(backend_url: str, eid: str) -> None:
     assert "a signal needs a name" in refused(backend_url, "signal", eid, " ")
     with App(backend_url) as app:
         assert app.forks(eid) == []  # nothing was started by the refused fork
+
+
+def test_a_json_file_that_is_not_utf8_is_one_line(db_url: str, eid: str,
+                                                  tmp_path: Path) -> None:
+    (tmp_path / "input.json").write_bytes(b'\xff\xfe{"a": 1}')
+    line = refused(db_url, "start", "flow", "--input", f"@{tmp_path / 'input.json'}", status=2)
+    assert line.endswith("input.json is not UTF-8 text (byte 0); save the file as UTF-8")

@@ -64,6 +64,9 @@ def parse_json_arg(raw: str, what: str) -> Any:
                 text = file.read(MAX_DOCUMENT_BYTES + 1)
         except OSError as exc:
             raise click.BadParameter(f"cannot read {path}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise click.BadParameter(f"{path} is not UTF-8 text (byte {exc.start}); save "
+                                     "the file as UTF-8") from None
         source = f"{what} file {path}"
     check_json_text(text, source)  # too long or too deep: one line, no traceback
     try:
