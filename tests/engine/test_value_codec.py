@@ -13,6 +13,8 @@ import pytest
 import rfc8785
 
 from ledgerflow import App
+from ledgerflow.ledger import values
+from ledgerflow.ledger.canonical import canonical_text
 from tests.support import Agents
 
 FLOW = {"name": "vals", "steps": [
@@ -140,3 +142,38 @@ def test_an_expression_result_beyond_2_53_fails_its_step_only(app: App,
     assert "input.n.deep: integer 9007199254740993 is outside ±2^53" in (report.error or "")
     assert agents.calls["a"] == 1  # only the good one ran
     assert all(r.ok for r in app.verify_all())
+
+
+OLD_FLOW = {"name": "old", "steps": [
+    {"id": "a", "agent": "v.make", "output": "m", "input": {"v": "${input.v}"}},
+    {"id": "w", "type": "wait", "signal": "go", "needs": ["a"]},
+    {"id": "b", "agent": "v.take", "needs": ["w"], "input": {"m": "${state.m}",
+                                                            "v": "${input.v}"}},
+]}
+
+
+def test_a_database_written_as_rfc8785_text_verifies_and_runs_on(
+        backend_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before the codec, every value column held RFC 8785 text: ``2.0`` as ``2``, ``1e16`` as
+    ``10000000000000000``. Such a database verifies, and a worker carries its executions on
+    (the integer beyond 2^53 is the double it denotes, not a value the ledger refuses)."""
+    seen: list[Any] = []
+    with monkeypatch.context() as old_way:
+        old_way.setattr(values, "encode", lambda value, root="value": canonical_text(value))
+        with offer(App(backend_url), seen) as first:
+            first.apply(OLD_FLOW)
+            eid = first.start("old", {"v": 1e16})
+            first.run_until_idle()
+            assert first.status(eid).status == "waiting"
+            row = first.store.load_execution("default", eid)
+            assert row is not None and row.input == '{"v":10000000000000000}'
+            assert '"alpha":2,' in row.state
+    with offer(App(backend_url), seen) as second:
+        assert all(r.ok for r in second.verify_all())
+        second.signal(eid, "go")
+        second.run_until_idle()
+        assert second.status(eid).status == "completed"
+        assert all(r.ok for r in second.verify_all())
+    got = seen[-1]
+    assert type(got["v"]) is float and got["v"] == 1e16
+    assert exact(got["m"]) == exact({"alpha": 2, "neg": 0, "pair": [1, 2.5], "zeta": 1})
