@@ -367,3 +367,12 @@ class CopyFailed(StorageError):
 
 class LedgerError(LedgerflowError):
     """An operation on the ledger was refused."""
+
+
+class UnstorableValue(LedgerError):
+    """A value the ledger cannot hold (``ledger.values.encode``); ``reason`` is the one line
+    naming its path (``output.n: integer 2^60 is outside ±2^53``)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        self.reason = reason
+        super().__init__(message)

@@ -199,17 +199,23 @@ _LONG_DIGITS = re.compile(r"[0-9]{16}")  # an integer literal that may lie beyon
 
 def encode(value: Any, root: str = "value") -> str:
     """The text ``value`` is stored as (see the module docstring). A value that cannot be
-    stored raises ``errors.LedgerError`` with the one line of ``problem`` (path from
-    ``root``)."""
+    stored raises ``errors.UnstorableValue`` whose ``reason`` is the one line of
+    ``problem`` (path from ``root``): the quick look here checks the same rules, and
+    ``problem`` runs only to name what it found."""
     try:
-        text = _WRITER.encode(value) if _plain(value) else None
+        text = _WRITER.encode(value) if _plain(value, 0) else None
     except (RecursionError, ValueError):
         text = None  # nested too deep for the quick look, or not finite: named below
     if text is None or (not text.isascii() and _SURROGATE.search(text)):
         reason = problem(value, root)
         if reason is not None:
-            raise errors.LedgerError(f"value cannot be written to the ledger: {reason}")
+            raise errors.UnstorableValue(f"value cannot be written to the ledger: {reason}",
+                                         reason=reason)
         text = _WRITER.encode(value)  # subclasses of the JSON types: written as those
+    if len(text) > MAX_BYTES:
+        reason = f"{root}: larger than the {MAX_BYTES // (1024 * 1024)} MiB a value may take"
+        raise errors.UnstorableValue(f"value cannot be written to the ledger: {reason}",
+                                     reason=reason)
     return text
 
 
@@ -243,22 +249,26 @@ def object_text(members: dict[str, str]) -> str:
                            for key, part in members.items()]) + "}"
 
 
-def _plain(value: Any) -> bool:
+def _plain(value: Any, depth: int) -> bool:
     """Whether ``value`` holds only the exact JSON types, string keys and integers within
-    ±2^53 (then ``_WRITER`` writes it exactly, or raises for a non-finite float)."""
+    ±2^53, nested at most ``MAX_DEPTH`` deep (then ``_WRITER`` writes it exactly, or raises
+    for a non-finite float); ``depth``: the containers around it."""
     kind = type(value)
     if kind in _LEAVES:
         return True
     if kind is int:
         return bool(-MAX_SAFE_INT <= value <= MAX_SAFE_INT)
+    depth += 1
+    if depth > MAX_DEPTH:
+        return False
     if kind is dict:
         for key, item in value.items():
-            if type(key) is not str or (type(item) not in _LEAVES and not _plain(item)):
+            if type(key) is not str or (type(item) not in _LEAVES and not _plain(item, depth)):
                 return False
         return True
     if kind is list or kind is tuple:
         for item in value:  # noqa: SIM110  (a plain loop: all() is slower on short lists)
-            if type(item) not in _LEAVES and not _plain(item):
+            if type(item) not in _LEAVES and not _plain(item, depth):
                 return False
         return True
     return False

@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from ledgerflow import errors
 from ledgerflow.clock import Clock
 from ledgerflow.engine.agents.registry import AgentRegistry
 from ledgerflow.engine.model.lifecycle import StepStatus
@@ -94,10 +95,10 @@ def _stored(output: Any) -> tuple[Any, str, str, str | None]:
     same), that text, its RFC 8785 text, or the reason it cannot be stored. Encoded here,
     so the writer thread never encodes an output."""
     try:
-        error = values.problem(output, "output")
-        if error is None:
-            output, output_text = values.settle(output, "output")
-            return output, output_text, canonical.canonical_text(output), None
+        output, output_text = values.settle(output, "output")
+        return output, output_text, canonical.canonical_text(output), None
+    except errors.UnstorableValue as exc:
+        error = exc.reason
     except BaseException as exc:
         error = f"output could not be encoded: {values.describe(exc)}"
     return None, "null", "null", f"the output cannot be stored: {error}"
