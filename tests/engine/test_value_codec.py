@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ import rfc8785
 from ledgerflow import App
 from ledgerflow.ledger import values
 from ledgerflow.ledger.canonical import canonical_text
-from tests.support import Agents
+from tests.support import Agents, run_cli
 
 FLOW = {"name": "vals", "steps": [
     {"id": "a", "agent": "v.make", "output": "m"},
@@ -177,3 +178,24 @@ def test_a_database_written_as_rfc8785_text_verifies_and_runs_on(
     got = seen[-1]
     assert type(got["v"]) is float and got["v"] == 1e16
     assert exact(got["m"]) == exact({"alpha": 2, "neg": 0, "pair": [1, 2.5], "zeta": 1})
+
+
+def test_literals_of_a_definition_are_the_same_in_every_process(backend_url: str,
+                                                                tmp_path: Path) -> None:
+    """A worker process that did not apply the definition compiles it from what is stored:
+    its literals keep their types and order there too."""
+    flow = {"name": "lit", "steps": [
+        {"id": "b", "agent": "v.take", "input": {"z": 2.0, "a": -0.0, "n": "${2.0}"}}]}
+    agents = tmp_path / "take.py"
+    agents.write_text("import ledgerflow\n\n\n@ledgerflow.agent('v.take')\n"
+                      "def take(ctx, data):\n    return data\n")
+    with offer(App(backend_url), []) as applied:
+        applied.apply(flow)
+        here = applied.start("lit")
+        applied.run_until_idle()
+    with App(backend_url) as reader:
+        there = reader.start("lit")  # no worker here: a worker process runs it
+        run_cli(tmp_path, backend_url, "worker", "--agents", str(agents), "--until-idle")
+        assert reader.status(there).status == "completed"
+        expected = exact({"z": 2.0, "a": -0.0, "n": 2.0})
+        assert exact(reader.result(here)) == exact(reader.result(there)) == expected

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from ledgerflow import errors
 from ledgerflow.ledger import canonical
-from ledgerflow.ledger.values import MAX_SAFE_INT, decode, encode, settle
+from ledgerflow.ledger.values import MAX_SAFE_INT, decode, encode, problem, settle
 
 SAFE = st.integers(-MAX_SAFE_INT, MAX_SAFE_INT)
 NEAR_LIMIT = st.integers(MAX_SAFE_INT - 3, MAX_SAFE_INT) | st.integers(-MAX_SAFE_INT,
@@ -124,3 +124,22 @@ def test_subclasses_of_the_json_types_are_stored_as_those_types() -> None:
     back = decode(encode({Name("k"): Level.HIGH, "n": Name("x")}))
     assert back == {"k": 3, "n": "x"}
     assert type(back["k"]) is int and type(back["n"]) is str
+
+
+ANY = st.recursive(
+    SCALARS | st.integers() | st.floats() | st.text() | st.binary(max_size=2),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner)
+    | st.dictionaries(TEXTS | st.integers(0, 3), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(ANY)
+def test_encode_refuses_exactly_what_the_value_check_refuses(value: Any) -> None:
+    reason = problem(value, "value")
+    try:
+        encode(value)
+    except errors.UnstorableValue as exc:
+        assert exc.reason == reason
+    else:
+        assert reason is None
