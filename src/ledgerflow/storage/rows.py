@@ -8,6 +8,7 @@ are text in both dialects, never ``jsonb`` (which would reorder keys and drop ``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,13 +16,15 @@ from ledgerflow import errors
 from ledgerflow.ledger import values
 
 
-def parse_column(text: str | None, what: str) -> Any:
+def parse_column(text: str | None, what: str,
+                 read: Callable[[str], Any] = values.decode) -> Any:
     """The value of a stored text column; a corrupted one is a ``CorruptedRow`` naming
-    ``what``."""
+    ``what``. ``read``: ``json.loads`` for a column that holds no value of an execution
+    (log fields, written leniently, may hold NaN)."""
     if text is None:
         return None
     try:
-        return values.decode(text)
+        return read(text)
     except ValueError as exc:
         raise errors.CorruptedRow(
             f"{what} is not valid JSON in the database ({exc}); the row was changed outside "

@@ -24,7 +24,7 @@ ERROR_EVENTS = frozenset({"step.failed", "step.retry_scheduled", "step.interrupt
 
 def _fields_text(fields: dict[str, Any] | None) -> str:
     try:
-        return json.dumps(fields or {}, separators=(",", ":"), default=repr, allow_nan=False)
+        return json.dumps(fields or {}, separators=(",", ":"), default=repr)
     except (TypeError, ValueError):
         return json.dumps({"repr": repr(fields)})
 
