@@ -46,6 +46,7 @@ succeed if simply made again).
     │   │                            holder
     │   └── CopyFailed               a database copy stopped and was rolled back
     └── LedgerError                  an operation on the ledger was refused
+        └── UnstorableValue          a value the ledger cannot hold: reason (names its path)
 """
 
 from __future__ import annotations
