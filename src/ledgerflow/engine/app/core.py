@@ -212,20 +212,14 @@ class App(Reads, Operating):
         With ``execution_id`` the call is idempotent: the same id and input return the
         existing execution; the same id with a different input raises IdempotencyConflict.
         """
-        from ledgerflow.engine.model.transition import sha256_text, text
+        from ledgerflow.engine.model.transition import value_sha256
         from ledgerflow.engine.rules import starting
 
-        value = {} if input is None else input
-        limits.check_value(value, "input")
-        values.check(value, "input", "the input")
+        limits.check_value({} if input is None else input, "input")
+        value = values.accept({} if input is None else input, "input", "the input")
         if ttl is not None:
             limits.check_duration(ttl, "ttl")
-        try:
-            input_sha = sha256_text(text(value))
-        except Exception as exc:
-            why = exc if isinstance(exc, errors.LedgerflowError) else \
-                f"{type(exc).__name__}: {exc}"
-            raise errors.InputValidationError(f"input cannot be stored: {why}") from exc
+        input_sha = value_sha256(value)
         execution_id = execution_id or str(uuid.uuid4())
         starting.check_id(execution_id)
         existing = self._existing(execution_id, input_sha)

@@ -73,9 +73,8 @@ class Operating:
         if not name.strip():
             raise errors.InputValidationError(
                 "a signal needs a name: the one a wait step or an `on:` handler listens for")
-        value = {} if data is None else data
-        limits.check_value(value, "signal data")
-        values.check(value, "data", "the signal data")
+        limits.check_value({} if data is None else data, "signal data")
+        value = values.accept({} if data is None else data, "data", "the signal data")
         self._commands.apply(execution_id, A.SIGNAL,
                            lambda tr: actions.signal(tr, name, value), strict=False)
 

@@ -16,6 +16,7 @@ from ledgerflow.engine.control import lookup
 from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.model.lifecycle import QUARANTINED, ExecutionStatus
 from ledgerflow.engine.reports import status as reports
+from ledgerflow.ledger import values
 from ledgerflow.ledger.actor import Actor
 from ledgerflow.storage.base import ExecutionFilter, Store
 from ledgerflow.storage.rows import ExecutionRow, StepRow
@@ -207,7 +208,7 @@ class Reads:
                              head_seq=row.head_seq, head_hash=row.head_hash,
                              state_sha256=row.state_sha256)
         try:
-            state = json.loads(row.state)
+            state = values.decode(row.state)
         except ValueError:
             state = row.state
         return verify_execution(head, self.store.load_ledger(row.id), state,

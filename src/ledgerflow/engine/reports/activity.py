@@ -5,6 +5,7 @@ from them so the commands that read executions (``status``, ``list``) never defi
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +59,8 @@ class LogRecord:
     @classmethod
     def from_row(cls, row: TelemetryRow) -> LogRecord:
         return cls(id=row.id, kind=row.kind, step_id=row.step_id, message=row.message,
-                   fields=parse_column(row.fields, f"fields of log record {row.id}"),
+                   fields=parse_column(row.fields, f"fields of log record {row.id}",
+                                       json.loads),  # old records may hold NaN
                    at=row.occurred_at)
 
     def to_dict(self) -> dict[str, Any]:
