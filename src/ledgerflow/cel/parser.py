@@ -202,6 +202,10 @@ for _rule, _function in _BINARY.items():
     setattr(_Builder, _rule, _operator(_function))
 
 _LOCAL = threading.local()
+# Building a parser compiles the grammar's literals with ``ast``, which CPython 3.11 before
+# 3.11.8 cannot do in two threads at once ("AST constructor recursion depth mismatch"):
+# parsers are built one at a time.
+_BUILDING = threading.Lock()
 
 
 def _parser() -> lark.Lark:
@@ -209,8 +213,10 @@ def _parser() -> lark.Lark:
     # but lark does not promise its parser objects are safe to share.
     parser: lark.Lark | None = getattr(_LOCAL, "parser", None)
     if parser is None:
-        parser = lark.Lark(GRAMMAR, parser="lalr", lexer="contextual", transformer=_Builder(),
-                           propagate_positions=False, maybe_placeholders=False)
+        with _BUILDING:
+            parser = lark.Lark(GRAMMAR, parser="lalr", lexer="contextual",
+                               transformer=_Builder(), propagate_positions=False,
+                               maybe_placeholders=False)
         _LOCAL.parser = parser
     return parser
 

@@ -38,7 +38,7 @@ def cleanup(env: Env, older_than: str, dry_run: bool, as_json: bool) -> None:
     prints its tombstone. A removed id cannot be used for a new execution.
     """
     try:
-        seconds = parse_duration(older_than)
+        seconds = parse_duration(older_than, longest=None)  # looks back: any length
     except DurationError as exc:
         raise errors.ConfigurationError(f"--older-than: {exc}") from None
     report = env.app().cleanup(seconds, dry_run=dry_run)

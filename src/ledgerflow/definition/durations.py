@@ -26,12 +26,14 @@ _WHOLE = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|d|h|m|s))+")
 _HINT = "use a number of seconds or a string like '500ms', '30s', '1m', '1h30m', '7d'"
 
 
-def parse_duration(value: object) -> float:
+def parse_duration(value: object, *, longest: float | None = MAX_SECONDS) -> float:
     """Return ``value`` as a non-negative, finite number of seconds.
 
     Accepts ints and floats (seconds) and unit strings (see the module docstring).
     Raises ``DurationError`` for anything else, including booleans, negative or
-    non-finite numbers, unknown units and units out of order or repeated.
+    non-finite numbers, unknown units and units out of order or repeated, and a duration
+    over ``longest`` (100 years: the longest ledgerflow schedules; None: no limit, for a
+    duration that only looks back, such as ``cleanup --older-than``).
     """
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise DurationError(f"expected a duration, got {_describe(value)}; {_HINT}",
@@ -45,7 +47,7 @@ def parse_duration(value: object) -> float:
         if not math.isfinite(seconds) or seconds < 0:
             raise DurationError(f"duration must be a finite number >= 0, got {value!r}",
                                 value=value)
-    if seconds > MAX_SECONDS:
+    if longest is not None and seconds > longest:
         raise DurationError(f"duration {value!r} is longer than 36500d (100 years), the "
                             "longest ledgerflow schedules", value=value)
     return seconds
