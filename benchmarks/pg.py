@@ -404,7 +404,8 @@ def main() -> None:
     print("Runs: from the commit of the executions (inserted at once, workers up and idle) until a "
           "50 ms poll\nsees all completed. CPU/step: the worker processes; the PostgreSQL "
           "backends of the benchmark database.")
-    verified = sum(r.verified for r in (*seq.values(), *wide.values(), *real.values(), rec))
+    verified = rec.verified + sum(r.verified for r in (*seq.values(), *wide.values(),
+                                                       *real.values()))
     print(f"verify: passed, every chain intact ({verified:,} executions, App.verify_all on "
           "each benchmark's database before it was dropped)")
 

@@ -14,6 +14,7 @@ interpreter (an environment with ``dbos`` installed). Every engine database is v
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import sqlite3
@@ -177,7 +178,8 @@ def main() -> None:
                         help="the interpreter of an environment with dbos installed: run the "
                         "same workloads through DBOS on SQLite and print the ratios")
     args = parser.parse_args()
-    sizes = matrix.Sizes(20, 200) if args.quick else matrix.Sizes(200, 2000)
+    sizes = matrix.Sizes(20, 150) if args.quick else matrix.Sizes(200, 2000)
+    load = os.getloadavg()[0]
     rec_n = 50 if args.quick else 200
 
     def step(label: str, fn: Callable[[], Any]) -> Any:
@@ -188,7 +190,9 @@ def main() -> None:
         d = Path(tmp)
         single = step("raw single-row commits", lambda: raw_rate(d / "raw1.db", 1000, 1))
         batch = step("raw 100-row batches", lambda: raw_rate(d / "raw2.db", 100, 100))
-        table, verified = matrix.workload_rows(d, sizes, single, args.compare_dbos, step)
+        samples = itertools.count()
+        table, verified = matrix.workload_rows(d, sizes, lambda: raw_rate(
+            d / f"raw-{next(samples)}.db", 300, 1), args.compare_dbos, step)
         rec = step(f"recovery of {rec_n}", lambda: recovery(d / "rec.db", rec_n))
         api = step("Python API latency", lambda: python_api(d / "api.db", 20))
         verified += sum(verify(f"sqlite:///{d / db}") for db in ("rec.db", "api.db"))
@@ -221,16 +225,16 @@ def main() -> None:
         ("telemetry flush to SQLite, 100-row batches", f"{flush:,.0f} rows/s", "", "", "", "",
          f"{flush / batch:.2f} × raw 100-row batch (target ≥ 0.5)"),
     ]
-    print_table(rows)
+    print_table(rows, f"{machine()}, load {load:.2f} at start")
     print(f"verify: passed, every chain intact ({verified:,} executions in the engine "
           "databases of this run, App.verify_all after each benchmark)")
 
 
-def print_table(rows: list[tuple[str, ...]]) -> None:
+def print_table(rows: list[tuple[str, ...]], machine: str) -> None:
     header = ("measure", "result", "CPU/step", "rows/step", "bytes/step", "peak RSS", "note")
     rows = [header, *rows]
     widths = [max(len(r[i]) if len(r) > i else 0 for r in rows) for i in range(6)]
-    print(f"\nledgerflow benchmarks — {machine()}")
+    print(f"\nledgerflow benchmarks — {machine}")
     for n, r in enumerate(rows):
         cells = [*r, *[""] * (7 - len(r))]
         print("  ".join([cells[0].ljust(widths[0]),
