@@ -35,6 +35,7 @@ sys.path.insert(0, str(HERE))
 
 import workloads  # noqa: E402
 from measure import verify  # noqa: E402
+from proc_cpu import backend_cpu, cpu_seconds  # noqa: E402
 
 from ledgerflow import App  # noqa: E402
 from ledgerflow.engine.rules import starting  # noqa: E402
@@ -118,26 +119,6 @@ def start_batch(app: App, workflow: str, count: int, input: Any = None) -> list[
 
 
 # worker processes ----------------------------------------------------------------------
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a live process (Linux /proc), 0 if it cannot be read."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def backend_cpu(dbname: str) -> float:
-    """CPU seconds of the live PostgreSQL backends of ``dbname`` (0 if not on this host)."""
-    total = 0.0
-    for d in Path("/proc").glob("[0-9]*"):
-        with suppress(OSError, ValueError):
-            title = (d / "cmdline").read_bytes()
-            if title.startswith(b"postgres: ") and f" {dbname} ".encode() in title:
-                total += cpu_seconds(int(d.name))
-    return total
-
-
 class Workers:
     """``count`` ``ledgerflow worker`` processes, ready (registered and listening) once
     entered; always stopped on exit, also on Ctrl-C and errors: SIGTERM, SIGKILL after 10 s."""
