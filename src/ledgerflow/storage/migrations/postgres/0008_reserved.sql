@@ -1,0 +1,2 @@
+-- ledgerflow schema v8 (PostgreSQL): reserved for a change developed alongside v9; changes nothing.
+SELECT 1;
