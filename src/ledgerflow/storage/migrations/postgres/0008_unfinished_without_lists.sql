@@ -1,4 +1,4 @@
--- ledgerflow schema v9 (PostgreSQL): the unfinished-execution indexes say "not finished"
+-- ledgerflow schema v8 (PostgreSQL): the unfinished-execution indexes say "not finished"
 -- with comparisons instead of a list.
 
 -- An index's WHERE is evaluated for the old and the new row on every update of an
