@@ -31,10 +31,16 @@ HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
 sys.path.insert(0, str(SRC))
 
+sys.path.insert(0, str(HERE))
+
+import workloads  # noqa: E402
+from measure import verify  # noqa: E402
+from proc_cpu import backend_cpu, cpu_seconds  # noqa: E402
+
 from ledgerflow import App  # noqa: E402
 from ledgerflow.engine.rules import starting  # noqa: E402
 
-AGENTS = HERE / "pg_agents.py"  # bench.noop, bench.sleep (50 ms)
+AGENTS = HERE / "pg_agents.py"  # bench.noop, bench.score, bench.sleep (50 ms)
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 POLL = 0.05  # seconds between completion polls
 CHAIN = 10  # steps of the chain workflow
@@ -88,9 +94,7 @@ def raw_rates(url: str, singles: int, batches: int) -> tuple[float, float]:
 
 # workflows and executions --------------------------------------------------------------
 def chain(capability: str) -> dict[str, Any]:
-    return {"name": "chain", "steps": [
-        {"id": f"s{i}", "agent": capability, **({"needs": [f"s{i - 1}"]} if i else {})}
-        for i in range(CHAIN)]}
+    return workloads.definition("trivial", name="chain", agent=capability)
 
 
 def fan() -> dict[str, Any]:
@@ -101,39 +105,20 @@ def fan() -> dict[str, Any]:
         {"id": "join", "agent": "bench.noop", "needs": wide}]}
 
 
-def start_batch(app: App, workflow: str, count: int) -> list[str]:
+def start_batch(app: App, workflow: str, count: int, input: Any = None) -> list[str]:
     """What ``App.start`` commits, ``count`` at a time in ONE transaction (its NOTIFY wakes)."""
     row = app.definitions.row(app.tenant, workflow)
     definition = app.definitions.get(app.tenant, row.name, row.version)
     changes = [starting.new_execution(
         tenant_id=app.tenant, execution_id=str(uuid.uuid4()), row=row, definition=definition,
-        input={}, now=app.clock.now(), actor=app.actor) for _ in range(count)]
+        input=input if input is not None else {}, now=app.clock.now(), actor=app.actor)
+        for _ in range(count)]
     if not all(app.store.commit(changes, together=True)):
         raise RuntimeError("could not insert the executions")
     return [c.execution.id for c in changes]
 
 
 # worker processes ----------------------------------------------------------------------
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a live process (Linux /proc), 0 if it cannot be read."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def backend_cpu(dbname: str) -> float:
-    """CPU seconds of the live PostgreSQL backends of ``dbname`` (0 if not on this host)."""
-    total = 0.0
-    for d in Path("/proc").glob("[0-9]*"):
-        with suppress(OSError, ValueError):
-            title = (d / "cmdline").read_bytes()
-            if title.startswith(b"postgres: ") and f" {dbname} ".encode() in title:
-                total += cpu_seconds(int(d.name))
-    return total
-
-
 class Workers:
     """``count`` ``ledgerflow worker`` processes, ready (registered and listening) once
     entered; always stopped on exit, also on Ctrl-C and errors: SIGTERM, SIGKILL after 10 s."""
@@ -240,6 +225,7 @@ class Run:
     worker_cpu: float  # CPU seconds of the worker processes during the run
     server_cpu: float  # CPU seconds of the database's PostgreSQL backends during the run
     raw: float  # raw single-row commits/s: mean of samples before and after (0: none)
+    verified: int  # executions whose chain App.verify_all found intact afterwards
 
     def note(self) -> str:
         server = f"{self.server_cpu * 1000 / self.steps:.2f}" if self.server_cpu else "n/a"
@@ -248,14 +234,15 @@ class Run:
 
 
 def throughput(url: str, logs: Path, spec: dict[str, Any], executions: int, steps: int,
-               processes: int, concurrency: int, raw_sample: int = 0) -> Run:
+               processes: int, concurrency: int, raw_sample: int = 0,
+               start_input: Any = None) -> Run:
     dbname = urlsplit(url).path.lstrip("/")
     with App(url, migrate=True) as app:
         raw = raw_rates(url, raw_sample, 0)[0] if raw_sample else 0.0  # table t, by the engine's
         app.apply(spec)
         with Workers(url, processes, concurrency, None, logs) as workers, \
                 psycopg.connect(url, autocommit=True) as conn:
-            ids = start_batch(app, spec["name"], executions)
+            ids = start_batch(app, spec["name"], executions, start_input)
             t0 = time.perf_counter()
             cpu0, server0 = workers.cpu(), backend_cpu(dbname)
             end = poll_until(workers, lambda: completed(conn, ids, workers))
@@ -265,7 +252,7 @@ def throughput(url: str, logs: Path, spec: dict[str, Any], executions: int, step
     if ran != executions * steps:
         raise RuntimeError(f"{ran} steps completed, expected {executions * steps}")
     return Run(steps=ran, seconds=end - t0, worker_cpu=cpu, server_cpu=max(server, 0.0),
-               raw=raw)
+               raw=raw, verified=verify(url))
 
 
 @dataclass(frozen=True)
@@ -276,6 +263,7 @@ class Recovery:
     seconds: float  # kill → every one of them completed elsewhere
     total: float  # insert → every execution completed
     killed_after: float  # insert → kill
+    verified: int  # executions whose chain App.verify_all found intact afterwards
 
 
 def recovery(url: str, logs: Path, executions: int, concurrency: int) -> Recovery:
@@ -314,7 +302,8 @@ def recovery(url: str, logs: Path, executions: int, concurrency: int) -> Recover
                                    killed=victim.pid)
             end = poll_until(workers, lambda: completed(conn, ids, workers), killed=victim.pid)
     return Recovery(held=len(mine), steps_left=left, takeover=took - t_kill,
-                    seconds=recovered - t_kill, total=end - t0, killed_after=t_kill - t0)
+                    seconds=recovered - t_kill, total=end - t0, killed_after=t_kill - t0,
+                    verified=verify(url))
 
 
 # the table -----------------------------------------------------------------------------
@@ -342,7 +331,7 @@ def main() -> None:
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # cleans up like Ctrl-C
     singles, batches = (300, 30) if args.quick else (2000, 200)
-    seq_n, fan_n, rec_n = (60, 40, 60) if args.quick else (200, 300, 100)
+    seq_n, fan_n, rec_n, real_n = (60, 40, 60, 100) if args.quick else (200, 300, 100, 1000)
     seq_c, fan_c, rec_c = 8, 64, 64
     header = machine(args.url)
 
@@ -359,6 +348,10 @@ def main() -> None:
     wide = {n: step(f"concurrent, {n} worker(s)", f"fan{n}", partial(
         throughput, spec=fan(), executions=fan_n, steps=WIDTH + 2, processes=n,
         concurrency=fan_c)) for n in (1, 2, 4)}
+    real = {n: step(f"realistic, {n} worker(s)", f"real{n}", partial(
+        throughput, spec=workloads.definition("realistic", name="chain"), executions=real_n,
+        steps=CHAIN, processes=n, concurrency=fan_c, start_input=workloads.INPUT))
+        for n in (1, 2)}
     rec = step("recovery", "rec", lambda url, logs: recovery(url, logs, rec_n, rec_c))
 
     rows = [("raw single-row commits (1 INSERT + COMMIT)", f"{single:,.0f} rows/s",
@@ -372,6 +365,9 @@ def main() -> None:
     rows += [(f"concurrent: {fan_n} × 1→{WIDTH}→1 no-op steps, {n} worker(s) × {fan_c}",
               f"{r.steps / r.seconds:,.0f} steps/s", f"target ≥ 3,000; {r.note()}")
              for n, r in wide.items()]
+    rows += [(f"realistic: {real_n} × chain of {CHAIN} steps with templates, conditions, "
+              f"outputs, {n} worker(s) × {fan_c}", f"{r.steps / r.seconds:,.0f} steps/s",
+              r.note()) for n, r in real.items()]
     rows += [(f"recovery: {rec_n} × chain of {CHAIN} 50 ms steps, 2 workers × {rec_c}, SIGKILL 1",
               f"{rec.seconds:.2f} s", f"--lease {RECOVERY_LEASE:g}; kill → the {rec.held} "
               f"executions it held ({rec.steps_left} steps left) completed elsewhere; first "
@@ -389,6 +385,10 @@ def main() -> None:
     print("Runs: from the commit of the executions (inserted at once, workers up and idle) until a "
           "50 ms poll\nsees all completed. CPU/step: the worker processes; the PostgreSQL "
           "backends of the benchmark database.")
+    verified = rec.verified + sum(r.verified for r in (*seq.values(), *wide.values(),
+                                                       *real.values()))
+    print(f"verify: passed, every chain intact ({verified:,} executions, App.verify_all on "
+          "each benchmark's database before it was dropped)")
 
 
 if __name__ == "__main__":

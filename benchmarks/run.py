@@ -1,14 +1,20 @@
 """ledgerflow benchmarks on embedded SQLite. One command, one table:
 
-    .venv/bin/python benchmarks/run.py [--quick]
+    .venv/bin/python benchmarks/run.py [--quick] [--compare-dbos PYTHON]
 
 Every figure in the table is measured in this run, on this machine, so ratios between rows
-are meaningful even when the machine is shared and noisy.
+are meaningful even when the machine is shared and noisy. Two workloads (``workloads.py``):
+``trivial`` (10 steps, no input, condition or output) and ``realistic`` (10 steps with input
+templates, conditions and outputs written to the state), each run sequentially (one execution
+at a time through ``app.run``) and concurrently, next to the floor (``floor.py``: a plain
+loop writing the same facts) and, with ``--compare-dbos``, DBOS on SQLite run by the given
+interpreter (an environment with ``dbos`` installed). Every engine database is verified.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import sqlite3
@@ -16,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,29 +29,21 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
-
-from ledgerflow import App, ExecutionUpdate  # noqa: E402
-
 sys.path.insert(0, str(HERE))
+
+import matrix  # noqa: E402
 import routing_telemetry  # noqa: E402
+import workloads  # noqa: E402
+from measure import verify  # noqa: E402
+from workloads import STEPS  # noqa: E402
 
-STEPS = 10
-
-
-def chain(name: str, steps: int = STEPS) -> dict[str, Any]:
-    return {"name": name, "steps": [
-        {"id": f"s{i}", "agent": "bench.noop", **({"needs": [f"s{i - 1}"]} if i else {})}
-        for i in range(steps)]}
+from ledgerflow import App  # noqa: E402
 
 
 def make_app(path: Path) -> App:
     app = App(f"sqlite:///{path}")
-
-    @app.agent("bench.noop")
-    def noop(ctx: Any, data: Any) -> Any:
-        return None
-
-    app.apply(chain("seq"))
+    workloads.register(app)
+    app.apply(workloads.definition("trivial", name="seq"))
     return app
 
 
@@ -72,53 +69,6 @@ def raw_rate(path: Path, commits: int, rows_per_commit: int) -> float:
     elapsed = time.perf_counter() - start
     conn.close()
     return commits * rows_per_commit / elapsed
-
-
-# engine ------------------------------------------------------------------------------------
-def sequential(path: Path, executions: int) -> dict[str, float]:
-    """One execution at a time: start, wait for it to finish, start the next."""
-    app = make_app(path)
-    finished = threading.Event()
-
-    def listener(update: ExecutionUpdate) -> None:
-        if update.terminal:
-            finished.set()
-
-    worker = app.worker(concurrency=4, listener=listener)
-    app._worker = worker  # start() hands new executions to the in-process worker
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    cpu0, t0 = time.process_time(), time.perf_counter()
-    commits0 = app.store.commits
-    for _ in range(executions):
-        finished.clear()
-        app.start("seq")
-        if not finished.wait(30):
-            raise RuntimeError("sequential benchmark: an execution did not finish")
-    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    worker.stop()
-    thread.join()
-    commits = app.store.commits - commits0
-    app.close()
-    steps = executions * STEPS
-    return {"steps_per_s": steps / elapsed, "cpu_ms_per_step": cpu * 1000 / steps,
-            "commits_per_step": commits / steps}
-
-
-def concurrent(path: Path, executions: int, in_flight: int) -> dict[str, float]:
-    app = make_app(path)
-    for _ in range(executions):
-        app.start("seq")
-    cpu0, t0 = time.process_time(), time.perf_counter()
-    report = app.run_until_idle(concurrency=in_flight)
-    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    done = sum(1 for r in app.list(status="completed", limit=executions))
-    app.close()
-    if done != executions:
-        raise RuntimeError(f"concurrent benchmark: {done}/{executions} completed")
-    steps = executions * STEPS
-    return {"steps_per_s": steps / elapsed, "cpu_ms_per_step": cpu * 1000 / steps,
-            "commits_per_step": report.commits / steps}
 
 
 def python_api(path: Path, runs: int) -> dict[str, float]:
@@ -222,25 +172,30 @@ def machine() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    parser.add_argument("--compare-dbos", metavar="PYTHON",
+                        help="the interpreter of an environment with dbos installed: run the "
+                        "same workloads through DBOS on SQLite and print the ratios")
     args = parser.parse_args()
-    seq_n, conc_n, rec_n = (50, 200, 50) if args.quick else (500, 2000, 200)
-    rows: list[tuple[str, str, str]] = []
+    sizes = matrix.Sizes(20, 150) if args.quick else matrix.Sizes(200, 2000)
+    load = os.getloadavg()[0]
+    rec_n = 50 if args.quick else 200
+
+    def step(label: str, fn: Callable[[], Any]) -> Any:
+        print(f"  running {label}…", file=sys.stderr, flush=True)
+        return fn()
+
     with tempfile.TemporaryDirectory(prefix="ledgerflow-bench-") as tmp:
         d = Path(tmp)
-
-        def step(label: str, fn: Callable[[], Any]) -> Any:
-            print(f"  running {label}…", file=sys.stderr, flush=True)
-            return fn()
-
         single = step("raw single-row commits", lambda: raw_rate(d / "raw1.db", 1000, 1))
         batch = step("raw 100-row batches", lambda: raw_rate(d / "raw2.db", 100, 100))
-        seq = step(f"sequential {seq_n}×{STEPS}", lambda: sequential(d / "seq.db", seq_n))
-        conc = step(f"concurrent {conc_n}×{STEPS}",
-                    lambda: concurrent(d / "conc.db", conc_n, 64))
+        samples = itertools.count()
+        table, verified = matrix.workload_rows(d, sizes, lambda: raw_rate(
+            d / f"raw-{next(samples)}.db", 300, 1), args.compare_dbos, step)
         rec = step(f"recovery of {rec_n}", lambda: recovery(d / "rec.db", rec_n))
         api = step("Python API latency", lambda: python_api(d / "api.db", 20))
+        verified += sum(verify(f"sqlite:///{d / db}") for db in ("rec.db", "api.db"))
         flush = step("telemetry flush to SQLite",
                      lambda: telemetry_flush_rate(d / "tel.db", 10_000 if args.quick else 50_000))
     router_us = step("router decisions", lambda: routing_telemetry.router_decision_us(
@@ -250,40 +205,47 @@ def main() -> None:
     record_live = step("telemetry record() with flusher", lambda: (
         routing_telemetry.telemetry_record_rate(200_000 if args.quick else 2_000_000)))
 
-    rows = [
-        ("raw single-row commit (SQLite, WAL, synchronous=FULL)", f"{single:,.0f} commits/s", ""),
-        ("raw 100-row batch insert", f"{batch:,.0f} rows/s", ""),
-        (f"sequential: {seq_n} executions × {STEPS} steps, one at a time",
-         f"{seq['steps_per_s']:,.0f} steps/s",
-         f"{seq['steps_per_s'] / single:.2f} × raw single (target ≥ 0.5)"),
-        ("  durable commits per step (sequential, starts included)",
-         f"{seq['commits_per_step']:.2f}", "1 per step + 1 per start"),
-        ("  engine CPU per step (sequential)", f"{seq['cpu_ms_per_step']:.3f} ms", ""),
-        (f"concurrent: {conc_n} executions × {STEPS} steps, 64 in flight",
-         f"{conc['steps_per_s']:,.0f} steps/s", "target ≥ 5,000"),
-        ("  commits per step (concurrent)", f"{conc['commits_per_step']:.3f}", "≪ 1"),
-        ("  engine CPU per step (concurrent)", f"{conc['cpu_ms_per_step']:.3f} ms",
-         "target ≤ 0.2 ms"),
+    rows: list[tuple[str, ...]] = [
+        ("raw single-row commit (SQLite, WAL, synchronous=FULL)", f"{single:,.0f} commits/s"),
+        ("raw 100-row batch insert", f"{batch:,.0f} rows/s"),
+        *table,
         (f"recovery: {rec_n} executions interrupted by SIGKILL, restart → all completed",
-         f"{rec['engine_s']:.3f} s", f"target ≤ 1 s ({rec['recovered']} recovered; "
-         f"{rec['process_s']:.2f} s with interpreter start)"),
+         f"{rec['engine_s']:.3f} s", "", "", "", "", f"target ≤ 1 s ({rec['recovered']} "
+         f"recovered; {rec['process_s']:.2f} s with interpreter start)"),
         (f"Python API: one {STEPS}-step chain, start + run_until_idle (median of 20)",
-         f"{api['until_idle_ms']:.1f} ms", "no poll-interval tail (was ≈ 250 ms of it)"),
-        ("  app.run (launches and stops a worker per call)", f"{api['run_ms']:.1f} ms", ""),
-        ("  start + result, worker launched once", f"{api['launched_ms']:.1f} ms", ""),
-        ("router decision, 10 candidates", f"{router_us:.1f} µs", "target ≤ 20 µs"),
-        ("telemetry record(), one thread", f"{record_rate:,.0f} /s", "target ≥ 1,000,000"),
-        ("  … with the background flusher running", f"{record_live:,.0f} /s",
+         f"{api['until_idle_ms']:.1f} ms"),
+        ("  app.run (launches and stops a worker per call)", f"{api['run_ms']:.1f} ms"),
+        ("  start + result, worker launched once", f"{api['launched_ms']:.1f} ms"),
+        ("router decision, 10 candidates", f"{router_us:.1f} µs", "", "", "", "",
+         "target ≤ 20 µs"),
+        ("telemetry record(), one thread", f"{record_rate:,.0f} /s", "", "", "", "",
+         "target ≥ 1,000,000"),
+        ("  … with the background flusher running", f"{record_live:,.0f} /s", "", "", "", "",
          "both share the interpreter lock"),
-        ("telemetry flush to SQLite, 100-row batches", f"{flush:,.0f} rows/s",
+        ("telemetry flush to SQLite, 100-row batches", f"{flush:,.0f} rows/s", "", "", "", "",
          f"{flush / batch:.2f} × raw 100-row batch (target ≥ 0.5)"),
     ]
-    width = max(len(r[0]) for r in rows)
-    print(f"\nledgerflow benchmarks — {machine()}")
-    print(f"{'measure':<{width}}  {'result':>18}  note")
-    print("-" * (width + 40))
-    for label, value, note in rows:
-        print(f"{label:<{width}}  {value:>18}  {note}")
+    print_table(rows, f"{machine()}, load {load:.2f} at start")
+    print(f"verify: passed, every chain intact ({verified:,} executions in the engine "
+          "databases of this run, App.verify_all after each benchmark)")
+
+
+def print_table(rows: list[tuple[str, ...]], machine: str) -> None:
+    header = ("measure", "result", "CPU/step", "rows/step", "bytes/step", "peak RSS", "note")
+    rows = [header, *rows]
+    widths = [max(len(r[i]) if len(r) > i else 0 for r in rows) for i in range(6)]
+    print(f"\nledgerflow benchmarks — {machine}")
+    for n, r in enumerate(rows):
+        cells = [*r, *[""] * (7 - len(r))]
+        print("  ".join([cells[0].ljust(widths[0]),
+                         *(c.rjust(w) for c, w in zip(cells[1:6], widths[1:], strict=True)),
+                         cells[6]]).rstrip())
+        if n == 0:
+            print("-" * (sum(widths) + 60))
+    print("CPU/step: process CPU time / steps. rows/step, bytes/step: rows added to the database "
+          "and the summed\nlengths of their columns, divided by the steps (starts included). "
+          "Peak RSS: of the measuring process.\nConcurrent: from the executions committed "
+          "(not timed) to all completed.")
 
 
 if __name__ == "__main__":

@@ -241,12 +241,12 @@ CREATE INDEX breaker_transitions_by_agent ON breaker_transitions USING btree (ca
 CREATE UNIQUE INDEX breaker_transitions_pkey ON breaker_transitions USING btree (id);
 CREATE UNIQUE INDEX breakers_pkey ON breakers USING btree (capability, agent);
 CREATE INDEX executions_by_expiry ON executions USING btree (expires_at) WHERE (expires_at IS NOT NULL);
-CREATE INDEX executions_by_lease ON executions USING btree (lease_owner) WHERE (status = ANY (ARRAY['pending'::text, 'running'::text, 'waiting'::text, 'paused'::text]));
+CREATE INDEX executions_by_lease ON executions USING btree (lease_owner) WHERE ((status <> 'completed'::text) AND (status <> 'failed'::text) AND (status <> 'cancelled'::text) AND (status <> 'expired'::text));
 CREATE INDEX executions_by_origin ON executions USING btree (forked_from) WHERE (forked_from IS NOT NULL);
 CREATE INDEX executions_by_status ON executions USING btree (tenant_id, status, created_at);
 CREATE INDEX executions_by_workflow ON executions USING btree (tenant_id, workflow, created_at);
 CREATE UNIQUE INDEX executions_pkey ON executions USING btree (id);
-CREATE INDEX executions_unfinished ON executions USING btree (created_at, id) WHERE (status = ANY (ARRAY['pending'::text, 'running'::text, 'waiting'::text, 'paused'::text]));
+CREATE INDEX executions_unfinished ON executions USING btree (created_at, id) WHERE ((status <> 'completed'::text) AND (status <> 'failed'::text) AND (status <> 'cancelled'::text) AND (status <> 'expired'::text));
 CREATE UNIQUE INDEX ledger_entries_pkey ON ledger_entries USING btree (execution_id, seq);
 CREATE UNIQUE INDEX removed_outcomes_pkey ON removed_outcomes USING btree (capability, agent, outcome, bucket);
 CREATE INDEX routing_decisions_by_outcome ON routing_decisions USING btree (finished_at) WHERE (outcome IS NOT NULL);

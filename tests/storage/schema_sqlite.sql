@@ -1,12 +1,14 @@
 CREATE INDEX breaker_transitions_by_agent ON breaker_transitions (capability, agent, id);
 CREATE INDEX executions_by_expiry ON executions (expires_at) WHERE expires_at IS NOT NULL;
 CREATE INDEX executions_by_lease ON executions (lease_owner)
-    WHERE status IN ('pending', 'running', 'waiting', 'paused');
+    WHERE status <> 'completed' AND status <> 'failed' AND status <> 'cancelled'
+      AND status <> 'expired';
 CREATE INDEX executions_by_origin ON executions (forked_from) WHERE forked_from IS NOT NULL;
 CREATE INDEX executions_by_status ON executions (tenant_id, status, created_at);
 CREATE INDEX executions_by_workflow ON executions (tenant_id, workflow, created_at);
 CREATE INDEX executions_unfinished ON executions (created_at, id)
-    WHERE status IN ('pending', 'running', 'waiting', 'paused');
+    WHERE status <> 'completed' AND status <> 'failed' AND status <> 'cancelled'
+      AND status <> 'expired';
 CREATE INDEX routing_decisions_by_outcome ON routing_decisions (finished_at)
     WHERE outcome IS NOT NULL;
 CREATE INDEX telemetry_by_execution ON telemetry (execution_id, id);

@@ -282,3 +282,27 @@ def route(capability: str, candidates: Sequence[Candidate], now: float,
     return Decision(capability, chosen.name, chosen_state is not None,
                     (*scores, *excluded) if excluded else tuple(scores), reason, now, None,
                     tuple(updates))
+
+
+def lone_closed(c: Candidate, weights: ScoreWeights = DEFAULT_WEIGHTS) -> Score:
+    """``route``'s score of the only candidate when its breaker is closed, without its
+    general machinery: nothing is excluded, no breaker changes, and the least loaded and
+    the only priority score 1.0 (the same arithmetic, so the same floats)."""
+    st = c.stats
+    outcomes = st.total
+    success = (st.successes + 1.0) / (outcomes + 2.0)
+    if outcomes:
+        mean = st.duration_sum_ms / outcomes
+        latency = (mean + LATENCY_FLOOR_MS) / (mean + LATENCY_FLOOR_MS)
+    else:
+        latency = UNKNOWN_LATENCY
+    load_part = prio = 1.0
+    weight = c.weight
+    total = weight * (weights.success * success + weights.latency * latency
+                      + weights.load * load_part + weights.priority * prio)
+    return _new(Score, (c.name, total, success, latency, load_part, prio, weight, None, None))
+
+
+def lone_reason(score: Score) -> str:
+    """Why the only candidate was chosen (as ``route`` says it)."""
+    return f"highest score {score.total:.2f} of 1 candidate"

@@ -70,14 +70,14 @@ class AgentTables(SqlMixin):
         ]
         for name, rows in batches:
             if rows:
-                self._executemany(conn, name, rows)
+                self._executemany(conn, self._q[name], rows)
 
     # agents of live workers ---------------------------------------------------------------
     def register_agents(self, worker_id: str, rows: Sequence[AgentRow]) -> None:
         with self._transaction() as conn:
             conn.execute(self._q["delete_agents_of_worker"], (worker_id,))
             if rows:
-                self._executemany(conn, "upsert_agent", [params(r) for r in rows])
+                self._executemany(conn, self._q["upsert_agent"], [params(r) for r in rows])
 
     def touch_agents(self, worker_id: str, seen_at: str) -> None:
         with self._transaction() as conn:
@@ -146,12 +146,12 @@ class AgentTables(SqlMixin):
         no longer running under that epoch)."""
         if rows:
             with self._transaction() as conn:
-                self._executemany(conn, "update_heartbeat", [params(r) for r in rows])
+                self._executemany(conn, self._q["update_heartbeat"], [params(r) for r in rows])
 
     def write_telemetry(self, rows: Sequence[TelemetryRow]) -> None:
         if rows:
             with self._transaction() as conn:
-                self._executemany(conn, "insert_telemetry", [_without_id(r) for r in rows])
+                self._executemany(conn, self._q["insert_telemetry"], [_without_id(r) for r in rows])
 
     def last_telemetry(self, execution_id: str, kind: str,
                        message: str) -> TelemetryRow | None:

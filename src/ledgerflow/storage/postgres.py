@@ -22,6 +22,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ledgerflow import errors
 from ledgerflow.storage import (
+    binding,
     migrations,
     postgres_listen,
     postgres_retention,
@@ -35,7 +36,7 @@ from ledgerflow.storage.lease_tables import LeaseTables
 from ledgerflow.storage.locks import WorkerLock
 from ledgerflow.storage.notices import WAKE, WORK
 from ledgerflow.storage.postgres_listen import NotificationListener
-from ledgerflow.storage.postgres_rows import Conn, build, params
+from ledgerflow.storage.postgres_rows import Conn, build
 from ledgerflow.storage.postgres_url import PostgresTarget, connection_error, parse_url
 from ledgerflow.storage.rows import (
     ClaimRow,
@@ -177,9 +178,9 @@ class PostgresStore(AgentTables, LeaseTables, SharedReads):
         with self._connection(f"read ({name})") as conn:
             return conn.execute(self._q[name], storable).fetchall()
 
-    def _executemany(self, conn: Conn, name: str, rows: Sequence[Any]) -> None:
+    def _executemany(self, conn: Conn, sql: str, rows: Sequence[Any]) -> None:
         with conn.cursor() as cur:
-            cur.executemany(self._q[name], rows)
+            cur.executemany(sql, rows)
 
     def worker_lock(self) -> WorkerLock:
         """Nothing to lock: on PostgreSQL several workers may share the database."""
@@ -254,16 +255,17 @@ class PostgresStore(AgentTables, LeaseTables, SharedReads):
         if new_ids:  # serialised with retention's removal of the same ids
             conn.execute(self._q["lock_execution_ids"], (new_ids,))
         cursors: list[psycopg.Cursor[DictRow]] = []
+        insert = binding.statement("postgres", "insert_execution", ExecutionRow)
+        update = binding.statement("postgres", "update_execution", ExecutionRow, binding.GUARD)
         for change in changes:
-            row = params(change.execution)
             cur = conn.cursor()
             if change.expected_version is None:
-                cur.execute(self._q["insert_execution"], row)
+                cur.execute(insert.sql, insert.values(change.execution))
             else:
-                row["expected_version"] = change.expected_version
-                row["expected_head_hash"] = change.expected_head_hash
-                row["guard_owner"], row["guard_epoch"] = change.lease or (None, 0)
-                cur.execute(self._q["update_execution"], row)
+                owner, epoch = change.lease or (None, 0)
+                cur.execute(update.sql, update.values(
+                    change.execution, change.expected_version, change.expected_head_hash,
+                    owner, epoch))
             cursors.append(cur)
         pipe.sync()
         return [cur.rowcount == 1 for cur in cursors]

@@ -10,6 +10,7 @@ from typing import Any
 
 class SqlMixin:
     _q: dict[str, str]  # named queries of the store's dialect
+    dialect: str
 
     def _read(self, name: str, params: Sequence[Any] | dict[str, Any]) -> list[Any]:
         """Run a named read; dict rows."""
@@ -28,8 +29,8 @@ class SqlMixin:
         wait until it ends. Nothing to do where one writer at a time is all there is."""
         return None
 
-    def _executemany(self, conn: Any, name: str, rows: Sequence[Any]) -> None:
-        """A named statement for each row (the one call whose shape differs by driver)."""
+    def _executemany(self, conn: Any, sql: str, rows: Sequence[Any]) -> None:
+        """A statement for each row (the one call whose shape differs by driver)."""
         raise NotImplementedError
 
     def _notify(self, conn: Any, notices: Sequence[str]) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ledgerflow.storage import binding
 from ledgerflow.storage.base import Change, ExecutionFilter
 from ledgerflow.storage.rows import (
     DecisionRow,
@@ -19,29 +20,32 @@ from ledgerflow.storage.rows import (
     TombstoneRow,
 )
 from ledgerflow.storage.sql_mixin import SqlMixin
-from ledgerflow.storage.sqlite_rows import build, params
+from ledgerflow.storage.sqlite_rows import build
 
 HIGHEST = "\U0010ffff"  # the highest code point: after a prefix, above every id that has it
 
 
 class SharedReads(SqlMixin):
     def _write_rows(self, conn: Any, applied: Sequence[Change]) -> None:
-        """Every row of the changes whose guards passed, one batch per statement."""
-        batches: list[tuple[str, list[Any]]] = [
-            ("insert_step", [params(s) for c in applied for s in c.new_steps]),
-            ("update_step", [params(s) for c in applied for s in c.steps]),
-            ("insert_state_version",
-             [params(c.state_version) for c in applied if c.state_version is not None]),
-            ("insert_decision", [params(d) for c in applied for d in c.decisions]),
-            ("insert_ledger_entry", [params(e) for c in applied for e in c.ledger]),
-            ("insert_signal", [params(g) for c in applied for g in c.signals]),
-            ("update_signal", [params(g) for c in applied for g in c.signal_updates]),
-            ("insert_wakeup",
-             [(c.execution.id, c.wake, c.execution.updated_at) for c in applied if c.wake]),
+        """Every row of the changes whose guards passed, one batch per statement, each row
+        bound by position."""
+        batches: list[tuple[str, type, list[Any]]] = [
+            ("insert_step", StepRow, [s for c in applied for s in c.new_steps]),
+            ("update_step", StepRow, [s for c in applied for s in c.steps]),
+            ("insert_state_version", StateVersionRow,
+             [c.state_version for c in applied if c.state_version is not None]),
+            ("insert_decision", DecisionRow, [d for c in applied for d in c.decisions]),
+            ("insert_ledger_entry", LedgerRow, [e for c in applied for e in c.ledger]),
+            ("insert_signal", SignalRow, [g for c in applied for g in c.signals]),
+            ("update_signal", SignalRow, [g for c in applied for g in c.signal_updates]),
         ]
-        for name, rows in batches:
-            if rows:
-                self._executemany(conn, name, rows)
+        for name, row, objs in batches:
+            if objs:
+                bound = binding.statement(self.dialect, name, row)
+                self._executemany(conn, bound.sql, [bound.values(o) for o in objs])
+        wakes = [(c.execution.id, c.wake, c.execution.updated_at) for c in applied if c.wake]
+        if wakes:
+            self._executemany(conn, self._q["insert_wakeup"], wakes)
 
     def get_definition(
         self, tenant_id: str, name: str, version: int | None = None

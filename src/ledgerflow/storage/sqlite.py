@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledgerflow import errors
 from ledgerflow.storage import (
+    binding,
     migrations,
     queries,
     sqlite_errors,
@@ -29,7 +30,6 @@ from ledgerflow.storage.locks import WorkerLock
 from ledgerflow.storage.rows import DefinitionRow, ExecutionRow, TombstoneRow
 from ledgerflow.storage.sql_reads import SharedReads
 from ledgerflow.storage.sqlite_rows import build as _build
-from ledgerflow.storage.sqlite_rows import params as _params
 from ledgerflow.storage.sqlite_rows import row_factory as _row_factory
 from ledgerflow.storage.sqlite_url import parse_url
 
@@ -178,8 +178,8 @@ class SqliteStore(AgentTables, LeaseTables, SharedReads):
             storable = unstorable.for_read(params)
             return [] if storable is None else self._read(name, storable)
 
-    def _executemany(self, conn: sqlite3.Connection, name: str, rows: Sequence[Any]) -> None:
-        conn.executemany(self._q[name], rows)
+    def _executemany(self, conn: sqlite3.Connection, sql: str, rows: Sequence[Any]) -> None:
+        conn.executemany(sql, rows)
 
     def worker_lock(self) -> WorkerLock:
         """The lock a worker holds while it drives this database (not yet acquired)."""
@@ -300,20 +300,22 @@ class SqliteStore(AgentTables, LeaseTables, SharedReads):
         return results
 
     def _guard(self, conn: sqlite3.Connection, change: Change) -> bool:
-        row = _params(change.execution)
+        row = change.execution
         if change.expected_version is None:
+            insert = binding.statement("sqlite", "insert_execution", ExecutionRow)
             try:  # inserts nothing for an id a tombstone holds: it stays taken
-                inserted = conn.execute(self._q["insert_execution"], row).rowcount == 1
+                inserted = conn.execute(insert.sql, insert.values(row)).rowcount == 1
             except sqlite3.IntegrityError:
-                taken = conn.execute(self._q["execution_by_id_any_tenant"], (row["id"],))
+                taken = conn.execute(self._q["execution_by_id_any_tenant"], (row.id,))
                 if taken.fetchone() is not None:
                     return False  # the id is taken: the guard failed
                 raise  # a broken row (unknown definition, bad status): a real error
             return inserted
-        row["expected_version"] = change.expected_version
-        row["expected_head_hash"] = change.expected_head_hash
-        row["guard_owner"], row["guard_epoch"] = change.lease or (None, 0)
-        return bool(conn.execute(self._q["update_execution"], row).rowcount == 1)
+        update = binding.statement("sqlite", "update_execution", ExecutionRow, binding.GUARD)
+        owner, epoch = change.lease or (None, 0)
+        values = update.values(row, change.expected_version, change.expected_head_hash,
+                               owner, epoch)
+        return bool(conn.execute(update.sql, values).rowcount == 1)
 
     def executions_with_status(self, statuses: Sequence[str]) -> list[ExecutionRow]:
         rows = self._read("executions_in_statuses", {"statuses": json.dumps(list(statuses))})

@@ -17,11 +17,13 @@ only reports read.
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from ledgerflow.clock import Clock
 from ledgerflow.engine.agents.registry import AgentRegistry, AgentSpec
@@ -30,7 +32,13 @@ from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.routing import breaker as breakers
 from ledgerflow.routing import stats as agent_stats
 from ledgerflow.routing.breaker import BreakerPolicy, BreakerState
-from ledgerflow.routing.router import Candidate, Decision, route
+from ledgerflow.routing.router import (
+    Candidate,
+    Decision,
+    lone_closed,
+    lone_reason,
+    route,
+)
 from ledgerflow.routing.stats import AgentStats
 from ledgerflow.storage.base import AgentWrites, Store
 from ledgerflow.storage.rows import (
@@ -155,6 +163,10 @@ class AgentBook:
                           f"({', '.join(offering)}): handed over" if offering else
                           f"no live worker offers {capability!r}: handed over to the "
                           "first one that does")
+        if len(specs) == 1:  # the common case, decided without the general router
+            lone = self._lone_closed(capability, specs[0])
+            if lone is not None:
+                return lone
         decision = None
         others = [s for s in specs if s.name != avoid]
         if avoid is not None and others and len(others) < len(specs):
@@ -173,6 +185,28 @@ class AgentBook:
         for update in decision.updates:
             self._set_breaker((capability, update.agent), update.state, update.transition, now)
         return _choice(decision)
+
+    def _lone_closed(self, capability: str, spec: AgentSpec) -> Choice | None:
+        """The only agent of a capability, its breaker closed: ``route``'s choice (the same
+        score, reason and stored candidates), without its general machinery; None when its
+        breaker is not closed."""
+        key = (capability, spec.name)
+        breaker = self.breakers.get(key)
+        if breaker is not None and breaker.state != "closed":
+            return None
+        score = lone_closed(Candidate(name=spec.name, weight=spec.weight,
+                                      stats=self.stats.get(key, agent_stats.EMPTY)))
+        text = None
+        if math.isfinite(score.total or 0.0):  # else JSON's own words for it (NaN, Infinity)
+            text = (f'[{{"agent":{_json_text(score.agent)},"total":{score.total!r},'
+                    f'"success":{score.success!r},"latency":{score.latency!r},'
+                    f'"load":{score.load!r},"priority":{score.priority!r},'
+                    f'"weight":{score.weight!r}}}]')
+        parts = {"agent": score.agent, "total": score.total, "success": score.success,
+                 "latency": score.latency, "load": score.load, "priority": score.priority,
+                 "weight": score.weight}  # none of them None: nothing is excluded
+        return Choice(agent=spec.name, candidates=[parts],
+                      reason=lone_reason(score), candidates_json=text)
 
     def _candidate(self, capability: str, spec: AgentSpec) -> Candidate:
         key = (capability, spec.name)
@@ -267,6 +301,9 @@ def _worth_writing(old: BreakerState, new: BreakerState) -> bool:
     """A breaker state to persist without a transition: its failures or probes changed."""
     return (new.state != old.state or new.consecutive_failures != old.consecutive_failures
             or new.probes != old.probes or new.version != old.version)
+
+
+_json_text = lru_cache(maxsize=256)(json.dumps)  # an agent's name as a JSON string
 
 
 def _choice(decision: Decision) -> Choice:

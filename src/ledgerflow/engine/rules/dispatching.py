@@ -36,6 +36,13 @@ class Choice:
     retry_at: float | None = None  # epoch seconds
     handoff: bool = False  # only other workers offer the capability: it waits for one
     queued: bool = False  # no handler slot is free in this worker: wait in its admission queue
+    # ``candidates`` as the decision row stores them (compact JSON), when already rendered
+    candidates_json: str | None = None
+
+
+def candidates_json(candidates: Sequence[dict[str, Any]]) -> str:
+    """The candidates of a decision as its row stores them."""
+    return json.dumps(list(candidates), separators=(",", ":"))
 
 
 class Chooser(Protocol):
@@ -87,7 +94,7 @@ def dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, event
     tr.decisions.append(DecisionRow(
         execution_id=tr.execution_id, step_id=step.id, epoch=epoch, attempt=attempt,
         capability=step.agent, agent=choice.agent,
-        candidates=json.dumps(list(choice.candidates), separators=(",", ":")),
+        candidates=choice.candidates_json or candidates_json(choice.candidates),
         reason=choice.reason, decided_at=tr.now_text,
     ))
     execution = tr.view.row

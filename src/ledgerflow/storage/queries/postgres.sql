@@ -46,9 +46,14 @@ UPDATE executions SET status = %(status)s, result = %(result)s, error = %(error)
     head_seq = %(head_seq)s, head_hash = %(head_hash)s, version = %(version)s,
     recoveries = %(recoveries)s, started_at = %(started_at)s, finished_at = %(finished_at)s,
     updated_at = %(updated_at)s,
-    -- a finished execution is nobody's: a rerun or retry makes it claimable at once
-    lease_owner = CASE WHEN %(status)s IN ('pending', 'running', 'waiting', 'paused') THEN lease_owner END,
-    lease_expires_at = CASE WHEN %(status)s IN ('pending', 'running', 'waiting', 'paused') THEN lease_expires_at END,
+    -- a finished execution is nobody's: a rerun or retry makes it claimable at once (the
+    -- statuses compared one by one: a list costs SQLite a temporary table per row)
+    lease_owner = CASE WHEN %(status)s <> 'completed' AND %(status)s <> 'failed'
+                            AND %(status)s <> 'cancelled' AND %(status)s <> 'expired'
+                           THEN lease_owner END,
+    lease_expires_at = CASE WHEN %(status)s <> 'completed' AND %(status)s <> 'failed'
+                                 AND %(status)s <> 'cancelled' AND %(status)s <> 'expired'
+                                THEN lease_expires_at END,
     -- a change made outside a worker (a signal, an operator) may need any worker
     lease_needs = CASE WHEN %(guard_owner)s::text IS NULL THEN NULL ELSE lease_needs END
 WHERE id = %(id)s AND version = %(expected_version)s
@@ -101,7 +106,8 @@ FROM executions e WHERE e.id = %s FOR UPDATE OF e;
 -- claimers skip each other's rows. Each claim bumps the lease epoch.
 WITH claimable AS (
     SELECT id, lease_owner FROM executions
-    WHERE status IN ('pending', 'running', 'waiting', 'paused')
+    WHERE status <> 'completed' AND status <> 'failed' AND status <> 'cancelled'
+      AND status <> 'expired'
       AND ((lease_owner IS NULL AND (lease_needs IS NULL
                                       OR lease_needs = ANY (%(capabilities)s::text[])))
            OR lease_expires_at < %(now)s

@@ -110,7 +110,8 @@ DELETE FROM wakeups WHERE created_at < ?;
 -- name: executions_expired
 SELECT * FROM executions
 WHERE expires_at IS NOT NULL AND expires_at <= ?
-  AND status IN ('pending', 'running', 'waiting', 'paused')
+  AND status <> 'completed' AND status <> 'failed' AND status <> 'cancelled'
+  AND status <> 'expired'
 ORDER BY expires_at, id LIMIT ?;
 
 -- name: forks_of_execution
@@ -270,7 +271,9 @@ SELECT * FROM telemetry WHERE id > ? ORDER BY id LIMIT ?;
 
 -- name: renew_leases
 UPDATE executions SET lease_expires_at = :expires_at
-WHERE lease_owner = :owner AND status IN ('pending', 'running', 'waiting', 'paused')
+WHERE lease_owner = :owner
+  AND status <> 'completed' AND status <> 'failed' AND status <> 'cancelled'
+  AND status <> 'expired'
 RETURNING id, lease_epoch;
 
 -- name: upsert_worker
@@ -302,7 +305,9 @@ SELECT e.lease_owner AS worker_id, COUNT(DISTINCT e.id) AS executions,
     COUNT(s.step_id) AS running, MIN(s.started_at) AS oldest
 FROM executions e LEFT JOIN step_runs s ON s.execution_id = e.id AND s.status = 'running'
     AND s.agent IS NOT NULL  -- a handler runs (not a wait or a sleep)
-WHERE e.lease_owner IS NOT NULL AND e.status IN ('pending', 'running', 'waiting', 'paused')
+WHERE e.lease_owner IS NOT NULL
+  AND e.status <> 'completed' AND e.status <> 'failed' AND e.status <> 'cancelled'
+  AND e.status <> 'expired'
 GROUP BY e.lease_owner;
 
 -- name: running_steps_by_owner
@@ -310,5 +315,7 @@ GROUP BY e.lease_owner;
 SELECT e.lease_owner AS worker_id, s.execution_id, s.step_id, s.agent, s.started_at
 FROM executions e JOIN step_runs s ON s.execution_id = e.id AND s.status = 'running'
     AND s.agent IS NOT NULL
-WHERE e.lease_owner IS NOT NULL AND e.status IN ('pending', 'running', 'waiting', 'paused')
+WHERE e.lease_owner IS NOT NULL
+  AND e.status <> 'completed' AND e.status <> 'failed' AND e.status <> 'cancelled'
+  AND e.status <> 'expired'
 ORDER BY s.started_at, s.execution_id, s.step_id LIMIT ?;

@@ -29,9 +29,14 @@ UPDATE executions SET status = :status, result = :result, error = :error, state 
     state_sha256 = :state_sha256, state_version = :state_version, head_seq = :head_seq,
     head_hash = :head_hash, version = :version, recoveries = :recoveries,
     started_at = :started_at, finished_at = :finished_at, updated_at = :updated_at,
-    -- a finished execution is nobody's: a rerun or retry makes it claimable at once
-    lease_owner = CASE WHEN :status IN ('pending', 'running', 'waiting', 'paused') THEN lease_owner END,
-    lease_expires_at = CASE WHEN :status IN ('pending', 'running', 'waiting', 'paused') THEN lease_expires_at END,
+    -- a finished execution is nobody's: a rerun or retry makes it claimable at once (the
+    -- statuses compared one by one: a list costs SQLite a temporary table per row)
+    lease_owner = CASE WHEN :status <> 'completed' AND :status <> 'failed'
+                            AND :status <> 'cancelled' AND :status <> 'expired'
+                           THEN lease_owner END,
+    lease_expires_at = CASE WHEN :status <> 'completed' AND :status <> 'failed'
+                                 AND :status <> 'cancelled' AND :status <> 'expired'
+                                THEN lease_expires_at END,
     -- a change made outside a worker (a signal, an operator) may need any worker
     lease_needs = CASE WHEN :guard_owner IS NULL THEN NULL ELSE lease_needs END
 WHERE id = :id AND version = :expected_version AND head_hash = :expected_head_hash
@@ -72,7 +77,8 @@ FROM executions e WHERE e.id = ?;
 -- Unfinished executions nobody holds (or whose lease lapsed), oldest first. ``steal``:
 -- the caller holds the database's worker lock, so every other lease is a dead process's.
 SELECT id, lease_owner, status FROM executions
-WHERE status IN ('pending', 'running', 'waiting', 'paused')
+WHERE status <> 'completed' AND status <> 'failed' AND status <> 'cancelled'
+  AND status <> 'expired'
   AND ((lease_owner IS NULL AND (lease_needs IS NULL
                                  OR lease_needs IN (SELECT value FROM json_each(:capabilities))))
        OR lease_expires_at < :now OR (:steal AND lease_owner <> :owner))
