@@ -143,8 +143,8 @@ def record(app: App, eid: str) -> dict[str, Any]:
     report = app.status(eid)
     history = app.history(eid)
     bodies = {row.seq: json.loads(row.body) for row in app.store.load_ledger(eid)}
-    inputs = {e.step_id: exact(e.payload.get("input")) for e in history
-              if e.event_type == "step.started"}  # the last start of each step
+    inputs = {e.step_id: exact(e.payload.get("input")) for e in history  # the last start
+              if e.event_type in ("step.started", "step.recovered")}  # of each step
     return {
         "status": report.status, "error": report.error, "result": exact(report.result),
         "steps": [(s.id, s.status, s.error) for s in report.steps],
@@ -155,3 +155,4 @@ def record(app: App, eid: str) -> dict[str, Any]:
         "hashes": [(e.event_type, e.step_id, bodies[e.seq]["payload_sha256"]) for e in history
                    if e.event_type in VALUE_EVENTS],
     }
+
