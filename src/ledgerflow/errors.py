@@ -46,6 +46,7 @@ succeed if simply made again).
     │   │                            holder
     │   └── CopyFailed               a database copy stopped and was rolled back
     └── LedgerError                  an operation on the ledger was refused
+        └── UnstorableValue          a value the ledger cannot hold: reason (names its path)
 """
 
 from __future__ import annotations
@@ -367,3 +368,12 @@ class CopyFailed(StorageError):
 
 class LedgerError(LedgerflowError):
     """An operation on the ledger was refused."""
+
+
+class UnstorableValue(LedgerError):
+    """A value the ledger cannot hold (``ledger.values.encode``); ``reason`` is the one line
+    naming its path (``output.n: integer 2^60 is outside ±2^53``)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        self.reason = reason
+        super().__init__(message)

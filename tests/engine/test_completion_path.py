@@ -1,6 +1,6 @@
-"""One path for a completion: the output is encoded once (in the pool thread) and that text is
-reused for the step row, the ledger payload and the state document; the new state document is
-hashed once."""
+"""One path for a completion: the output is encoded once (in the pool thread, as stored text
+and as RFC 8785 text) and those texts are reused for the step row, the ledger payload and the
+state document; the new state document is hashed once."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from collections import Counter
 from typing import Any
 
 import pytest
+import rfc8785
 
 from ledgerflow import App
-from ledgerflow.ledger import canonical
+from ledgerflow.ledger import canonical, values
 
 TAG = "tag-5e1f"
 FLOW = {"name": "path", "steps": [
@@ -104,5 +105,5 @@ def test_the_output_text_is_reused_and_each_new_state_hashed_once(db_url: str,
     assert len(versions) == 3  # the initial state, then a's and b's: c and end have no target
     assert json.loads(versions[1].state)["doc"]["a"] == json.loads(steps["a"].output or "")
     assert json.loads(versions[2].state)["log"] == [json.loads(steps["b"].output or "")]
-    for version in versions[1:]:
-        assert calls.hashed.count(version.state.encode()) == 1
+    for version in versions[1:]:  # what is hashed is the RFC 8785 form of the stored value
+        assert calls.hashed.count(rfc8785.dumps(values.decode(version.state))) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledgerflow import errors
-from ledgerflow.ledger import chain
+from ledgerflow.ledger import chain, values
 from ledgerflow.ledger.canonical import canonical_json, format_timestamp, sha256_hex
 from ledgerflow.ledger.chain import (
     BODY_FIELDS,
@@ -203,8 +204,10 @@ def test_rendered_body_equals_rfc8785_of_build_body(
         payload_sha256=entry.payload_sha256,
     )
     assert entry.body.encode() == rfc8785.dumps(body)
-    assert entry.payload is not None
-    assert entry.payload.encode() == rfc8785.dumps(event.payload)
+    assert entry.payload is not None  # stored as the value codec writes it, hashed as RFC 8785
+    assert values.decode(entry.payload) == event.payload
+    assert entry.payload == values.encode(event.payload)
+    assert entry.payload_sha256 == hashlib.sha256(rfc8785.dumps(event.payload)).hexdigest()
 
 
 def test_rendered_body_handles_unusual_int_types() -> None:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from ledgerflow.ledger import canonical
 from ledgerflow.ledger.chain import GENESIS_HASH, Actor, ChainHeader, EventSpec, append
+from ledgerflow.ledger.values import encode
 from ledgerflow.ledger.verify import ExecutionHead, verify_execution
 from ledgerflow.storage.rows import LedgerRow
 
@@ -45,17 +46,30 @@ def test_append_builds_the_callers_row_type_with_the_same_columns() -> None:
     assert [dataclasses.asdict(r) for r in rows] == [dataclasses.asdict(e) for e in default]
 
 
-def test_a_given_payload_text_is_stored_and_hashed_as_it_is() -> None:
-    text = canonical.canonical_json({"output": OUTPUT}).decode()
-    given_text = dataclasses.replace(_events()[1], payload_text=text)
+def test_given_payload_texts_are_stored_and_hashed_as_they_are() -> None:
+    stored = encode({"output": OUTPUT})
+    hashed = canonical.canonical_json({"output": OUTPUT}).decode()
+    given_text = dataclasses.replace(_events()[1], payload_text=stored,
+                                     payload_canonical=hashed)
     [encoded] = append(HEADER, 0, GENESIS_HASH, _events()[1:], T)
     [reused] = append(HEADER, 0, GENESIS_HASH, [given_text], T)
     assert reused == encoded
-    # the text is trusted, not encoded again: another text is what gets hashed
-    other = dataclasses.replace(given_text, payload_text='{"output":1}')
+    # the texts are trusted, not encoded again: the stored one is kept, the RFC 8785 one
+    # is what gets hashed
+    other = dataclasses.replace(given_text, payload_text='{"output":1}',
+                                payload_canonical='{"output":2}')
     [trusted] = append(HEADER, 0, GENESIS_HASH, [other], T)
     assert trusted.payload == '{"output":1}'
-    assert trusted.payload_sha256 == canonical.sha256_hex(b'{"output":1}')
+    assert trusted.payload_sha256 == canonical.sha256_hex(b'{"output":2}')
+
+
+def test_a_payload_is_stored_with_its_types_and_order_and_hashed_as_rfc8785() -> None:
+    payload = {"output": {"zeta": 1, "alpha": 2.0, "neg": -0.0, "pair": (1, 2.5)}}
+    event = dataclasses.replace(_events()[1], payload=payload)
+    [entry] = append(HEADER, 0, GENESIS_HASH, [event], T)
+    assert entry.payload == '{"output":{"zeta":1,"alpha":2.0,"neg":-0.0,"pair":[1,2.5]}}'
+    assert entry.payload_sha256 == canonical.sha256_hex(
+        b'{"output":{"alpha":2,"neg":0,"pair":[1,2.5],"zeta":1}}')
 
 
 def test_verification_reads_storage_rows_as_they_are() -> None:

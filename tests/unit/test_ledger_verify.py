@@ -90,8 +90,8 @@ def edit_payload(rows: Rows) -> Rows:
     return _edit(rows, 2, payload='{"output":{"n":999}}')
 
 
-def non_canonical_payload(rows: Rows) -> Rows:
-    return _edit(rows, 2, payload='{"output": {"n": 2}}')
+def unreadable_payload(rows: Rows) -> Rows:
+    return _edit(rows, 2, payload='{"output": {"n": NaN}}')
 
 
 def delete_middle(rows: Rows) -> Rows:
@@ -140,7 +140,7 @@ def pretty_body(rows: Rows) -> Rows:
         (edit_body, Problem.HASH_MISMATCH, 3),
         (edit_body_and_rehash, Problem.BROKEN_LINK, 4),
         (edit_payload, Problem.PAYLOAD_MISMATCH, 2),
-        (non_canonical_payload, Problem.PAYLOAD_MISMATCH, 2),
+        (unreadable_payload, Problem.PAYLOAD_MISMATCH, 2),
         (delete_middle, Problem.GAP, 3),
         (delete_first, Problem.GAP, 1),
         (delete_tail, Problem.TRUNCATED, 5),

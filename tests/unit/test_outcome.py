@@ -47,13 +47,18 @@ def _run(handler: Any | None) -> Outcome:
     return outcome
 
 
-def test_the_pool_thread_encodes_the_output_once_canonically() -> None:
-    output = {"z": [1, 2.0, -0.0], "a": "é"}
+def test_the_pool_thread_encodes_the_output_once_as_stored_and_canonically() -> None:
+    output = {"z": [1, 2.0, -0.0], "a": "é", "t": (1,)}
     outcome = _run(lambda ctx, data: output)
     assert outcome.kind is OutcomeKind.COMPLETED
-    # what goes on is the value as stored, not the handler's object (it may change it)
-    assert outcome.output == {"z": [1, 2, 0], "a": "é"} and outcome.output is not output
-    assert outcome.output_text == '{"a":"é","z":[1,2,0]}' == rfc8785.dumps(output).decode()
+    # what goes on is the value as stored, not the handler's object (it may change it):
+    # types, the sign of zero and key order kept, the tuple a list
+    assert outcome.output == {"z": [1, 2.0, -0.0], "a": "é", "t": [1]}
+    assert outcome.output is not output and list(outcome.output) == ["z", "a", "t"]
+    assert type(outcome.output["z"][1]) is float and str(outcome.output["z"][2]) == "-0.0"
+    assert outcome.output_text == '{"z":[1,2.0,-0.0],"a":"é","t":[1]}'
+    assert outcome.output_canonical == '{"a":"é","t":[1],"z":[1,2,0]}' == \
+        rfc8785.dumps(output).decode()
 
 
 @pytest.mark.parametrize(("handler", "error"), [

@@ -17,7 +17,8 @@ from ledgerflow import errors
 from ledgerflow.clock import Clock
 from ledgerflow.definition.model import Definition
 from ledgerflow.definition.outline import StepOutline, outline
-from ledgerflow.ledger.canonical import canonical_json, format_timestamp
+from ledgerflow.ledger import values
+from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.base import Store
 from ledgerflow.storage.rows import DefinitionRow, parse_column
 
@@ -56,13 +57,14 @@ class Definitions:
 
     def apply(self, tenant_id: str, source: DefinitionSource) -> Applied:
         definition = to_definition(source)
-        spec_text = canonical_json(definition.spec).decode("utf-8")
+        spec_text = values.encode(definition.spec, "definition")  # keeps 2.0 and key order
         row, created = self._store.put_definition(
             tenant_id, definition.name, definition.sha256, spec_text,
             format_timestamp(self._clock.now()),
         )
-        with self._lock:
-            self._compiled[(tenant_id, row.name, row.version)] = definition
+        if row.spec == spec_text:  # else the same hash stored with other literals (2 for
+            with self._lock:       # 2.0): every process compiles what is stored
+                self._compiled[(tenant_id, row.name, row.version)] = definition
         return Applied(name=row.name, version=row.version, sha256=row.sha256, created=created)
 
     def row(self, tenant_id: str, name: str, version: int | None = None) -> DefinitionRow:

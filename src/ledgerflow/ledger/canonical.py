@@ -38,12 +38,14 @@ from ledgerflow import errors
 __all__ = [
     "SLOT",
     "canonical_json",
+    "canonical_text",
     "encode_string",
     "format_timestamp",
     "object_text",
     "payload_sha256",
     "sha256_hex",
     "splice",
+    "splice_text",
 ]
 
 _MAX_SAFE_INT = 2**53 - 1
@@ -82,6 +84,11 @@ def canonical_json(value: Any) -> bytes:
     return _reference_json(value)
 
 
+def canonical_text(value: Any) -> str:
+    """``canonical_json(value)`` as text."""
+    return canonical_json(value).decode("utf-8")
+
+
 SLOT = "\x00ledgerflow/slot"
 """Stands in a value for a part whose canonical text is already known (``splice``)."""
 _SLOT_TEXT = _ENCODER.encode(SLOT)  # the reference escapes U+0000 the same way
@@ -97,7 +104,12 @@ def splice(template: Any, part: str) -> str | None:
     occurrences cannot overlap: they would share a quote that closes one string and is
     followed by a backslash, which JSON text never has. Raises like ``canonical_json``.
     """
-    encoded = canonical_json(template).decode("utf-8")
+    return splice_text(canonical_json(template).decode("utf-8"), part)
+
+
+def splice_text(encoded: str, part: str) -> str | None:
+    """``encoded`` (a template's text, by this module or ``values.encode``: both write
+    ``SLOT`` alike) with ``part`` where ``SLOT`` stands, or None as in ``splice``."""
     if encoded.count(_SLOT_TEXT) != 1:
         return None
     return encoded.replace(_SLOT_TEXT, part, 1)

@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar, overload
 
 from ledgerflow import errors
-from ledgerflow.ledger import canonical
+from ledgerflow.ledger import canonical, values
 
 __all__ = [
     "BODY_FIELDS",
@@ -95,10 +95,11 @@ class ChainHeader:
 class EventSpec:
     """An event the engine wants recorded, before it is given a place in the chain.
 
-    ``payload`` is any canonical-JSON value; ``None`` is recorded as ``null``.
-    ``payload_text`` is its canonical text when the caller already has it: it is then
-    hashed and stored as given, never encoded again, so it must be exactly
-    ``canonical_json(payload)``.
+    ``payload`` is any storable value; ``None`` is recorded as ``null``. It is stored as
+    ``values.encode`` writes it and hashed in its RFC 8785 form. ``payload_text`` (exactly
+    ``values.encode(payload)``) and ``payload_canonical`` (exactly
+    ``canonical_json(payload)``) are those texts when the caller already has them: they
+    are then used as given, never encoded again.
     """
 
     event_type: str
@@ -109,6 +110,7 @@ class EventSpec:
     actor: Actor
     payload: Any = None
     payload_text: str | None = None
+    payload_canonical: str | None = None
 
 
 R = TypeVar("R", covariant=True)
@@ -118,8 +120,8 @@ class RowMaker(Protocol[R]):
     """Builds one ledger row from its columns (a row class is one).
 
     ``body`` is the canonical body text: exactly the bytes that were hashed, after the
-    domain prefix. ``payload`` is the canonical payload text (``"null"`` for no payload),
-    whose SHA-256 is the body's ``payload_sha256``.
+    domain prefix. ``payload`` is the payload's stored text (``"null"`` for no payload);
+    the SHA-256 of its RFC 8785 form is the body's ``payload_sha256``.
     """
 
     def __call__(self, *, execution_id: str, seq: int, event_type: str, step_id: str | None,
@@ -241,13 +243,15 @@ def _check_head(head_seq: int, head_hash: str) -> None:
 def _render_entry(
     fixed: _HeaderText, seq: int, prev: str, event: EventSpec, when: str
 ) -> tuple[str, str]:
-    """The entry's body text and canonical payload text (encoded here unless given)."""
-    if event.payload_text is None:
+    """The entry's body text and the payload's stored text (each encoded here unless
+    given)."""
+    payload = event.payload_text
+    if payload is None:
+        payload = values.encode(event.payload, "payload")
+    if event.payload_canonical is None:
         payload_bytes = canonical.canonical_json(event.payload)
-        payload = payload_bytes.decode("utf-8")
     else:
-        payload = event.payload_text
-        payload_bytes = payload.encode("utf-8")
+        payload_bytes = event.payload_canonical.encode("utf-8")
     body = _render_body(fixed, seq, prev, event, when, canonical.sha256_hex(payload_bytes))
     return body, payload
 

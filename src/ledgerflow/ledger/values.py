@@ -11,10 +11,22 @@ surrogates, ``list``/``tuple`` and ``dict`` with ``str`` keys, nested at most
 The walk is iterative (no recursion limit to hit) and never builds the JSON text: the size
 is a lower bound summed on the way (a string counts its characters), so a gigabyte is
 refused after looking at its first few megabytes' worth of items, not after copying it.
+
+The value codec lives here too: ``encode`` writes the text a value is stored as and
+``decode`` reads it back exactly. The stored text keeps what a handler or an expression
+can observe: int vs float (``2.0`` stays a float), ``-0.0`` with its sign, the producer's
+key order; a tuple is written (and read back) as a list. Hashes never use this text: they
+are taken over the value's RFC 8785 form (``canonical.payload_sha256``). Text written
+before the codec existed is RFC 8785 text and reads back under the same model: an integer
+literal beyond ±2^53 is the I-JSON double it denotes (``10000000000000000`` is ``1e16``).
+The stdlib encoder is exact for these types (``repr`` of a float reads back as the same
+float); ``tests/unit/test_ledger_values_codec.py`` checks the round trip with a property
+test.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterator
@@ -22,8 +34,8 @@ from typing import Any
 
 from ledgerflow import errors
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_REASON", "MAX_SAFE_INT", "check", "describe",
-           "one_line", "problem"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_REASON", "MAX_SAFE_INT", "accept", "check", "decode",
+           "describe", "encode", "object_text", "one_line", "problem", "settle"]
 
 MAX_SAFE_INT = 2**53 - 1
 MAX_DEPTH = 256  # containers inside containers
@@ -176,3 +188,107 @@ def check(value: Any, root: str, what: str) -> None:
     if reason is not None:
         raise errors.InputValidationError(f"{what} cannot be stored: {reason}",
                                           problems=(reason,), path=root)
+
+
+# the value codec ----------------------------------------------------------------------
+_WRITER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+                           check_circular=False)  # ``_plain`` (or ``problem``) looked first
+_LEAVES: frozenset[type] = frozenset({str, bool, float, type(None)})
+_LONG_DIGITS = re.compile(r"[0-9]{16}")  # an integer literal that may lie beyond ±2^53
+
+
+def encode(value: Any, root: str = "value") -> str:
+    """The text ``value`` is stored as (see the module docstring). A value that cannot be
+    stored raises ``errors.UnstorableValue`` whose ``reason`` is the one line of
+    ``problem`` (path from ``root``): the quick look here checks the same rules, and
+    ``problem`` runs only to name what it found."""
+    try:
+        text = _WRITER.encode(value) if _plain(value, 0) else None
+    except (RecursionError, ValueError):
+        text = None  # nested too deep for the quick look, or not finite: named below
+    if text is None or (not text.isascii() and _SURROGATE.search(text)):
+        reason = problem(value, root)
+        if reason is not None:
+            raise errors.UnstorableValue(f"value cannot be written to the ledger: {reason}",
+                                         reason=reason)
+        text = _WRITER.encode(value)  # subclasses of the JSON types: written as those
+    if len(text) > MAX_BYTES:
+        reason = f"{root}: larger than the {MAX_BYTES // (1024 * 1024)} MiB a value may take"
+        raise errors.UnstorableValue(f"value cannot be written to the ledger: {reason}",
+                                     reason=reason)
+    return text
+
+
+def decode(text: str) -> Any:
+    """The value stored as ``text`` (by ``encode``, or RFC 8785 text written earlier).
+    Raises ``ValueError`` for text that is not JSON or holds NaN or infinities."""
+    if _LONG_DIGITS.search(text) is None:
+        return _READER.decode(text)
+    return _WIDE_READER.decode(text)
+
+
+def accept(value: Any, root: str, what: str) -> Any:
+    """``check`` a value given through the API (start input, signal data, a state edit),
+    then return it as it will be read back once stored (``settle``)."""
+    check(value, root, what)
+    return settle(value, root)[0]
+
+
+def settle(value: Any, root: str = "value") -> tuple[Any, str]:
+    """``value`` as it will be read back once stored, and its stored text: the live path
+    continues with the first, so a reloaded execution sees exactly what a straight run
+    saw. Raises like ``encode``."""
+    text = encode(value, root)
+    return decode(text), text
+
+
+def object_text(members: dict[str, str]) -> str:
+    """The stored text of an object whose member values are given as their stored texts
+    (none is encoded again), in the order given."""
+    return "{" + ",".join([_WRITER.encode(key) + ":" + part
+                           for key, part in members.items()]) + "}"
+
+
+def _plain(value: Any, depth: int) -> bool:
+    """Whether ``value`` holds only the exact JSON types, string keys and integers within
+    ±2^53, nested at most ``MAX_DEPTH`` deep (then ``_WRITER`` writes it exactly, or raises
+    for a non-finite float); ``depth``: the containers around it."""
+    kind = type(value)
+    if kind in _LEAVES:
+        return True
+    if kind is int:
+        return bool(-MAX_SAFE_INT <= value <= MAX_SAFE_INT)
+    depth += 1
+    if depth > MAX_DEPTH:
+        return False
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _LEAVES and not _plain(item, depth)):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        for item in value:  # noqa: SIM110  (a plain loop: all() is slower on short lists)
+            if type(item) not in _LEAVES and not _plain(item, depth):
+                return False
+        return True
+    return False
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _wide_int(literal: str) -> int | float:
+    """An integer literal: beyond ±2^53 it is the double it denotes (RFC 8785 writes such
+    doubles as integers)."""
+    number = int(literal)
+    if -MAX_SAFE_INT <= number <= MAX_SAFE_INT:
+        return number
+    double = float(literal)
+    if not math.isfinite(double):
+        raise ValueError(f"integer literal of {len(literal)} digits is beyond any double")
+    return double
+
+
+_READER = json.JSONDecoder(parse_constant=_refuse_constant)
+_WIDE_READER = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=_wide_int)

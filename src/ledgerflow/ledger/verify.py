@@ -13,8 +13,9 @@ in seq order:
    row's prev_hash column (``BROKEN_LINK``);
 5. the body names the head's execution and tenant (``WRONG_EXECUTION``);
 6. the row's event_type and step_id columns equal the body's (``MALFORMED``);
-7. a stored payload is canonical and hashes to the body's payload_sha256
-   (``PAYLOAD_MISMATCH``); an erased payload (``None``) is allowed.
+7. a stored payload reads back (``values.decode``) as a value whose RFC 8785 form hashes
+   to the body's payload_sha256 (``PAYLOAD_MISMATCH``); an erased payload (``None``) is
+   allowed.
 
 Then: rows exist (``EMPTY``), the last entry is the execution head (``TRUNCATED``), the
 state document hashes to the head's state_sha256 (``STATE_DRIFT``), and every stored state
@@ -32,7 +33,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from ledgerflow import errors
-from ledgerflow.ledger import canonical, chain
+from ledgerflow.ledger import canonical, chain, values
 
 __all__ = ["ExecutionHead", "Problem", "StoredEntry", "StoredVersion", "VerifyResult",
            "verify_execution"]
@@ -67,7 +68,7 @@ class StoredVersion(Protocol):
     @property
     def sha256(self) -> str: ...
     @property
-    def state(self) -> str: ...  # canonical JSON text as stored
+    def state(self) -> str: ...  # the state's stored text (``values.encode``)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -283,24 +284,18 @@ def _check_columns(row: StoredEntry, body: dict[str, Any]) -> _Finding | None:
 def _check_payload(row: StoredEntry, body: dict[str, Any]) -> _Finding | None:
     if row.payload is None:
         return None  # erased: the chain stays valid without it
-    computed = canonical.sha256_hex(row.payload.encode("utf-8", "surrogatepass"))
+    try:  # the stored text keeps types and key order; the hash is of its RFC 8785 form
+        computed = canonical.payload_sha256(values.decode(row.payload))
+    except (ValueError, errors.LedgerError) as exc:
+        return _Finding(Problem.PAYLOAD_MISMATCH, row.seq,
+                        f"payload text is not a JSON value the ledger can hold ({exc})")
     if computed != body["payload_sha256"]:
         detail = (
             f"payload mismatch (body says {_short(body['payload_sha256'])}, "
             f"stored payload hashes to {_short(computed)})"
         )
         return _Finding(Problem.PAYLOAD_MISMATCH, row.seq, detail)
-    if not _is_canonical(row.payload):
-        return _Finding(Problem.PAYLOAD_MISMATCH, row.seq, "payload text is not canonical JSON")
     return None
-
-
-def _is_canonical(text: str) -> bool:
-    try:
-        value = json.loads(text, parse_constant=_refuse_constant)
-        return canonical.canonical_json(value) == text.encode("utf-8")
-    except (ValueError, errors.LedgerError):
-        return False
 
 
 def _check_head(head: ExecutionHead, last_seq: int, last_hash: str) -> _Finding | None:
@@ -348,7 +343,7 @@ def _check_versions(head: ExecutionHead, entries: Sequence[StoredEntry],
     for v in versions:
         where = f"state version {v.version}"
         try:
-            computed = canonical.payload_sha256(json.loads(v.state))
+            computed = canonical.payload_sha256(values.decode(v.state))
         except (ValueError, errors.LedgerError) as exc:
             return _Finding(Problem.STATE_VERSION_MISMATCH, v.seq, f"{where} unreadable: {exc}")
         if computed != v.sha256:
@@ -374,7 +369,7 @@ def _recorded_state_hash(entry: StoredEntry) -> str | None:
     if entry.payload is None:
         return None  # erased: nothing to compare with
     try:
-        payload = json.loads(entry.payload)
+        payload = values.decode(entry.payload)
     except ValueError:
         return None  # the chain check reports a broken payload
     if not isinstance(payload, dict):

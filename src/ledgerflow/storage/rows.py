@@ -1,24 +1,30 @@
 """Rows as the storage layer reads and writes them.
 
-JSON columns travel as canonical JSON text: the engine already produced that text to hash
-it, so storage never re-serialises. ``json.loads`` of a text column gives the value back.
+Value columns (inputs, outputs, state, signal data, results, payloads) travel as the text
+``ledger.values.encode`` wrote: the engine already produced it, so storage never
+re-serialises, and ``parse_column`` (``values.decode``) gives the value back exactly. Values
+are text in both dialects, never ``jsonb`` (which would reorder keys and drop ``2.0``).
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ledgerflow import errors
+from ledgerflow.ledger import values
 
 
-def parse_column(text: str | None, what: str) -> Any:
-    """JSON of a stored text column; a corrupted value is a ``CorruptedRow`` naming ``what``."""
+def parse_column(text: str | None, what: str,
+                 read: Callable[[str], Any] = values.decode) -> Any:
+    """The value of a stored text column; a corrupted one is a ``CorruptedRow`` naming
+    ``what``. ``read``: ``json.loads`` for a column that holds no value of an execution
+    (log fields, written leniently, may hold NaN)."""
     if text is None:
         return None
     try:
-        return json.loads(text)
+        return read(text)
     except ValueError as exc:
         raise errors.CorruptedRow(
             f"{what} is not valid JSON in the database ({exc}); the row was changed outside "
@@ -129,7 +135,7 @@ class SignalRow:
     execution_id: str
     seq: int  # the ledger entry that recorded it
     name: str
-    data: str  # canonical JSON
+    data: str  # stored text (``values.encode``)
     received_at: str
     consumed_by: str | None = None  # the wait step that took it
     consumed_at: str | None = None

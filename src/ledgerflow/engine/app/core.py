@@ -48,7 +48,7 @@ from ledgerflow.engine.control.commands import Controller
 from ledgerflow.engine.definitions import Applied, Definitions, DefinitionSource
 from ledgerflow.engine.model.lifecycle import ExecutionStatus
 from ledgerflow.engine.model.lifecycle import OperatorAction as A
-from ledgerflow.engine.model.transition import Transition, sha256_text, text
+from ledgerflow.engine.model.transition import Transition, value_sha256
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.reports.records import ExecutionSummary, ExecutionUpdate
 from ledgerflow.engine.rules import actions, starting
@@ -184,14 +184,8 @@ class App(Reads):
         With ``execution_id`` the call is idempotent: the same id and input return the
         existing execution; the same id with a different input raises IdempotencyConflict.
         """
-        value = {} if input is None else input
-        values.check(value, "input", "the input")
-        try:
-            input_sha = sha256_text(text(value))
-        except Exception as exc:
-            why = exc if isinstance(exc, errors.LedgerflowError) else \
-                f"{type(exc).__name__}: {exc}"
-            raise errors.InputValidationError(f"input cannot be stored: {why}") from exc
+        value = values.accept({} if input is None else input, "input", "the input")
+        input_sha = value_sha256(value)
         execution_id = execution_id or str(uuid.uuid4())
         starting.check_id(execution_id)
         existing = self._existing(execution_id, input_sha)
@@ -352,8 +346,7 @@ class App(Reads):
         if not name.strip():
             raise errors.InputValidationError(
                 "a signal needs a name: the one a wait step or an `on:` handler listens for")
-        value = {} if data is None else data
-        values.check(value, "data", "the signal data")
+        value = values.accept({} if data is None else data, "data", "the signal data")
         self._commands.apply(execution_id, A.SIGNAL,
                            lambda tr: actions.signal(tr, name, value), strict=False)
 

@@ -5,7 +5,6 @@ public read-model type (``reports.records`` and the reports beside it), never a 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -31,6 +30,7 @@ from ledgerflow.engine.reports.records import (
 )
 from ledgerflow.engine.reports.tombstone import Tombstone
 from ledgerflow.engine.rules import kinds
+from ledgerflow.ledger import values
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.ledger.verify import ExecutionHead, VerifyResult, verify_execution
 from ledgerflow.storage.base import ExecutionFilter, Store
@@ -175,7 +175,7 @@ class Reads:
                              head_seq=row.head_seq, head_hash=row.head_hash,
                              state_sha256=row.state_sha256)
         try:
-            state = json.loads(row.state)
+            state = values.decode(row.state)
         except ValueError:
             state = row.state
         return verify_execution(head, self.store.load_ledger(row.id), state,

@@ -10,7 +10,6 @@ on a condition.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from ledgerflow import errors
 from ledgerflow.clock import SystemClock
 from ledgerflow.engine.model.lifecycle import ExecutionStatus
 from ledgerflow.engine.model.view import ExecutionView
+from ledgerflow.ledger import values
 from ledgerflow.storage.rows import ExecutionRow, LedgerRow
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def failure(row: ExecutionRow, ledger: list[LedgerRow]) -> errors.ExecutionFaile
 def _ending_payload(status: str, ledger: list[LedgerRow]) -> dict[str, Any]:
     for entry in reversed(ledger):
         if entry.event_type == f"execution.{status}":
-            value = json.loads(entry.payload) if entry.payload is not None else None
+            value = values.decode(entry.payload) if entry.payload is not None else None
             return value if isinstance(value, dict) else {}
     return {}
 

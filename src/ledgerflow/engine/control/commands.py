@@ -24,6 +24,7 @@ from ledgerflow.engine.model.lifecycle import OperatorAction, StepStatus
 from ledgerflow.engine.model.transition import Transition, text
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.rules import starting
+from ledgerflow.ledger import values
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.storage.base import Store
 from ledgerflow.storage.rows import ExecutionRow, LedgerRow, parse_column
@@ -138,6 +139,7 @@ class Controller:
             if input_patch is not None:  # an object: anything else would replace the input
                 value = editing.merge_patch(value, input_patch, instead="",
                                             what="the input patch, a JSON merge patch")
+                value = values.accept(value, "input", "the forked input")
             defs.check_input(view.definition, value)
             origin = starting.Origin(
                 execution_id=row.id, seq=seq, entry_hash=entries[-1].entry_hash,

@@ -27,9 +27,9 @@ class OutcomeKind(StrEnum):
 class Outcome:
     """One ended attempt of ``step_id`` (``epoch`` tells attempts apart).
 
-    ``error`` is None exactly when it completed; ``output_text`` is then the canonical
-    JSON text of ``output`` (``"null"`` for a failure). ``duration_ms`` is the time the
-    attempt took in its pool thread, encoding included.
+    ``error`` is None exactly when it completed; ``output_text`` is then the stored text of
+    ``output`` and ``output_canonical`` its RFC 8785 text (``"null"`` for a failure).
+    ``duration_ms`` is the time the attempt took in its pool thread, encoding included.
     """
 
     execution_id: str
@@ -39,6 +39,7 @@ class Outcome:
     agent: str
     output: Any = None
     output_text: str = "null"
+    output_canonical: str = "null"
     error: str | None = None
     duration_ms: float = 0.0
 
@@ -52,9 +53,11 @@ class Outcome:
 
     @classmethod
     def of(cls, attempt: Dispatch, *, output: Any = None, output_text: str = "null",
-           error: str | None = None, duration_ms: float = 0.0) -> Outcome:
+           output_canonical: str = "null", error: str | None = None,
+           duration_ms: float = 0.0) -> Outcome:
         """The outcome of ``attempt``, named by its dispatch."""
         return cls(execution_id=attempt.execution_id, step_id=attempt.step_id,
                    epoch=attempt.epoch, capability=attempt.capability, agent=attempt.agent,
-                   output=output, output_text=output_text, error=error,
+                   output=output, output_text=output_text,
+                   output_canonical=output_canonical, error=error,
                    duration_ms=duration_ms)

@@ -7,7 +7,6 @@ lifecycle table and add exactly one ledger event.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -17,8 +16,8 @@ from ledgerflow.engine.model import lifecycle
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.engine.model.timers import Timer
 from ledgerflow.engine.model.view import ExecutionView
-from ledgerflow.ledger import chain
-from ledgerflow.ledger.canonical import canonical_json, format_timestamp
+from ledgerflow.ledger import chain, values
+from ledgerflow.ledger.canonical import format_timestamp, payload_sha256
 from ledgerflow.storage.base import Change
 from ledgerflow.storage.rows import (
     DecisionRow,
@@ -61,13 +60,15 @@ class Built:
     handoff: str | None = None  # a capability only other workers offer is needed now
 
 
-def text(value: Any) -> str:
-    """Canonical JSON text of a value (what is stored and hashed)."""
-    return canonical_json(value).decode("utf-8")
+def text(value: Any, root: str = "value") -> str:
+    """The text a value is stored as (``values.encode``; raises ``LedgerError`` naming the
+    path from ``root`` for a value that cannot be stored)."""
+    return values.encode(value, root)
 
 
-def sha256_text(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+def value_sha256(value: Any) -> str:
+    """The SHA-256 of a value's RFC 8785 form: what the ledger records and verify checks."""
+    return payload_sha256(value)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -82,7 +83,7 @@ class Transition:
     outputs: dict[str, Any] = field(default_factory=dict)
     state: Any = None
     state_event: int | None = None  # index in events of the event that changed the state
-    state_text: str | None = None  # canonical text of ``state`` once it changed
+    state_text: str | None = None  # stored text of ``state`` once it changed
     state_sha256: str | None = None  # ... and its SHA-256
     result: str | None = None
     error: str | None = None
@@ -156,8 +157,10 @@ class Transition:
         attempt: int | None = None,
         payload: Any = None,
         payload_text: str | None = None,
+        payload_canonical: str | None = None,
     ) -> int:
-        """Add one ledger event; ``payload_text``: the payload's canonical text, if known."""
+        """Add one ledger event; ``payload_text`` and ``payload_canonical``: the payload's
+        stored and RFC 8785 texts, if known (``chain.EventSpec``)."""
         self.events.append(
             chain.EventSpec(
                 event_type=event_type,
@@ -168,12 +171,14 @@ class Transition:
                 actor=self.actor,
                 payload=payload,
                 payload_text=payload_text,
+                payload_canonical=payload_canonical,
             )
         )
         return len(self.events) - 1
 
     def set_status(self, new: ExecutionStatus, event_type: str, payload: Any = None, *,
-                   payload_text: str | None = None) -> None:
+                   payload_text: str | None = None,
+                   payload_canonical: str | None = None) -> None:
         """Move the execution to ``new`` (a checked transition) with one ledger event;
         ``payload_text`` as in ``record``."""
         old = self.status
@@ -184,7 +189,7 @@ class Transition:
         if new.terminal:
             self.finished_at = self.now_text
         self.record(event_type, from_state=old, to_state=new, payload=payload,
-                    payload_text=payload_text)
+                    payload_text=payload_text, payload_canonical=payload_canonical)
 
     def set_step(
         self,
@@ -194,6 +199,7 @@ class Transition:
         payload: Any = None,
         *,
         payload_text: str | None = None,
+        payload_canonical: str | None = None,
         **fields: Any,
     ) -> int:
         """Move a step to ``new`` (a checked transition) with one ledger event; ``fields``
@@ -211,6 +217,7 @@ class Transition:
             attempt=updated.attempt or None,
             payload=payload,
             payload_text=payload_text,
+            payload_canonical=payload_canonical,
         )
 
     def add_step(self, row: StepRow) -> None:
@@ -229,7 +236,7 @@ class Transition:
         self.signal_updates[row.seq] = row
 
     def set_state(self, state: Any, state_text: str, sha256: str, event_index: int) -> None:
-        """A new state document, with its canonical text and that text's SHA-256 (reused
+        """A new state document, with its stored text and its RFC 8785 SHA-256 (reused
         as they are for the execution row, the state version row and the ledger), made by
         the event at ``event_index``."""
         self.state = state

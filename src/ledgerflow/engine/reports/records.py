@@ -7,6 +7,7 @@ caller never sees storage text.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -159,7 +160,8 @@ class LogRecord:
     @classmethod
     def from_row(cls, row: TelemetryRow) -> LogRecord:
         return cls(id=row.id, kind=row.kind, step_id=row.step_id, message=row.message,
-                   fields=parse_column(row.fields, f"fields of log record {row.id}"),
+                   fields=parse_column(row.fields, f"fields of log record {row.id}",
+                                       json.loads),
                    at=row.occurred_at)
 
     def to_dict(self) -> dict[str, Any]:

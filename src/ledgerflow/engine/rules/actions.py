@@ -20,7 +20,7 @@ from ledgerflow.engine.model.lifecycle import (
     StepStatus,
     allowed_words,
 )
-from ledgerflow.engine.model.transition import Transition, sha256_text, text
+from ledgerflow.engine.model.transition import Transition, value_sha256
 from ledgerflow.ledger import values
 
 E = ExecutionStatus
@@ -114,9 +114,9 @@ def edit_state(tr: Transition, new_state: Any, how: dict[str, Any], reason: str 
         advice = "pause it first" if A.PAUSE in OPERATOR_ACTIONS[tr.status] else None
         raise refuse(tr, A.EDIT_STATE, advice)
     values.check(new_state, "state", "the edited state")
-    new_text = text(new_state)
-    before = sha256_text(tr.current_state_text())
-    after = sha256_text(new_text)
+    new_state, new_text = values.settle(new_state, "state")
+    before = value_sha256(tr.state)
+    after = value_sha256(new_state)
     index = tr.record("state.edited", from_state=tr.status, to_state=tr.status, payload={
         **how, "reason": reason, "before_sha256": before, "after_sha256": after,
         "state_version": tr.view.row.state_version + 1,

@@ -61,9 +61,10 @@ def dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, event
     except errors.ExpressionError as exc:
         fail_now(tr, step.id, f"input: {exc}")
         return
-    refused = values.problem(data, "input")
-    if refused is not None:
-        fail_now(tr, step.id, f"the step input cannot be stored: {refused}")
+    try:
+        data = values.settle(data, "input")[0]  # what a reloaded execution would see
+    except errors.UnstorableValue as exc:
+        fail_now(tr, step.id, f"the step input cannot be stored: {exc.reason}")
         return
     row = tr.step(step.id)
     choice = choose(step.agent, avoid=row.agent if row.error is not None else None)

@@ -32,7 +32,7 @@ from ledgerflow.engine.rules import actions, kinds, signals, step_runs
 from ledgerflow.engine.rules.dispatching import Choice as Choice  # still flow.Choice to callers
 from ledgerflow.engine.rules.dispatching import Chooser
 from ledgerflow.engine.rules.step_runs import LIVE, fail_now, step_spec
-from ledgerflow.ledger import canonical
+from ledgerflow.ledger import values
 
 E = ExecutionStatus
 S = StepStatus
@@ -104,16 +104,16 @@ def record_outcome(tr: Transition, outcome: Outcome, choose: Chooser) -> bool:
     (nothing recorded) if the attempt is not current."""
     if outcome.error is None:
         return complete_step(tr, outcome.step_id, outcome.epoch, outcome.output,
-                             outcome.output_text, choose)
+                             outcome.output_text, choose, outcome.output_canonical)
     return fail_attempt(tr, outcome.step_id, outcome.epoch, outcome.error, choose)
 
 
 def complete_step(tr: Transition, step_id: str, epoch: int, output: Any, output_text: str,
-                  choose: Chooser) -> bool:
-    """Record a step's output, whose canonical text ``output_text`` is reused as it is for
-    the step row, the ledger payload and the state document. False (nothing recorded) if
-    the attempt is not current."""
-    if not step_runs.record_output(tr, step_id, epoch, output, output_text):
+                  choose: Chooser, output_canonical: str | None = None) -> bool:
+    """Record a step's output, whose stored text ``output_text`` (and RFC 8785 text, if
+    given) is reused as it is for the step row, the ledger payload and the state document.
+    False (nothing recorded) if the attempt is not current."""
+    if not step_runs.record_output(tr, step_id, epoch, output, output_text, output_canonical):
         return False
     advance(tr, choose, after=step_id)
     return True
@@ -158,7 +158,7 @@ def finish_if_done(tr: Transition) -> None:
         result = execution_result(tr.view.definition, tr.outputs, statuses)
         tr.result = text(result)  # once: the execution row and the ledger payload share it
         tr.set_status(E.COMPLETED, "execution.completed", {"result": result},
-                      payload_text=canonical.object_text({"result": tr.result}))
+                      payload_text=values.object_text({"result": tr.result}))
 
 
 def execution_result(definition: Definition, outputs: dict[str, Any],

@@ -11,7 +11,7 @@ from typing import Any
 from ledgerflow import errors
 from ledgerflow.definition.model import Definition
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
-from ledgerflow.engine.model.transition import sha256_text, text
+from ledgerflow.engine.model.transition import text, value_sha256
 from ledgerflow.ledger import chain
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.base import Change
@@ -62,7 +62,8 @@ def new_execution(*, tenant_id: str, execution_id: str, row: DefinitionRow,
     starts with the origin's state and the steps it had completed or skipped by then."""
     now_text = format_timestamp(now)
     input_text = text(input)
-    state_text = text(INITIAL_STATE if origin is None else origin.state)
+    state = INITIAL_STATE if origin is None else origin.state
+    state_text = text(state)
     lifetime = ttl if ttl is not None else definition.ttl
     expires_at = format_timestamp(now + timedelta(seconds=lifetime)) if lifetime else None
     payload: dict[str, Any] = {"input": input}
@@ -80,11 +81,11 @@ def new_execution(*, tenant_id: str, execution_id: str, row: DefinitionRow,
                             to_state=str(ExecutionStatus.PENDING), actor=actor,
                             payload=payload)
     entries = chain.append(header, 0, chain.GENESIS_HASH, [event], now, LedgerRow)
-    state_sha = sha256_text(state_text)
+    state_sha = value_sha256(state)
     execution = ExecutionRow(
         id=execution_id, tenant_id=tenant_id, workflow=row.name, workflow_version=row.version,
         definition_sha256=row.sha256, status=str(ExecutionStatus.PENDING), input=input_text,
-        input_sha256=sha256_text(input_text), result=None, error=None, state=state_text,
+        input_sha256=value_sha256(input), result=None, error=None, state=state_text,
         state_sha256=state_sha, state_version=1, head_seq=entries[-1].seq,
         head_hash=entries[-1].entry_hash, version=1, recoveries=0, created_at=now_text,
         started_at=None, finished_at=None, updated_at=now_text, expires_at=expires_at,

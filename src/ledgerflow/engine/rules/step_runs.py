@@ -8,6 +8,7 @@ These only record; none of them moves the graph on. ``rules.flow`` wraps them
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -17,9 +18,9 @@ from ledgerflow.engine.model import timers
 from ledgerflow.engine.model.graph import graph_of
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.engine.model.timers import Timer, TimerKind
-from ledgerflow.engine.model.transition import Transition, sha256_text, text
+from ledgerflow.engine.model.transition import Transition
 from ledgerflow.engine.rules import signals
-from ledgerflow.ledger import canonical
+from ledgerflow.ledger import canonical, values
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.rows import SignalRow, StepRow, parse_column
 
@@ -60,28 +61,38 @@ def current(tr: Transition, step_id: str, epoch: int) -> bool:
 
 
 def record_output(tr: Transition, step_id: str, epoch: int, output: Any,
-                  output_text: str) -> bool:
-    """Record a step's output (and its ``output`` target's new state document), reusing
-    ``output_text`` as it is for the step row, the ledger payload and the state document.
-    False (nothing recorded) if the attempt is not current."""
+                  output_text: str, output_canonical: str | None = None) -> bool:
+    """Record a step's output (as read back from ``output_text``, its stored text) and its
+    ``output`` target's new state document, reusing ``output_text`` and the RFC 8785 text
+    ``output_canonical`` (made here unless given) as they are for the step row, the ledger
+    payload and the state document. False (nothing recorded) if the attempt is not
+    current."""
     if not current(tr, step_id, epoch):
         return False
     step = step_spec(tr, step_id)
     tr.outputs[step_id] = output
+    if output_canonical is None:
+        output_canonical = canonical.canonical_text(output)
     payload: dict[str, Any] = {"output": output}
-    members = {"output": output_text}  # the payload's canonical text, member by member
+    stored = {"output": output_text}  # the payload's texts, member by member
+    hashed = {"output": output_canonical}
     new_state = None
     if step.output is not None:
         new_state = apply_output(tr.state, step.output, output)
-        state_text = _state_text(tr.state, step.output, output, output_text, new_state)
-        state_sha = sha256_text(state_text)
+        template = _template(tr.state, step.output, output)
+        state_text = _spliced(template, values.encode, output_text, new_state)
+        state_sha = canonical.sha256_hex(_spliced(
+            template, canonical.canonical_text, output_canonical, new_state).encode("utf-8"))
         version = tr.view.row.state_version + 1
         payload.update(state_version=version, state_sha256=state_sha)
-        members.update(state_version=str(version),
-                       state_sha256=canonical.encode_string(state_sha))
+        members = {"state_version": str(version),
+                   "state_sha256": canonical.encode_string(state_sha)}
+        stored.update(members)
+        hashed.update(members)
     index = tr.set_step(
         step_id, S.COMPLETED, "step.completed", payload,
-        payload_text=canonical.object_text(members),
+        payload_text=values.object_text(stored),
+        payload_canonical=canonical.object_text(hashed),
         output=output_text, error=None, finished_at=tr.now_text, ready_at=None,
     )
     if new_state is not None:
@@ -89,15 +100,19 @@ def record_output(tr: Transition, step_id: str, epoch: int, output: Any,
     return True
 
 
-def _state_text(state: Any, target: OutputTarget, output: Any, output_text: str,
-                new_state: Any) -> str:
-    """The canonical text of ``new_state`` (``state`` with ``output`` applied at
-    ``target``), with the output's known text in place where the output sits whole. A
-    mapping merged member by member is encoded again."""
+def _template(state: Any, target: OutputTarget, output: Any) -> Any:
+    """``state`` with ``canonical.SLOT`` where ``output`` sits whole at ``target``, or None
+    for a mapping merged member by member (encoded again whole)."""
     if target.mode is OutputMode.MERGE and isinstance(output, dict):
-        return text(new_state)
-    spliced = canonical.splice(apply_output(state, target, canonical.SLOT), output_text)
-    return spliced if spliced is not None else text(new_state)
+        return None
+    return apply_output(state, target, canonical.SLOT)
+
+
+def _spliced(template: Any, encoder: Callable[[Any], str], part: str, new_state: Any) -> str:
+    """The text of ``new_state`` by ``encoder``, with ``part`` (the output's known text)
+    in place of the template's slot when there is one."""
+    spliced = None if template is None else canonical.splice_text(encoder(template), part)
+    return spliced if spliced is not None else encoder(new_state)
 
 
 def record_failure(tr: Transition, step_id: str, epoch: int, error: str) -> bool:

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 from collections.abc import Callable
 from typing import Any
 
+from ledgerflow import errors
 from ledgerflow.clock import Clock
 from ledgerflow.engine.agents.registry import AgentRegistry
 from ledgerflow.engine.model.lifecycle import StepStatus
 from ledgerflow.engine.model.outcome import Outcome
-from ledgerflow.engine.model.transition import Dispatch, text
+from ledgerflow.engine.model.transition import Dispatch
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.worker.context import StepContext
 from ledgerflow.engine.worker.events import Event, Heartbeat
-from ledgerflow.ledger import values
+from ledgerflow.ledger import canonical, values
 
 
 class AttemptRunner:
@@ -65,10 +65,11 @@ class AttemptRunner:
 
     def _finish(self, dispatch: Dispatch, started: float, output: Any,
                 error: str | None) -> None:
-        output_text = "null"
+        output_text = output_canonical = "null"
         if error is None:
-            output, output_text, error = _stored(output)
-        self._put(Outcome.of(dispatch, output=output, output_text=output_text, error=error,
+            output, output_text, output_canonical, error = _stored(output)
+        self._put(Outcome.of(dispatch, output=output, output_text=output_text,
+                             output_canonical=output_canonical, error=error,
                              duration_ms=(self._clock.monotonic() - started) * 1000.0))
 
     def _call(self, dispatch: Dispatch, context: StepContext) -> tuple[Any, str | None]:
@@ -88,18 +89,19 @@ class AttemptRunner:
         return output, None
 
 
-def _stored(output: Any) -> tuple[Any, str, str | None]:
-    """The output as it will be stored (decoded from its canonical text: the handler may
-    keep and change the object it returned), that text, or the reason it cannot be stored.
-    Encoded here, so the writer thread never encodes an output."""
+def _stored(output: Any) -> tuple[Any, str, str, str | None]:
+    """The output as it will be read back once stored (decoded from its stored text: the
+    handler may keep and change the object it returned, and a reloaded execution sees the
+    same), that text, its RFC 8785 text, or the reason it cannot be stored. Encoded here,
+    so the writer thread never encodes an output."""
     try:
-        error = values.problem(output, "output")
-        if error is None:
-            output_text = text(output)
-            return json.loads(output_text), output_text, None
+        output, output_text = values.settle(output, "output")
+        return output, output_text, canonical.canonical_text(output), None
+    except errors.UnstorableValue as exc:
+        error = exc.reason
     except BaseException as exc:
         error = f"output could not be encoded: {values.describe(exc)}"
-    return None, "null", f"the output cannot be stored: {error}"
+    return None, "null", "null", f"the output cannot be stored: {error}"
 
 
 class RunningAttempts:

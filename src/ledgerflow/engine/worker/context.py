@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -10,6 +9,7 @@ from typing import Any
 
 from ledgerflow.clock import SystemClock
 from ledgerflow.engine.model.transition import Dispatch
+from ledgerflow.ledger import values
 
 log = logging.getLogger("ledgerflow.agent")
 
@@ -76,7 +76,7 @@ class StepContext:
     @property
     def state(self) -> Any:
         if self._state is None:
-            self._state = json.loads(self._dispatch.state_text)
+            self._state = values.decode(self._dispatch.state_text)
         return self._state
 
     @property

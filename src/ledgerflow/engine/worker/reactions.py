@@ -5,7 +5,6 @@ Pure except for ``Heartbeats.flush``, which hands the latest heartbeats to stora
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +16,7 @@ from ledgerflow.engine.rules import actions, flow, recovery
 from ledgerflow.engine.rules.dispatching import Chooser
 from ledgerflow.engine.rules.step_runs import arm, step_spec
 from ledgerflow.engine.worker.events import Activate, Event, Expire, Heartbeat, TimerFired
+from ledgerflow.ledger import values
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.storage.base import Store
@@ -46,7 +46,7 @@ class Heartbeats:
         rows = []
         for (eid, sid, epoch), event in self._unwritten.items():
             try:
-                details = json.loads(text(event.details))
+                details = values.decode(text(event.details))
             except Exception:  # details that are not JSON are shown as text
                 details = repr(event.details)
             rows.append(HeartbeatRow(
