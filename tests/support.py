@@ -275,11 +275,12 @@ def run_cli(cwd: Path, db_url: str, *args: str, check: bool = True,
     return lf(cwd, *args, check=check, env=process_env(db=db_url, **extra))
 
 
-def run_worker(db_url: str, journal: Path, point: str = "none", after: int = 1,
-               **extra: str) -> subprocess.CompletedProcess[str]:
-    """A crash-test worker process run until idle, killed at ``point`` of its ``after``-th
-    commit (``extra``: more environment, such as ``CRASH_CLOCK_AHEAD``)."""
+def run_worker(db_url: str, journal: Path, point: str = "none", after: int = 1, *,
+               agents: Path = CRASH_AGENTS, **extra: str) -> subprocess.CompletedProcess[str]:
+    """A crash-test worker process (offering ``agents``, a module file) run until idle,
+    killed at ``point`` of its ``after``-th commit (``extra``: more environment, such as
+    ``CRASH_CLOCK_AHEAD``)."""
     return subprocess.run(
-        [sys.executable, str(CRASHING_WORKER), db_url, str(CRASH_AGENTS), point, str(after)],
+        [sys.executable, str(CRASHING_WORKER), db_url, str(agents), point, str(after)],
         env=process_env(journal=journal, **extra), capture_output=True, text=True,
         timeout=120)
