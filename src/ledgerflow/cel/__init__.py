@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ledgerflow.cel import budget, nodes, parser
+from ledgerflow.cel import budget, nodes, parser, paths
 from ledgerflow.cel.compiler import compile_node
 from ledgerflow.cel.convert import to_cel, to_json
 from ledgerflow.cel.errors import CelError, CelSyntaxError, with_source
@@ -24,14 +24,20 @@ __all__ = ["CelError", "CelSyntaxError", "Program", "compile", "literal_end", "t
 
 
 class Program:
-    """A compiled expression; thread-safe and reusable."""
+    """A compiled expression; thread-safe and reusable.
 
-    __slots__ = ("_run", "source", "tree")
+    ``names`` are the identifiers it mentions; ``path`` is ``("input", "a", "b")`` when
+    the whole expression is the plain path ``input.a.b`` (see ``paths``), else None.
+    """
+
+    __slots__ = ("_run", "names", "path", "source", "tree")
 
     def __init__(self, source: str, tree: nodes.Node, run: Evaluator) -> None:
         self.source = source
         self.tree = tree
         self._run = run
+        self.names = paths.names(tree)
+        self.path = paths.plain_path(tree)
 
     def evaluate(self, activation: Mapping[str, Any]) -> Any:
         """The value over ``activation`` (names to CEL values); raises ``CelError``."""

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ledgerflow import cel, errors
-from ledgerflow.cel import budget, nodes
+from ledgerflow.cel import budget, nodes, paths
 from ledgerflow.definition import limits
 from ledgerflow.errors import ExpressionSyntaxError
 
@@ -45,16 +45,25 @@ def parse(source: str) -> tuple[nodes.Node, Program]:
     return program.tree, program
 
 
-def run(program: Program, source: str, context: Mapping[str, Any]) -> Any:
+def run(program: Program, source: str, context: Mapping[str, Any], *,
+        full: bool = False) -> Any:
     """Evaluate ``program`` over a JSON ``context`` and return a plain JSON value.
 
-    Missing ``input``, ``state`` and ``steps`` are empty maps. Raises
+    Missing ``input``, ``state`` and ``steps`` are empty maps. A plain path (``input.a.b``)
+    is looked up directly in ``context``; other expressions get only the context values
+    they name as CEL values. ``full`` converts the whole context and runs the evaluator
+    (the reference the shortcuts give the same values and errors as). Raises
     ``errors.ExpressionError`` naming ``source`` when evaluation fails.
     """
     try:
-        activation = {name: to_cel(context.get(name, {})) for name in _TOP_LEVEL}
+        if not full and program.path is not None:
+            found = _follow(program.path, context)
+            if found is not _UNSURE:
+                return found
+        wanted = _TOP_LEVEL if full else [n for n in _TOP_LEVEL if n in program.names]
+        activation = {name: to_cel(context.get(name, {})) for name in wanted}
         for name, value in context.items():
-            if name not in activation:
+            if name not in activation and (full or name.partition(".")[0] in program.names):
                 activation[name] = to_cel(value)
         return to_json(program.evaluate(activation))
     except (cel.CelError, ValueError) as exc:
@@ -72,6 +81,26 @@ def run(program: Program, source: str, context: Mapping[str, Any]) -> Any:
             f"expression {shown(source)!r} failed: its values or its macros nest too deep "
             "to evaluate",
             expression=source) from None
+
+
+_UNSURE = object()
+
+
+def _follow(path: tuple[str, ...], context: Mapping[str, Any]) -> Any:
+    """The plain path's value, or ``_UNSURE`` when the evaluator must decide: its root is
+    not in the context (a type name, or undeclared) or the context has a dotted name the
+    path could mean (``a.b`` bound as one variable)."""
+    root = path[0]
+    if root in context:
+        value = context[root]
+    elif root in _TOP_LEVEL:
+        value = {}
+    else:
+        return _UNSURE
+    for end in range(2, len(path) + 1):
+        if ".".join(path[:end]) in context:
+            return _UNSURE
+    return paths.follow(value, path[1:])
 
 
 def shown(source: str, width: int = 120) -> str:
@@ -92,7 +121,7 @@ def _macro_nesting(tree: nodes.Node) -> int:
                 and node.function in _MACROS:
             level += 1
             deepest = max(deepest, level)
-        pending.extend((child, level) for child in _children(node))
+        pending.extend((child, level) for child in paths.children(node))
     return deepest
 
 
@@ -124,23 +153,9 @@ def step_names(tree: nodes.Node) -> set[str]:
                 names.add(node.field)
             elif isinstance(node.index, nodes.Literal) and type(node.index.value) is str:
                 names.add(node.index.value)
-        pending.extend(_children(node))
+        pending.extend(paths.children(node))
     return names
 
 
 def _is_steps(node: nodes.Node) -> bool:
     return isinstance(node, nodes.Ident) and node.name == "steps"
-
-
-def _children(node: nodes.Node) -> list[nodes.Node]:
-    if isinstance(node, nodes.Select):
-        return [node.operand]
-    if isinstance(node, nodes.Index):
-        return [node.operand, node.index]
-    if isinstance(node, nodes.Call):
-        return [*node.args, *([node.target] if node.target is not None else [])]
-    if isinstance(node, nodes.ListLit):
-        return list(node.items)
-    if isinstance(node, nodes.MapLit):
-        return [part for entry in node.entries for part in entry]
-    return []
