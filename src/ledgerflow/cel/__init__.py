@@ -26,17 +26,18 @@ __all__ = ["CelError", "CelSyntaxError", "Program", "compile", "literal_end", "t
 class Program:
     """A compiled expression; thread-safe and reusable.
 
-    ``names`` are the identifiers it mentions; ``path`` is ``("input", "a", "b")`` when
-    the whole expression is the plain path ``input.a.b`` (see ``paths``), else None.
+    ``needs`` says what it reads from each identifier (``paths.needs``); ``path`` is
+    ``("input", "a", "b")`` when the whole expression is the plain path ``input.a.b``,
+    else None.
     """
 
-    __slots__ = ("_run", "names", "path", "source", "tree")
+    __slots__ = ("_run", "needs", "path", "source", "tree")
 
     def __init__(self, source: str, tree: nodes.Node, run: Evaluator) -> None:
         self.source = source
         self.tree = tree
         self._run = run
-        self.names = paths.names(tree)
+        self.needs = paths.needs(tree)
         self.path = paths.plain_path(tree)
 
     def evaluate(self, activation: Mapping[str, Any]) -> Any:

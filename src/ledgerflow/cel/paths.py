@@ -2,8 +2,8 @@
 
 ``plain_path`` recognises ``a.b.c`` (a name followed by field selections only), which
 ``follow`` evaluates by looking the fields up directly in the JSON context, with the
-evaluator's errors. ``names`` lists the identifiers a tree mentions, so a caller converts
-only those context values to CEL values.
+evaluator's errors. ``needs`` lists what a tree reads from each identifier, so a caller
+converts only that much of the context (``pruned``).
 """
 
 from __future__ import annotations
@@ -30,16 +30,39 @@ def children(node: nodes.Node) -> list[nodes.Node]:
     return []
 
 
-def names(tree: nodes.Node) -> frozenset[str]:
-    """Every identifier in ``tree`` (walked without recursion)."""
-    found: set[str] = set()
+Needs = dict[str, "Needs | None"]
+"""Per name, the fields an expression reaches through it; None where it uses the value
+itself (iterates, compares, indexes or returns it), which then is converted whole."""
+
+
+def needs(tree: nodes.Node) -> Needs:
+    """What ``tree`` reads from each identifier (walked without recursion)."""
+    found: Needs = {}
     pending = [tree]
     while pending:
         node = pending.pop()
-        if isinstance(node, nodes.Ident):
-            found.add(node.name)
-        pending.extend(children(node))
-    return frozenset(found)
+        path = plain_path(node)
+        if path is None and isinstance(node, nodes.Ident):
+            path = (node.name,)
+        if path is None:
+            pending.extend(children(node))
+            continue
+        level = found
+        for key in path[:-1]:
+            if key in level and level[key] is None:
+                break
+            level = level.setdefault(key, {})  # type: ignore[assignment]
+        else:
+            level[path[-1]] = None
+    return found
+
+
+def pruned(value: Any, need: Needs | None) -> Any:
+    """``value`` as CEL values, keeping of its maps only the keys ``need`` reaches: the
+    expression sees the same values and the same missing keys, at a fraction of the cost."""
+    if need is None or type(value) is not dict:
+        return to_cel(value)
+    return {key: pruned(value[key], sub) for key, sub in need.items() if key in value}
 
 
 def plain_path(tree: nodes.Node) -> tuple[str, ...] | None:

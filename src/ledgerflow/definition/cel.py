@@ -50,8 +50,8 @@ def run(program: Program, source: str, context: Mapping[str, Any], *,
     """Evaluate ``program`` over a JSON ``context`` and return a plain JSON value.
 
     Missing ``input``, ``state`` and ``steps`` are empty maps. A plain path (``input.a.b``)
-    is looked up directly in ``context``; other expressions get only the context values
-    they name as CEL values. ``full`` converts the whole context and runs the evaluator
+    is looked up directly in ``context``; other expressions get as CEL values only the
+    parts of the context they read. ``full`` converts the whole context and runs the evaluator
     (the reference the shortcuts give the same values and errors as). Raises
     ``errors.ExpressionError`` naming ``source`` when evaluation fails.
     """
@@ -60,10 +60,14 @@ def run(program: Program, source: str, context: Mapping[str, Any], *,
             found = _follow(program.path, context)
             if found is not _UNSURE:
                 return found
-        wanted = _TOP_LEVEL if full else [n for n in _TOP_LEVEL if n in program.names]
-        activation = {name: to_cel(context.get(name, {})) for name in wanted}
+        if full:
+            activation = {name: to_cel(context.get(name, {})) for name in _TOP_LEVEL}
+        else:
+            needs = program.needs
+            activation = {name: _pruned(context.get(name, {}), needs[name])
+                          for name in _TOP_LEVEL if name in needs}
         for name, value in context.items():
-            if name not in activation and (full or name.partition(".")[0] in program.names):
+            if name not in activation and (full or name.partition(".")[0] in program.needs):
                 activation[name] = to_cel(value)
         return to_json(program.evaluate(activation))
     except (cel.CelError, ValueError) as exc:
@@ -101,6 +105,13 @@ def _follow(path: tuple[str, ...], context: Mapping[str, Any]) -> Any:
         if ".".join(path[:end]) in context:
             return _UNSURE
     return paths.follow(value, path[1:])
+
+
+def _pruned(value: Any, need: paths.Needs | None) -> Any:
+    try:
+        return paths.pruned(value, need)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def shown(source: str, width: int = 120) -> str:
