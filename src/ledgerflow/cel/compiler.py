@@ -328,3 +328,4 @@ _MACROS: dict[str, Callable[[nodes.Node, tuple[nodes.Node, ...], Scope], Evaluat
     "all": _quantifier(False), "exists": _quantifier(True), "exists_one": _exists_one,
     "map": _map_macro, "filter": _filter,
 }
+MACRO_NAMES = frozenset(_MACROS)  # the member calls expanded as macros

@@ -11,6 +11,7 @@ from typing import Any
 
 from ledgerflow import cel, errors
 from ledgerflow.cel import budget, nodes, paths
+from ledgerflow.cel.compiler import MACRO_NAMES
 from ledgerflow.definition import limits
 from ledgerflow.errors import ExpressionSyntaxError
 
@@ -119,9 +120,6 @@ def shown(source: str, width: int = 120) -> str:
     return source if len(source) <= width else source[: width - 1] + "…"
 
 
-_MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
-
-
 def _macro_nesting(tree: nodes.Node) -> int:
     """How deeply macro calls nest in ``tree`` (walked without recursion)."""
     deepest = 0
@@ -129,7 +127,7 @@ def _macro_nesting(tree: nodes.Node) -> int:
     while pending:
         node, level = pending.pop()
         if isinstance(node, nodes.Call) and node.target is not None \
-                and node.function in _MACROS:
+                and node.function in MACRO_NAMES:
             level += 1
             deepest = max(deepest, level)
         pending.extend((child, level) for child in paths.children(node))

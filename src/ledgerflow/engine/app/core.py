@@ -215,8 +215,9 @@ class App(Reads, Operating):
         from ledgerflow.engine.model.transition import value_sha256
         from ledgerflow.engine.rules import starting
 
-        limits.check_value({} if input is None else input, "input")
-        value = values.accept({} if input is None else input, "input", "the input")
+        given = {} if input is None else input
+        limits.check_value(given, "input")
+        value = values.accept(given, "input", "the input")
         if ttl is not None:
             limits.check_duration(ttl, "ttl")
         input_sha = value_sha256(value)

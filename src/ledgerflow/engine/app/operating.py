@@ -73,8 +73,9 @@ class Operating:
         if not name.strip():
             raise errors.InputValidationError(
                 "a signal needs a name: the one a wait step or an `on:` handler listens for")
-        limits.check_value({} if data is None else data, "signal data")
-        value = values.accept({} if data is None else data, "data", "the signal data")
+        given = {} if data is None else data
+        limits.check_value(given, "signal data")
+        value = values.accept(given, "data", "the signal data")
         self._commands.apply(execution_id, A.SIGNAL,
                            lambda tr: actions.signal(tr, name, value), strict=False)
 
