@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -82,13 +83,84 @@ def test_astral_key_order_is_not_python_order() -> None:
         (1e-7, b"1e-7"),
         (1e16, b"10000000000000000"),
         (-0.0, b"0"),
+        (0.00001, b"0.00001"),
+        (123456789012345680000.0, b"123456789012345680000"),
         ({"a": [1.0, 0.5]}, b'{"a":[1,0.5]}'),
+        ([2.0**53, -(2.0**53)], b"[9007199254740992,-9007199254740992]"),
     ],
 )
-def test_floats_take_the_reference_path(value: Any, expected: bytes) -> None:
+def test_floats_python_writes_differently_are_written_as_rfc8785(
+        value: Any, expected: bytes) -> None:
     assert json.dumps(value, separators=(",", ":")).encode() != expected  # why it matters
     assert not canonical._fast_path_ok(value)
     assert canonical_json(value) == expected
+
+
+@pytest.mark.parametrize("value", [0.5, 1250.5, -0.0001, 0.1 + 0.2, 9999999999999.25,
+                                   {"score": 0.75, "n": [1e-4, 123.456]}])
+def test_plain_floats_take_the_fast_path(value: Any) -> None:
+    assert canonical._fast_path_ok(value)
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+every_float = (
+    st.floats(allow_nan=False, allow_infinity=False)
+    | st.floats(min_value=1e-5, max_value=1e-3)
+    | st.floats(min_value=1e15, max_value=1e17)
+    | st.integers(-(2**54), 2**54).map(float)
+    | st.sampled_from([1e-4, -1e-4, 1e16, 2.0**53, 0.0, -0.0, 5e-324, 1.7976931348623157e308])
+)
+float_values = st.recursive(
+    every_float | fast_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(bmp_keys, inner, max_size=5)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=600)
+@given(float_values)
+def test_values_with_floats_equal_rfc8785(value: Any) -> None:
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_every_finite_float_equals_rfc8785(number: float) -> None:
+    assert canonical_json(number) == rfc8785.dumps(number)
+    assert canonical_json({"x": [number]}) == rfc8785.dumps({"x": [number]})
+
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+class Tag(enum.StrEnum):
+    GOLD = "gold"
+
+
+class Ratio(float, enum.Enum):
+    HALF = 0.5
+    ONE = 1.0
+
+
+@pytest.mark.parametrize("value", [Level.HIGH, Tag.GOLD, Ratio.HALF, Ratio.ONE,
+                                   {"level": Level.HIGH, "tags": [Tag.GOLD], "r": [Ratio.ONE]},
+                                   Colour.RED, {"c": Colour.RED}])
+def test_enums_are_written_as_rfc8785_writes_them_or_refused_alike(value: Any) -> None:
+    expected = reference(value)
+    if expected is None:
+        with pytest.raises(errors.LedgerError, match="cannot be written to the ledger"):
+            canonical_json(value)
+    else:
+        assert canonical_json(value) == expected
+        assert not canonical._fast_path_ok(value)  # subclasses: the reference decides
 
 
 @pytest.mark.parametrize(

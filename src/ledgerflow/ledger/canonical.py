@@ -15,11 +15,17 @@ exactly when the value holds only:
   ``\\b \\t \\n \\f \\r`` and lowercase ``\\u00XX`` for the other controls, and both write every
   other character (U+007F, U+2028, U+2029, astral characters) as raw UTF-8. A lone
   surrogate cannot be encoded as UTF-8: the fast path then fails and the reference raises;
-- ``int`` within +/-(2**53 - 1), ``bool`` and ``None``.
+- ``int`` within +/-(2**53 - 1), ``bool`` and ``None``;
+- ``float`` that is finite, not integral and of magnitude in [1e-4, 1e16). Both encoders
+  write the shortest digits that read back as the same double (``rfc8785`` reformats
+  ``repr``); ECMAScript writes plain decimals from 1e-7 up to 1e21 and Python's ``repr``
+  from 1e-4 up to 1e16, so inside the narrower range the texts are the same.
 
-Floats (Python's ``repr`` is not ECMAScript's number format), larger integers, subclasses
-of the types above and anything else go to ``rfc8785``. ``tests/unit/test_ledger_canonical.py``
-checks the equivalence with a property test.
+An integral float of magnitude up to 2**53 (``2.0``, ``-0.0``) is written by RFC 8785 as the
+integer it equals (``2``, ``0``): such a value is encoded as a copy holding those integers.
+Other floats (tiny, huge, NaN, infinities), larger integers, subclasses of the types above
+and anything else go to ``rfc8785``. ``tests/unit/test_ledger_canonical.py`` checks the
+equivalence with property tests over nested values, floats of every magnitude and enums.
 """
 
 from __future__ import annotations
@@ -75,7 +81,10 @@ def canonical_json(value: Any) -> bytes:
     cycles) raises ``errors.LedgerError`` naming the reason.
     """
     try:
-        if _fast_path_ok(value):
+        verdict = _fast_path(value)
+        if verdict != _REFERENCE:
+            if verdict == _AS_INTEGERS:
+                value = _integral_floats_as_ints(value)
             return _ENCODER.encode(value).encode("utf-8")
     except UnicodeEncodeError:
         pass  # a lone surrogate: let the reference implementation name the problem
@@ -174,40 +183,86 @@ def format_timestamp(dt: datetime) -> str:
     return utc.isoformat(timespec="microseconds") + "Z"
 
 
+# verdicts of _fast_path (module constants compared by identity: the walk returns them)
+_REFERENCE = 0  # only rfc8785 writes it right
+_AS_IS = 1  # the stdlib encoder writes it as RFC 8785 does
+_AS_INTEGERS = 2  # ... once its integral floats are integers
+_PLAIN_FLOAT_LOW = 1e-4
+_PLAIN_FLOAT_HIGH = 1e16
+_LARGEST_EXACT = float(2**53)
+
+
 def _fast_path_ok(value: object) -> bool:
-    """Return True when the stdlib encoder writes ``value`` exactly as RFC 8785 does.
+    """True when the stdlib encoder writes ``value`` itself exactly as RFC 8785 does."""
+    return _fast_path(value) == _AS_IS
+
+
+def _fast_path(value: object) -> int:
+    """Which encoder writes ``value`` as RFC 8785 does (a verdict above).
 
     One recursive walk; the rules are in the module docstring. Exact ``type(...)`` checks
     rather than ``isinstance`` on purpose: subclasses (``str``/``int`` enums, dict
     subclasses) may encode differently, so they take the reference path. Plain scalars
     inside containers are accepted without a call, which halves the cost of the walk.
     """
-    if type(value) in _PLAIN:
-        return True
-    if type(value) is dict:
-        return _members_ok(value)
-    if type(value) is list or type(value) is tuple:
-        return _items_ok(value)
-    if type(value) is int:
-        return -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
-    return False
+    kind = type(value)
+    if kind in _PLAIN:
+        return _AS_IS
+    if kind is dict:
+        return _members(value)  # type: ignore[arg-type]
+    if kind is list or kind is tuple:
+        return _items(value)  # type: ignore[arg-type]
+    if kind is int:
+        return _AS_IS if -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT else _REFERENCE  # type: ignore[operator]
+    if kind is float:
+        return _float(value)  # type: ignore[arg-type]
+    return _REFERENCE
 
 
-def _members_ok(members: dict[Any, Any]) -> bool:
+def _float(number: float) -> int:
+    size = abs(number)
+    if _PLAIN_FLOAT_LOW <= size < _PLAIN_FLOAT_HIGH and not number.is_integer():
+        return _AS_IS
+    if size <= _LARGEST_EXACT and number.is_integer():
+        return _AS_INTEGERS
+    return _REFERENCE  # tiny, huge, NaN or infinite
+
+
+def _members(members: dict[Any, Any]) -> int:
+    verdict = _AS_IS
     for key, item in members.items():
         if type(key) is not str or not (key.isascii() or max(key) <= _LAST_BMP):
-            return False
-        if type(item) not in _PLAIN and not _fast_path_ok(item):
-            return False
-    return True
+            return _REFERENCE
+        if type(item) not in _PLAIN:
+            found = _fast_path(item)
+            if found == _REFERENCE:
+                return _REFERENCE
+            verdict = max(verdict, found)
+    return verdict
 
 
-def _items_ok(items: list[Any] | tuple[Any, ...]) -> bool:
-    # A plain loop: all() over a generator is about 3x slower on short lists.
-    for item in items:  # noqa: SIM110
-        if type(item) not in _PLAIN and not _fast_path_ok(item):
-            return False
-    return True
+def _items(items: list[Any] | tuple[Any, ...]) -> int:
+    verdict = _AS_IS
+    for item in items:
+        if type(item) not in _PLAIN:
+            found = _fast_path(item)
+            if found == _REFERENCE:
+                return _REFERENCE
+            verdict = max(verdict, found)
+    return verdict
+
+
+def _integral_floats_as_ints(value: Any) -> Any:
+    """A copy of ``value`` (one ``_fast_path`` judged ``_AS_INTEGERS``) whose integral
+    floats are the integers they equal; other parts are shared, not copied."""
+    kind = type(value)
+    if kind is float:
+        return int(value) if value.is_integer() else value
+    if kind is dict:
+        return {key: _integral_floats_as_ints(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [_integral_floats_as_ints(item) for item in value]
+    return value
 
 
 def _reference_json(value: Any) -> bytes:

@@ -5,18 +5,18 @@ its capability too, where the worker limits it); a batch that frees slots (an ou
 timeout) admits queued executions in the same transaction. So breakers and statistics act
 on the next step, not on a batch routed long before a handler could run it.
 
-Handlers run on daemon threads (one per attempt) or, for ``async def`` handlers, as tasks on
-one event loop thread owned by the worker. An attempt past its timeout gives its slot back
-at once and is told through ``ctx.cancelled`` (an async one is cancelled); a thread that
-ignores it cannot be stopped, but being a daemon it never keeps the process from exiting.
-Until it returns it is reported stuck: in the log, and with the worker's heartbeats
-(``ledgerflow workers`` lists it).
+Handlers run on the worker's daemon threads (``threads``, reused between attempts) or,
+for ``async def`` handlers, as tasks on one event loop thread owned by the worker. An
+attempt past its timeout gives its slot back at once and is told through
+``ctx.cancelled`` (an async one is cancelled); a thread that ignores it cannot be stopped,
+but being a daemon it never keeps the process from exiting. Until it returns it is
+reported stuck: in the log, and with the worker's heartbeats (``ledgerflow workers``
+lists it).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -29,6 +29,7 @@ from ledgerflow.engine.worker.admission import Slots
 from ledgerflow.engine.worker.asyncloop import EventLoopThread, is_async
 from ledgerflow.engine.worker.attempts import AttemptRunner, RunningAttempts
 from ledgerflow.engine.worker.context import StepContext
+from ledgerflow.engine.worker.threads import HandlerThreads
 from ledgerflow.ledger.canonical import format_timestamp
 
 log = logging.getLogger("ledgerflow.worker")
@@ -63,6 +64,7 @@ class Dispatcher(Slots):
         self.abandoned: dict[tuple[str, str, int], Abandoned] = {}
         self._tasks: dict[tuple[str, str, int], Future[None]] = {}
         self._loop: EventLoopThread | None = None
+        self._threads = HandlerThreads()
 
     # running handlers -----------------------------------------------------------------
     def start(self, dispatch: Dispatch, context: StepContext) -> None:
@@ -81,8 +83,7 @@ class Dispatcher(Slots):
                                    if done.cancelled() else None)
             context.on_cancel(lambda: self._loop.cancel(task) if self._loop else None)
             return
-        threading.Thread(target=self._runner.run, args=(dispatch, context), daemon=True,
-                         name=f"ledgerflow-step-{dispatch.step_id}").start()
+        self._threads.submit(self._runner.run, dispatch, context)
 
     def finished(self, outcome: Outcome) -> bool:
         """An attempt's result arrived: True (and its slot is free) the first time; False
@@ -126,12 +127,13 @@ class Dispatcher(Slots):
         return [late.to_dict() for late in self.abandoned.values()]
 
     def close(self) -> None:
-        """Stop the event loop; handler threads still running are left to die with the
-        process (they are daemon threads)."""
+        """End the idle handler threads and stop the event loop; handler threads still
+        running are left to die with the process (they are daemon threads)."""
         for late in self.abandoned.values():
             log.warning("exiting while the handler of step %s of execution %s (agent %s) "
                         "still runs after its timeout", late.step_id, late.execution_id,
                         late.agent)
+        self._threads.close()
         if self._loop is not None:
             self._loop.close()
             self._loop = None
