@@ -23,8 +23,8 @@ UNFINISHED = {s.value for s in ExecutionStatus if not s.terminal}
 # the queries a worker runs to find its work: each reads one of the indexes of unfinished
 # executions (which one is the planner's choice)
 INDEXES = ("executions_unfinished", "executions_by_lease")
-FINDERS = {"sqlite": ("claimable_executions", "renew_leases", "worker_load"),
-           "postgres": ("claim_executions", "renew_leases", "worker_load")}
+FINDERS = {"sqlite": ("claimable_executions", "renew_leases", "worker_load", "release_leases"),
+           "postgres": ("claim_executions", "renew_leases", "worker_load", "release_leases")}
 
 
 def one_execution_per_status(store: Store, changes: Changes, owner: str | None) -> None:
@@ -47,6 +47,30 @@ def test_renewal_extends_the_leases_of_unfinished_executions_only(
         store: Store, changes: Changes) -> None:
     one_execution_per_status(store, changes, owner="w1")
     assert set(store.renew_leases("w1", expires_at=LATER, at=NOW)) == UNFINISHED
+
+
+def test_release_hands_back_the_unfinished_leases_or_those_named(
+        store: Store, changes: Changes) -> None:
+    one_execution_per_status(store, changes, owner="w1")
+    assert store.release_leases("w1", ["running", "paused", "completed"]) == 3  # as named
+    assert store.release_leases("w2") == 0
+    assert store.release_leases("w1") == len(UNFINISHED) - 2
+    claimed = store.claim_executions("w2", now=NOW, expires_at=LATER, limit=100)
+    assert {c.execution_id for c in claimed} == UNFINISHED
+
+
+def test_sqlite_release_by_id_looks_executions_up_by_id(tmp_path: Path) -> None:
+    path = tmp_path / "release.db"
+    SqliteStore(f"sqlite:///{path}").close()
+    conn = sqlite3.connect(path)
+    try:
+        sql = queries.load("sqlite")["release_leases_of"]
+        plan = conn.execute(f"EXPLAIN QUERY PLAN {sql}",
+                            {**plain(re.findall(r":(\w+)", sql)), "ids": "[]"}).fetchall()
+    finally:
+        conn.close()
+    assert "SEARCH executions USING INDEX sqlite_autoindex_executions_1 (id=?)" in \
+        " ".join(str(step[3]) for step in plan)
 
 
 def plain(params: list[str]) -> dict[str, object]:

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledgerflow import errors
+from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.ledger import chain, values
 from ledgerflow.ledger.canonical import canonical_json, format_timestamp, sha256_hex
 from ledgerflow.ledger.chain import (
@@ -178,9 +179,9 @@ ints = st.integers(-(2**53) + 1, 2**53 - 1)
     ),
     event=st.builds(
         EventSpec,
-        event_type=texts,
-        from_state=optional_texts,
-        to_state=optional_texts,
+        event_type=texts | st.sampled_from(list(StepStatus)),
+        from_state=optional_texts | st.sampled_from(list(ExecutionStatus)),
+        to_state=optional_texts | st.sampled_from(list(StepStatus)),
         step_id=optional_texts,
         attempt=st.none() | ints,
         actor=st.builds(Actor, kind=texts, id=texts),

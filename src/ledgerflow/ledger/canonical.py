@@ -174,13 +174,22 @@ def format_timestamp(dt: datetime) -> str:
     ``2026-11-22T07:33:00.123456Z``. A naive datetime raises ``ValueError``: its zone is
     unknown, so no UTC instant can be recorded for it.
     """
+    global _last_timestamp
+    last = _last_timestamp
+    if last[0] is dt:  # a batch formats the same moment many times
+        return last[1]
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError(
             f"ledger timestamps need an aware datetime, got naive {dt.isoformat()}; "
             "pass one with tzinfo (e.g. datetime.now(UTC))"
         )
     utc = dt.astimezone(UTC).replace(tzinfo=None)
-    return utc.isoformat(timespec="microseconds") + "Z"
+    text = utc.isoformat(timespec="microseconds") + "Z"
+    _last_timestamp = (dt, text)  # one tuple: atomic for other threads
+    return text
+
+
+_last_timestamp: tuple[datetime | None, str] = (None, "")
 
 
 # verdicts of _fast_path (module constants compared by identity: the walk returns them)

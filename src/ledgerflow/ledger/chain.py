@@ -313,13 +313,19 @@ def _render_body(
     )
 
 
+# Cached: bodies repeat a few strings (event types, statuses, step ids, actors).
+_string_text = functools.lru_cache(maxsize=4096)(canonical.encode_string)
+
+
 def _json(value: object) -> str:
     """Canonical JSON text of one body value; scalars of the usual types skip the walk.
 
-    A lone surrogate passes through here and is refused when the body is encoded.
+    A string enum (event types, statuses) is written as its text, as RFC 8785 writes
+    every ``str`` subclass. A lone surrogate passes through here and is refused when the
+    body is encoded.
     """
-    if type(value) is str:
-        return canonical.encode_string(value)
+    if isinstance(value, str):
+        return _string_text(value)
     if value is None:
         return "null"
     if type(value) is int and -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:

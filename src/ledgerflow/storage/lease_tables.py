@@ -52,9 +52,12 @@ class LeaseTables(SqlMixin):
         """Hand back ``owner``'s leases (all, or those of ``ids``): any worker may claim
         them at once. Returns how many."""
         with self._transaction() as conn:
-            cur = conn.execute(self._q["release_leases"], {
-                "owner": owner, "all": ids is None, "ids": self._ids(list(ids or ())),
-                "needs": needs, "until": until})
+            found: dict[str, Any] = {"owner": owner, "needs": needs, "until": until}
+            if ids is None:
+                cur = conn.execute(self._q["release_leases"], found)
+            else:
+                cur = conn.execute(self._q["release_leases_of"],
+                                   {**found, "ids": self._ids(list(ids))})
             if cur.rowcount:
                 self._notify(conn, [WORK])  # others may claim them at once
             return int(cur.rowcount)

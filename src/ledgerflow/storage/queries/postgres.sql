@@ -120,11 +120,21 @@ FROM claimable c WHERE e.id = c.id
 RETURNING e.id AS execution_id, e.lease_epoch, c.lease_owner AS previous_owner, e.status;
 
 -- name: release_leases
--- ``needs``: handed over for a capability; only its offerers claim it (with ``until`` NULL,
--- until a change made outside a worker clears it).
+-- Every lease of ``owner`` (a worker stopping), found through the unfinished executions'
+-- lease index (a finished execution holds no lease). ``needs``: handed over for a
+-- capability; only its offerers claim it (with ``until`` NULL, until a change made outside
+-- a worker clears it).
 UPDATE executions SET lease_owner = NULL, lease_expires_at = %(until)s,
     lease_needs = %(needs)s
-WHERE lease_owner = %(owner)s AND (%(all)s OR id = ANY (%(ids)s::text[]));
+WHERE lease_owner = %(owner)s
+  AND status <> 'completed' AND status <> 'failed' AND status <> 'cancelled'
+  AND status <> 'expired';
+
+-- name: release_leases_of
+-- The leases of ``owner`` on the executions ``ids``, found by id.
+UPDATE executions SET lease_owner = NULL, lease_expires_at = %(until)s,
+    lease_needs = %(needs)s
+WHERE id = ANY (%(ids)s::text[]) AND lease_owner = %(owner)s;
 
 -- agent statistics -------------------------------------------------------------------------
 

@@ -90,7 +90,18 @@ UPDATE executions SET lease_owner = :owner, lease_epoch = lease_epoch + 1,
 WHERE id = :id RETURNING lease_epoch;
 
 -- name: release_leases
--- ``needs``: handed over for a capability; only its offerers claim it (with ``until`` NULL,
--- until a change made outside a worker clears it).
-UPDATE executions SET lease_owner = NULL, lease_expires_at = :until, lease_needs = :needs
-WHERE lease_owner = :owner AND (:all OR id IN (SELECT value FROM json_each(:ids)));
+-- Every lease of ``owner`` (a worker stopping), found through the unfinished executions'
+-- lease index (a finished execution holds no lease). ``needs``: handed over for a
+-- capability; only its offerers claim it (with ``until`` NULL, until a change made outside
+-- a worker clears it).
+UPDATE executions SET lease_owner = NULL, lease_expires_at = :until,
+    lease_needs = :needs
+WHERE lease_owner = :owner
+  AND status <> 'completed' AND status <> 'failed' AND status <> 'cancelled'
+  AND status <> 'expired';
+
+-- name: release_leases_of
+-- The leases of ``owner`` on the executions ``ids``, found by id.
+UPDATE executions SET lease_owner = NULL, lease_expires_at = :until,
+    lease_needs = :needs
+WHERE id IN (SELECT value FROM json_each(:ids)) AND lease_owner = :owner;
