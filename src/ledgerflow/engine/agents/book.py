@@ -73,7 +73,9 @@ class AgentBook:
         self.breakers: dict[Key, BreakerState] = {}
         self.stats: dict[Key, AgentStats] = {}
         self.load: Counter[Key] = Counter()
-        self._settled: set[tuple[str, str, int]] = set()  # attempts whose outcome counted
+        # attempts whose outcome counted, by execution: dropped when the execution leaves
+        # the worker (``forget``), so the book does not grow with the history
+        self._settled: dict[str, set[tuple[str, int]]] = {}
         self._pending = _Pending()
         self._worker_id: str | None = None
         self._last_tick = 0.0
@@ -221,10 +223,10 @@ class AgentBook:
     def outcome(self, *, capability: str, agent: str, execution_id: str, step_id: str,
                 epoch: int, ok: bool, duration_ms: float, now: datetime) -> None:
         """An attempt ended (answered, failed or timed out): count it once."""
-        attempt = (execution_id, step_id, epoch)
-        if attempt in self._settled:
+        settled = self._settled.setdefault(execution_id, set())
+        if (step_id, epoch) in settled:
             return
-        self._settled.add(attempt)
+        settled.add((step_id, epoch))
         key = (capability, agent)
         if self.load[key] > 0:
             self.load[key] -= 1
@@ -245,8 +247,10 @@ class AgentBook:
         new, transition = react(state, policy, now.timestamp())
         self._set_breaker(key, new, transition, now)
 
-    def forget(self, execution_id: str, step_id: str, epoch: int) -> None:
-        self._settled.discard((execution_id, step_id, epoch))
+    def forget(self, execution_id: str) -> None:
+        """The execution left this worker (ended, handed over, lost): its attempts' outcomes
+        are no longer looked up."""
+        self._settled.pop(execution_id, None)
 
     def take_writes(self, now: datetime) -> AgentWrites | None:
         """What to write with the next transaction: the statistics increments go with the
@@ -351,3 +355,7 @@ class LockedBook:
     def take_writes(self) -> AgentWrites | None:
         with self._lock:
             return self._book.take_writes(self._clock.now())
+
+    def forget(self, execution_id: str) -> None:
+        with self._lock:
+            self._book.forget(execution_id)

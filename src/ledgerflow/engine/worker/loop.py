@@ -333,6 +333,7 @@ class Worker(Lifecycle, Setbacks):
             self._views.pop(view.id, None)
             self._leases.forget(view.id)
             self._slots.forget(view.id)
+            self._locked.forget(view.id)
             if self._finder.more:
                 self._finder.poke.set()  # room for one more: claim it now
         self._hand_over(view, result.handoff)
@@ -344,6 +345,7 @@ class Worker(Lifecycle, Setbacks):
         if capability and not view.status.terminal and not self._slots.attempts.keys(view.id):
             self._views.pop(view.id, None)
             self._slots.forget(view.id)
+            self._locked.forget(view.id)
             self._leases.hand_over(view.id, capability)
 
     def _timed_out(self, timer: Timer) -> None:

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 
 from ledgerflow.clock import Clock
+from ledgerflow.engine.agents.book import LockedBook
 from ledgerflow.engine.model.outcome import Outcome
 from ledgerflow.engine.model.transition import Transition
 from ledgerflow.engine.model.view import ExecutionView
@@ -38,6 +39,7 @@ class Setbacks:
     _loader: ViewLoader
     _leases: Leases
     _slots: Dispatcher
+    _locked: LockedBook
     _admitted: list[str]
     _retry: Backoff
 
@@ -82,4 +84,5 @@ class Setbacks:
         self._leases.let_go(execution_id, why)
         self._views.pop(execution_id, None)
         self._slots.forget(execution_id)
+        self._locked.forget(execution_id)
         self._slots.attempts.cancel_stale(execution_id, None)
