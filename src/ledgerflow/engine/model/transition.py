@@ -14,8 +14,9 @@ from typing import Any
 
 from ledgerflow.engine.model import lifecycle
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.engine.model.tally import LiveTally
 from ledgerflow.engine.model.timers import Timer
-from ledgerflow.engine.model.view import ExecutionView
+from ledgerflow.engine.model.view import ExecutionView, step_seen
 from ledgerflow.ledger import chain, values
 from ledgerflow.ledger.canonical import format_timestamp, payload_sha256
 from ledgerflow.storage.base import Change
@@ -74,6 +75,7 @@ def value_sha256(value: Any) -> str:
 @dataclass(kw_only=True, slots=True)
 class Transition:
     view: ExecutionView
+    tally: LiveTally  # of the step runs as changed so far
     now: datetime
     actor: chain.Actor
     now_text: str = ""
@@ -106,6 +108,7 @@ class Transition:
         row = view.row
         return cls(
             view=view,
+            tally=LiveTally(view.tally),
             now=now,
             actor=actor,
             now_text=format_timestamp(now),
@@ -136,11 +139,19 @@ class Transition:
         return _STEP_STATUS[self.step(step_id).status]
 
     def expression_context(self) -> dict[str, Any]:
-        steps = {
-            sid: {"output": self.outputs.get(sid), "status": self.step(sid).status}
-            for sid in self.view.steps
-        }
+        """``input``, ``state`` and ``steps`` (the view's steps, as changed so far) for an
+        expression; only the steps changed here are looked at again. Read only."""
+        steps = self.view.steps_seen()
+        changed = self._changes_seen(self.view.steps)
+        if changed:
+            steps = {**steps, **changed}
         return {"input": self.view.input, "state": self.state, "steps": steps}
+
+    def _changes_seen(self, among: Mapping[str, StepRow]) -> dict[str, dict[str, Any]]:
+        """The changed steps in ``among`` as expressions see them (an output changes only
+        with its step row, so the other steps are seen as the view saw them)."""
+        return {sid: step_seen(self.outputs, row) for sid, row in self.changed_steps.items()
+                if sid in among}
 
     @property
     def changed(self) -> bool:
@@ -209,6 +220,7 @@ class Transition:
         lifecycle.check_step(self.execution_id, step_id, old, new)
         updated = replace(current, status=str(new), **fields)
         self.changed_steps[step_id] = updated
+        self.tally.moved(step_id, current.status, updated.status)
         return self.record(
             event_type,
             from_state=old,
@@ -224,6 +236,7 @@ class Transition:
         """A new step run (a signal handler's), inserted with this change."""
         self.new_step_ids.append(row.step_id)
         self.changed_steps[row.step_id] = row
+        self.tally.moved(row.step_id, None, row.status)
 
     def receive_signal(self, name: str, data: Any, payload: Any) -> None:
         """Record a signal; its row gets the seq of the ledger entry made here."""
@@ -310,6 +323,9 @@ class Transition:
             wake=self.wake,
         )
         steps: Mapping[str, StepRow] = {**view.steps, **self.changed_steps}
+        seen = view.seen  # kept up to date once an expression asked for it
+        if seen is not None:
+            seen = {**seen, **self._changes_seen(self.changed_steps)}
         signals = {**self.signals, **{g.seq: g for g in received}}
         new_view = ExecutionView(
             row=new_row,
@@ -319,6 +335,8 @@ class Transition:
             steps=steps,
             outputs=self.outputs,
             signals=signals,
+            tally=self.tally.frozen(),
+            seen=seen,
         )
         return Built(
             change=change,

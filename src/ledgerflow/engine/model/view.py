@@ -9,6 +9,7 @@ from typing import Any
 
 from ledgerflow.definition.model import Definition
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.engine.model.tally import Tally
 from ledgerflow.storage.rows import ExecutionRow, SignalRow, StepRow, parse_column
 
 
@@ -21,6 +22,9 @@ class ExecutionView:
     steps: Mapping[str, StepRow]
     outputs: Mapping[str, Any]  # parsed outputs of completed steps
     signals: Mapping[int, SignalRow] = field(default_factory=dict)  # by seq, oldest first
+    tally: Tally  # of ``steps``
+    # the ``steps`` map expressions see (``steps_seen``), made when first asked for
+    seen: dict[str, dict[str, Any]] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_rows(
@@ -41,7 +45,18 @@ class ExecutionView:
             steps=by_id,
             outputs=outputs,
             signals={g.seq: g for g in signals},
+            tally=Tally.of(by_id.values()),
         )
+
+    def steps_seen(self) -> dict[str, dict[str, Any]]:
+        """The ``steps`` of an expression's context: ``{step id: {"output", "status"}}``
+        for every step run, in order. Made once per view (a view built from another is
+        given it updated), then shared: read it, never change it."""
+        if self.seen is None:
+            seen = {sid: step_seen(self.outputs, s) for sid, s in self.steps.items()}
+            object.__setattr__(self, "seen", seen)  # a cache: the view stays as it was
+            return seen
+        return self.seen
 
     @property
     def id(self) -> str:
@@ -50,3 +65,8 @@ class ExecutionView:
     @property
     def status(self) -> ExecutionStatus:
         return ExecutionStatus(self.row.status)
+
+
+def step_seen(outputs: Mapping[str, Any], row: StepRow) -> dict[str, Any]:
+    """One step as an expression sees it."""
+    return {"output": outputs.get(row.step_id), "status": row.status}

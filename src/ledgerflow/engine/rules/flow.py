@@ -15,10 +15,11 @@ for the graph.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from ledgerflow import errors
-from ledgerflow.definition.model import Definition, Step
+from ledgerflow.definition.model import Step
 from ledgerflow.engine.model.graph import graph_of
 from ledgerflow.engine.model.lifecycle import (
     SETTLED_OK,
@@ -65,12 +66,13 @@ def advance(tr: Transition, choose: Chooser, after: str | None = None) -> None:
         return
     graph = graph_of(tr.view.definition)
     if after is None:
-        work = [sid for sid in tr.step_ids() if signals.is_run(sid)] + list(graph.order)
+        work = deque([sid for sid in tr.step_ids() if signals.is_run(sid)])
+        work.extend(graph.order)
     else:
-        work = list(graph.dependents.get(after, ()))
-    blocked = _has_failure(tr) or tr.hold
+        work = deque(graph.dependents.get(after, ()))
+    blocked = tr.tally.failed() or tr.hold
     while work and not blocked:
-        step = step_spec(tr, work.pop(0))
+        step = step_spec(tr, work.popleft())
         if not _runnable(tr, step):
             continue
         _start(tr, step, choose)
@@ -89,10 +91,12 @@ def settle(tr: Transition) -> None:
     if tr.status not in LIVE or (tr.status is E.RUNNING and not any(
             kinds.of(t).waiting for t in graph_of(tr.view.definition).types)):
         return
-    running = [sid for sid in tr.step_ids() if tr.step(sid).status == S.RUNNING]
-    idle = bool(running) and all(kinds.of(step_spec(tr, sid).type).waiting for sid in running)
+    running_ids = tr.tally.running
+    idle = bool(running_ids) and all(kinds.of(step_spec(tr, sid).type).waiting
+                                     for sid in running_ids)
     wanted = E.WAITING if idle else E.RUNNING
     if wanted is not tr.status:
+        running = [sid for sid in tr.step_ids() if sid in running_ids]  # in step run order
         specs = [step_spec(tr, sid) for sid in running]
         waits = [kinds.of(spec.type).consumes(spec) for spec in specs]
         tr.set_status(wanted, "execution.waiting" if idle else "execution.woken",
@@ -142,38 +146,31 @@ def deadline_passed(tr: Transition, step_id: str, epoch: int, choose: Chooser) -
 
 
 def finish_if_done(tr: Transition) -> None:
-    if tr.status not in LIVE:
+    """Fail the execution once nothing runs after a step failed; complete it once every
+    step is completed or skipped. Counts, not a look at every step (``model.tally``)."""
+    if tr.status not in LIVE or tr.tally.running:
         return
-    statuses = {sid: tr.step_status(sid) for sid in tr.step_ids()}
-    if any(s is S.RUNNING for s in statuses.values()):
-        return
-    failed = [sid for sid, s in statuses.items() if s in STEP_FAILURES]
-    if failed:
-        first = failed[0]
+    if tr.tally.failed():
+        first = next(sid for sid in tr.step_ids() if tr.step(sid).status in STEP_FAILURES)
         message = f"step {first!r} failed: {tr.step(first).error}"
         tr.error = message
         tr.set_status(E.FAILED, "execution.failed", {"error": message, "step_id": first})
         return
-    if all(s.settled_ok for s in statuses.values()):
-        result = execution_result(tr.view.definition, tr.outputs, statuses)
+    if tr.tally.all_settled_ok():
+        result = execution_result(tr)
         tr.result = text(result)  # once: the execution row and the ledger payload share it
         tr.set_status(E.COMPLETED, "execution.completed", {"result": result},
                       payload_text=values.object_text({"result": tr.result}))
 
 
-def execution_result(definition: Definition, outputs: dict[str, Any],
-                     statuses: dict[str, StepStatus]) -> Any:
-    ends = graph_of(definition).ends
+def execution_result(tr: Transition) -> Any:
+    ends = graph_of(tr.view.definition).ends
     if len(ends) == 1:
-        return outputs.get(ends[0])
-    return {sid: outputs.get(sid) for sid in ends if statuses[sid] is S.COMPLETED}
+        return tr.outputs.get(ends[0])
+    return {sid: tr.outputs.get(sid) for sid in ends if tr.step(sid).status == S.COMPLETED}
 
 
 # internals ------------------------------------------------------------------------------
-def _has_failure(tr: Transition) -> bool:
-    return any(tr.step(sid).status in STEP_FAILURES for sid in tr.step_ids())
-
-
 def _runnable(tr: Transition, step: Step) -> bool:
     row = tr.step(step.id)
     if row.status != S.PENDING:
