@@ -1,9 +1,13 @@
-"""The benchmark workloads through DBOS on SQLite, for ``benchmarks/run.py --compare-dbos``.
+"""The benchmark workloads through DBOS, for ``benchmarks/run.py --compare-dbos`` (SQLite)
+and ``benchmarks/pg.py --compare-dbos`` (PostgreSQL).
 
 Run by the interpreter of a separate environment that has ``dbos`` installed (it is not a
 dependency of ledgerflow, and this script does not import ledgerflow)::
 
     PYTHON benchmarks/dbos_workloads.py sequential|concurrent trivial|realistic DB N IN_FLIGHT
+
+DB: a SQLite file's path, or a PostgreSQL URL (``postgresql://...``; rows and bytes are
+then not counted here).
 
 Each execution is one DBOS workflow of 10 ``@DBOS.step`` calls. Realistic: each step gets
 the same three looked-up values, every other step runs only if the same condition holds
@@ -60,16 +64,18 @@ def realistic(input: dict[str, Any]) -> Any:
 
 def main() -> None:
     mode, workload, db, n_text, in_flight_text = sys.argv[1:6]
-    n, in_flight, path = int(n_text), int(in_flight_text), Path(db)
+    n, in_flight = int(n_text), int(in_flight_text)
+    url = db if "://" in db else f"sqlite:///{Path(db)}"
+    path = None if "://" in db else Path(db)
     logging.getLogger("dbos").setLevel(logging.WARNING)
-    config: DBOSConfig = {"name": "lfbench", "system_database_url": f"sqlite:///{path}",
+    config: DBOSConfig = {"name": "lfbench", "system_database_url": url,
                           "run_admin_server": False}
     DBOS(config=config)
     DBOS.launch()
     flow = realistic if workload == "realistic" else trivial
     data = workloads.start_input(workload)
     expected = score(STEPS - 1) if workload == "realistic" else None
-    before = footprint(path)
+    before = footprint(path) if path else (0, 0)
     cpu0, t0 = time.process_time(), time.perf_counter()
     if mode == "sequential":
         results = [flow(data) for _ in range(n)]
@@ -80,7 +86,8 @@ def main() -> None:
     if any(r != expected for r in results):
         raise RuntimeError("DBOS benchmark: unexpected result")
     DBOS.destroy()
-    print(json.dumps(figures(n * STEPS, elapsed, cpu, before, footprint(path))))
+    print(json.dumps(figures(n * STEPS, elapsed, cpu, before,
+                                   footprint(path) if path else (0, 0))))
 
 
 if __name__ == "__main__":

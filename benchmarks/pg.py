@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import signal
@@ -35,7 +36,7 @@ sys.path.insert(0, str(HERE))
 
 import workloads  # noqa: E402
 from measure import verify  # noqa: E402
-from proc_cpu import backend_cpu, cpu_seconds  # noqa: E402
+from proc_cpu import backend_cpu, backend_cpus, cpu_seconds  # noqa: E402
 
 from ledgerflow import App  # noqa: E402
 from ledgerflow.engine.rules import starting  # noqa: E402
@@ -217,6 +218,30 @@ def completed(conn: Conn, ids: list[str], workers: Workers) -> bool:
     return done == len(ids)
 
 
+# DBOS, for --compare-dbos ----------------------------------------------------------------
+def dbos_run(url: str, logs: Path, *, python: str, executions: int, in_flight: int) -> Run:
+    """The realistic workload through DBOS on PostgreSQL (``dbos_workloads.py``, run by
+    ``python``), with the CPU of its process and of the database's backends."""
+    dbname = urlsplit(url).path.lstrip("/")
+    before = backend_cpus(dbname)  # backends end with the process: sampled while it runs
+    seen: dict[int, float] = {}
+    with subprocess.Popen([python, str(HERE / "dbos_workloads.py"), "concurrent", "realistic",
+                           url, str(executions), str(in_flight)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, cwd=logs) as proc:
+        while proc.poll() is None:
+            seen.update(backend_cpus(dbname))
+            time.sleep(POLL)
+        out, err = proc.communicate()
+    server = sum(cpu - before.get(pid, 0.0) for pid, cpu in seen.items())
+    if proc.returncode != 0:
+        raise RuntimeError(f"DBOS run failed:\n{err[-2000:]}")
+    found = json.loads(out.strip().splitlines()[-1])
+    steps = executions * CHAIN
+    seconds = steps / found["steps_per_s"]
+    return Run(steps=steps, seconds=seconds, worker_cpu=found["cpu_ms_per_step"] * steps / 1000,
+               server_cpu=max(server, 0.0), raw=0.0, verified=0)
+
+
 # the engine benchmarks -----------------------------------------------------------------
 @dataclass(frozen=True)
 class Run:
@@ -328,6 +353,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
     parser.add_argument("--url", default=DEFAULT_URL,
                         help=f"an administrator's database URL (default {DEFAULT_URL})")
+    parser.add_argument("--compare-dbos", metavar="PYTHON",
+                        help="the interpreter of an environment with dbos installed: run the "
+                        "realistic workload through DBOS on PostgreSQL too and print the ratios")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # cleans up like Ctrl-C
     singles, batches = (300, 30) if args.quick else (2000, 200)
@@ -353,6 +381,9 @@ def main() -> None:
         steps=CHAIN, processes=n, concurrency=fan_c, start_input=workloads.INPUT))
         for n in (1, 2)}
     rec = step("recovery", "rec", lambda url, logs: recovery(url, logs, rec_n, rec_c))
+    dbos = step("DBOS, realistic", "dbos", partial(
+        dbos_run, python=args.compare_dbos, executions=real_n,
+        in_flight=fan_c)) if args.compare_dbos else None
 
     rows = [("raw single-row commits (1 INSERT + COMMIT)", f"{single:,.0f} rows/s",
              f"psycopg 3, autocommit off, {singles} commits"),
@@ -367,7 +398,12 @@ def main() -> None:
              for n, r in wide.items()]
     rows += [(f"realistic: {real_n} × chain of {CHAIN} steps with templates, conditions, "
               f"outputs, {n} worker(s) × {fan_c}", f"{r.steps / r.seconds:,.0f} steps/s",
-              r.note()) for n, r in real.items()]
+              r.note() + (f"; {r.steps / r.seconds / dbos.steps * dbos.seconds:.2f} × DBOS "
+                          "(target ≥ 8)" if dbos else "")) for n, r in real.items()]
+    if dbos:
+        rows.append((f"  DBOS on PostgreSQL: {real_n} realistic workflows of {CHAIN} steps, "
+                     f"{fan_c} threads", f"{dbos.steps / dbos.seconds:,.0f} steps/s",
+                     f"{dbos.note()} (its one process); workflow creation included"))
     rows += [(f"recovery: {rec_n} × chain of {CHAIN} 50 ms steps, 2 workers × {rec_c}, SIGKILL 1",
               f"{rec.seconds:.2f} s", f"--lease {RECOVERY_LEASE:g}; kill → the {rec.held} "
               f"executions it held ({rec.steps_left} steps left) completed elsewhere; first "

@@ -18,10 +18,15 @@ def cpu_seconds(pid: int) -> float:
 
 def backend_cpu(dbname: str) -> float:
     """CPU seconds of the live PostgreSQL backends of ``dbname`` (0 if not on this host)."""
-    total = 0.0
+    return sum(backend_cpus(dbname).values())
+
+
+def backend_cpus(dbname: str) -> dict[int, float]:
+    """{pid: CPU seconds} of the live PostgreSQL backends of ``dbname``."""
+    found: dict[int, float] = {}
     for d in Path("/proc").glob("[0-9]*"):
         with suppress(OSError, ValueError):
             title = (d / "cmdline").read_bytes()
             if title.startswith(b"postgres: ") and f" {dbname} ".encode() in title:
-                total += cpu_seconds(int(d.name))
-    return total
+                found[int(d.name)] = cpu_seconds(int(d.name))
+    return found

@@ -93,3 +93,21 @@ def test_a_failure_deep_in_a_long_chain_fails_the_execution_with_that_step(
     events = [(e.event_type, e.step_id) for e in counted.history(eid)]
     assert events[-2:] == [("step.failed", "s150"), ("execution.failed", None)]
     assert counted.verify(eid).ok
+
+
+def test_a_long_chain_of_steps_done_as_they_begin_completes(app: App) -> None:
+    """Sleeps whose time has passed complete as they begin: each one's dependants are
+    advanced from at once, in one transaction, however long the chain."""
+    steps = 1500  # beyond Python's default recursion limit
+    app.apply({"name": "naps", "steps": [
+        {"id": f"z{i}", "type": "sleep", "for": 0, **({"needs": [f"z{i - 1}"]} if i else {})}
+        for i in range(steps)]})
+    eid = app.start("naps")
+    app.run_until_idle()
+    report = app.status(eid)
+    assert report.status == "completed", report
+    events = [(e.event_type, e.step_id) for e in app.history(eid)]
+    done = [sid for kind, sid in events if kind == "step.completed"]
+    assert done == [f"z{i}" for i in range(steps)]  # in chain order
+    assert events[-1] == ("execution.completed", None)
+    assert app.verify(eid).ok

@@ -16,6 +16,7 @@ for the graph.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from ledgerflow import errors
@@ -60,7 +61,10 @@ def advance(tr: Transition, choose: Chooser, after: str | None = None) -> None:
     """Skip or start every runnable step, then finish the execution if it is done.
 
     ``after``: only that step's dependents can have become runnable (a completion), so
-    only they are looked at; None looks at every step.
+    only they are looked at; None looks at every step. A step done as it began (a signal
+    was waiting, a time passed) is advanced from at once, depth first, before the rest of
+    the work: a frame per such step on an explicit stack, so a long chain of them needs no
+    deeper Python stack than a short one.
     """
     if tr.status not in LIVE:
         return
@@ -70,20 +74,33 @@ def advance(tr: Transition, choose: Chooser, after: str | None = None) -> None:
         work.extend(graph.order)
     else:
         work = deque(graph.dependents.get(after, ()))
-    blocked = tr.tally.failed() or tr.hold
-    while work and not blocked:
-        step = step_spec(tr, work.popleft())
+    frames = [_Frame(work, bool(tr.tally.failed() or tr.hold))]
+    while frames:
+        frame = frames[-1]
+        if not frame.work or frame.blocked:
+            frames.pop()
+            finish_if_done(tr)
+            settle(tr)
+            continue
+        step = step_spec(tr, frame.work.popleft())
         if not _runnable(tr, step):
             continue
         _start(tr, step, choose)
         status = tr.step(step.id).status
-        if status == S.COMPLETED:  # done as it began (a signal was waiting, a time passed)
-            advance(tr, choose, after=step.id)
         if status == S.SKIPPED:
-            work.extend(graph.dependents[step.id])
-        blocked = status in STEP_FAILURES
-    finish_if_done(tr)
-    settle(tr)
+            frame.work.extend(graph.dependents[step.id])
+        frame.blocked = status in STEP_FAILURES
+        if status == S.COMPLETED and tr.status in LIVE:
+            frames.append(_Frame(deque(graph.dependents.get(step.id, ())),
+                                 bool(tr.tally.failed() or tr.hold)))
+
+
+@dataclass(slots=True)
+class _Frame:
+    """What one ``advance`` still looks at, and whether a failure or a hold stopped it."""
+
+    work: deque[str]
+    blocked: bool
 
 
 def settle(tr: Transition) -> None:
