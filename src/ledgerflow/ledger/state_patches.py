@@ -20,6 +20,8 @@ document exactly (same members in the same order, the values of the members it d
 name being the very objects of the previous document). ``documents`` rebuilds the document of
 every version from a snapshot on: every reader of a state version (the state of a version,
 a fork, verification) goes through it. Rows written before patches existed are all ``FULL``.
+Versions are removed only with their whole execution (retention), never one by one, so no
+snapshot a later patch needs goes before that patch.
 """
 
 from __future__ import annotations
