@@ -5,9 +5,7 @@ caught by verify, a fork from a patched version, and a copy between backends."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -22,7 +20,6 @@ from ledgerflow.ledger.verify import ExecutionHead, Problem, VerifyResult, verif
 from ledgerflow.storage import copy
 from ledgerflow.storage.base import Store
 from ledgerflow.storage.sqlite_url import parse_url
-from tests.conftest import PgServer
 from tests.storage.conftest import ACTOR, TENANT, Changes, at
 
 EID = "patched"
@@ -172,23 +169,6 @@ def test_a_fork_from_version_37_starts_with_its_document(backend_url: str) -> No
         app.run_until_idle()
         assert values.encode(app.state(fork).state) == straight_state(STEPS)
         assert all(r.ok for r in app.verify_all())
-
-
-@pytest.fixture(params=["sqlite->postgres", "postgres->sqlite"])
-def urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    made: list[str] = []
-
-    def url(kind: str, name: str) -> str:
-        if kind == "sqlite":
-            return f"sqlite:///{tmp_path / name}"
-        server: PgServer = request.getfixturevalue("pg_server")
-        made.append(server.create())
-        return server.url(made[-1])
-
-    source, target = request.param.split("->")
-    yield url(source, "source.db"), url(target, "target.db")
-    for name in made:
-        request.getfixturevalue("pg_server").drop(name)
 
 
 def test_a_copy_keeps_patches_readable(urls: tuple[str, str]) -> None:
