@@ -221,7 +221,8 @@ def _latest_version(db: Path) -> sqlite3.Row:
 
 def test_an_edited_state_version_is_caught(db: Path) -> None:
     v = _latest_version(db)
-    tamper(db, "UPDATE state_versions SET state = ? WHERE execution_id = ? AND version = ?",
+    tamper(db, "UPDATE state_versions SET state = ?, kind = 'full' "
+           "WHERE execution_id = ? AND version = ?",
            (canonical_json({"forged": True}).decode("utf-8"), TARGET, v["version"]))
     line = failure_line(verify(db, TARGET), "state version mismatch", v["seq"])
     assert f"state version {v['version']} hashes to" in line
@@ -231,11 +232,22 @@ def test_a_rehashed_state_version_disagrees_with_its_ledger_entry(db: Path) -> N
     """The tamperer fixes the version's own sha256: the ledger entry still holds the old."""
     v = _latest_version(db)
     forged = canonical_json({"forged": True})
-    tamper(db, "UPDATE state_versions SET state = ?, sha256 = ? "
+    tamper(db, "UPDATE state_versions SET state = ?, sha256 = ?, kind = 'full' "
            "WHERE execution_id = ? AND version = ?",
            (forged.decode("utf-8"), hashlib.sha256(forged).hexdigest(), TARGET, v["version"]))
     line = failure_line(verify(db, TARGET), "state version mismatch", v["seq"])
     assert "but its ledger entry recorded" in line
+
+
+def test_an_edited_patch_is_caught(db: Path) -> None:
+    """The latest version is stored as a patch of the one before: the patch is edited, the
+    version rebuilt from it no longer hashes to what was recorded."""
+    v = _latest_version(db)
+    assert v["kind"] == "patch"
+    tamper(db, "UPDATE state_versions SET state = ? WHERE execution_id = ? AND version = ?",
+           ('{"set":{"b":"forged"}}', TARGET, v["version"]))
+    line = failure_line(verify(db, TARGET), "state version mismatch", v["seq"])
+    assert f"state version {v['version']} hashes to" in line
 
 
 def test_an_appended_entry_past_the_head_is_caught(db: Path) -> None:

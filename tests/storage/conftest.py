@@ -9,8 +9,10 @@ builders serve every backend.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +32,7 @@ from ledgerflow.storage.rows import (
     StateVersionRow,
     StepRow,
 )
+from tests.conftest import PgServer
 
 T0 = datetime(2026, 11, 22, 7, 33, tzinfo=UTC)
 ACTOR = Actor(kind="test", id="storage-contract")
@@ -134,3 +137,22 @@ def completion(view: ExecutionView, step_id: str, output: Any, now: datetime = T
 @pytest.fixture
 def changes(store: Store) -> Changes:
     return Changes(store)
+
+
+# the four ways a copy goes (``storage.copy``): (source URL, target URL), empty databases
+@pytest.fixture(params=["sqlite->postgres", "postgres->sqlite", "sqlite->sqlite",
+                        "postgres->postgres"])
+def urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    kinds = request.param.split("->")
+    made: list[str] = []
+
+    def url(kind: str, name: str) -> str:
+        if kind == "sqlite":
+            return f"sqlite:///{tmp_path / name}"
+        server: PgServer = request.getfixturevalue("pg_server")
+        made.append(server.create())
+        return server.url(made[-1])
+
+    yield url(kinds[0], "source.db"), url(kinds[1], "target.db")
+    for name in made:
+        request.getfixturevalue("pg_server").drop(name)

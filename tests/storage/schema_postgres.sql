@@ -152,7 +152,9 @@ CREATE TABLE state_versions (
     state text COLLATE "C" NOT NULL,
     sha256 text COLLATE "C" NOT NULL,
     created_at text COLLATE "C" NOT NULL,
+    kind text COLLATE "C" NOT NULL DEFAULT 'full'::text,
     CONSTRAINT state_versions_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES executions(id),
+    CONSTRAINT state_versions_kind_check CHECK (((kind = 'full'::text) OR (kind = 'patch'::text))),
     CONSTRAINT state_versions_pkey PRIMARY KEY (execution_id, version)
 );
 CREATE TABLE step_runs (

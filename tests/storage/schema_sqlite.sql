@@ -144,7 +144,8 @@ CREATE TABLE state_versions (
     seq           INTEGER NOT NULL,             -- the ledger entry that made this version
     state         TEXT NOT NULL,
     sha256        TEXT NOT NULL,
-    created_at    TEXT NOT NULL,
+    created_at    TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'full'
+    CHECK (kind = 'full' OR kind = 'patch'),
     PRIMARY KEY (execution_id, version)
 );
 CREATE TABLE step_runs (

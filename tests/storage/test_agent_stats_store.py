@@ -192,7 +192,8 @@ def _migrated_agrees(url: str, execute: Callable[[str, list[dict[str, Any]]], No
     try:
         changes = Changes(old)
         for row in _outcomes():  # executions whose first step was routed, then ended
-            new = changes.new(row["execution_id"])
+            # without their state version: its row has columns (kind) of a later schema
+            new = replace(changes.new(row["execution_id"]), state_version=None)
             assert old.commit([new, activation(changes.view_of_new(new)).change]) == [
                 True, True]
     finally:

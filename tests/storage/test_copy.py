@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,6 @@ from ledgerflow import App, errors
 from ledgerflow.cli import hints
 from ledgerflow.storage import copy
 from ledgerflow.storage.copy import TableInfo, order_tables
-from tests.conftest import PgServer
 
 CHAIN: dict[str, Any] = {"name": "chain", "steps": [
     {"id": "a", "agent": "t.echo", "output": "a"},
@@ -136,25 +135,7 @@ def assert_same_rows(source_url: str, target_url: str) -> dict[str, int]:
     return counts
 
 
-# the four ways -------------------------------------------------------------------------
-
-@pytest.fixture(params=["sqlite->postgres", "postgres->sqlite", "sqlite->sqlite",
-                        "postgres->postgres"])
-def urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    kinds = request.param.split("->")
-    made: list[str] = []
-
-    def url(kind: str, name: str) -> str:
-        if kind == "sqlite":
-            return f"sqlite:///{tmp_path / name}"
-        server: PgServer = request.getfixturevalue("pg_server")
-        made.append(server.create())
-        return server.url(made[-1])
-
-    yield url(kinds[0], "source.db"), url(kinds[1], "target.db")
-    for name in made:
-        request.getfixturevalue("pg_server").drop(name)
-
+# the four ways (the ``urls`` fixture) ---------------------------------------------------
 
 def run_copy(source_url: str, target_url: str, **options: Any) -> copy.CopyReport:
     source = copy.open_source(source_url)

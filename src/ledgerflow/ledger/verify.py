@@ -21,7 +21,9 @@ Then: rows exist (``EMPTY``), the last entry is the execution head (``TRUNCATED`
 state document hashes to the head's state_sha256 (``STATE_DRIFT``), and every stored state
 version hashes to its sha256 column, which is the hash its ledger entry recorded (a step's
 ``state_sha256``, an edit's ``after_sha256``), the last one being the current state
-(``STATE_VERSION_MISMATCH``).
+(``STATE_VERSION_MISMATCH``). A version stored as a patch is rebuilt from the versions
+before it (``state_patches.documents``) and its whole document hashed; one that cannot be
+rebuilt is a mismatch too.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from ledgerflow import errors
-from ledgerflow.ledger import canonical, chain, values
+from ledgerflow.ledger import canonical, chain, state_patches, values
 
 __all__ = ["ExecutionHead", "Problem", "StoredEntry", "StoredVersion", "VerifyResult",
            "verify_execution"]
@@ -59,7 +61,8 @@ class StoredEntry(Protocol):
 
 
 class StoredVersion(Protocol):
-    """One stored state version: the document, its sha256 column, the entry that made it."""
+    """One stored state version: the document (whole or as a patch), its sha256 column,
+    the entry that made it."""
 
     @property
     def version(self) -> int: ...
@@ -68,7 +71,9 @@ class StoredVersion(Protocol):
     @property
     def sha256(self) -> str: ...
     @property
-    def state(self) -> str: ...  # the state's stored text (``values.encode``)
+    def kind(self) -> str: ...  # ``state_patches.FULL`` or ``PATCH``
+    @property
+    def state(self) -> str: ...  # the state's stored text (``values.encode``), or the patch's
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -340,10 +345,11 @@ _STATE_HASH_KEYS = ("state_sha256", "after_sha256")  # what an entry says the st
 def _check_versions(head: ExecutionHead, entries: Sequence[StoredEntry],
                     versions: Sequence[StoredVersion]) -> _Finding | None:
     by_seq = {e.seq: e for e in entries}
+    documents = state_patches.documents(versions)  # each version rebuilt, then hashed
     for v in versions:
         where = f"state version {v.version}"
         try:
-            computed = canonical.payload_sha256(values.decode(v.state))
+            computed = canonical.payload_sha256(next(documents))
         except (ValueError, errors.LedgerError) as exc:
             return _Finding(Problem.STATE_VERSION_MISMATCH, v.seq, f"{where} unreadable: {exc}")
         if computed != v.sha256:

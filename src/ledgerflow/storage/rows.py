@@ -9,11 +9,11 @@ are text in both dialects, never ``jsonb`` (which would reorder keys and drop ``
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ledgerflow import errors
-from ledgerflow.ledger import values
+from ledgerflow.ledger import state_patches, values
 
 # the rows of workers and agents live in ``agent_rows``: each name here loads it on first use
 # (PEP 562), so reading an execution defines none of them
@@ -118,12 +118,36 @@ class StepRow:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class StateVersionRow:
+    """A state version as stored: ``kind`` says whether ``state`` is the document's text
+    or the patch from the previous version's (``ledger.state_patches``); ``sha256`` is
+    always the full document's."""
+
     execution_id: str
     version: int
     seq: int
     state: str
     sha256: str
     created_at: str
+    kind: str = state_patches.FULL
+
+
+def rebuilt_version(rows: list[StateVersionRow]) -> StateVersionRow:
+    """The last of ``rows`` (consecutive versions of one execution from a full one, as
+    stored) holding its whole document's text. A document that cannot be rebuilt is a
+    ``CorruptedRow``; a full one is returned as it is (its text is read where used)."""
+    last = rows[-1]
+    if last.kind == state_patches.FULL:
+        return last
+    try:
+        text = state_patches.latest_text(rows)
+    except (ValueError, errors.LedgerError) as exc:
+        what = f"state version {last.version}"
+        raise errors.CorruptedRow(
+            f"{what} cannot be rebuilt from the database ({exc}); the rows were changed "
+            "outside ledgerflow: verify the ledgers to see which executions it affects",
+            what=what,
+        ) from exc
+    return replace(last, kind=state_patches.FULL, state=text)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -203,4 +227,5 @@ __all__ = [  # with the agent rows, which load on first use
     "TombstoneRow",
     "WorkerRow",
     "parse_column",
+    "rebuilt_version",
 ]

@@ -18,6 +18,7 @@ from ledgerflow.storage.rows import (
     StateVersionRow,
     StepRow,
     TombstoneRow,
+    rebuilt_version,
 )
 from ledgerflow.storage.sql_mixin import SqlMixin
 from ledgerflow.storage.sqlite_rows import build
@@ -82,8 +83,9 @@ class SharedReads(SqlMixin):
         return [build(LedgerRow, r) for r in self._read("ledger_of_execution", (execution_id,))]
 
     def load_state_version(self, execution_id: str, version: int) -> StateVersionRow | None:
-        rows = self._read("state_version", (execution_id, version))
-        return build(StateVersionRow, rows[0]) if rows else None
+        rows = [build(StateVersionRow, r) for r in self._read(
+            "state_version_from_snapshot", {"execution_id": execution_id, "version": version})]
+        return rebuilt_version(rows) if rows and rows[-1].version == version else None
 
     def list_state_versions(self, execution_id: str) -> list[StateVersionRow]:
         rows = self._read("state_versions_of_execution", (execution_id,))

@@ -27,7 +27,7 @@ from ledgerflow.engine.rules import starting
 from ledgerflow.ledger import values
 from ledgerflow.ledger.chain import Actor
 from ledgerflow.storage.base import Store
-from ledgerflow.storage.rows import ExecutionRow, LedgerRow, parse_column
+from ledgerflow.storage.rows import ExecutionRow, LedgerRow, parse_column, rebuilt_version
 
 T = TypeVar("T")
 ATTEMPTS = 20  # guard failures caused by workers, retried on fresh rows
@@ -135,7 +135,8 @@ class Controller:
 
     def _state_at(self, execution_id: str, seq: int) -> Any:
         versions = [v for v in self.store.list_state_versions(execution_id) if v.seq <= seq]
-        return parse_column(versions[-1].state, f"state version {versions[-1].version}")
+        found = rebuilt_version(versions)
+        return parse_column(found.state, f"state version {found.version}")
 
 
 def _steps_at(view: ExecutionView,

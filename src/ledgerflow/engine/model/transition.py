@@ -17,7 +17,7 @@ from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.engine.model.tally import LiveTally
 from ledgerflow.engine.model.timers import Timer
 from ledgerflow.engine.model.view import ExecutionView, step_seen
-from ledgerflow.ledger import chain, values
+from ledgerflow.ledger import chain, state_patches, values
 from ledgerflow.ledger.canonical import format_timestamp, payload_sha256
 from ledgerflow.storage.base import Change
 from ledgerflow.storage.rows import (
@@ -279,11 +279,14 @@ class Transition:
                 and self.state_sha256 is not None:
             state_text, state_sha = self.state_text, self.state_sha256
             state_version += 1
+            kind, stored = state_patches.stored(state_version, view.state, self.state,
+                                                state_text)
             version_row = StateVersionRow(
                 execution_id=row.id,
                 version=state_version,
                 seq=entries[self.state_event].seq,
-                state=state_text,
+                kind=kind,
+                state=stored,
                 sha256=state_sha,
                 created_at=self.now_text,
             )

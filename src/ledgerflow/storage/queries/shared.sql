@@ -31,8 +31,8 @@ UPDATE step_runs SET status = :status, attempt = :attempt, epoch = :epoch, agent
 WHERE execution_id = :execution_id AND step_id = :step_id;
 
 -- name: insert_state_version
-INSERT INTO state_versions (execution_id, version, seq, state, sha256, created_at)
-VALUES (:execution_id, :version, :seq, :state, :sha256, :created_at);
+INSERT INTO state_versions (execution_id, version, seq, state, sha256, created_at, kind)
+VALUES (:execution_id, :version, :seq, :state, :sha256, :created_at, :kind);
 
 -- name: insert_decision
 INSERT INTO routing_decisions (execution_id, step_id, epoch, attempt, capability, agent,
@@ -68,8 +68,13 @@ SELECT * FROM step_runs WHERE execution_id = ? ORDER BY rowid;
 -- name: ledger_of_execution
 SELECT * FROM ledger_entries WHERE execution_id = ? ORDER BY seq;
 
--- name: state_version
-SELECT * FROM state_versions WHERE execution_id = ? AND version = ?;
+-- name: state_version_from_snapshot
+-- a version and the versions its document is rebuilt from: from the last full one on
+SELECT * FROM state_versions
+WHERE execution_id = :execution_id AND version <= :version
+  AND version >= (SELECT COALESCE(MAX(version), 0) FROM state_versions
+                  WHERE execution_id = :execution_id AND version <= :version AND kind = 'full')
+ORDER BY version;
 
 -- name: state_versions_of_execution
 SELECT * FROM state_versions WHERE execution_id = ? ORDER BY version;
