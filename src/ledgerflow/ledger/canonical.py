@@ -33,7 +33,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -238,19 +238,13 @@ def _float(number: float) -> int:
 
 
 def _members(members: dict[Any, Any]) -> int:
-    verdict = _AS_IS
-    for key, item in members.items():
+    for key in members:
         if type(key) is not str or not (key.isascii() or max(key) <= _LAST_BMP):
             return _REFERENCE
-        if type(item) not in _PLAIN:
-            found = _fast_path(item)
-            if found == _REFERENCE:
-                return _REFERENCE
-            verdict = max(verdict, found)
-    return verdict
+    return _items(members.values())
 
 
-def _items(items: list[Any] | tuple[Any, ...]) -> int:
+def _items(items: Iterable[Any]) -> int:
     verdict = _AS_IS
     for item in items:
         if type(item) not in _PLAIN:
