@@ -377,3 +377,21 @@ class UnstorableValue(LedgerError):
     def __init__(self, message: str, *, reason: str) -> None:
         self.reason = reason
         super().__init__(message)
+
+
+class Unauthorized(LedgerflowError):
+    """No usable token: ``reason`` is ``missing``, ``malformed``, ``unknown``, ``expired``
+    or ``revoked`` (a server answers 401 for each, with the same words)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+class Forbidden(LedgerflowError):
+    """The token's ``role`` may not do what needs ``needed`` (a server answers 403)."""
+
+    def __init__(self, message: str, *, role: str, needed: str) -> None:
+        self.role = role
+        self.needed = needed
+        super().__init__(message)

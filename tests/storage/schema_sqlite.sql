@@ -1,3 +1,4 @@
+CREATE INDEX api_tokens_by_tenant ON api_tokens (tenant_id, created_at);
 CREATE INDEX breaker_transitions_by_agent ON breaker_transitions (capability, agent, id);
 CREATE INDEX executions_by_expiry ON executions (expires_at) WHERE expires_at IS NOT NULL;
 CREATE INDEX executions_by_lease ON executions (lease_owner)
@@ -45,6 +46,21 @@ CREATE TABLE agents (
     started_at  TEXT NOT NULL,
     seen_at     TEXT NOT NULL,              -- its worker's last sign of life
     PRIMARY KEY (worker_id, capability, agent)
+);
+CREATE TABLE api_tokens (
+    id            TEXT PRIMARY KEY,
+    tenant_id     TEXT REFERENCES tenants (id),
+    name          TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role = 'viewer' OR role = 'operator' OR role = 'admin'
+                                       OR role = 'metrics' OR role = 'system'),
+    lookup        TEXT NOT NULL UNIQUE,
+    sha256        TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    created_by    TEXT NOT NULL,
+    expires_at    TEXT,
+    last_used_at  TEXT,
+    revoked_at    TEXT,
+    CHECK ((role = 'system') = (tenant_id IS NULL))
 );
 CREATE TABLE breaker_transitions (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -172,6 +188,10 @@ CREATE TABLE telemetry (
     message       TEXT NOT NULL,
     fields        TEXT NOT NULL,            -- JSON
     occurred_at   TEXT NOT NULL
+);
+CREATE TABLE tenants (
+    id          TEXT PRIMARY KEY,
+    created_at  TEXT NOT NULL
 );
 CREATE TABLE tombstones (
     execution_id      TEXT PRIMARY KEY,

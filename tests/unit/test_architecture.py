@@ -68,6 +68,8 @@ RULES = {
     "ledgerflow.ledger": ((), (E, "ledgerflow.cli", "ledgerflow.storage")),
     "ledgerflow.telemetry": ((), (E, "ledgerflow.cli")),
     "ledgerflow.storage": ((), (E, "ledgerflow.cli")),
+    # tenants, tokens and roles sit on storage, below the engine and the faces
+    "ledgerflow.access": ((), (E, "ledgerflow.cli")),
     # the CLI is a face: the public API (``ledgerflow``), errors and the read model, plus
     # stateless parsing and settings helpers; never storage or the engine's insides
     "ledgerflow.cli": ((f"{E}.reports", "ledgerflow.definition.durations",
@@ -124,6 +126,8 @@ LAZY_IMPORTS = {
         "the worker loads only when the process works: reads and operator commands (every "
         "CLI command but worker, run and demo) start without it",
     # what an App loads only when first used, so a read (``status``, ``list``) starts short
+    ("ledgerflow.engine.app.core", "ledgerflow.access.service"):
+        "tenants and tokens load only for the commands and the server that manage them",
     ("ledgerflow.engine.app.core", "ledgerflow.engine.agents.registry"):
         "agents, and the routing they configure, load when the first agent is registered",
     ("ledgerflow.engine.app.core", "ledgerflow.engine.app.running"):

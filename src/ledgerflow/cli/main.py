@@ -64,6 +64,11 @@ LAZY_COMMANDS = [
                 "is paused."),
     Placeholder("status", "ledgerflow.cli.executions",
                 "Status, progress, timing and steps of an execution."),
+    Placeholder("tenants", "ledgerflow.cli.access",
+                "Tenants: each owns its definitions, executions and tokens; the API shows a "
+                "token only its own tenant's."),
+    Placeholder("tokens", "ledgerflow.cli.access",
+                "API tokens: made with a role, shown once, stored as a hash, revoked at once."),
     Placeholder("verify", "ledgerflow.cli.verify",
                 "Recompute the hash chain of an execution's ledger (or --all)."),
     Placeholder("worker", "ledgerflow.cli.run",

@@ -32,6 +32,7 @@ from ledgerflow.storage.rows import (
 )
 
 if TYPE_CHECKING:  # annotations only: the rows load on first use (``rows``)
+    from ledgerflow.storage.access_tables import TenantRow, TokenRow
     from ledgerflow.storage.agent_rows import (
         AgentRow,
         BreakerRow,
@@ -280,6 +281,33 @@ class Store(Protocol):
     def list_tombstones(self, tenant_id: str) -> list[TombstoneRow]: ...
 
     def load_tombstone(self, tenant_id: str, execution_id: str) -> TombstoneRow | None: ...
+
+    # tenants and API tokens (``access_tables``) ---------------------------------------------
+    def create_tenant(self, row: TenantRow) -> bool:
+        """Add a tenant; False if one with that id exists already."""
+        ...
+
+    def list_tenants(self) -> list[TenantRow]: ...
+
+    def load_tenant(self, tenant_id: str) -> TenantRow | None: ...
+
+    def insert_token(self, row: TokenRow) -> None: ...
+
+    def token_by_lookup(self, lookup: str) -> TokenRow | None: ...
+
+    def load_token(self, token_id: str) -> TokenRow | None: ...
+
+    def list_tokens(self, tenant_id: str | None) -> list[TokenRow]:
+        """A tenant's tokens (None: the system tokens), oldest first."""
+        ...
+
+    def revoke_token(self, token_id: str, at: str) -> bool:
+        """False if it was revoked already or is unknown."""
+        ...
+
+    def token_used(self, token_id: str, at: str, stale: str) -> None:
+        """Record a use at ``at`` unless one after ``stale`` is recorded already."""
+        ...
 
     # agents, breakers, statistics, heartbeats, telemetry -----------------------------------
     def register_agents(self, worker_id: str, rows: Sequence[AgentRow]) -> None:

@@ -30,6 +30,7 @@ from ledgerflow.storage import (
     queries,
     unstorable,
 )
+from ledgerflow.storage.access_tables import AccessTables
 from ledgerflow.storage.agent_tables import AgentTables
 from ledgerflow.storage.base import AgentWrites, Change
 from ledgerflow.storage.lease_tables import LeaseTables
@@ -83,7 +84,7 @@ class NoWorkerLock(WorkerLock):
         return None
 
 
-class PostgresStore(AgentTables, LeaseTables, SharedReads):
+class PostgresStore(AccessTables, AgentTables, LeaseTables, SharedReads):
     """``Store`` on a PostgreSQL database. See ``storage.base`` for the contract."""
 
     dialect = "postgres"

@@ -23,6 +23,7 @@ from ledgerflow.storage import (
     unstorable,
 )
 from ledgerflow.storage import rows as row_types  # its agent rows: loaded on first use
+from ledgerflow.storage.access_tables import AccessTables
 from ledgerflow.storage.agent_tables import AgentTables
 from ledgerflow.storage.base import AgentWrites, Change
 from ledgerflow.storage.lease_tables import LeaseTables
@@ -48,7 +49,7 @@ class _GuardFailed(Exception):
     """A change of an all-or-nothing batch failed its guard: roll the batch back."""
 
 
-class SqliteStore(AgentTables, LeaseTables, SharedReads):
+class SqliteStore(AccessTables, AgentTables, LeaseTables, SharedReads):
     """``Store`` on one SQLite file. See ``storage.base`` for the contract."""
 
     dialect = "sqlite"

@@ -54,6 +54,7 @@ from ledgerflow.storage.base import Store
 # Reads load none of these: agents (and routing), waiting for results, the operator rules
 # and the worker are imported where they are first used (a read's start-up stays short)
 if TYPE_CHECKING:
+    from ledgerflow.access.service import Access
     from ledgerflow.engine.agents.registry import AgentRegistry, F
     from ledgerflow.engine.app import running
     from ledgerflow.engine.control.commands import Controller
@@ -135,6 +136,13 @@ class App(Reads, Operating):
             self._controller = Controller(self.store, self.definitions, self.clock, self.actor,
                                           self.tenant)
         return self._controller
+
+    @property
+    def access(self) -> Access:
+        """Tenants and API tokens of this database (``ledgerflow.access``)."""
+        from ledgerflow.access.service import Access
+
+        return Access(self.store, self.clock, f"{self.actor.kind}:{self.actor.id}")
 
     def for_tenant(self, tenant: str) -> App:
         """This app as seen by ``tenant``: the same store, definition cache, agents, clock

@@ -324,3 +324,42 @@ WHERE e.lease_owner IS NOT NULL
   AND e.status <> 'completed' AND e.status <> 'failed' AND e.status <> 'cancelled'
   AND e.status <> 'expired'
 ORDER BY s.started_at, s.execution_id, s.step_id LIMIT ?;
+
+-- tenants and tokens -------------------------------------------------------------------------
+
+-- name: insert_tenant
+-- Nothing for a tenant that exists already (the caller reads the rowcount).
+INSERT INTO tenants (id, created_at) VALUES (:id, :created_at) ON CONFLICT (id) DO NOTHING;
+
+-- name: tenants_all
+SELECT * FROM tenants ORDER BY id;
+
+-- name: tenant_by_id
+SELECT * FROM tenants WHERE id = ?;
+
+-- name: insert_token
+INSERT INTO api_tokens (id, tenant_id, name, role, lookup, sha256, created_at, created_by,
+    expires_at, last_used_at, revoked_at)
+VALUES (:id, :tenant_id, :name, :role, :lookup, :sha256, :created_at, :created_by,
+    :expires_at, :last_used_at, :revoked_at);
+
+-- name: token_by_lookup
+SELECT * FROM api_tokens WHERE lookup = ?;
+
+-- name: token_by_id
+SELECT * FROM api_tokens WHERE id = ?;
+
+-- name: tokens_of_tenant
+SELECT * FROM api_tokens WHERE tenant_id = ? ORDER BY created_at, id;
+
+-- name: tokens_system
+SELECT * FROM api_tokens WHERE tenant_id IS NULL ORDER BY created_at, id;
+
+-- name: revoke_token
+-- Revoking twice keeps the first moment.
+UPDATE api_tokens SET revoked_at = :at WHERE id = :id AND revoked_at IS NULL;
+
+-- name: token_used
+-- At most one write per token per minute: ``stale`` is a minute before ``at``.
+UPDATE api_tokens SET last_used_at = :at
+WHERE id = :id AND (last_used_at IS NULL OR last_used_at < :stale);
