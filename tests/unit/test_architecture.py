@@ -70,6 +70,11 @@ RULES = {
     "ledgerflow.storage": ((), (E, "ledgerflow.cli")),
     # tenants, tokens and roles sit on storage, below the engine and the faces
     "ledgerflow.access": ((), (E, "ledgerflow.cli")),
+    # the HTTP face: the public API, access, errors and the read model, as the CLI
+    "ledgerflow.server": ((f"{E}.reports", "ledgerflow.definition.limits"),
+                          (E, "ledgerflow.storage", "ledgerflow.cli", "ledgerflow.ledger",
+                           "ledgerflow.routing", "ledgerflow.telemetry",
+                           "ledgerflow.definition")),
     # the CLI is a face: the public API (``ledgerflow``), errors and the read model, plus
     # stateless parsing and settings helpers; never storage or the engine's insides
     "ledgerflow.cli": ((f"{E}.reports", "ledgerflow.definition.durations",

@@ -55,6 +55,9 @@ LAZY_COMMANDS = [
     Placeholder("run", "ledgerflow.cli.run",
                 "Start WORKFLOW and work until done, showing live progress; prints the final "
                 "status."),
+    Placeholder("serve", "ledgerflow.cli.serve",
+                "Serve the REST API under /api/v1 (OpenAPI at /api/v1/openapi.json, docs at "
+                "/api/v1/docs), /healthz and /readyz."),
     Placeholder("signal", "ledgerflow.cli.control", "Send signal NAME to an execution."),
     Placeholder("start", "ledgerflow.cli.executions",
                 "Start an execution of WORKFLOW; a worker runs it."),

@@ -84,16 +84,16 @@ def size_problem(text: str, limit: int = MAX_DOCUMENT_BYTES) -> str | None:
     return too_large(size, limit) if size > limit else None
 
 
-def json_depth_problem(text: str) -> str | None:
-    """Why JSON ``text`` nests too deep to parse safely, else None (brackets are counted
-    outside strings, in one pass)."""
+def json_depth_problem(text: str, limit: int = MAX_DEPTH) -> str | None:
+    """Why JSON ``text`` nests deeper than ``limit`` levels (too deep to parse safely),
+    else None (brackets are counted outside strings, in one pass)."""
     depth = 0
     for token in _JSON_TOKEN.finditer(text):
         char = token.group()
         if char in "[{":
             depth += 1
-            if depth > MAX_DEPTH:
-                return too_deep()
+            if depth > limit:
+                return too_deep(limit)
         elif char in "]}":
             depth -= 1
     return None

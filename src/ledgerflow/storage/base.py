@@ -32,6 +32,7 @@ from ledgerflow.storage.rows import (
 )
 
 if TYPE_CHECKING:  # annotations only: the rows load on first use (``rows``)
+    from ledgerflow.storage.migrations import Migration
     from ledgerflow.storage.access_tables import TenantRow, TokenRow
     from ledgerflow.storage.agent_rows import (
         AgentRow,
@@ -116,6 +117,10 @@ class Store(Protocol):
 
     def worker_lock(self) -> WorkerLock:
         """The lock a worker holds while it drives an embedded database."""
+        ...
+
+    def pending_migrations(self) -> list[Migration]:
+        """The migrations the database lacks, read from it now (a readiness check)."""
         ...
 
     # definitions -------------------------------------------------------------------------

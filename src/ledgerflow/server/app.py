@@ -1,0 +1,45 @@
+"""``create_app``: the REST API around an ``App`` (the engine, as its default tenant sees
+it; each request acts as its token's tenant)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request, Response
+
+from ledgerflow import __version__
+from ledgerflow.server import limits, problems
+from ledgerflow.server.routes import system
+
+if TYPE_CHECKING:
+    from ledgerflow import App
+
+API = "/api/v1"
+access = logging.getLogger("ledgerflow.server.access")
+
+
+def create_app(engine: App) -> FastAPI:
+    api = FastAPI(
+        title="ledgerflow", version=__version__,
+        summary="Durable workflows with a verifiable ledger",
+        openapi_url=f"{API}/openapi.json", docs_url=f"{API}/docs", redoc_url=None)
+    api.state.engine = engine
+    problems.install(api)
+
+    @api.middleware("http")
+    async def request_id(request: Request,
+                         call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request.state.request_id = "req_" + secrets.token_hex(8)
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request.state.request_id
+        # the path only: a query string or a header may hold a secret, a log line never
+        access.info("%s %s %d %s", request.method, request.url.path, response.status_code,
+                    request.state.request_id)
+        return response
+
+    api.add_middleware(limits.BodyLimit)
+    api.include_router(system.router)
+    return api
