@@ -12,7 +12,16 @@ from fastapi import FastAPI, Request, Response
 
 from ledgerflow import __version__
 from ledgerflow.server import limits, problems
-from ledgerflow.server.routes import system
+from ledgerflow.server.routes import (
+    agents,
+    control,
+    definitions,
+    executions,
+    ledger,
+    seed,
+    system,
+    tokens,
+)
 
 if TYPE_CHECKING:
     from ledgerflow import App
@@ -41,5 +50,6 @@ def create_app(engine: App) -> FastAPI:
         return response
 
     api.add_middleware(limits.BodyLimit)
-    api.include_router(system.router)
+    for routes in (system, executions, control, seed, definitions, ledger, agents, tokens):
+        api.include_router(routes.router)
     return api

@@ -1,12 +1,46 @@
 """The lowest role each operation needs, by OpenAPI operation id. Deny by default: a route
-whose operation is missing here answers 403 to everyone (and a test fails first)."""
+whose operation is missing here answers 403 to everyone (and a test fails first).
+
+Roles: ``none`` (no token), ``any`` (any valid token), ``viewer`` < ``operator`` <
+``admin`` (a tenant's), ``metrics``, ``system`` (``ledgerflow.access.roles``)."""
 
 from __future__ import annotations
 
 NONE = "none"  # no token at all (health and readiness)
 
-NEEDS: dict[str, str] = {
+SYSTEM: dict[str, str] = {
     "healthz": NONE,
     "readyz": NONE,
     "me": "any",
 }
+
+# routes/executions.py: start, list, count, get, status, signals
+EXECUTIONS: dict[str, str] = {
+}
+
+# routes/control.py: pause, resume, cancel, retry, rerun, fork, batch
+CONTROL: dict[str, str] = {
+}
+
+# routes/seed.py: the seed's process-engine routes
+SEED: dict[str, str] = {
+}
+
+# routes/definitions.py
+DEFINITIONS: dict[str, str] = {
+}
+
+# routes/ledger.py: history, state, diff, state edits, logs, routing, graph, timeline
+LEDGER: dict[str, str] = {
+}
+
+# routes/agents.py: agents, breakers, workers, verify
+AGENTS: dict[str, str] = {
+}
+
+# routes/tokens.py: tokens and admin tenants
+TOKENS: dict[str, str] = {
+}
+
+NEEDS: dict[str, str] = {**SYSTEM, **EXECUTIONS, **CONTROL, **SEED, **DEFINITIONS, **LEDGER,
+                         **AGENTS, **TOKENS}

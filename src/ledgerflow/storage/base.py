@@ -32,7 +32,6 @@ from ledgerflow.storage.rows import (
 )
 
 if TYPE_CHECKING:  # annotations only: the rows load on first use (``rows``)
-    from ledgerflow.storage.migrations import Migration
     from ledgerflow.storage.access_tables import TenantRow, TokenRow
     from ledgerflow.storage.agent_rows import (
         AgentRow,
@@ -46,6 +45,7 @@ if TYPE_CHECKING:  # annotations only: the rows load on first use (``rows``)
         TelemetryRow,
         WorkerRow,
     )
+    from ledgerflow.storage.migrations import Migration
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
