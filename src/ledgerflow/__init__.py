@@ -35,6 +35,7 @@ _EXPORTS = {
     "HistoryEntry": "ledgerflow.engine.reports.history",
     "LogRecord": "ledgerflow.engine.reports.activity",
     "Metrics": "ledgerflow.engine.reports.status",
+    "Prometheus": "ledgerflow.telemetry.metrics",
     "Recalculated": "ledgerflow.engine.agents.admin",
     "RoutingDecision": "ledgerflow.engine.reports.activity",
     "StateVersion": "ledgerflow.engine.reports.records",
@@ -81,6 +82,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and readers (a test holds
     from ledgerflow.storage import open_store
     from ledgerflow.storage.base import Store
     from ledgerflow.storage.copy import CopyReport, copy_deployment
+    from ledgerflow.telemetry.metrics import Prometheus
 else:
     from ledgerflow import _lazy
 
@@ -105,6 +107,7 @@ __all__ = [
     "LedgerflowError",
     "LogRecord",
     "Metrics",
+    "Prometheus",
     "Recalculated",
     "RoutingDecision",
     "StateVersion",

@@ -45,8 +45,12 @@ succeed if simply made again).
     │   ├── WorkerLockHeld           another worker drives this embedded database: path,
     │   │                            holder
     │   └── CopyFailed               a database copy stopped and was rolled back
-    └── LedgerError                  an operation on the ledger was refused
-        └── UnstorableValue          a value the ledger cannot hold: reason (names its path)
+    ├── LedgerError                  an operation on the ledger was refused
+    │   └── UnstorableValue          a value the ledger cannot hold: reason (names its path)
+    ├── Unauthorized                 no usable API token: reason
+    ├── Forbidden                    the token's role may not do it: role, needed
+    └── HttpProblem                  an HTTP answer a server route gives as it is: status,
+                                     code, problems, retryable, headers, members
 """
 
 from __future__ import annotations
@@ -395,3 +399,20 @@ class Forbidden(LedgerflowError):
         self.role = role
         self.needed = needed
         super().__init__(message)
+
+
+class HttpProblem(LedgerflowError):
+    """An answer the HTTP API gives as it is (``If-Match`` failed, a body too large...):
+    ``status``, ``code`` (its problem type), ``problems`` ({path, message} each),
+    ``headers`` and ``members`` added to the problem body."""
+
+    def __init__(self, status: int, code: str, detail: str, *,
+                 problems: Sequence[dict[str, str]] = (), retryable: bool = False,
+                 headers: dict[str, str] | None = None, **members: Any) -> None:
+        self.status = status
+        self.code = code
+        self.problems = list(problems)
+        self.problem_retryable = retryable
+        self.headers = headers or {}
+        self.members = members
+        super().__init__(detail)

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from ledgerflow.access import tokens
-from tests.support import LEDGERFLOW, process_env
+from tests.support import LEDGERFLOW, process_env, wait_for
 
 LISTENING = re.compile(r"serving \S+ on (https?://\S+)")
 
@@ -31,6 +31,8 @@ class Server:
 
     @property
     def token(self) -> str:
+        """The first admin token (stdout is read by its own thread: it may lag stderr)."""
+        wait_for(lambda: self.out, what="the token on stdout")
         return self.out[0].strip()
 
     def stop(self) -> None:

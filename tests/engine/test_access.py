@@ -129,7 +129,7 @@ def test_no_token_makes_a_wider_one(clocked: App) -> None:
 
 @pytest.mark.parametrize(("tenant", "role", "match"), [
     ("default", "root", "not a role"), ("default", "system", "belongs to no tenant"),
-    (None, "admin", "needs --tenant"), ("nobody", "viewer", "no tenant 'nobody'"),
+    (None, "admin", "needs one"), ("nobody", "viewer", "no tenant 'nobody'"),
 ])
 def test_bad_token_requests_name_the_problem(clocked: App, tenant: str | None, role: str,
                                               match: str) -> None:

@@ -71,7 +71,8 @@ RULES = {
     # tenants, tokens and roles sit on storage, below the engine and the faces
     "ledgerflow.access": ((), (E, "ledgerflow.cli")),
     # the HTTP face: the public API, access, errors and the read model, as the CLI
-    "ledgerflow.server": ((f"{E}.reports", "ledgerflow.definition.limits"),
+    "ledgerflow.server": ((f"{E}.reports", "ledgerflow.definition.limits",
+                           "ledgerflow.telemetry.metrics"),
                           (E, "ledgerflow.storage", "ledgerflow.cli", "ledgerflow.ledger",
                            "ledgerflow.routing", "ledgerflow.telemetry",
                            "ledgerflow.definition")),

@@ -10,7 +10,7 @@ def test_all_is_exactly_the_public_api() -> None:
         "Actor", "AgentInfo", "AgentRegistry", "App", "Applied", "BreakerTransition",
         "CleanupReport", "CopyReport", "Definition", "DefinitionInfo", "ExecutionReport",
         "ExecutionStatus", "ExecutionSummary", "ExecutionUpdate", "HistoryEntry",
-        "LedgerflowError", "LogRecord", "Metrics", "Recalculated", "RoutingDecision",
+        "LedgerflowError", "LogRecord", "Metrics", "Prometheus", "Recalculated", "RoutingDecision",
         "StateVersion", "StepContext", "StepStatus", "Store", "Tombstone", "VerifyResult",
         "Worker", "WorkerInfo", "WorkerReport", "WorkflowBuilder", "__version__", "agent",
         "copy_deployment", "errors", "load_agents", "open_store",

@@ -64,8 +64,7 @@ class Access:
         if not self._store.create_tenant(
                 TenantRow(id=tenant, created_at=format_timestamp(self._now()))):
             raise errors.Conflict(f"tenant {tenant!r} exists already: pick another id, or "
-                                  f"make a token for it with `ledgerflow tokens create "
-                                  f"--tenant {tenant} --role admin`")
+                                  "make a token for the existing tenant")
         return self.create_token(tenant, "admin", name="first admin")
 
     def tenants(self) -> list[TenantRow]:
@@ -84,9 +83,8 @@ class Access:
         row = self._store.load_tenant(tenant)
         if row is None:
             known = ", ".join(t.id for t in self.tenants()[:10])
-            raise errors.NotFound(f"no tenant {tenant!r} (tenants: {known}); create one with "
-                                  f"`ledgerflow tenants create {tenant}`", kind="tenant",
-                                  id=tenant)
+            raise errors.NotFound(f"no tenant {tenant!r} (tenants: {known}); create it first",
+                                  kind="tenant", id=tenant)
         return row
 
     # tokens ---------------------------------------------------------------------------------
@@ -100,7 +98,7 @@ class Access:
                 f"role {role!r} is not a role: use one of {', '.join(roles.ROLES)}")
         if (role == "system") != (tenant is None):
             raise errors.InvalidValue("a system token belongs to no tenant; every other "
-                                      "role needs --tenant")
+                                      "role needs one")
         if by is not None and not roles.may_mint(by.role, role):
             raise errors.Forbidden(f"a {by.role} token may not make a {role} token",
                                    role=by.role, needed="admin" if role in
@@ -129,8 +127,7 @@ class Access:
         as unknown as a missing one)."""
         row = self._store.load_token(token_id)
         if row is None or (tenant is not None and row.tenant_id != tenant):
-            raise errors.NotFound(f"no token {token_id!r}: `ledgerflow tokens list` shows "
-                                  "the ids", kind="token", id=token_id)
+            raise errors.NotFound(f"no token {token_id!r}", kind="token", id=token_id)
         return row
 
     def revoke(self, token_id: str, tenant: str | None = None) -> TokenRow:

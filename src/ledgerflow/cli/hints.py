@@ -42,6 +42,10 @@ def _not_found(exc: errors.NotFound) -> str | None:
         return "run: ledgerflow apply FILE"
     if exc.kind in ("ledger entry", "state version") and exc.execution_id:
         return f"see: ledgerflow history {exc.execution_id}"
+    if exc.kind == "tenant":
+        return f"run: ledgerflow tenants create {exc.id}"
+    if exc.kind == "token":
+        return "list them with: ledgerflow tokens list --tenant TENANT"
     return None
 
 

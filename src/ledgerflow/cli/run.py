@@ -13,7 +13,7 @@ from types import FrameType
 import click
 from rich.markup import escape
 
-from ledgerflow import App, ExecutionUpdate, Worker, errors, load_agents
+from ledgerflow import App, ExecutionUpdate, Prometheus, Worker, errors, load_agents
 from ledgerflow.cli import render
 from ledgerflow.cli.base import (
     Env,
@@ -103,13 +103,16 @@ def _split(agents: str) -> list[str]:
 @click.option("--stop-grace", type=Seconds(0), default=30.0, show_default=True,
               metavar="SECONDS", help="Once stopped (SIGTERM, Ctrl-C), how long running "
               "handlers get to finish before the worker exits without them.")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None, metavar="PORT",
+              help="Serve this worker's Prometheus metrics on http://127.0.0.1:PORT/metrics "
+                   "(0: any free port, printed).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="warning", show_default=True, help="Engine log messages shown on stderr.")
 @pass_env
 @handle_errors
 def worker(env: Env, agents: str, concurrency: int | None, limits: dict[str, int],
            until_idle: bool, quiet: bool, lease_seconds: float | None, wait_for_db: float,
-           stop_grace: float, log_level: str) -> None:
+           stop_grace: float, metrics_port: int | None, log_level: str) -> None:
     """Run step handlers: claim unfinished executions nobody holds, drive them, take new ones.
 
     On PostgreSQL, start as many workers as you like, on any machines: each holds the
@@ -135,9 +138,11 @@ def worker(env: Env, agents: str, concurrency: int | None, limits: dict[str, int
                 + (f": {update.error}" if update.error else "")
             console.print(f"{render.styled(update.status)}{escape(said)}")
 
+    metrics = None if metrics_port is None else serve_metrics(metrics_port)
     try:
         w = app.worker(concurrency=concurrency, until_idle=until_idle, listener=announce,
-                       lease_seconds=lease_seconds, stop_grace=stop_grace, limits=limits)
+                       lease_seconds=lease_seconds, stop_grace=stop_grace, limits=limits,
+                       metrics=metrics)
     except errors.ConfigurationError as exc:  # a limit of a capability it does not offer
         raise click.BadParameter(str(exc), param_hint="'--limit'") from None
     with graceful(w):
@@ -145,6 +150,20 @@ def worker(env: Env, agents: str, concurrency: int | None, limits: dict[str, int
     if not quiet:
         console.print(f"worker stopped: {report.steps_run} step(s) run, {report.commits} "
                       f"commit(s), {report.recovered} execution(s) recovered")
+
+
+def serve_metrics(port: int) -> Prometheus:
+    """Counters for a worker, served on 127.0.0.1:``port`` by a daemon thread."""
+    from prometheus_client import start_http_server
+
+    metrics = Prometheus()
+    try:
+        httpd, _ = start_http_server(port, addr="127.0.0.1", registry=metrics.registry)
+    except OSError as exc:
+        raise click.BadParameter(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}",
+                                 param_hint="'--metrics-port'") from None
+    click.echo(f"metrics on http://127.0.0.1:{httpd.server_address[1]}/metrics", err=True)
+    return metrics
 
 
 def _connect(env: Env, wait_for_db: float) -> App:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -12,12 +13,14 @@ from fastapi import FastAPI, Request, Response
 
 from ledgerflow import __version__
 from ledgerflow.server import limits, problems
+from ledgerflow.server.metrics import server_metrics
 from ledgerflow.server.routes import (
     agents,
     control,
     definitions,
     executions,
     ledger,
+    metrics,
     seed,
     system,
     tokens,
@@ -36,20 +39,27 @@ def create_app(engine: App) -> FastAPI:
         summary="Durable workflows with a verifiable ledger",
         openapi_url=f"{API}/openapi.json", docs_url=f"{API}/docs", redoc_url=None)
     api.state.engine = engine
+    api.state.metrics = server_metrics(engine)
     problems.install(api)
 
     @api.middleware("http")
     async def request_id(request: Request,
                          call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         request.state.request_id = "req_" + secrets.token_hex(8)
+        began = time.perf_counter()
         response = await call_next(request)
         response.headers["X-Request-ID"] = request.state.request_id
+        route = request.scope.get("route")  # its template: labels stay bounded
+        path = getattr(route, "path", "unmatched")
+        counted = api.state.metrics
+        counted.http_requests.labels(path, request.method, str(response.status_code)).inc()
+        counted.http_duration.labels(path, request.method).observe(time.perf_counter() - began)
         # the path only: a query string or a header may hold a secret, a log line never
         access.info("%s %s %d %s", request.method, request.url.path, response.status_code,
                     request.state.request_id)
         return response
 
     api.add_middleware(limits.BodyLimit)
-    for routes in (system, executions, control, seed, definitions, ledger, agents, tokens):
+    for routes in (system, metrics, executions, control, seed, definitions, ledger, agents, tokens):
         api.include_router(routes.router)
     return api

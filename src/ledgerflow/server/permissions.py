@@ -12,6 +12,7 @@ SYSTEM: dict[str, str] = {
     "healthz": NONE,
     "readyz": NONE,
     "me": "any",
+    "metrics": "metrics",
 }
 
 # routes/executions.py: start, list, count, get, status, signals

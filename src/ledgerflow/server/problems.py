@@ -22,21 +22,7 @@ log = logging.getLogger("ledgerflow.server")
 MEDIA_TYPE = "application/problem+json"
 
 
-class Problem(Exception):
-    """An error a route raises with its HTTP status and code (``If-Match`` failed, a body
-    too large...); ``members`` are added to the body."""
-
-    def __init__(self, status: int, code: str, detail: str, *,
-                 problems: Sequence[dict[str, str]] = (), retryable: bool = False,
-                 headers: dict[str, str] | None = None, **members: Any) -> None:
-        self.status = status
-        self.code = code
-        self.detail = detail
-        self.problems = list(problems)
-        self.retryable = retryable
-        self.headers = headers or {}
-        self.members = members
-        super().__init__(detail)
+Problem = errors.HttpProblem  # what a route raises for an answer it gives as it is
 
 
 def response(request: Request, problem: Problem) -> JSONResponse:
@@ -44,11 +30,11 @@ def response(request: Request, problem: Problem) -> JSONResponse:
         "type": f"urn:ledgerflow:problem:{problem.code}",
         "title": HTTPStatus(problem.status).phrase,
         "status": problem.status,
-        "detail": problem.detail,
+        "detail": str(problem),
         "instance": request.url.path,
         "code": problem.code,
         "request_id": getattr(request.state, "request_id", None),
-        "retryable": problem.retryable,
+        "retryable": problem.problem_retryable,
         "errors": problem.problems,
         **problem.members,
     }
@@ -69,6 +55,8 @@ def _paths(lines: Sequence[str]) -> list[dict[str, str]]:
 def from_error(exc: errors.LedgerflowError) -> Problem:
     """The HTTP answer for an error the engine raised on purpose."""
     detail = str(exc)
+    if isinstance(exc, errors.HttpProblem):
+        return exc
     if isinstance(exc, errors.Unauthorized):
         return Problem(401, "unauthorized", detail, reason=exc.reason,
                        headers={"WWW-Authenticate": 'Bearer realm="ledgerflow"'})

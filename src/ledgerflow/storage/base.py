@@ -287,6 +287,10 @@ class Store(Protocol):
 
     def load_tombstone(self, tenant_id: str, execution_id: str) -> TombstoneRow | None: ...
 
+    def execution_counts(self) -> list[tuple[str, str, str, int]]:
+        """(tenant, workflow, status, how many) of every tenant's executions."""
+        ...
+
     # tenants and API tokens (``access_tables``) ---------------------------------------------
     def create_tenant(self, row: TenantRow) -> bool:
         """Add a tenant; False if one with that id exists already."""

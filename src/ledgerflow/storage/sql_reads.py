@@ -133,3 +133,7 @@ class SharedReads(SqlMixin):
         rows = self._read("tombstone_by_id", (tenant_id, execution_id))
         return build(TombstoneRow, rows[0]) if rows else None
 
+
+    def execution_counts(self) -> list[tuple[str, str, str, int]]:
+        return [(r["tenant_id"], r["workflow"], r["status"], int(r["n"]))
+                for r in self._read("execution_counts", ())]

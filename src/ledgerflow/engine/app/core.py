@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from ledgerflow.engine.model.view import ExecutionView
     from ledgerflow.engine.reports.records import ExecutionUpdate
     from ledgerflow.engine.worker.loop import Worker, WorkerReport
+    from ledgerflow.telemetry.metrics import Prometheus
 
 DEFAULT_TENANT = "default"
 
@@ -314,13 +315,15 @@ class App(Reads, Operating):
     def worker(self, *, concurrency: int | None = None, until_idle: bool = False,
                listener: Callable[[ExecutionUpdate], None] | None = None,
                lease_seconds: float | None = None, stop_grace: float | None = None,
-               limits: Mapping[str, int] | None = None) -> Worker:
+               limits: Mapping[str, int] | None = None,
+               metrics: Prometheus | None = None) -> Worker:
         """A worker over this app's store and agents (``run()`` it, ``stop()`` it).
         ``listener`` hears an ``ExecutionUpdate`` after each commit that changed an
         execution; ``stop_grace``: seconds running handlers get to finish once stopped
         (default 30); ``limits``: {capability: N}, at most N steps of it run at once
         (within ``concurrency``), the others wait for a slot of it (``ConfigurationError``
-        unless N >= 1 and an agent of this app offers the capability)."""
+        unless N >= 1 and an agent of this app offers the capability); ``metrics``: the
+        Prometheus counters it updates as it commits (``ledgerflow.telemetry.metrics``)."""
         # the worker (threads, leases, breakers, the router) loads only when this process
         # works: reads and operator commands never pay for it
         from ledgerflow.engine.worker.loop import (
@@ -340,6 +343,7 @@ class App(Reads, Operating):
             until_idle=until_idle,
             telemetry_capacity=self.settings.telemetry_capacity,
             stop_grace=STOP_GRACE if stop_grace is None else stop_grace,
+            metrics=metrics,
         )
         hear = _updates_to(self._results, listener)
         return Worker(self.store, self.definitions, self.registry, self.clock,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledgerflow.engine.model.outcome import Outcome
 from ledgerflow.engine.model.timers import Timer
@@ -13,6 +13,9 @@ from ledgerflow.engine.model.transition import Built
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.worker.leases import LeaseOptions
 from ledgerflow.telemetry.buffer import BufferStats
+
+if TYPE_CHECKING:  # prometheus_client loads only in a worker that serves metrics
+    from ledgerflow.telemetry.metrics import Prometheus
 
 STOP_GRACE = 30.0
 
@@ -27,6 +30,7 @@ class WorkerOptions:
     until_idle: bool = False
     stop_grace: float = STOP_GRACE  # seconds running handlers get to finish once stopped
     telemetry_capacity: int = 100_000  # records buffered before new ones are dropped
+    metrics: Prometheus | None = None  # Prometheus counters to update (``--metrics-port``)
     leases: LeaseOptions = field(default_factory=LeaseOptions)
 
 

@@ -89,7 +89,8 @@ class Worker(Lifecycle, Setbacks):
         self._finder = WorkFinder(store, clock, self._leases, self._queue.put)
         self._beats = Heartbeats()
         self._runner = AttemptRunner(registry, self._queue.put, clock)
-        self._telemetry = WorkerTelemetry(store, clock, options.telemetry_capacity)
+        self._telemetry = WorkerTelemetry(store, clock, options.telemetry_capacity,
+                                          options.metrics)
         self._book = AgentBook(registry, actor.id, on_transition=self._telemetry.breaker)
         self._locked = LockedBook(self._book, clock)
         self._slots = Dispatcher(registry, self._runner, options.concurrency, options.limits)
@@ -285,7 +286,9 @@ class Worker(Lifecycle, Setbacks):
             if agents is not None:
                 self._store.commit([], agents=agents)
             return
+        began = self._clock.monotonic()
         outcomes = self._poison.commit(built, agents)
+        self._telemetry.committed_batch(len(built), self._clock.monotonic() - began)
         self.report.commits += 1
         self.report.changes += len(built)
         for (event, _, old_view), done in zip(built, outcomes, strict=True):

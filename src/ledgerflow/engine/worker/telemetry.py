@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledgerflow.clock import Clock
 from ledgerflow.engine.model.lifecycle import QUARANTINED
 from ledgerflow.engine.model.transition import Built, Dispatch
+from ledgerflow.engine.worker.counted import Counted
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.base import Store
 from ledgerflow.storage.rows import TelemetryRow
 from ledgerflow.telemetry.buffer import BufferStats, Record, TelemetryBuffer
+
+if TYPE_CHECKING:
+    from ledgerflow.telemetry.metrics import Prometheus
 
 log = logging.getLogger("ledgerflow.telemetry")
 ERROR_EVENTS = frozenset({"step.failed", "step.retry_scheduled", "step.interrupted",
@@ -30,10 +34,12 @@ def _fields_text(fields: dict[str, Any] | None) -> str:
 
 
 class WorkerTelemetry:
-    def __init__(self, store: Store, clock: Clock, capacity: int) -> None:
+    def __init__(self, store: Store, clock: Clock, capacity: int,
+                 metrics: Prometheus | None = None) -> None:
         self._clock = clock
         self._store = store
         self.buffer = TelemetryBuffer(capacity, self._sink)
+        self._counted = None if metrics is None else Counted(metrics)
 
     def _sink(self, batch: list[Record]) -> None:
         self._store.write_telemetry([
@@ -77,6 +83,13 @@ class WorkerTelemetry:
             record("decision", eid, d.step_id, f"{d.capability} → {d.agent}",
                    {"reason": d.reason, "attempt": d.attempt, "epoch": d.epoch},
                    d.decided_at)
+        if self._counted is not None:
+            self._counted.committed(result)
+
+    def committed_batch(self, size: int, seconds: float) -> None:
+        """A group commit of ``size`` changes took ``seconds``."""
+        if self._counted is not None:
+            self._counted.batch(self._store.url.split(":", 1)[0], size, seconds)
 
     def quarantined(self, execution_id: str, reason: str) -> None:
         """The worker set an execution aside (it can neither move on nor fail)."""
@@ -84,6 +97,8 @@ class WorkerTelemetry:
                            self._now())
 
     def breaker(self, capability: str, agent: str, old: str, new: str, reason: str) -> None:
+        if self._counted is not None:
+            self._counted.metrics.circuit_transitions.labels(agent, new).inc()
         self.buffer.record("transition", None, None, f"breaker {agent} ({capability}): "
                            f"{old} → {new}", {"capability": capability, "agent": agent,
                                               "from": old, "to": new, "reason": reason},

@@ -55,7 +55,7 @@ def readyz(request: Request) -> Ready:
                       retryable=True, headers={"Retry-After": "1"}) from None
     if pending:
         raise Problem(503, "migration-required",
-                      f"{len(pending)} migration(s) pending: run `ledgerflow migrate`",
+                      f"{len(pending)} migration(s) pending: migrate the database",
                       migrations_pending=len(pending))
     return Ready(status="ready", database=kind, migrations_pending=0)
 

@@ -363,3 +363,10 @@ UPDATE api_tokens SET revoked_at = :at WHERE id = :id AND revoked_at IS NULL;
 -- At most one write per token per minute: ``stale`` is a minute before ``at``.
 UPDATE api_tokens SET last_used_at = :at
 WHERE id = :id AND (last_used_at IS NULL OR last_used_at < :stale);
+
+-- metrics --------------------------------------------------------------------------------
+
+-- name: execution_counts
+-- Executions by tenant, workflow and status, every tenant (a metrics scrape).
+SELECT tenant_id, workflow, status, COUNT(*) AS n FROM executions
+GROUP BY tenant_id, workflow, status;
