@@ -24,6 +24,7 @@ from ledgerflow import errors
 from ledgerflow.storage import (
     binding,
     migrations,
+    postgres_alive,
     postgres_listen,
     postgres_retention,
     postgres_schema,
@@ -105,8 +106,9 @@ class PostgresStore(AgentTables, LeaseTables, SharedReads):
             self.target.conninfo, connection_class=psycopg.Connection[DictRow],
             kwargs={"autocommit": True, "row_factory": dict_row}, configure=_configure,
             min_size=self.target.pool_min_size, max_size=self.target.pool_max_size,
-            # a connection the server dropped (restart, failover) is replaced before use
-            check=ConnectionPool.check_connection, name="ledgerflow", open=True)
+            # a connection the server dropped (restart, failover) is replaced before use,
+            # seen without a round trip
+            check=postgres_alive.check_alive, name="ledgerflow", open=True)
 
     # connections ------------------------------------------------------------------------
     def _connect(self) -> Conn:
@@ -150,6 +152,15 @@ class PostgresStore(AgentTables, LeaseTables, SharedReads):
         with self._connection("read") as conn, conn.transaction():
             conn.execute(self._q["read_snapshot"], ())
             yield conn
+
+    def _read_together(self, reads: Sequence[tuple[str, dict[str, Any]]]
+                       ) -> list[list[DictRow]]:
+        """One round trip: BEGIN, the snapshot, every read and COMMIT in one pipeline."""
+        with self._connection("read") as conn:
+            with conn.pipeline(), conn.transaction():
+                conn.execute(self._q["read_snapshot"], ())
+                cursors = [conn.execute(self._q[name], params) for name, params in reads]
+            return [cur.fetchall() for cur in cursors]
 
     def _hold_stats(self, conn: Conn) -> None:
         conn.execute(self._q["lock_stats"], ())
