@@ -6,6 +6,7 @@ import sqlite3
 from contextlib import closing
 
 import psycopg
+
 from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.worker.loading import ViewLoader
 from ledgerflow.storage.base import Store

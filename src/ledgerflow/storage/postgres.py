@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import pq
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -155,11 +156,18 @@ class PostgresStore(AgentTables, LeaseTables, SharedReads):
 
     def _read_together(self, reads: Sequence[tuple[str, dict[str, Any]]]
                        ) -> list[list[DictRow]]:
-        """One round trip: BEGIN, the snapshot, every read and COMMIT in one pipeline."""
+        """One round trip: the snapshot's BEGIN, every read and COMMIT in one pipeline."""
         with self._connection("read") as conn:
-            with conn.pipeline(), conn.transaction():
-                conn.execute(self._q["read_snapshot"], ())
-                cursors = [conn.execute(self._q[name], params) for name, params in reads]
+            try:
+                with conn.pipeline():
+                    conn.execute(self._q["begin_read_snapshot"], ())
+                    cursors = [conn.execute(self._q[name], params) for name, params in reads]
+                    conn.execute(self._q["end_read_snapshot"], ())
+            except psycopg.Error:
+                if conn.info.transaction_status == pq.TransactionStatus.INERROR:
+                    with suppress(psycopg.Error):  # back to the pool idle
+                        conn.execute("ROLLBACK", ())
+                raise
             return [cur.fetchall() for cur in cursors]
 
     def _hold_stats(self, conn: Conn) -> None:

@@ -138,6 +138,14 @@ WHERE id = ANY (%(ids)s::text[]) AND lease_owner = %(owner)s;
 
 -- loading executions for work: each of them whole, in one round trip (a pipeline) --------
 
+-- name: begin_read_snapshot
+-- A read-only transaction whose reads see one moment, begun inside a pipeline (where
+-- ``read_snapshot`` after psycopg's BEGIN would cost a round trip of its own).
+BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
+
+-- name: end_read_snapshot
+COMMIT;
+
 -- name: executions_of_ids
 SELECT * FROM executions WHERE id = ANY (%(ids)s::text[]);
 
