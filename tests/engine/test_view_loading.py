@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from contextlib import closing
+from typing import Any
 
 import psycopg
 
+from ledgerflow import App
 from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.worker.loading import ViewLoader
+from ledgerflow.storage import open_store
 from ledgerflow.storage.base import Store
 from ledgerflow.storage.postgres import PostgresStore
+from ledgerflow.storage.rows import ExecutionRows
 from ledgerflow.storage.sqlite import SqliteStore
 from ledgerflow.testing import FakeClock
-from tests.storage.conftest import Changes
+from tests.storage.conftest import PAIR, Changes
+from tests.support import until_idle
 
 BROKEN = "UPDATE executions SET state = '{broken' WHERE id = "
 
@@ -49,3 +55,35 @@ def test_a_corrupted_execution_is_quarantined_and_the_others_load(store: Store) 
     assert views.load("bad") is None  # not read again
     assert views.load("good1") == loaded["good1"]
 
+
+
+class CountingStore:
+    """A real store that records the ids of each ``load_whole_executions`` call."""
+
+    def __init__(self, inner: Store) -> None:
+        self._inner = inner
+        self.calls: list[list[str]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def load_whole_executions(self, ids: Sequence[str]) -> dict[str, ExecutionRows]:
+        self.calls.append(list(ids))
+        return self._inner.load_whole_executions(ids)
+
+
+def test_the_worker_loads_the_executions_it_claims_together(backend_url: str) -> None:
+    inner = open_store(backend_url)
+    store = CountingStore(inner)
+    app = App(store)  # type: ignore[arg-type]
+    try:
+        app.agent("t.work")(lambda ctx, data: {"ok": True})
+        app.apply(PAIR)
+        started = {app.start("pair", {}) for _ in range(6)}
+        until_idle(app)
+        assert all(app.status(i).status == "completed" for i in started)
+        assert sorted(store.calls[0]) == sorted(started)  # claimed at start: one read
+        assert sum(map(len, store.calls)) == len(started)  # each read once, then kept
+    finally:
+        app.close()
+        inner.close()
