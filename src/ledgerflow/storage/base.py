@@ -24,6 +24,7 @@ from ledgerflow.storage.rows import (
     DecisionRow,
     DefinitionRow,
     ExecutionRow,
+    ExecutionRows,
     LedgerRow,
     SignalRow,
     StateVersionRow,
@@ -154,6 +155,12 @@ class Store(Protocol):
 
     def load_execution_any_tenant(self, execution_id: str) -> ExecutionRow | None:
         """For the worker, which serves every tenant."""
+        ...
+
+    def load_whole_executions(self, ids: Sequence[str]) -> dict[str, ExecutionRows]:
+        """For the worker: each execution of ``ids`` (any tenant) with its steps and
+        signals (as ``load_steps`` and ``load_signals`` give them), all read at one moment;
+        an unknown id is absent."""
         ...
 
     def execution_ids_by_prefix(self, tenant_id: str, prefix: str, limit: int) -> list[str]:

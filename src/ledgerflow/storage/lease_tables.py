@@ -24,10 +24,6 @@ if TYPE_CHECKING:  # annotations only: the rows load on first use (``rows``)
 
 
 class LeaseTables(SqlMixin):
-    def _ids(self, ids: Sequence[str]) -> Any:
-        """A list of ids as the dialect's ``release_leases`` takes it."""
-        raise NotImplementedError
-
     def claim_executions(self, owner: str, *, now: str, expires_at: str, limit: int,
                          steal: bool = False,
                          capabilities: Sequence[str] = ()) -> list[ClaimRow]:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import pq
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -24,6 +25,7 @@ from ledgerflow import errors
 from ledgerflow.storage import (
     binding,
     migrations,
+    postgres_alive,
     postgres_listen,
     postgres_retention,
     postgres_schema,
@@ -106,8 +108,9 @@ class PostgresStore(AccessTables, AgentTables, LeaseTables, SharedReads):
             self.target.conninfo, connection_class=psycopg.Connection[DictRow],
             kwargs={"autocommit": True, "row_factory": dict_row}, configure=_configure,
             min_size=self.target.pool_min_size, max_size=self.target.pool_max_size,
-            # a connection the server dropped (restart, failover) is replaced before use
-            check=ConnectionPool.check_connection, name="ledgerflow", open=True)
+            # a connection the server dropped (restart, failover) is replaced before use,
+            # seen without a round trip
+            check=postgres_alive.check_alive, name="ledgerflow", open=True)
 
     # connections ------------------------------------------------------------------------
     def _connect(self) -> Conn:
@@ -151,6 +154,22 @@ class PostgresStore(AccessTables, AgentTables, LeaseTables, SharedReads):
         with self._connection("read") as conn, conn.transaction():
             conn.execute(self._q["read_snapshot"], ())
             yield conn
+
+    def _read_together(self, reads: Sequence[tuple[str, dict[str, Any]]]
+                       ) -> list[list[DictRow]]:
+        """One round trip: the snapshot's BEGIN, every read and COMMIT in one pipeline."""
+        with self._connection("read") as conn:
+            try:
+                with conn.pipeline():
+                    conn.execute(self._q["begin_read_snapshot"], ())
+                    cursors = [conn.execute(self._q[name], params) for name, params in reads]
+                    conn.execute(self._q["end_read_snapshot"], ())
+            except psycopg.Error:
+                if conn.info.transaction_status == pq.TransactionStatus.INERROR:
+                    with suppress(psycopg.Error):  # back to the pool idle
+                        conn.execute("ROLLBACK", ())
+                raise
+            return [cur.fetchall() for cur in cursors]
 
     def _hold_stats(self, conn: Conn) -> None:
         conn.execute(self._q["lock_stats"], ())

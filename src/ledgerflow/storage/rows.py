@@ -192,6 +192,16 @@ class SignalRow:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ExecutionRows:
+    """An execution's row with its steps and signals, as ``load_steps`` and ``load_signals``
+    give them: what the worker builds its view from."""
+
+    execution: ExecutionRow
+    steps: list[StepRow]
+    signals: list[SignalRow]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TombstoneRow:
     execution_id: str
     tenant_id: str
@@ -214,6 +224,7 @@ __all__ = [  # with the agent rows, which load on first use
     "DecisionRow",
     "DefinitionRow",
     "ExecutionRow",
+    "ExecutionRows",
     "HeartbeatRow",
     "LedgerRow",
     "OutcomeRow",

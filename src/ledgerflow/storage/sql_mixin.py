@@ -24,6 +24,16 @@ class SqlMixin:
         """A read-only transaction on a connection: every read in it sees one moment."""
         raise NotImplementedError
 
+    def _read_together(self, reads: Sequence[tuple[str, dict[str, Any]]]) -> list[list[Any]]:
+        """Several named reads that see one moment; their dict rows, in order."""
+        with self._snapshot() as conn:
+            return [conn.execute(self._q[name], params).fetchall() for name, params in reads]
+
+    def _ids(self, ids: Sequence[str]) -> Any:
+        """A list of ids as the dialect's queries take it (``release_leases_of``,
+        ``executions_of_ids``)."""
+        raise NotImplementedError
+
     def _hold_stats(self, conn: Any) -> None:
         """Inside a write transaction: other writers' additions to the agent statistics
         wait until it ends. Nothing to do where one writer at a time is all there is."""

@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ledgerflow.storage import binding
+from ledgerflow.storage import binding, unstorable
 from ledgerflow.storage.base import Change, ExecutionFilter
 from ledgerflow.storage.rows import (
     DecisionRow,
     DefinitionRow,
     ExecutionRow,
+    ExecutionRows,
     LedgerRow,
     SignalRow,
     StateVersionRow,
@@ -64,6 +65,24 @@ class SharedReads(SqlMixin):
     def load_execution_any_tenant(self, execution_id: str) -> ExecutionRow | None:
         rows = self._read("execution_by_id_any_tenant", (execution_id,))
         return build(ExecutionRow, rows[0]) if rows else None
+
+    def load_whole_executions(self, ids: Sequence[str]) -> dict[str, ExecutionRows]:
+        """Each execution of ``ids`` (any tenant) with its steps and signals, read in one
+        snapshot (on PostgreSQL in one round trip); an unknown id is absent."""
+        known = [i for i in dict.fromkeys(ids) if unstorable.for_read([i]) is not None]
+        if not known:
+            return {}
+        found = {"ids": self._ids(known)}
+        executions, steps, signals = self._read_together([
+            ("executions_of_ids", found), ("steps_of_executions", found),
+            ("signals_of_executions", found)])
+        whole = {r["id"]: ExecutionRows(execution=build(ExecutionRow, r), steps=[],
+                                        signals=[]) for r in executions}
+        for r in steps:
+            whole[r["execution_id"]].steps.append(build(StepRow, r))
+        for r in signals:
+            whole[r["execution_id"]].signals.append(build(SignalRow, r))
+        return whole
 
     def execution_ids_by_prefix(self, tenant_id: str, prefix: str, limit: int) -> list[str]:
         rows = self._read("execution_ids_by_prefix", {

@@ -99,6 +99,7 @@ class Worker(Lifecycle, Setbacks):
         self._poison = Poison(store, self._loader, clock, actor, self._leases, self._telemetry)
         self.report = WorkerReport()
         self._admitted: list[str] = []  # executions admitted into the batch being built
+        self._loaded: dict[str, ExecutionView | None] = {}  # read for the batch, not yet used
 
     # public ---------------------------------------------------------------------------
     def activation(self, insert: Change, definition: Definition) -> tuple[Change, Built]:
@@ -268,8 +269,14 @@ class Worker(Lifecycle, Setbacks):
     def _build_and_commit(self, batch: list[tuple[Event, Rule]]) -> None:
         now = self._clock.now()
         built: list[tuple[Event, Built, ExecutionView]] = []
-        for event, rule in batch:
-            self._build(event, rule, now, built)
+        # the executions this batch needs that are not in memory: read in one call
+        self._loaded = self._loader.load_many(
+            e.execution_id for e, _ in batch if e.execution_id not in self._views)
+        try:
+            for event, rule in batch:
+                self._build(event, rule, now, built)
+        finally:
+            self._loaded = {}
         # slots this batch freed admit queued steps of any execution held here, committed
         # together with the results that freed them
         tried: set[str] = set()
@@ -299,7 +306,7 @@ class Worker(Lifecycle, Setbacks):
 
     def _build(self, event: Event, rule: Rule, now: datetime,
                built: list[tuple[Event, Built, ExecutionView]]) -> None:
-        view = self._views.get(event.execution_id) or self._loader.load(event.execution_id)
+        view = self._views.get(event.execution_id) or self._load(event.execution_id)
         if view is None or view.status.terminal:
             self._views.pop(event.execution_id, None)
             self._slots.attempts.cancel_stale(event.execution_id, view)
@@ -321,6 +328,12 @@ class Worker(Lifecycle, Setbacks):
             return
         built.append((event, result, view))
         self._views[view.id] = result.view
+
+    def _load(self, execution_id: str) -> ExecutionView | None:
+        """The view read for this batch (once: later it is in memory or gone), else read now."""
+        if execution_id in self._loaded:
+            return self._loaded.pop(execution_id)
+        return self._loader.load(execution_id)
 
     def _after_commit(self, result: Built) -> None:
         view = result.view

@@ -136,6 +136,28 @@ UPDATE executions SET lease_owner = NULL, lease_expires_at = %(until)s,
     lease_needs = %(needs)s
 WHERE id = ANY (%(ids)s::text[]) AND lease_owner = %(owner)s;
 
+-- loading executions for work: each of them whole, in one round trip (a pipeline) --------
+
+-- name: begin_read_snapshot
+-- A read-only transaction whose reads see one moment, begun inside a pipeline (where
+-- ``read_snapshot`` after psycopg's BEGIN would cost a round trip of its own).
+BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
+
+-- name: end_read_snapshot
+COMMIT;
+
+-- name: executions_of_ids
+SELECT * FROM executions WHERE id = ANY (%(ids)s::text[]);
+
+-- name: steps_of_executions
+-- Each execution's steps in the order of ``steps_of_execution``.
+SELECT * FROM step_runs WHERE execution_id = ANY (%(ids)s::text[])
+ORDER BY execution_id, rowid;
+
+-- name: signals_of_executions
+-- Each execution's signals in the order of ``signals_of_execution``.
+SELECT * FROM signals WHERE execution_id = ANY (%(ids)s::text[]) ORDER BY execution_id, seq;
+
 -- agent statistics -------------------------------------------------------------------------
 
 -- name: lock_stats

@@ -105,3 +105,18 @@ WHERE lease_owner = :owner
 UPDATE executions SET lease_owner = NULL, lease_expires_at = :until,
     lease_needs = :needs
 WHERE id IN (SELECT value FROM json_each(:ids)) AND lease_owner = :owner;
+
+-- loading executions for work: each of them whole, in one snapshot -------------------------
+
+-- name: executions_of_ids
+SELECT * FROM executions WHERE id IN (SELECT value FROM json_each(:ids));
+
+-- name: steps_of_executions
+-- Each execution's steps in the order of ``steps_of_execution``.
+SELECT * FROM step_runs WHERE execution_id IN (SELECT value FROM json_each(:ids))
+ORDER BY execution_id, rowid;
+
+-- name: signals_of_executions
+-- Each execution's signals in the order of ``signals_of_execution``.
+SELECT * FROM signals WHERE execution_id IN (SELECT value FROM json_each(:ids))
+ORDER BY execution_id, seq;
