@@ -8,10 +8,11 @@ lifecycle table and add exactly one ledger event.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ledgerflow._frozen import evolve, evolved
 from ledgerflow.engine.model import lifecycle
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.engine.model.tally import LiveTally
@@ -216,9 +217,10 @@ class Transition:
         """Move a step to ``new`` (a checked transition) with one ledger event; ``fields``
         are the step row's other changes, ``payload_text`` as in ``record``."""
         current = self.step(step_id)
-        old = StepStatus(current.status)
+        old = _STEP_STATUS[current.status]
         lifecycle.check_step(self.execution_id, step_id, old, new)
-        updated = replace(current, status=str(new), **fields)
+        fields["status"] = str(new)
+        updated = evolved(current, fields)
         self.changed_steps[step_id] = updated
         self.tally.moved(step_id, current.status, updated.status)
         return self.record(
@@ -290,7 +292,7 @@ class Transition:
                 sha256=state_sha,
                 created_at=self.now_text,
             )
-        new_row = replace(
+        new_row = evolve(
             row,
             status=str(self.status),
             result=self.result,
