@@ -137,7 +137,8 @@ class Transition:
         return [*self.view.steps, *self.new_step_ids]
 
     def step_status(self, step_id: str) -> StepStatus:
-        return _STEP_STATUS[self.step(step_id).status]
+        status = self.step(step_id).status
+        return _STEP_STATUS.get(status) or StepStatus(status)
 
     def expression_context(self) -> dict[str, Any]:
         """``input``, ``state`` and ``steps`` (the view's steps, as changed so far) for an
@@ -217,7 +218,7 @@ class Transition:
         """Move a step to ``new`` (a checked transition) with one ledger event; ``fields``
         are the step row's other changes, ``payload_text`` as in ``record``."""
         current = self.step(step_id)
-        old = _STEP_STATUS[current.status]
+        old = _STEP_STATUS.get(current.status) or StepStatus(current.status)
         lifecycle.check_step(self.execution_id, step_id, old, new)
         fields["status"] = str(new)
         updated = evolved(current, fields)

@@ -61,19 +61,20 @@ def dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, event
     if step.agent is None:
         fail_now(tr, step.id, "a task step needs an agent")
         return
-    try:
-        if signals.is_run(step.id):
-            data = signals.signal_data(tr.signals, step.id)
-        else:
-            data = step.input.evaluate(tr.expression_context()) if step.input else {}
-    except errors.ExpressionError as exc:
-        fail_now(tr, step.id, f"input: {exc}")
-        return
-    try:
-        data = values.settle(data, "input")[0]  # what a reloaded execution would see
-    except errors.UnstorableValue as exc:
-        fail_now(tr, step.id, f"the step input cannot be stored: {exc.reason}")
-        return
+    run = signals.is_run(step.id)
+    data: Any = {}  # a step without input gets an empty object, as stored already
+    if run or step.input:
+        try:
+            data = signals.signal_data(tr.signals, step.id) if run \
+                else step.input.evaluate(tr.expression_context()) if step.input else {}
+        except errors.ExpressionError as exc:
+            fail_now(tr, step.id, f"input: {exc}")
+            return
+        try:
+            data = values.settle(data, "input")[0]  # what a reloaded execution would see
+        except errors.UnstorableValue as exc:
+            fail_now(tr, step.id, f"the step input cannot be stored: {exc.reason}")
+            return
     row = tr.step(step.id)
     choice = choose(step.agent, avoid=row.agent if row.error is not None else None)
     if choice is not None and choice.queued:
