@@ -1,9 +1,11 @@
-"""``evolve``: ``dataclasses.replace`` for the rows the hot path copies at every step.
+"""``evolve``: ``dataclasses.replace`` for the rows the hot path copies at every step;
+``maker``: their constructor, for the rows it makes at every step.
 
 ``replace`` looks at every field's definition and calls ``__init__`` with keywords on each
 copy; ``evolve`` sets the slots of a new instance directly, by a function made once per
 class (as ``dataclasses`` makes ``__init__``). The copy is the same: equal, of the same
-class, every field not named the original's. Only for slotted dataclasses whose fields are
+class, every field not named the original's. ``maker`` takes the same keywords (and
+defaults) as ``__init__``, without its cost per field. Only for slotted dataclasses whose fields are
 all set by ``__init__`` and that have no ``__post_init__`` (nothing a copy would skip).
 """
 
@@ -55,3 +57,31 @@ def _copier(cls: type) -> tuple[Copier, frozenset[str]]:
     exec("\n".join(lines), scope)  # made once per class, from its field names only
     copy: Copier = scope["copy"]
     return copy, frozenset(names)
+
+
+_MAKERS: dict[type, Callable[..., Any]] = {}
+
+
+def maker(cls: type[T]) -> Callable[..., T]:
+    """A function that builds a ``cls`` as its ``__init__`` does, from the same keywords
+    (a missing or unknown one is a ``TypeError``), made once per class."""
+    found = _MAKERS.get(cls)
+    if found is None:
+        kind: type = cls
+        _copier(kind)  # the same checks as ``evolve``
+        fields = dataclasses.fields(kind)
+        if any(f.default_factory is not dataclasses.MISSING for f in fields):
+            raise TypeError(f"maker needs fields without default factories: {cls.__name__}")
+        scope: dict[str, Any] = {"new_instance": object.__new__, "cls": cls}
+        params, lines = [], []
+        for i, f in enumerate(fields):
+            scope[f"set_{i}"] = cls.__dict__[f.name].__set__
+            scope[f"default_{i}"] = f.default
+            params.append(f.name if f.default is dataclasses.MISSING else
+                          f"{f.name}=default_{i}")
+            lines.append(f"    set_{i}(new, {f.name})")
+        exec("\n".join([f"def make(*, {', '.join(params)}):", "    new = new_instance(cls)",
+                        *lines, "    return new"]), scope)
+        found = _MAKERS[cls] = scope["make"]
+    made: Callable[..., T] = found
+    return made

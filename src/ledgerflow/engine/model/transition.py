@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ledgerflow._frozen import evolve, evolved
+from ledgerflow._frozen import evolve, evolved, maker
 from ledgerflow.engine.model import lifecycle
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.engine.model.tally import LiveTally
@@ -30,6 +30,7 @@ from ledgerflow.storage.rows import (
 )
 
 _STEP_STATUS = {s.value: s for s in StepStatus}
+_LEDGER_ROW = maker(LedgerRow)  # a ledger row at a time, two or more a step
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -275,7 +276,7 @@ class Transition:
             definition_sha256=row.definition_sha256,
         )
         entries = chain.append(header, row.head_seq, row.head_hash, self.events, self.now,
-                               LedgerRow)
+                               _LEDGER_ROW)
         state_text, state_sha, state_version = row.state, row.state_sha256, row.state_version
         version_row: StateVersionRow | None = None
         if self.state_event is not None and self.state_text is not None \
