@@ -131,7 +131,7 @@ def object_text(members: Mapping[str, str]) -> str:
     The keys need a UTF-8 form; a lone surrogate in one fails when the text is encoded.
     """
     keys = sorted(members)
-    if not all(key.isascii() for key in keys):
+    if not "".join(keys).isascii():
         keys.sort(key=_utf16_units)
     return "{" + ",".join([_member_prefix(key) + members[key] for key in keys]) + "}"
 

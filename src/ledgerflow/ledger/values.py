@@ -26,6 +26,7 @@ test.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -245,8 +246,13 @@ def settle(value: Any, root: str = "value") -> tuple[Any, str]:
 def object_text(members: dict[str, str]) -> str:
     """The stored text of an object whose member values are given as their stored texts
     (none is encoded again), in the order given."""
-    return "{" + ",".join([_WRITER.encode(key) + ":" + part
-                           for key, part in members.items()]) + "}"
+    return "{" + ",".join([_member_prefix(key) + part for key, part in members.items()]) + "}"
+
+
+@functools.lru_cache(maxsize=256)
+def _member_prefix(key: str) -> str:
+    # Cached: the engine's payloads repeat a few keys ("output", "state_version"...).
+    return _WRITER.encode(key) + ":"
 
 
 def _plain(value: Any, depth: int) -> bool:

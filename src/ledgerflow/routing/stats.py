@@ -121,6 +121,14 @@ def record(stats: AgentStats, ok: bool, duration_ms: float, at: str) -> AgentSta
     )
 
 
+def counted(stats: AgentStats, ok: bool, us: int, at: str) -> AgentStats:
+    """``record`` of an outcome of ``us`` microseconds (``micros``) without the histogram:
+    the counts, sum and time, with no buckets (what the router reads)."""
+    return AgentStats(stats.total + 1, stats.successes + (1 if ok else 0),
+                      stats.failures + (0 if ok else 1), stats.duration_us + us, (),
+                      _later(stats.last_update, at))
+
+
 def add(one: AgentStats, other: AgentStats) -> AgentStats:
     """Both together: every count, sum and bucket added, the later ``last_update``.
     Commutative and associative, with ``EMPTY`` as its zero."""

@@ -234,9 +234,9 @@ class AgentBook:
         pending = self._pending.stats
         pending[key] = agent_stats.record(pending.get(key, agent_stats.EMPTY), ok,
                                           duration_ms, at)
-        self.stats[key] = replace(agent_stats.record(self.stats.get(key, agent_stats.EMPTY),
-                                                     ok, duration_ms, at), buckets=())
         us = agent_stats.micros(duration_ms)
+        self.stats[key] = agent_stats.counted(self.stats.get(key, agent_stats.EMPTY), ok, us,
+                                              at)
         self._pending.outcomes.append(OutcomeRow(
             execution_id=execution_id, step_id=step_id, epoch=epoch,
             outcome="success" if ok else "failure", duration_ms=duration_ms,

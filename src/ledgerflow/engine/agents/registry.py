@@ -110,10 +110,13 @@ class AgentRegistry:
         return list(found.values())
 
     def get(self, capability: str, name: str) -> AgentSpec | None:
-        for spec in self.candidates(capability):
-            if spec.name == name:
-                return spec
-        return None
+        """The agent ``candidates`` lists under ``name`` (own before inherited)."""
+        spec = self._agents.get(capability, {}).get(name)
+        for parent in self._parents:
+            if spec is not None:
+                break
+            spec = parent.get(capability, name)
+        return spec
 
     def all(self) -> list[AgentSpec]:
         """Every agent of every capability."""

@@ -8,10 +8,11 @@ lifecycle table and add exactly one ledger event.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ledgerflow._frozen import evolve, evolved, maker
 from ledgerflow.engine.model import lifecycle
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
 from ledgerflow.engine.model.tally import LiveTally
@@ -29,6 +30,7 @@ from ledgerflow.storage.rows import (
 )
 
 _STEP_STATUS = {s.value: s for s in StepStatus}
+_LEDGER_ROW = maker(LedgerRow)  # a ledger row at a time, two or more a step
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -136,7 +138,8 @@ class Transition:
         return [*self.view.steps, *self.new_step_ids]
 
     def step_status(self, step_id: str) -> StepStatus:
-        return _STEP_STATUS[self.step(step_id).status]
+        status = self.step(step_id).status
+        return _STEP_STATUS.get(status) or StepStatus(status)
 
     def expression_context(self) -> dict[str, Any]:
         """``input``, ``state`` and ``steps`` (the view's steps, as changed so far) for an
@@ -216,9 +219,10 @@ class Transition:
         """Move a step to ``new`` (a checked transition) with one ledger event; ``fields``
         are the step row's other changes, ``payload_text`` as in ``record``."""
         current = self.step(step_id)
-        old = StepStatus(current.status)
+        old = _STEP_STATUS.get(current.status) or StepStatus(current.status)
         lifecycle.check_step(self.execution_id, step_id, old, new)
-        updated = replace(current, status=str(new), **fields)
+        fields["status"] = str(new)
+        updated = evolved(current, fields)
         self.changed_steps[step_id] = updated
         self.tally.moved(step_id, current.status, updated.status)
         return self.record(
@@ -272,7 +276,7 @@ class Transition:
             definition_sha256=row.definition_sha256,
         )
         entries = chain.append(header, row.head_seq, row.head_hash, self.events, self.now,
-                               LedgerRow)
+                               _LEDGER_ROW)
         state_text, state_sha, state_version = row.state, row.state_sha256, row.state_version
         version_row: StateVersionRow | None = None
         if self.state_event is not None and self.state_text is not None \
@@ -290,7 +294,7 @@ class Transition:
                 sha256=state_sha,
                 created_at=self.now_text,
             )
-        new_row = replace(
+        new_row = evolve(
             row,
             status=str(self.status),
             result=self.result,

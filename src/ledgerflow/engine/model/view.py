@@ -64,7 +64,11 @@ class ExecutionView:
 
     @property
     def status(self) -> ExecutionStatus:
-        return ExecutionStatus(self.row.status)
+        text = self.row.status
+        return _EXECUTION_STATUS.get(text) or ExecutionStatus(text)  # a bad one: ValueError
+
+
+_EXECUTION_STATUS = {s.value: s for s in ExecutionStatus}  # quicker than the enum's call
 
 
 def step_seen(outputs: Mapping[str, Any], row: StepRow) -> dict[str, Any]:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from ledgerflow import errors
+from ledgerflow._frozen import evolve
 from ledgerflow.definition.model import Step
 from ledgerflow.engine.model.lifecycle import StepStatus
 from ledgerflow.engine.model.timers import TimerKind
@@ -60,19 +61,20 @@ def dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, event
     if step.agent is None:
         fail_now(tr, step.id, "a task step needs an agent")
         return
-    try:
-        if signals.is_run(step.id):
-            data = signals.signal_data(tr.signals, step.id)
-        else:
-            data = step.input.evaluate(tr.expression_context()) if step.input else {}
-    except errors.ExpressionError as exc:
-        fail_now(tr, step.id, f"input: {exc}")
-        return
-    try:
-        data = values.settle(data, "input")[0]  # what a reloaded execution would see
-    except errors.UnstorableValue as exc:
-        fail_now(tr, step.id, f"the step input cannot be stored: {exc.reason}")
-        return
+    run = signals.is_run(step.id)
+    data: Any = {}  # a step without input gets an empty object, as stored already
+    if run or step.input:
+        try:
+            data = signals.signal_data(tr.signals, step.id) if run \
+                else step.input.evaluate(tr.expression_context()) if step.input else {}
+        except errors.ExpressionError as exc:
+            fail_now(tr, step.id, f"input: {exc}")
+            return
+        try:
+            data = values.settle(data, "input")[0]  # what a reloaded execution would see
+        except errors.UnstorableValue as exc:
+            fail_now(tr, step.id, f"the step input cannot be stored: {exc.reason}")
+            return
     row = tr.step(step.id)
     choice = choose(step.agent, avoid=row.agent if row.error is not None else None)
     if choice is not None and choice.queued:
@@ -132,7 +134,7 @@ def _defer(tr: Transition, step: Step, choice: Choice) -> None:
     if row.status == S.PENDING:
         tr.record("step.deferred", from_state=S.PENDING, to_state=S.PENDING, step_id=step.id,
                   payload={"reason": choice.reason, "retry_at": due_text})
-        tr.changed_steps[step.id] = replace(row, ready_at=due_text)
+        tr.changed_steps[step.id] = evolve(row, ready_at=due_text)
     else:  # a running step being recovered goes back to the queue
         tr.set_step(step.id, S.PENDING, "step.deferred",
                     {"reason": choice.reason, "retry_at": due_text}, ready_at=due_text)
@@ -152,7 +154,7 @@ def wait_for_agent(tr: Transition, step_id: str, capability: str) -> None:
     if row.status == S.PENDING:
         tr.record("step.waiting_for_agent", from_state=S.PENDING, to_state=S.PENDING,
                   step_id=step_id, payload=payload)
-        tr.changed_steps[step_id] = replace(row, ready_at=None, waiting_for=capability)
+        tr.changed_steps[step_id] = evolve(row, ready_at=None, waiting_for=capability)
     else:  # a running step being recovered goes back to the queue
         tr.set_step(step_id, S.PENDING, "step.waiting_for_agent", payload, ready_at=None,
                     waiting_for=capability)
