@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ledgerflow import definition as defs
 from ledgerflow import errors
 from ledgerflow.clock import Clock
 from ledgerflow.definition.outline import WAITING_TYPES, StepOutline
@@ -264,9 +265,7 @@ class Reads:
     def load_definition(self, text: str, fmt: str = "yaml") -> Definition:
         """Parse and validate a definition's text (``fmt``: ``yaml`` or ``json``) without
         storing it; ``errors.DefinitionError`` lists every problem with its path."""
-        from ledgerflow.definition.loader import load_text
-
-        return load_text(text, "<body>", "json" if fmt == "json" else "yaml")
+        return defs.load_text(text, "<body>", "json" if fmt == "json" else "yaml")
 
     def breaker_transitions(self, agent: str, limit: int = 100) -> list[BreakerTransition]:
         """The latest moves of ``agent``'s breakers, oldest first."""

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
-from ledgerflow.definition import limits
+from ledgerflow.definition.limits import json_depth_problem
 from ledgerflow.server.feed import feed_of
 from ledgerflow.server.problems import Problem
 from ledgerflow.server.schemas import ledger as s
@@ -64,7 +64,7 @@ async def patch_body(request: Request) -> tuple[Any, bool]:
         raise Problem(415, "unsupported-media-type", "a state edit is sent as "
                       f"{' or '.join(list(PATCHES)[:2])}, not {kind or 'nothing'}")
     text = (await request.body()).decode("utf-8", errors="replace")
-    problem = limits.json_depth_problem(text)
+    problem = json_depth_problem(text)
     if problem is not None:
         raise Problem(400, "malformed", f"the patch {problem}")
     try:
