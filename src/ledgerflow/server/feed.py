@@ -52,6 +52,11 @@ class Feed:
                     del self._waiting[key]
                     self._heads.pop(key, None)
 
+    def waiting(self) -> int:
+        """How many clients wait now."""
+        with self._changed:
+            return sum(self._waiting.values())
+
     def _arrived(self, key: Key, after_seq: int) -> bool:
         head = self._heads.get(key, -1)
         return head is None or head > after_seq
