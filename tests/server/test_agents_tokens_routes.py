@@ -119,3 +119,15 @@ def test_only_the_system_token_manages_tenants(served: Served) -> None:
                              headers=served.headers("admin")).status_code == 403
     for path in ("/tokens", "/agents", "/workers", "/definitions"):
         assert served.client.get(f"{API}{path}", headers=system).status_code == 403, path
+
+
+def test_a_viewer_is_refused_every_operator_and_admin_route(served: Served) -> None:
+    viewer = served.headers("viewer")
+    tried = [served.client.post(f"{API}/definitions", json=ECHO, headers=viewer),
+             served.client.patch(f"{API}/executions/x/state", json={}, headers=viewer),
+             served.client.post(f"{API}/agents/a/breaker/reset", headers=viewer),
+             served.client.post(f"{API}/tokens", json={"role": "viewer"}, headers=viewer),
+             served.client.get(f"{API}/tokens", headers=viewer),
+             served.client.delete(f"{API}/tokens/tok_1", headers=viewer),
+             served.client.get(f"{API}/admin/tenants", headers=viewer)]
+    assert [r.status_code for r in tried] == [403] * len(tried)
