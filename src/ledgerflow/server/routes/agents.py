@@ -27,8 +27,7 @@ def list_agents(who: Who) -> s.Agents:
 def list_breaker_transitions(who: Who, name: str, limit: Annotated[int, Query(
         ge=1, le=500)] = 50) -> s.BreakerTransitions:
     """The latest moves of the agent's breakers, oldest first."""
-    return s.BreakerTransitions(items=[s.BreakerTransition(**t.to_dict())
-                                       for t in who.app.breaker_transitions(name, limit)])
+    return s.BreakerTransitions(items=who.app.breaker_transitions(name, limit))
 
 
 @router.post("/agents/{name}/breaker/reset", operation_id="reset_breaker",
@@ -39,8 +38,7 @@ def reset_breaker(who: Who, name: str, capability: Annotated[str | None, Query(
     transition records the token that asked as its actor (``token:ID``)."""
     acting = copy.copy(who.app)
     acting.actor = type(who.app.actor)(kind="token", id=f"token:{who.principal.token_id}")
-    return s.BreakerTransitions(items=[s.BreakerTransition(**t.to_dict())
-                                       for t in acting.reset_breaker(name, capability)])
+    return s.BreakerTransitions(items=acting.reset_breaker(name, capability))
 
 
 @router.get("/workers", operation_id="list_workers", response_model=s.Workers)

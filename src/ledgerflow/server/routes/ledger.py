@@ -35,7 +35,7 @@ def get_history(who: Who, execution_id: str, request: Request,
     if wait > 0 and found.head_seq <= after_seq:
         feed_of(request).wait((who.app.tenant, found.id), after_seq, wait)
     entries = [e for e in who.app.history(found.id) if e.seq > after_seq][:limit]
-    return s.History(items=[s.HistoryEntry(**e.to_dict()) for e in entries],
+    return s.History(items=entries,
                      last_seq=entries[-1].seq if entries else after_seq,
                      head_seq=max([found.head_seq, *(e.seq for e in entries)]))
 
@@ -109,22 +109,14 @@ def get_logs(who: Who, execution_id: str, after: Annotated[int, Query(ge=0)] = 0
              limit: Limit = 50) -> s.Logs:
     """Telemetry records (step logs, events, errors) after record id ``after``."""
     found = who.app.logs(execution_id, after, limit)
-    return s.Logs(items=[s.LogRecord(**r.to_dict()) for r in found],
+    return s.Logs(items=found,
                   next_after=found[-1].id if len(found) == limit else None)
-
-
-def _ms(value: float | None) -> int | None:
-    return None if value is None else round(value)
 
 
 @router.get("/routing", operation_id="get_routing", response_model=s.Routing)
 def get_routing(who: Who, execution_id: str) -> s.Routing:
     """Every routing decision: the chosen agent, each candidate's score, the outcome."""
-    return s.Routing(items=[s.RoutingDecision(
-        step_id=d.step_id, epoch=d.epoch, attempt=d.attempt, capability=d.capability,
-        agent=d.agent, candidates=d.candidates, reason=d.reason, decided_at=d.decided_at,
-        outcome=d.outcome, duration_ms=_ms(d.duration_ms), finished_at=d.finished_at)
-        for d in who.app.routing(execution_id)])
+    return s.Routing(items=who.app.routing(execution_id))
 
 
 @router.get("/graph", operation_id="get_graph", response_model=s.Graph)

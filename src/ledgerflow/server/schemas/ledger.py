@@ -6,20 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-
-class HistoryEntry(BaseModel):
-    seq: int
-    event_type: str
-    step_id: str | None
-    from_state: str | None
-    to_state: str | None
-    attempt: int | None
-    actor: dict[str, str]
-    occurred_at: str
-    entry_hash: str
-    prev_hash: str
-    payload: Any
-    state_version: int | None
+from ledgerflow.engine.reports.activity import LogRecord, RoutingDecision
+from ledgerflow.engine.reports.history import HistoryEntry
 
 
 class History(BaseModel):
@@ -40,36 +28,13 @@ class StateEdited(BaseModel):
     state_version: int
 
 
-class LogRecord(BaseModel):
-    id: int | None
-    kind: str
-    step_id: str | None
-    message: str
-    fields: Any
-    at: str
-
-
 class Logs(BaseModel):
     items: list[LogRecord]
     next_after: int | None
 
 
-class RoutingDecision(BaseModel):
-    step_id: str
-    epoch: int
-    attempt: int
-    capability: str
-    agent: str
-    candidates: list[dict[str, Any]]
-    reason: str
-    decided_at: str
-    outcome: str | None
-    duration_ms: int | None
-    finished_at: str | None
-
-
 class Routing(BaseModel):
-    items: list[RoutingDecision]
+    items: list[RoutingDecision]  # duration_ms as the engine measured it (a float)
 
 
 class GraphNode(BaseModel):

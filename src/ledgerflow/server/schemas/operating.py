@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ledgerflow.engine.reports.activity import BreakerTransition
+
 
 class Agent(BaseModel):
     capability: str
@@ -22,17 +24,6 @@ class Agent(BaseModel):
 
 class Agents(BaseModel):
     items: list[Agent]
-
-
-class BreakerTransition(BaseModel):
-    id: int | None
-    agent: str
-    capability: str
-    from_state: str
-    to_state: str
-    reason: str
-    actor: str
-    occurred_at: str
 
 
 class BreakerTransitions(BaseModel):
