@@ -29,18 +29,40 @@ SEED: dict[str, str] = {
 
 # routes/definitions.py
 DEFINITIONS: dict[str, str] = {
+    "apply_definition": "admin",
+    "validate_definition": "viewer",
+    "list_definitions": "viewer",
+    "get_definition": "viewer",
 }
 
 # routes/ledger.py: history, state, diff, state edits, logs, routing, graph, timeline
 LEDGER: dict[str, str] = {
+    "get_history": "viewer",
+    "get_state": "viewer",
+    "get_state_diff": "viewer",
+    "patch_state": "operator",
+    "get_logs": "viewer",
+    "get_routing": "viewer",
+    "get_graph": "viewer",
+    "get_timeline": "viewer",
 }
 
 # routes/agents.py: agents, breakers, workers, verify
 AGENTS: dict[str, str] = {
+    "list_agents": "viewer",
+    "list_breaker_transitions": "viewer",
+    "reset_breaker": "admin",
+    "list_workers": "viewer",
+    "verify": "viewer",
 }
 
 # routes/tokens.py: tokens and admin tenants
 TOKENS: dict[str, str] = {
+    "create_token": "admin",
+    "list_tokens": "admin",
+    "revoke_token": "admin",
+    "create_tenant": "system",
+    "list_tenants": "system",
 }
 
 NEEDS: dict[str, str] = {**SYSTEM, **EXECUTIONS, **CONTROL, **SEED, **DEFINITIONS, **LEDGER,

@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ledgerflow import definition as defs
 from ledgerflow import errors
 from ledgerflow.clock import Clock
 from ledgerflow.definition.outline import WAITING_TYPES, StepOutline
@@ -25,6 +26,7 @@ from ledgerflow.storage.rows import ExecutionRow, StepRow
 # records of executions and of what happened around them, the history, the verifier,
 # workers and retention
 if TYPE_CHECKING:
+    from ledgerflow.definition.model import Definition
     from ledgerflow.engine.agents import admin
     from ledgerflow.engine.control import retention
     from ledgerflow.engine.reports import workers as worker_reports
@@ -252,6 +254,30 @@ class Reads:
         from ledgerflow.engine.agents import admin
 
         return admin.recalculate(self.store, write=write, now=self.clock.now())
+
+    # served over HTTP ---------------------------------------------------------------------
+    def definition(self, name: str, version: int | None = None) -> DefinitionInfo:
+        """One stored version of workflow ``name`` (default: the latest), with its spec."""
+        from ledgerflow.engine.reports.records import DefinitionInfo
+
+        return DefinitionInfo.from_row(self.definitions.row(self.tenant, name, version))
+
+    def load_definition(self, text: str, fmt: str = "yaml") -> Definition:
+        """Parse and validate a definition's text (``fmt``: ``yaml`` or ``json``) without
+        storing it; ``errors.DefinitionError`` lists every problem with its path."""
+        return defs.load_text(text, "<body>", "json" if fmt == "json" else "yaml")
+
+    def breaker_transitions(self, agent: str, limit: int = 100) -> list[BreakerTransition]:
+        """The latest moves of ``agent``'s breakers, oldest first."""
+        from ledgerflow.engine.reports.activity import BreakerTransition
+
+        rows = self.store.breaker_transitions(limit=max(limit, 1000))
+        return [BreakerTransition.from_row(r) for r in rows if r.agent == agent][-limit:]
+
+    def head_seq(self, execution_id: str) -> int | None:
+        """The newest ledger seq of the execution with this exact id (None: none such)."""
+        row = self.store.load_execution(self.tenant, execution_id)
+        return None if row is None else row.head_seq
 
     # last in the class: the name shadows the builtin in annotations after it
     def list(self, *, status: str | None = None, workflow: str | None = None,
