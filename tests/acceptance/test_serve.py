@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from ledgerflow.access import tokens

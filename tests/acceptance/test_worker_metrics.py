@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import IO
 
-import httpx
+import httpx2 as httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import CRASH_AGENTS, LEDGERFLOW, cli_env, diamond, lf, lf_json, wait_for
