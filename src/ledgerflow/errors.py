@@ -27,6 +27,8 @@ succeed if simply made again).
     │   │                            action, allowed_actions, step_id, target_status
     │   ├── ConcurrentChange         another operator changed it first: action,
     │   │                            current_status, seq, event_type
+    │   ├── VersionMismatch          it is no longer at the version the caller read:
+    │   │                            expected, current_version
     │   └── ExecutionBusy            it kept changing under the command (retryable)
     ├── InputValidationError         input or a state edit is refused: problems, path
     ├── AgentError                   no agent, bad agent options or module: capability,
@@ -247,6 +249,18 @@ class ConcurrentChange(Conflict):
         self.current_status = _name(current_status)
         self.seq = seq
         self.event_type = event_type
+        super().__init__(message, execution_id=execution_id)
+
+
+class VersionMismatch(Conflict):
+    """The caller acts on the version it read (an HTTP ``If-Match``: the ledger head seq),
+    and the execution has moved on since: nothing was applied. ``current_version`` is the
+    version now; read the execution again and decide anew."""
+
+    def __init__(self, message: str, *, execution_id: str | None = None,
+                 expected: int | None = None, current_version: int | None = None) -> None:
+        self.expected = expected
+        self.current_version = current_version
         super().__init__(message, execution_id=execution_id)
 
 

@@ -332,3 +332,33 @@ def test_a_worker_on_a_moved_clock_looks_again_at_once(backend_url: str,
                      timeout=SAFETY / 2)  # far less than the poll interval
     finally:
         app.close()
+
+
+def test_an_expected_version_holds_until_the_commit(app: App) -> None:
+    """``expected_seq`` (an HTTP If-Match) is checked against the rows the command commits
+    on: a signal that lands between reading and committing makes it a VersionMismatch,
+    and nothing of the pause is recorded."""
+    app.apply(APPROVAL)
+    eid = app.start("approval")
+    read = app.execution(eid).head_seq
+    other = App(app.db_url)
+    raced: list[bool] = []
+
+    def pause_while_a_signal_lands(tr: Any) -> None:
+        if not raced:
+            raced.append(True)
+            other.signal(eid, "unrelated", {"n": 1})
+        actions.pause(tr, "me")
+
+    try:
+        with pytest.raises(errors.VersionMismatch) as info:
+            app._commands.apply(eid, "pause", pause_while_a_signal_lands, expected_seq=read)
+    finally:
+        other.close()
+    now = app.execution(eid).head_seq
+    assert (info.value.expected, info.value.current_version) == (read, now) and now > read
+    assert "execution.paused" not in events(app, eid)
+    app.pause(eid, expected_seq=now)  # the version read now holds: it applies
+    assert app.status(eid).status == "paused"
+    with pytest.raises(errors.VersionMismatch, match="read it again"):
+        app.resume(eid, expected_seq=now)

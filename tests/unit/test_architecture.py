@@ -72,7 +72,7 @@ RULES = {
     "ledgerflow.access": ((), (E, "ledgerflow.cli")),
     # the HTTP face: the public API, access, errors and the read model, as the CLI
     "ledgerflow.server": ((f"{E}.reports", "ledgerflow.definition.limits",
-                           "ledgerflow.telemetry.metrics"),
+                           "ledgerflow.definition.durations", "ledgerflow.telemetry.metrics"),
                           (E, "ledgerflow.storage", "ledgerflow.cli", "ledgerflow.ledger",
                            "ledgerflow.routing", "ledgerflow.telemetry",
                            "ledgerflow.definition")),

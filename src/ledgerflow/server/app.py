@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Request, Response
 
 from ledgerflow import __version__
-from ledgerflow.server import limits, problems
+from ledgerflow.server import batches, limits, problems
 from ledgerflow.server.metrics import server_metrics
 from ledgerflow.server.routes import (
     agents,
@@ -40,6 +40,7 @@ def create_app(engine: App) -> FastAPI:
         openapi_url=f"{API}/openapi.json", docs_url=f"{API}/docs", redoc_url=None)
     api.state.engine = engine
     api.state.metrics = server_metrics(engine)
+    api.state.batches = batches.Batches()
     problems.install(api)
 
     @api.middleware("http")

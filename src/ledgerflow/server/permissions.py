@@ -17,14 +17,32 @@ SYSTEM: dict[str, str] = {
 
 # routes/executions.py: start, list, count, get, status, signals
 EXECUTIONS: dict[str, str] = {
+    "start_execution": "operator",
+    "list_executions": "viewer",
+    "count_executions": "viewer",
+    "get_execution": "viewer",
+    "get_execution_status": "viewer",
+    "send_signal": "operator",
 }
 
 # routes/control.py: pause, resume, cancel, retry, rerun, fork, batch
 CONTROL: dict[str, str] = {
+    "pause_execution": "operator",
+    "resume_execution": "operator",
+    "cancel_execution": "operator",
+    "retry_execution": "operator",
+    "rerun_execution": "operator",
+    "fork_execution": "operator",
+    "batch_control": "operator",
+    "get_batch": "viewer",
 }
 
 # routes/seed.py: the seed's process-engine routes
 SEED: dict[str, str] = {
+    "seed_pause": "operator",
+    "seed_resume": "operator",
+    "seed_cancel": "operator",
+    "seed_status": "viewer",
 }
 
 # routes/definitions.py

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from ledgerflow import errors
+from ledgerflow.server import seed_shapes
 
 log = logging.getLogger("ledgerflow.server")
 MEDIA_TYPE = "application/problem+json"
@@ -25,7 +26,13 @@ MEDIA_TYPE = "application/problem+json"
 Problem = errors.HttpProblem  # what a route raises for an answer it gives as it is
 
 
+SEED_PREFIX = "/api/v1/process-engine/"  # the seed's routes answer errors in its shape
+
+
 def response(request: Request, problem: Problem) -> JSONResponse:
+    if request.url.path.startswith(SEED_PREFIX):
+        return JSONResponse(seed_shapes.failure(problem.code, str(problem)),
+                            status_code=problem.status, headers=problem.headers)
     body: dict[str, Any] = {
         "type": f"urn:ledgerflow:problem:{problem.code}",
         "title": HTTPStatus(problem.status).phrase,
@@ -70,6 +77,8 @@ def from_error(exc: errors.LedgerflowError) -> Problem:
     if isinstance(exc, errors.ConcurrentChange):
         return Problem(409, "concurrent-change", detail, current_status=exc.current_status,
                        action=exc.action, seq=exc.seq)
+    if isinstance(exc, errors.VersionMismatch):
+        return Problem(412, "version-mismatch", detail, current_version=exc.current_version)
     if isinstance(exc, errors.ExecutionBusy):
         return Problem(409, "busy", detail, retryable=True, headers={"Retry-After": "1"})
     if isinstance(exc, errors.IdempotencyConflict):

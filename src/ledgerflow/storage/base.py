@@ -101,9 +101,20 @@ class AgentWrites:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ExecutionFilter:
+    """Which of a tenant's executions a list or a count takes: each given criterion must
+    hold (``statuses``: any of them; times compare as stored, RFC 3339 UTC text).
+    ``after`` is a page's cursor, the (created_at, id) of the last row of the page before;
+    ``oldest_first`` turns the order (newest first by default)."""
+
     tenant_id: str
     status: str | None = None
+    statuses: Sequence[str] = ()
     workflow: str | None = None
+    created_after: str | None = None
+    created_before: str | None = None
+    id_prefix: str | None = None
+    after: tuple[str, str] | None = None
+    oldest_first: bool = False
     limit: int = 50
 
 
@@ -171,7 +182,13 @@ class Store(Protocol):
     def load_steps(self, execution_id: str) -> list[StepRow]: ...
 
     def list_executions(self, flt: ExecutionFilter) -> list[ExecutionRow]:
-        """Newest first."""
+        """Up to ``flt.limit`` executions of the filter, newest first (or oldest first),
+        after its cursor."""
+        ...
+
+    def count_executions(self, flt: ExecutionFilter) -> dict[str, int]:
+        """How many executions of the filter (its cursor and limit aside) are in each
+        status; a status none is in is absent."""
         ...
 
     def executions_with_status(self, statuses: Sequence[str]) -> list[ExecutionRow]:

@@ -93,10 +93,25 @@ class SharedReads(SqlMixin):
         return [build(StepRow, r) for r in self._read("steps_of_execution", (execution_id,))]
 
     def list_executions(self, flt: ExecutionFilter) -> list[ExecutionRow]:
-        rows = self._read("executions_filtered", {
-            "tenant_id": flt.tenant_id, "status": flt.status, "workflow": flt.workflow,
-            "limit": flt.limit})
+        after = flt.after or (None, None)
+        rows = self._read(
+            "executions_filtered_oldest" if flt.oldest_first else "executions_filtered",
+            {**self._filtered(flt), "after_created": after[0], "after_id": after[1],
+             "limit": flt.limit})
         return [build(ExecutionRow, r) for r in rows]
+
+    def count_executions(self, flt: ExecutionFilter) -> dict[str, int]:
+        return {r["status"]: int(r["n"]) for r in self._read("executions_counted",
+                                                              self._filtered(flt))}
+
+    def _filtered(self, flt: ExecutionFilter) -> dict[str, Any]:
+        statuses = [*flt.statuses, *([flt.status] if flt.status is not None else [])]
+        prefix = flt.id_prefix or None
+        return {"tenant_id": flt.tenant_id,
+                "statuses": self._ids(statuses) if statuses else None,
+                "workflow": flt.workflow, "created_after": flt.created_after,
+                "created_before": flt.created_before, "id_low": prefix,
+                "id_high": prefix + HIGHEST if prefix is not None else None}
 
     def load_ledger(self, execution_id: str) -> list[LedgerRow]:
         return [build(LedgerRow, r) for r in self._read("ledger_of_execution", (execution_id,))]

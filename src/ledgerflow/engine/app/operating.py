@@ -26,39 +26,51 @@ class Operating:
     def _commands(self) -> Controller:
         raise NotImplementedError
 
-    def pause(self, execution_id: str, reason: str | None = None) -> None:
+    # Each command takes ``expected_seq``: act only on the execution as of that ledger
+    # head (what the caller read), else ``errors.VersionMismatch`` and nothing changes.
+
+    def pause(self, execution_id: str, reason: str | None = None, *,
+              expected_seq: int | None = None) -> None:
         """No new step is dispatched once this returns; running steps finish and record."""
         from ledgerflow.engine.rules import actions
 
-        self._commands.apply(execution_id, A.PAUSE, lambda tr: actions.pause(tr, reason))
+        self._commands.apply(execution_id, A.PAUSE, lambda tr: actions.pause(tr, reason),
+                             expected_seq=expected_seq)
 
     def resume(self, execution_id: str, reason: str | None = None,
-               from_step: str | None = None) -> None:
+               from_step: str | None = None, *, expected_seq: int | None = None) -> None:
         """Continue where it stopped, or reset ``from_step`` and its dependents first."""
         from ledgerflow.engine.rules import actions
 
         self._commands.apply(execution_id, A.RESUME,
-                           lambda tr: actions.resume(tr, reason, from_step))
+                             lambda tr: actions.resume(tr, reason, from_step),
+                             expected_seq=expected_seq)
 
-    def cancel(self, execution_id: str, reason: str | None = None) -> bool:
+    def cancel(self, execution_id: str, reason: str | None = None, *,
+               expected_seq: int | None = None) -> bool:
         """End it ``cancelled`` (False if it already was). Running handlers see
         ``ctx.cancelled``."""
         from ledgerflow.engine.rules import actions
 
-        return self._commands.apply(execution_id, A.CANCEL, lambda tr: actions.cancel(tr, reason))
+        return self._commands.apply(execution_id, A.CANCEL, lambda tr: actions.cancel(tr, reason),
+                                    expected_seq=expected_seq)
 
-    def retry(self, execution_id: str, reason: str | None = None) -> list[str]:
+    def retry(self, execution_id: str, reason: str | None = None, *,
+              expected_seq: int | None = None) -> list[str]:
         """Run the failed steps of a failed execution again; returns their ids."""
         from ledgerflow.engine.rules import actions
 
-        return self._commands.apply(execution_id, A.RETRY, lambda tr: actions.retry(tr, reason))
+        return self._commands.apply(execution_id, A.RETRY, lambda tr: actions.retry(tr, reason),
+                                    expected_seq=expected_seq)
 
-    def rerun(self, execution_id: str, from_step: str, reason: str | None = None) -> list[str]:
+    def rerun(self, execution_id: str, from_step: str, reason: str | None = None, *,
+              expected_seq: int | None = None) -> list[str]:
         """Run ``from_step`` and its dependents of a finished execution again."""
         from ledgerflow.engine.rules import actions
 
         return self._commands.apply(execution_id, A.RERUN,
-                                  lambda tr: actions.rerun(tr, from_step, reason))
+                                    lambda tr: actions.rerun(tr, from_step, reason),
+                                    expected_seq=expected_seq)
 
     def fork(self, execution_id: str, at_seq: int | None = None,
              input_patch: Any = None) -> str:
@@ -66,7 +78,8 @@ class Operating:
         limits.check_value(input_patch, "the input patch")
         return self._commands.fork(execution_id, at_seq, input_patch)
 
-    def signal(self, execution_id: str, name: str, data: Any = None) -> None:
+    def signal(self, execution_id: str, name: str, data: Any = None, *,
+               expected_seq: int | None = None) -> None:
         """Store a signal for the execution's wait steps and handlers."""
         from ledgerflow.engine.rules import actions
 
@@ -77,7 +90,8 @@ class Operating:
         limits.check_value(given, "signal data")
         value = values.accept(given, "data", "the signal data")
         self._commands.apply(execution_id, A.SIGNAL,
-                           lambda tr: actions.signal(tr, name, value), strict=False)
+                             lambda tr: actions.signal(tr, name, value), strict=False,
+                             expected_seq=expected_seq)
 
     def set_state(self, execution_id: str, path: str, value: Any,
                   reason: str | None = None) -> int:
@@ -98,7 +112,7 @@ class Operating:
         return self._commands.apply(execution_id, A.EDIT_STATE, edit)
 
     def patch_state(self, execution_id: str, patch: Any, reason: str | None = None, *,
-                    json_patch: bool = False) -> int:
+                    json_patch: bool = False, expected_seq: int | None = None) -> int:
         """Edit the state of a paused execution with a JSON merge patch (RFC 7386): a JSON
         object whose keys replace the document's (``None`` removes a key; anything but an
         object is refused, since it would replace the whole document). With ``json_patch``,
@@ -119,4 +133,4 @@ class Operating:
                 how = {"merge_patch": patch}
             actions.edit_state(tr, new, how, reason)
             return tr.view.row.state_version + 1
-        return self._commands.apply(execution_id, A.EDIT_STATE, edit)
+        return self._commands.apply(execution_id, A.EDIT_STATE, edit, expected_seq=expected_seq)

@@ -17,6 +17,7 @@ from ledgerflow.engine.control import lookup
 from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.model.lifecycle import QUARANTINED, ExecutionStatus
 from ledgerflow.engine.reports import status as reports
+from ledgerflow.engine.reports.listing import Listing
 from ledgerflow.ledger import values
 from ledgerflow.ledger.actor import Actor
 from ledgerflow.storage.base import ExecutionFilter, Store
@@ -278,6 +279,18 @@ class Reads:
         """The newest ledger seq of the execution with this exact id (None: none such)."""
         row = self.store.load_execution(self.tenant, execution_id)
         return None if row is None else row.head_seq
+
+    def page(self, listing: Listing) -> list[ExecutionSummary]:
+        """One page of this tenant's executions, in the listing's order after its cursor."""
+        from ledgerflow.engine.reports.records import ExecutionSummary
+
+        rows = self.store.list_executions(listing.of_tenant(self.tenant))
+        return [ExecutionSummary.from_row(r) for r in rows]
+
+    def count(self, listing: Listing) -> dict[str, int]:
+        """How many of this tenant's executions the listing takes (its cursor and limit
+        aside), by status."""
+        return self.store.count_executions(listing.of_tenant(self.tenant))
 
     # last in the class: the name shadows the builtin in annotations after it
     def list(self, *, status: str | None = None, workflow: str | None = None,

@@ -20,7 +20,7 @@ from ledgerflow.clock import Clock
 from ledgerflow.engine.control import editing, lookup
 from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.model.graph import graph_of
-from ledgerflow.engine.model.lifecycle import OperatorAction, StepStatus
+from ledgerflow.engine.model.lifecycle import OPERATOR_EVENTS, OperatorAction, StepStatus
 from ledgerflow.engine.model.transition import Transition, text
 from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.rules import starting
@@ -31,10 +31,6 @@ from ledgerflow.storage.rows import ExecutionRow, LedgerRow, parse_column, rebui
 
 T = TypeVar("T")
 ATTEMPTS = 20  # guard failures caused by workers, retried on fresh rows
-OPERATOR_EVENTS = frozenset({
-    "execution.paused", "execution.resumed", "execution.cancelled", "execution.retried",
-    "execution.rerun", "state.edited",
-})
 
 
 class Controller:
@@ -57,14 +53,23 @@ class Controller:
                                        self.store.load_signals(row.id))
 
     def apply(self, execution_id: str, action: str, rule: Callable[[Transition], T],
-              *, strict: bool = True) -> T:
+              *, strict: bool = True, expected_seq: int | None = None) -> T:
         """Apply ``rule``, the operator ``action`` (an ``OperatorAction`` name), and commit
         it. ``strict``: an operator action in between is an ``errors.ConcurrentChange``
         rather than something to retry over. A guard that keeps failing is an
-        ``errors.ExecutionBusy``."""
+        ``errors.ExecutionBusy``. ``expected_seq``: act only on the execution as of that
+        ledger head (an ``errors.VersionMismatch`` otherwise, also when it moves on between
+        reading and committing, since the guard then fails and the retry reads the new
+        head)."""
         act = OperatorAction(action)
         for _ in range(ATTEMPTS):
             view = self.view(execution_id)
+            if expected_seq is not None and view.row.head_seq != expected_seq:
+                raise errors.VersionMismatch(
+                    f"cannot {act.verb} execution {view.id}: it is at version "
+                    f"{view.row.head_seq}, not {expected_seq} as read; read it again",
+                    execution_id=view.id, expected=expected_seq,
+                    current_version=view.row.head_seq)
             tr = Transition.begin(view, self.clock.now(), self.actor)
             value = rule(tr)
             if not tr.changed:

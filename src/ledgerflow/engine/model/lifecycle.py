@@ -138,6 +138,13 @@ OPERATOR_ACTIONS: dict[ExecutionStatus, tuple[OperatorAction, ...]] = {
 }
 
 
+# the ledger entries an operator's command records
+OPERATOR_EVENTS = frozenset({
+    "execution.paused", "execution.resumed", "execution.cancelled", "execution.retried",
+    "execution.rerun", "state.edited",
+})
+
+
 def allowed_words(status: ExecutionStatus) -> str:
     """``allowed when <status>: ...`` of a refusal, in words."""
     return f"allowed when {status}: " + ", ".join(a.words for a in OPERATOR_ACTIONS[status])

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ledgerflow.engine.model.lifecycle import OPERATOR_EVENTS
 from ledgerflow.storage.rows import LedgerRow, StateVersionRow, parse_column
 
 
@@ -51,3 +52,9 @@ def history_entries(entries: Sequence[LedgerRow],
             state_version=made.get(entry.seq),
         ))
     return out
+
+
+def last_operator_entry(entries: Sequence[HistoryEntry]) -> HistoryEntry | None:
+    """The newest entry an operator's command recorded (pause, resume, cancel, retry,
+    rerun, a state edit), if any."""
+    return next((e for e in reversed(entries) if e.event_type in OPERATOR_EVENTS), None)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from ledgerflow.definition.limits import json_depth_problem
+from ledgerflow.server.etags import expected_version
 from ledgerflow.server.feed import feed_of
 from ledgerflow.server.problems import Problem
 from ledgerflow.server.schemas import ledger as s
@@ -73,16 +74,6 @@ async def patch_body(request: Request) -> tuple[Any, bool]:
         raise Problem(400, "malformed", f"the body is not valid JSON: {exc}") from None
 
 
-def expected_version(if_match: str | None) -> int | None:
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tag = if_match.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise Problem(400, "malformed", f"If-Match {if_match!r} is not a version such as "
-                      '"12" (the ETag of the execution)')
-    return int(tag)
-
-
 @router.patch("/state", operation_id="patch_state", response_model=s.StateEdited,
               openapi_extra=PATCH_BODY, responses={412: {"description": "If-Match is stale"}})
 def patch_state(who: Who, execution_id: str, body: Annotated[tuple[Any, bool],
@@ -91,14 +82,10 @@ def patch_state(who: Who, execution_id: str, body: Annotated[tuple[Any, bool],
                 if_match: Annotated[str | None, Header()] = None) -> s.StateEdited:
     """Edit the state of a paused execution with a merge patch or a JSON Patch. ``If-Match``
     (the version, the ledger head seq) refuses the edit with 412 when something changed."""
-    wanted = expected_version(if_match)
     current = who.app.execution(execution_id)
-    if wanted is not None and wanted != current.head_seq:
-        raise Problem(412, "version-mismatch", f"the execution is at version "
-                      f"{current.head_seq}, not {wanted}: read it again",
-                      current_version=current.head_seq)
     patch, json_patch = body
-    state_version = who.app.patch_state(current.id, patch, reason, json_patch=json_patch)
+    state_version = who.app.patch_state(current.id, patch, reason, json_patch=json_patch,
+                                        expected_seq=expected_version(if_match))
     now = who.app.execution(current.id).head_seq
     response.headers["ETag"] = f'"{now}"'
     return s.StateEdited(version=now, state_version=state_version)

@@ -62,12 +62,42 @@ WHERE id = %(id)s AND version = %(expected_version)s
        OR (lease_owner = %(guard_owner)s::text AND lease_epoch = %(guard_epoch)s::bigint));
 
 -- name: executions_filtered
+-- A page, newest first: after the cursor (the last row's created_at and id) when given.
 SELECT * FROM executions
 WHERE tenant_id = %(tenant_id)s
-  AND (%(status)s::text IS NULL OR status = %(status)s)
+  AND (%(statuses)s::text[] IS NULL OR status = ANY (%(statuses)s::text[]))
   AND (%(workflow)s::text IS NULL OR workflow = %(workflow)s)
+  AND (%(created_after)s::text IS NULL OR created_at > %(created_after)s)
+  AND (%(created_before)s::text IS NULL OR created_at < %(created_before)s)
+  AND (%(id_low)s::text IS NULL OR (id >= %(id_low)s AND id < %(id_high)s))
+  AND (%(after_created)s::text IS NULL
+       OR (created_at, id) < (%(after_created)s::text, %(after_id)s::text))
 ORDER BY created_at DESC, id DESC
 LIMIT %(limit)s;
+
+-- name: executions_filtered_oldest
+SELECT * FROM executions
+WHERE tenant_id = %(tenant_id)s
+  AND (%(statuses)s::text[] IS NULL OR status = ANY (%(statuses)s::text[]))
+  AND (%(workflow)s::text IS NULL OR workflow = %(workflow)s)
+  AND (%(created_after)s::text IS NULL OR created_at > %(created_after)s)
+  AND (%(created_before)s::text IS NULL OR created_at < %(created_before)s)
+  AND (%(id_low)s::text IS NULL OR (id >= %(id_low)s AND id < %(id_high)s))
+  AND (%(after_created)s::text IS NULL
+       OR (created_at, id) > (%(after_created)s::text, %(after_id)s::text))
+ORDER BY created_at, id
+LIMIT %(limit)s;
+
+-- name: executions_counted
+-- How many executions of the filter are in each status.
+SELECT status, COUNT(*) AS n FROM executions
+WHERE tenant_id = %(tenant_id)s
+  AND (%(statuses)s::text[] IS NULL OR status = ANY (%(statuses)s::text[]))
+  AND (%(workflow)s::text IS NULL OR workflow = %(workflow)s)
+  AND (%(created_after)s::text IS NULL OR created_at > %(created_after)s)
+  AND (%(created_before)s::text IS NULL OR created_at < %(created_before)s)
+  AND (%(id_low)s::text IS NULL OR (id >= %(id_low)s AND id < %(id_high)s))
+GROUP BY status;
 
 -- name: executions_in_statuses
 SELECT * FROM executions WHERE status = ANY (%(statuses)s::text[])

@@ -43,12 +43,40 @@ WHERE id = :id AND version = :expected_version AND head_hash = :expected_head_ha
   AND (:guard_owner IS NULL OR (lease_owner = :guard_owner AND lease_epoch = :guard_epoch));
 
 -- name: executions_filtered
+-- A page, newest first: after the cursor (the last row's created_at and id) when given.
 SELECT * FROM executions
 WHERE tenant_id = :tenant_id
-  AND (:status IS NULL OR status = :status)
+  AND (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
   AND (:workflow IS NULL OR workflow = :workflow)
+  AND (:created_after IS NULL OR created_at > :created_after)
+  AND (:created_before IS NULL OR created_at < :created_before)
+  AND (:id_low IS NULL OR (id >= :id_low AND id < :id_high))
+  AND (:after_created IS NULL OR (created_at, id) < (:after_created, :after_id))
 ORDER BY created_at DESC, id DESC
 LIMIT :limit;
+
+-- name: executions_filtered_oldest
+SELECT * FROM executions
+WHERE tenant_id = :tenant_id
+  AND (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
+  AND (:workflow IS NULL OR workflow = :workflow)
+  AND (:created_after IS NULL OR created_at > :created_after)
+  AND (:created_before IS NULL OR created_at < :created_before)
+  AND (:id_low IS NULL OR (id >= :id_low AND id < :id_high))
+  AND (:after_created IS NULL OR (created_at, id) > (:after_created, :after_id))
+ORDER BY created_at, id
+LIMIT :limit;
+
+-- name: executions_counted
+-- How many executions of the filter are in each status.
+SELECT status, COUNT(*) AS n FROM executions
+WHERE tenant_id = :tenant_id
+  AND (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
+  AND (:workflow IS NULL OR workflow = :workflow)
+  AND (:created_after IS NULL OR created_at > :created_after)
+  AND (:created_before IS NULL OR created_at < :created_before)
+  AND (:id_low IS NULL OR (id >= :id_low AND id < :id_high))
+GROUP BY status;
 
 -- name: executions_in_statuses
 SELECT * FROM executions WHERE status IN (SELECT value FROM json_each(:statuses))
