@@ -33,6 +33,7 @@ _EXPORTS = {
     "ExecutionSummary": "ledgerflow.engine.reports.records",
     "ExecutionUpdate": "ledgerflow.engine.reports.records",
     "HistoryEntry": "ledgerflow.engine.reports.history",
+    "Listing": "ledgerflow.engine.reports.listing",
     "LogRecord": "ledgerflow.engine.reports.activity",
     "Metrics": "ledgerflow.engine.reports.status",
     "Prometheus": "ledgerflow.telemetry.metrics",
@@ -66,6 +67,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and readers (a test holds
     from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
     from ledgerflow.engine.reports.activity import BreakerTransition, LogRecord, RoutingDecision
     from ledgerflow.engine.reports.history import HistoryEntry
+    from ledgerflow.engine.reports.listing import Listing
     from ledgerflow.engine.reports.records import (
         DefinitionInfo,
         ExecutionSummary,
@@ -105,6 +107,7 @@ __all__ = [
     "ExecutionUpdate",
     "HistoryEntry",
     "LedgerflowError",
+    "Listing",
     "LogRecord",
     "Metrics",
     "Prometheus",
