@@ -77,7 +77,7 @@ def world(backend_url: str, agents: Agents) -> Iterator[World]:
     access = engine.access
     access.create_tenant("acme")
     callers: dict[str, str | None] = {"no token": None}
-    for role in roles.TENANT_ROLES + ("metrics",):
+    for role in (*roles.TENANT_ROLES, "metrics"):
         callers[role] = access.create_token("default", role).secret
     callers["system"] = access.create_token(None, "system").secret
     callers["other tenant's admin"] = access.create_token("acme", "admin").secret
