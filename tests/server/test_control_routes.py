@@ -174,3 +174,18 @@ def test_a_viewer_cannot_control_and_another_tenant_finds_nothing(served: Served
                                headers=served.headers("operator", tenant="acme"))
         assert r.status_code == 404, action
     assert served.engine.status(eid).status not in {"paused", "cancelled"}
+
+
+def test_each_action_is_recorded_as_the_token_that_asked(served: Served) -> None:
+    served.engine.apply(WAITS)
+    eid = served.engine.start("waits", {})
+    issued = served.engine.access.create_token("default", "operator", name="ops-bot")
+    auth = {"Authorization": f"Bearer {issued.secret}"}
+    served.client.post(f"{API}/{eid}/pause", json={"reason": "audit"}, headers=auth)
+    served.client.post(f"{API}/{eid}/signals", json={"name": "go"}, headers=auth)
+    entries = {e.event_type: e for e in served.engine.history(eid)}
+    who = {"kind": "token", "id": f"token:{issued.row.id}"}
+    assert entries["execution.paused"].actor == who
+    assert entries["signal.received"].actor == who
+    shown = served.client.get(f"{API}/{eid}", headers=auth).json()
+    assert shown["last_control"]["actor"] == who

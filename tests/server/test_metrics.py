@@ -46,6 +46,8 @@ def test_a_workers_counters_follow_its_commits(served: Served) -> None:
     reg = metrics.registry
     assert total(reg, "ledgerflow_executions_finished_total", workflow="diamond",
                  status="completed") == 3
+    assert total(reg, "ledgerflow_executions_started_total", workflow="diamond") == 3
+    assert total(reg, "ledgerflow_recovered_executions_total") == 0
     # b fails its first attempt in each execution: one retry each; a, c, d are echoes
     assert total(reg, "ledgerflow_step_retries_total", agent="t.flaky") == 3
     assert total(reg, "ledgerflow_steps_finished_total", agent="t.flaky",
@@ -95,3 +97,20 @@ def test_only_a_metrics_token_reads_the_metrics(served: Served) -> None:
     r = served.client.get("/metrics", headers=served.headers("system", tenant=None))
     assert r.status_code == 403
     assert served.client.get("/metrics").status_code == 401
+
+
+def test_control_actions_are_counted_by_outcome(served: Served) -> None:
+    served.engine.apply({"name": "waits", "steps": [{"id": "w", "type": "wait",
+                                                     "signal": "go"}]})
+    eid = served.engine.start("waits", {})
+    operator = served.headers("operator")
+    for _ in range(2):
+        served.client.post(f"/api/v1/executions/{eid}/pause", headers=operator)
+    served.client.post(f"/api/v1/executions/{eid}/retry", headers=operator)  # not failed
+    found = scrape(served)
+    assert found[("ledgerflow_control_actions_total",
+                  (("action", "pause"), ("outcome", "changed")))] == 1
+    assert found[("ledgerflow_control_actions_total",
+                  (("action", "pause"), ("outcome", "unchanged")))] == 1
+    assert found[("ledgerflow_control_actions_total",
+                  (("action", "retry"), ("outcome", "refused")))] == 1

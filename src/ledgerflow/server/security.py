@@ -16,13 +16,14 @@ from ledgerflow.access.service import Principal
 from ledgerflow.server import permissions
 
 if TYPE_CHECKING:
-    from ledgerflow import App
+    from ledgerflow import App, Prometheus
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
     principal: Principal
     app: App  # the engine as the token's tenant sees it (system tokens: the default view)
+    metrics: Prometheus  # the server's counters
 
 
 def engine(request: Request) -> App:
@@ -58,5 +59,7 @@ def caller(request: Request) -> Caller:
         raise errors.Forbidden(f"operation {doing} is not open to tokens", role=principal.role,
                                needed="(none)")
     roles.require(principal.role, needed, doing.replace("_", " "))
-    view = base.for_tenant(principal.tenant) if principal.tenant is not None else base
-    return Caller(principal=principal, app=view)
+    # the token's commands are recorded as the token's (``token:ID``) in every ledger entry
+    acting = type(base.actor)(kind="token", id=f"token:{principal.token_id}")
+    view = base.for_tenant(principal.tenant or base.tenant, actor=acting)
+    return Caller(principal=principal, app=view, metrics=request.app.state.metrics)

