@@ -12,9 +12,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+import pytest
+from fastapi.testclient import TestClient
 
 from ledgerflow.access.idempotency import Keys
 from ledgerflow.ledger.canonical import format_timestamp
+from ledgerflow.server import permissions
+from ledgerflow.server.app import create_app
 from ledgerflow.server.idempotency_rules import fingerprint
 from ledgerflow.storage.postgres import PostgresStore
 from ledgerflow.storage.sqlite import SqliteStore
@@ -194,6 +198,33 @@ def test_a_5xx_frees_the_key_so_a_retry_runs(served: Served) -> None:
     assert retried.status_code == 201 and not replayed(retried)
     assert replayed(post(served, "/tokens", VIEWER, admin, key="retry-me"))
     assert len(named(served, "ci")) == 1
+
+
+def test_a_route_that_crashes_frees_the_key(served: Served,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected error (the exception passes through the layer): the key is freed."""
+    monkeypatch.setitem(permissions.NEEDS, "boom", "viewer")
+    api = create_app(served.engine)
+    calls: list[int] = []
+
+    @api.post(f"{API}/boom", operation_id="boom")
+    def boom() -> dict[str, int]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the first call fails")
+        return {"calls": len(calls)}
+
+    viewer = served.headers("viewer")
+    with TestClient(api, raise_server_exceptions=False) as client:
+        def call() -> Response:
+            return client.post(f"{API}/boom", headers={**viewer, "Idempotency-Key": "b"})
+
+        assert call().status_code == 500
+        again = call()
+        assert again.status_code == 200 and not replayed(again)
+        third = call()
+        assert replayed(third) and third.json() == {"calls": 2}
+    assert len(calls) == 2
 
 
 def test_an_empty_or_too_long_key_is_malformed(served: Served) -> None:
