@@ -30,8 +30,12 @@ class Served:
 
 
 @pytest.fixture
-def served(backend_url: str, agents: Agents) -> Iterator[Served]:
-    engine = App(backend_url)
+def served(request: pytest.FixtureRequest, backend_url: str, agents: Agents
+           ) -> Iterator[Served]:
+    """The API on each backend; on the test's ``FakeClock`` when the test takes the
+    ``clock`` fixture too."""
+    clock = request.getfixturevalue("clock") if "clock" in request.fixturenames else None
+    engine = App(backend_url, clock=clock)
     agents.register(engine)
     with TestClient(create_app(engine), raise_server_exceptions=False) as client:
         yield Served(engine=engine, client=client)

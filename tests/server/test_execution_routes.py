@@ -177,3 +177,27 @@ def test_a_viewer_cannot_start_or_signal(served: Served) -> None:
     assert _start(served, {"workflow": "waits"}, role="viewer").status_code == 403
     r = served.client.post(f"{API}/{eid}/signals", json={"name": "go"}, headers=viewer)
     assert r.status_code == 403 and r.json()["code"] == "forbidden"
+
+
+def test_an_idempotency_key_starts_one_execution_however_often_it_is_sent(
+        served: Served) -> None:
+    served.engine.apply(ECHO)
+    headers = {**served.headers("operator"), "Idempotency-Key": "order-7-start"}
+    first = served.client.post(API, json={"workflow": "echo", "input": {"n": 7}},
+                               headers=headers)
+    again = served.client.post(API, json={"workflow": "echo", "input": {"n": 7}},
+                               headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert len(served.engine.list()) == 1
+    other = served.client.post(API, json={"workflow": "echo", "input": {"n": 8}},
+                               headers=headers)
+    assert other.status_code == 422 and len(served.engine.list()) == 1
+    eid = first.json()["id"]
+    pause = {**served.headers("operator"), "Idempotency-Key": "pause-1"}
+    paused = served.client.post(f"{API}/{eid}/pause", json={"reason": "x"}, headers=pause)
+    replayed = served.client.post(f"{API}/{eid}/pause", json={"reason": "x"}, headers=pause)
+    assert paused.json() == replayed.json() and paused.json()["changed"] is True
+    kinds = [e.event_type for e in served.engine.history(eid)]
+    assert kinds.count("execution.paused") == 1

@@ -102,6 +102,20 @@ CREATE TABLE executions (
     CONSTRAINT executions_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'completed'::text, 'failed'::text, 'paused'::text, 'waiting'::text, 'cancelled'::text, 'expired'::text]))),
     CONSTRAINT executions_tenant_id_workflow_workflow_version_fkey FOREIGN KEY (tenant_id, workflow, workflow_version) REFERENCES workflow_definitions(tenant_id, name, version)
 );
+CREATE TABLE idempotency_keys (
+    tenant_id text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    fingerprint text COLLATE "C" NOT NULL,
+    state text COLLATE "C" NOT NULL,
+    status integer,
+    body text COLLATE "C",
+    content_type text COLLATE "C",
+    created_at text COLLATE "C" NOT NULL,
+    expires_at text COLLATE "C" NOT NULL,
+    CONSTRAINT idempotency_keys_check CHECK (((state = 'done'::text) = ((status IS NOT NULL) AND (body IS NOT NULL)))),
+    CONSTRAINT idempotency_keys_pkey PRIMARY KEY (tenant_id, key),
+    CONSTRAINT idempotency_keys_state_check CHECK (((state = 'in_flight'::text) OR (state = 'done'::text)))
+);
 CREATE TABLE ledger_entries (
     execution_id text COLLATE "C" NOT NULL,
     seq bigint NOT NULL,
@@ -275,6 +289,8 @@ CREATE INDEX executions_by_status ON executions USING btree (tenant_id, status, 
 CREATE INDEX executions_by_workflow ON executions USING btree (tenant_id, workflow, created_at);
 CREATE UNIQUE INDEX executions_pkey ON executions USING btree (id);
 CREATE INDEX executions_unfinished ON executions USING btree (created_at, id) WHERE ((status <> 'completed'::text) AND (status <> 'failed'::text) AND (status <> 'cancelled'::text) AND (status <> 'expired'::text));
+CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys USING btree (expires_at);
+CREATE UNIQUE INDEX idempotency_keys_pkey ON idempotency_keys USING btree (tenant_id, key);
 CREATE UNIQUE INDEX ledger_entries_pkey ON ledger_entries USING btree (execution_id, seq);
 CREATE UNIQUE INDEX removed_outcomes_pkey ON removed_outcomes USING btree (capability, agent, outcome, bucket);
 CREATE INDEX routing_decisions_by_outcome ON routing_decisions USING btree (finished_at) WHERE (outcome IS NOT NULL);

@@ -10,6 +10,7 @@ CREATE INDEX executions_by_workflow ON executions (tenant_id, workflow, created_
 CREATE INDEX executions_unfinished ON executions (created_at, id)
     WHERE status <> 'completed' AND status <> 'failed' AND status <> 'cancelled'
       AND status <> 'expired';
+CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
 CREATE INDEX routing_decisions_by_outcome ON routing_decisions (finished_at)
     WHERE outcome IS NOT NULL;
 CREATE INDEX telemetry_by_execution ON telemetry (execution_id, id);
@@ -106,6 +107,19 @@ CREATE TABLE executions (
     updated_at         TEXT NOT NULL, expires_at TEXT, forked_from TEXT, forked_at_seq INTEGER, lease_owner TEXT, lease_epoch INTEGER NOT NULL DEFAULT 0, lease_expires_at TEXT, lease_needs TEXT,
     FOREIGN KEY (tenant_id, workflow, workflow_version)
         REFERENCES workflow_definitions (tenant_id, name, version)
+);
+CREATE TABLE idempotency_keys (
+    tenant_id     TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    fingerprint   TEXT NOT NULL,
+    state         TEXT NOT NULL CHECK (state = 'in_flight' OR state = 'done'),
+    status        INTEGER,
+    body          TEXT,
+    content_type  TEXT,
+    created_at    TEXT NOT NULL,
+    expires_at    TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, key),
+    CHECK ((state = 'done') = (status IS NOT NULL AND body IS NOT NULL))
 );
 CREATE TABLE ledger_entries (
     execution_id  TEXT NOT NULL,

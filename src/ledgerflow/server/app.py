@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Request, Response
 
 from ledgerflow import __version__
-from ledgerflow.server import batches, limits, problems
+from ledgerflow.server import batches, idempotency, limits, problems
 from ledgerflow.server.metrics import server_metrics
 from ledgerflow.server.routes import (
     agents,
@@ -42,6 +42,7 @@ def create_app(engine: App) -> FastAPI:
     api.state.metrics = server_metrics(engine)
     api.state.batches = batches.Batches()
     problems.install(api)
+    idempotency.install(api)  # first: the middleware below sees its replays too
 
     @api.middleware("http")
     async def request_id(request: Request,

@@ -52,16 +52,22 @@ class BodyLimit:
             if problem is not None:
                 await _refuse(scope, send, 422, "too-deep", f"the body {problem}")
                 return
-        sent = False
+        await self.app(scope, replaying(body, receive), send)
 
-        async def replay() -> Message:
-            nonlocal sent
-            if sent:
-                return await receive()
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, replay, send)
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands over ``body`` (read already) whole, then what ``receive``
+    says next (a disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 async def _refuse(scope: Scope, send: Send, status: int, code: str, detail: str) -> None:

@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # annotations only: the rows load on first use (``rows``)
         TelemetryRow,
         WorkerRow,
     )
+    from ledgerflow.storage.idempotency_tables import IdempotencyRow
     from ledgerflow.storage.migrations import Migration
 
 
@@ -340,6 +341,32 @@ class Store(Protocol):
 
     def token_used(self, token_id: str, at: str, stale: str) -> None:
         """Record a use at ``at`` unless one after ``stale`` is recorded already."""
+        ...
+
+    # idempotency keys of the API (``idempotency_tables``) -----------------------------------
+    def claim_idempotency_key(self, tenant_id: str, key: str, fingerprint: str, *,
+                              now: str, expires_at: str) -> tuple[IdempotencyRow, bool]:
+        """Claim ``key`` of a tenant for a request with ``fingerprint``: insert an in-flight
+        row created at ``now`` (or replace one that expired at or before ``now``) and return
+        it with True. A key an unexpired row holds (in flight or done, whatever its
+        fingerprint) is left alone: that row and False. Atomic: of racing claims of one key,
+        exactly one gets True."""
+        ...
+
+    def finish_idempotency_key(self, tenant_id: str, key: str, *, claimed_at: str,
+                               status: int, body: str, content_type: str | None,
+                               expires_at: str) -> bool:
+        """Store the answer of the in-flight claim made at ``claimed_at``: the row is done
+        and kept until ``expires_at``. False if that claim no longer holds the key."""
+        ...
+
+    def release_idempotency_key(self, tenant_id: str, key: str, *, claimed_at: str) -> bool:
+        """Delete the in-flight claim made at ``claimed_at`` (the request had no answer to
+        keep); False if that claim no longer holds the key."""
+        ...
+
+    def purge_idempotency_keys(self, now: str) -> int:
+        """Delete the rows that expired at or before ``now``; returns how many."""
         ...
 
     # agents, breakers, statistics, heartbeats, telemetry -----------------------------------

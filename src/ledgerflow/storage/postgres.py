@@ -35,6 +35,7 @@ from ledgerflow.storage import (
 from ledgerflow.storage.access_tables import AccessTables
 from ledgerflow.storage.agent_tables import AgentTables
 from ledgerflow.storage.base import AgentWrites, Change
+from ledgerflow.storage.idempotency_tables import IdempotencyTables
 from ledgerflow.storage.lease_tables import LeaseTables
 from ledgerflow.storage.locks import WorkerLock
 from ledgerflow.storage.notices import WAKE, WORK
@@ -86,7 +87,7 @@ class NoWorkerLock(WorkerLock):
         return None
 
 
-class PostgresStore(AccessTables, AgentTables, LeaseTables, SharedReads):
+class PostgresStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, SharedReads):
     """``Store`` on a PostgreSQL database. See ``storage.base`` for the contract."""
 
     dialect = "postgres"

@@ -1,5 +1,6 @@
 """What the shared-query mixins of the stores (``SharedReads``, ``AgentTables``,
-``LeaseTables``) need from the store they are mixed into."""
+``LeaseTables``, ``AccessTables``, ``IdempotencyTables``) need from the store they are mixed
+into."""
 
 from __future__ import annotations
 

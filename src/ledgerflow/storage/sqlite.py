@@ -26,6 +26,7 @@ from ledgerflow.storage import rows as row_types  # its agent rows: loaded on fi
 from ledgerflow.storage.access_tables import AccessTables
 from ledgerflow.storage.agent_tables import AgentTables
 from ledgerflow.storage.base import AgentWrites, Change
+from ledgerflow.storage.idempotency_tables import IdempotencyTables
 from ledgerflow.storage.lease_tables import LeaseTables
 from ledgerflow.storage.locks import WorkerLock
 from ledgerflow.storage.rows import DefinitionRow, ExecutionRow, TombstoneRow
@@ -49,7 +50,7 @@ class _GuardFailed(Exception):
     """A change of an all-or-nothing batch failed its guard: roll the batch back."""
 
 
-class SqliteStore(AccessTables, AgentTables, LeaseTables, SharedReads):
+class SqliteStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, SharedReads):
     """``Store`` on one SQLite file. See ``storage.base`` for the contract."""
 
     dialect = "sqlite"

@@ -364,6 +364,39 @@ UPDATE api_tokens SET revoked_at = :at WHERE id = :id AND revoked_at IS NULL;
 UPDATE api_tokens SET last_used_at = :at
 WHERE id = :id AND (last_used_at IS NULL OR last_used_at < :stale);
 
+-- idempotency keys ------------------------------------------------------------------------
+
+-- name: claim_idempotency_key
+-- Insert an in-flight claim, or take over an expired row of the same key; nothing when an
+-- unexpired row holds the key (the caller reads the rowcount, then the row). Atomic: of two
+-- racing claims one inserts, the other waits for it and then finds the key held.
+INSERT INTO idempotency_keys (tenant_id, key, fingerprint, state, status, body,
+    content_type, created_at, expires_at)
+VALUES (:tenant_id, :key, :fingerprint, 'in_flight', NULL, NULL, NULL, :created_at,
+    :expires_at)
+ON CONFLICT (tenant_id, key) DO UPDATE SET fingerprint = excluded.fingerprint,
+    state = 'in_flight', status = NULL, body = NULL, content_type = NULL,
+    created_at = excluded.created_at, expires_at = excluded.expires_at
+WHERE idempotency_keys.expires_at <= excluded.created_at;
+
+-- name: idempotency_key
+SELECT * FROM idempotency_keys WHERE tenant_id = ? AND key = ?;
+
+-- name: finish_idempotency_key
+-- Only the claim made at ``claimed_at`` and still in flight (not one taken over since).
+UPDATE idempotency_keys SET state = 'done', status = :status, body = :body,
+    content_type = :content_type, expires_at = :expires_at
+WHERE tenant_id = :tenant_id AND key = :key AND state = 'in_flight'
+  AND created_at = :claimed_at;
+
+-- name: release_idempotency_key
+DELETE FROM idempotency_keys
+WHERE tenant_id = :tenant_id AND key = :key AND state = 'in_flight'
+  AND created_at = :claimed_at;
+
+-- name: purge_idempotency_keys
+DELETE FROM idempotency_keys WHERE expires_at <= :now;
+
 -- metrics --------------------------------------------------------------------------------
 
 -- name: execution_counts
