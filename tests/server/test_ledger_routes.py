@@ -191,3 +191,16 @@ def test_a_system_token_reads_no_execution(served: Served) -> None:
     eid = _paused(served)
     r = served.client.get(f"{API}/{eid}/history", headers=served.headers("system", None))
     assert r.status_code == 403
+
+
+def test_the_graph_is_a_picture_when_asked_for_one(served: Served) -> None:
+    eid = _done(served)
+    svg = {**served.headers("viewer"), "Accept": "image/svg+xml"}
+    r = served.client.get(f"{API}/{eid}/graph", headers=svg)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+    assert r.text.count('data-status="completed"') == 2
+    definition = served.client.get("/api/v1/definitions/echo/versions/latest", headers=svg)
+    assert definition.status_code == 200 and definition.text.startswith("<svg")
+    assert definition.text.count('data-status="pending"') == 2
+    as_json = served.client.get(f"{API}/{eid}/graph", headers=served.headers("viewer"))
+    assert [n["status"] for n in as_json.json()["nodes"]] == ["completed", "completed"]

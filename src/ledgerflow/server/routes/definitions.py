@@ -9,6 +9,7 @@ import yaml
 from fastapi import APIRouter, Depends, Request, Response
 
 from ledgerflow import errors
+from ledgerflow.server import graph_svg
 from ledgerflow.server.problems import Problem, from_error
 from ledgerflow.server.schemas.definitions import (
     Applied,
@@ -77,10 +78,11 @@ def list_definitions(who: Who) -> DefinitionList:
 
 @router.get("/{name}/versions/{version}", operation_id="get_definition",
             response_model=DefinitionVersion, responses={200: {"content": {
-                "application/yaml": {"schema": {"type": "string"}}}}})
+                "application/yaml": {"schema": {"type": "string"}},
+                "image/svg+xml": {"schema": {"type": "string"}}}}})
 def get_definition(who: Who, name: str, version: str, request: Request) -> Any:
-    """One version (a number, or ``latest``): JSON, or YAML with ``Accept: application/yaml``;
-    its ``ETag`` is the definition's SHA-256."""
+    """One version (a number, or ``latest``): JSON, YAML with ``Accept: application/yaml``,
+    or its graph with ``Accept: image/svg+xml``; its ``ETag`` is the definition's SHA-256."""
     if version == "latest":
         number = None
     elif version.isdigit() and 0 < int(version) < 2**31:
@@ -92,6 +94,10 @@ def get_definition(who: Who, name: str, version: str, request: Request) -> Any:
     found = who.app.definition(name, number)
     headers = {"ETag": f'"{found.sha256}"'}
     accept = request.headers.get("accept", "")
+    if "image/svg+xml" in accept:
+        return Response(graph_svg.render(graph_svg.nodes_of(found.spec),
+                                         f"{found.name} version {found.version}"),
+                        media_type="image/svg+xml", headers=headers)
     if "yaml" in accept and "json" not in accept:
         return Response(yaml.safe_dump(found.spec, sort_keys=False, allow_unicode=True),
                         media_type="application/yaml", headers=headers)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from ledgerflow.definition.limits import json_depth_problem
+from ledgerflow.server import graph_svg
 from ledgerflow.server.etags import expected_version
 from ledgerflow.server.feed import feed_of
 from ledgerflow.server.problems import Problem
@@ -106,12 +107,18 @@ def get_routing(who: Who, execution_id: str) -> s.Routing:
     return s.Routing(items=who.app.routing(execution_id))
 
 
-@router.get("/graph", operation_id="get_graph", response_model=s.Graph)
-def get_graph(who: Who, execution_id: str) -> s.Graph:
-    """The workflow's steps with their live status, and the edges of their ``needs``."""
+@router.get("/graph", operation_id="get_graph", response_model=s.Graph,
+            responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}})
+def get_graph(who: Who, execution_id: str, request: Request) -> Any:
+    """The workflow's steps with their live status, and the edges of their ``needs``; with
+    ``Accept: image/svg+xml``, the picture of it (boxes coloured by status)."""
     report = who.app.status(execution_id)
     spec = who.app.definition(report.workflow, report.workflow_version).spec
     steps = {st.id: st for st in report.steps}
+    if "image/svg+xml" in request.headers.get("accept", ""):
+        drawn = graph_svg.nodes_of(spec, {st.id: st.status for st in report.steps})
+        return Response(graph_svg.render(drawn, f"execution {report.id}: {report.status}"),
+                        media_type="image/svg+xml", headers={"ETag": f'"{report.head_seq}"'})
     nodes, edges = [], []
     for step in spec.get("steps", []) if isinstance(spec, dict) else []:
         now = steps.get(step["id"])
