@@ -4,9 +4,14 @@ workers of different tenants share one SQLite file, on SQLite."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from ledgerflow import App, errors
+from ledgerflow.ledger.canonical import format_timestamp
+from ledgerflow.storage.agent_rows import AgentRow, WorkerRow
+from ledgerflow.storage.base import Store
 from tests.support import SAFETY, until_idle
 
 ECHO = {"name": "echo",
@@ -116,3 +121,32 @@ def test_an_every_tenant_worker_cannot_launch_beside_a_tenants_worker(db_url: st
         with App(db_url) as other, pytest.raises(errors.WorkerLockHeld) as held:
             other.launch(all_tenants=True)
     assert "workers of single tenants" in str(held.value)
+
+
+def _offering(store: Store, worker_id: str, tenant: str | None, capability: str) -> None:
+    """A live worker of ``tenant`` (None: of every tenant) offering ``capability``."""
+    now = format_timestamp(datetime.now(UTC))
+    store.register_worker(WorkerRow(
+        id=worker_id, host="elsewhere", pid=1, status="running",
+        capabilities=f'["{capability}"]', concurrency=1, lease_seconds=60.0,
+        started_at=now, heartbeat_at=now, tenant_scope=tenant))
+    store.register_agents(worker_id, [AgentRow(
+        worker_id=worker_id, capability=capability, agent="a", priority=0, weight=1.0,
+        host="elsewhere", pid=1, started_at=now, seen_at=now)])
+
+
+def test_a_waiting_step_names_only_workers_that_may_take_it(pg_url: str) -> None:
+    """PostgreSQL: a step no worker here offers waits for one that does; ``status`` names
+    the live workers offering it of this tenant or of every tenant, not another tenant's."""
+    with App(pg_url) as app:
+        acme = app.for_tenant("acme")
+        acme.apply({"name": "far", "steps": [{"id": "s", "agent": "t.far"}]})
+        eid = acme.start("far")
+        _offering(app.store, "umbrella-worker", "umbrella", "t.far")
+        until_idle(acme)  # offers nothing: the step waits
+        waits = acme.status(eid).waiting_for_agents
+        assert [w["offered_by"] for w in waits] == [[]]
+        _offering(app.store, "pool-worker", None, "t.far")
+        _offering(app.store, "acme-worker", "acme", "t.far")
+        waits = acme.status(eid).waiting_for_agents
+        assert sorted(waits[0]["offered_by"]) == ["acme-worker", "pool-worker"]
