@@ -45,7 +45,7 @@ succeed if simply made again).
     │   ├── MigrationRequired        pending migrations: url, pending
     │   ├── MigrationError           a migration failed or was edited after it was applied
     │   ├── WorkerLockHeld           another worker drives this embedded database: path,
-    │   │                            holder
+    │   │                            holder, tenant
     │   └── CopyFailed               a database copy stopped and was rolled back
     ├── LedgerError                  an operation on the ledger was refused
     │   └── UnstorableValue          a value the ledger cannot hold: reason (names its path)
@@ -370,13 +370,15 @@ class MigrationError(StorageError):
 
 
 class WorkerLockHeld(StorageError):
-    """Another worker process (pid ``holder``) already drives the embedded database at
-    ``path``."""
+    """Another worker process (pid ``holder``; None: several workers of single tenants)
+    already drives the embedded database at ``path``, in the scope a worker of ``tenant``
+    (None: of every tenant) needs."""
 
     def __init__(self, message: str, *, path: str | None = None,
-                 holder: str | None = None) -> None:
+                 holder: str | None = None, tenant: str | None = None) -> None:
         self.path = path
         self.holder = holder
+        self.tenant = tenant
         super().__init__(message)
 
 

@@ -20,7 +20,7 @@ def test_a_second_worker_is_told_which_database_is_taken(tmp_path: Path) -> None
     first = subprocess.Popen([str(LEDGERFLOW), "worker"], env=process_env(db=url), cwd=tmp_path,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        lock = tmp_path / "shared.db.worker.lock"
+        lock = tmp_path / "shared.db.worker.default.lock"  # the default tenant's worker
         deadline = time.monotonic() + PATIENCE
         while not (lock.exists() and lock.read_text() == str(first.pid)):
             assert first.poll() is None and time.monotonic() < deadline, "no first worker"
@@ -31,8 +31,8 @@ def test_a_second_worker_is_told_which_database_is_taken(tmp_path: Path) -> None
         first.communicate(timeout=PATIENCE)
     assert second.returncode == 1
     assert second.stderr == (
-        f"error: another worker (pid {first.pid}) already drives {database}; an embedded "
-        "SQLite database runs one worker at a time (give that worker a higher concurrency "
-        "instead, or use PostgreSQL for several workers) — hint: ledgerflow worker "
-        "--concurrency N\n")
+        f"error: another worker (pid {first.pid}) already drives tenant 'default' of "
+        f"{database}; an embedded SQLite database runs one worker at a time for each tenant "
+        "(give that worker a higher concurrency instead, or use PostgreSQL for several "
+        "workers) — hint: ledgerflow worker --concurrency N\n")
     assert "worker.lock" not in second.stderr

@@ -56,7 +56,7 @@ def test_tenants_share_one_store_and_never_see_each_other(store: Store) -> None:
     umbrella.apply(FLOW)
     mine = acme.start("greet", {"who": "acme"})
     theirs = umbrella.start("greet", {"who": "umbrella"})
-    app.run_until_idle()  # one worker drives every tenant's executions
+    app.run_until_idle(all_tenants=True)  # one worker drives every tenant's executions
     assert acme.execution(mine).result == "HELLO ACME"  # the last step's output
     assert umbrella.state(theirs).state["loud"] == "HELLO UMBRELLA"
     for view, other in ((acme, theirs), (umbrella, mine), (app, mine)):

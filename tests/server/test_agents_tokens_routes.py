@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from tests.server.conftest import Served
+from tests.support import Agents, wait_for
 
 API = "/api/v1"
 ECHO = {"name": "echo", "steps": [{"id": "a", "agent": "t.echo"}]}
@@ -131,3 +132,27 @@ def test_a_viewer_is_refused_every_operator_and_admin_route(served: Served) -> N
              served.client.delete(f"{API}/tokens/tok_1", headers=viewer),
              served.client.get(f"{API}/admin/tenants", headers=viewer)]
     assert [r.status_code for r in tried] == [403] * len(tried)
+
+
+def test_a_tenant_sees_its_workers_and_only_its_steps_on_a_shared_one(
+        served: Served, agents: Agents) -> None:
+    engine = served.engine
+    gated = {"name": "gated", "steps": [{"id": "g", "agent": "t.gate"}]}
+    engine.access.create_tenant("acme")
+    acme = engine.for_tenant("acme")
+    acme.apply(gated)
+    engine.apply(gated)
+    engine.launch(all_tenants=True)
+    try:
+        theirs = acme.start("gated", {})
+        mine = engine.start("gated", {})
+        wait_for(lambda: sum(len(w.steps) for w in engine.workers()) == 2,
+                 what="both steps run")
+        viewer = served.headers("viewer")
+        shown = served.client.get(f"{API}/workers", headers=viewer).json()["items"]
+        assert len(shown) == 1 and shown[0]["tenant"] is None
+        assert [st["execution"] for st in shown[0]["steps"]] == [mine]
+        other = served.client.get(f"{API}/workers", headers=served.headers("viewer", "acme"))
+        assert [st["execution"] for st in other.json()["items"][0]["steps"]] == [theirs]
+    finally:
+        agents.gate.opened.set()

@@ -259,6 +259,7 @@ CREATE TABLE workers (
     stopped_at text COLLATE "C",
     limits text COLLATE "C" NOT NULL DEFAULT '{}'::text,
     stuck text COLLATE "C" NOT NULL DEFAULT '[]'::text,
+    tenant_scope text COLLATE "C",
     CONSTRAINT workers_pkey PRIMARY KEY (id),
     CONSTRAINT workers_status_check CHECK ((status = ANY (ARRAY['running'::text, 'stopping'::text, 'stopped'::text])))
 );
@@ -289,6 +290,7 @@ CREATE INDEX executions_by_status ON executions USING btree (tenant_id, status, 
 CREATE INDEX executions_by_workflow ON executions USING btree (tenant_id, workflow, created_at);
 CREATE UNIQUE INDEX executions_pkey ON executions USING btree (id);
 CREATE INDEX executions_unfinished ON executions USING btree (created_at, id) WHERE ((status <> 'completed'::text) AND (status <> 'failed'::text) AND (status <> 'cancelled'::text) AND (status <> 'expired'::text));
+CREATE INDEX executions_unfinished_by_tenant ON executions USING btree (tenant_id, created_at, id) WHERE ((status <> 'completed'::text) AND (status <> 'failed'::text) AND (status <> 'cancelled'::text) AND (status <> 'expired'::text));
 CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys USING btree (expires_at);
 CREATE UNIQUE INDEX idempotency_keys_pkey ON idempotency_keys USING btree (tenant_id, key);
 CREATE UNIQUE INDEX ledger_entries_pkey ON ledger_entries USING btree (execution_id, seq);

@@ -10,6 +10,9 @@ CREATE INDEX executions_by_workflow ON executions (tenant_id, workflow, created_
 CREATE INDEX executions_unfinished ON executions (created_at, id)
     WHERE status <> 'completed' AND status <> 'failed' AND status <> 'cancelled'
       AND status <> 'expired';
+CREATE INDEX executions_unfinished_by_tenant ON executions (tenant_id, created_at, id)
+    WHERE status <> 'completed' AND status <> 'failed' AND status <> 'cancelled'
+      AND status <> 'expired';
 CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
 CREATE INDEX routing_decisions_by_outcome ON routing_decisions (finished_at)
     WHERE outcome IS NOT NULL;
@@ -237,7 +240,7 @@ CREATE TABLE workers (
     started_at    TEXT NOT NULL,
     heartbeat_at  TEXT NOT NULL,
     stopped_at    TEXT
-, limits TEXT NOT NULL DEFAULT '{}', stuck TEXT NOT NULL DEFAULT '[]');
+, limits TEXT NOT NULL DEFAULT '{}', stuck TEXT NOT NULL DEFAULT '[]', tenant_scope TEXT);
 CREATE TABLE workflow_definitions (
     tenant_id   TEXT NOT NULL,
     name        TEXT NOT NULL,

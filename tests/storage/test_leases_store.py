@@ -12,7 +12,7 @@ import pytest
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.base import Store
 from ledgerflow.storage.rows import WorkerRow
-from tests.storage.conftest import Changes, activation, at, completion
+from tests.storage.conftest import OTHER_TENANT, TENANT, Changes, activation, at, completion
 
 NOW, LATER = format_timestamp(at(0)), format_timestamp(at(10))
 LAPSED = format_timestamp(at(20))  # past LATER: every lease given until LATER has lapsed
@@ -178,3 +178,36 @@ def test_running_steps_are_listed_by_their_holder(store: Store, changes: Changes
     assert store.commit([replace(started.change, lease=("w1", 1))]) == [True]
     assert store.running_steps() == [("w1", "e1", "first", "a", NOW)]
     assert store.worker_load() == {"w1": (1, 1, NOW)}
+
+
+def test_a_claim_for_one_tenant_takes_only_its_executions(store: Store,
+                                                          changes: Changes) -> None:
+    start(store, changes, "a1", "a2")
+    assert store.commit([changes.new("b1", tenant=OTHER_TENANT)]) == [True]
+    mine = store.claim_executions("w1", now=NOW, expires_at=LATER, limit=10, tenant_id=TENANT)
+    assert sorted(r.execution_id for r in mine) == ["a1", "a2"]
+    # stealing (an embedded database's lock of one tenant) stays within that tenant too
+    theirs = store.claim_executions("w2", now=NOW, expires_at=LATER, limit=10, steal=True,
+                                    tenant_id=OTHER_TENANT)
+    assert [r.execution_id for r in theirs] == ["b1"]
+    assert store.claim_executions("w3", now=NOW, expires_at=LATER, limit=10,
+                                  tenant_id="tenant-c") == []
+    assert claim(store, "w4", now=LAPSED) == {"a1": 2, "a2": 2, "b1": 2}  # every tenant's
+
+
+def test_expired_sessions_of_one_tenant_or_of_all(store: Store, changes: Changes) -> None:
+    for execution_id, tenant in (("a1", TENANT), ("b1", OTHER_TENANT)):
+        new = changes.new(execution_id, tenant=tenant)
+        expiring = replace(new, execution=replace(new.execution, expires_at=NOW))
+        assert store.commit([expiring]) == [True]
+    assert [r.id for r in store.expired_executions(LATER, tenant_id=TENANT)] == ["a1"]
+    assert [r.id for r in store.expired_executions(LATER, tenant_id=OTHER_TENANT)] == ["b1"]
+    assert sorted(r.id for r in store.expired_executions(LATER)) == ["a1", "b1"]
+    assert store.expired_executions(NOW[:4], tenant_id=TENANT) == []  # before they expire
+
+
+def test_the_registry_keeps_the_tenant_a_worker_works(store: Store) -> None:
+    store.register_worker(replace(worker("w1"), tenant_scope=TENANT))
+    store.register_worker(worker("w2"))
+    found = {w.id: w.tenant_scope for w in store.list_workers()}
+    assert found == {"w1": TENANT, "w2": None}

@@ -22,7 +22,7 @@ UNFINISHED = {s.value for s in ExecutionStatus if not s.terminal}
 
 # the queries a worker runs to find its work: each reads one of the indexes of unfinished
 # executions (which one is the planner's choice)
-INDEXES = ("executions_unfinished", "executions_by_lease")
+INDEXES = ("executions_unfinished", "executions_by_lease", "executions_unfinished_by_tenant")
 FINDERS = {"sqlite": ("claimable_executions", "renew_leases", "worker_load", "release_leases"),
            "postgres": ("claim_executions", "renew_leases", "worker_load", "release_leases")}
 
@@ -117,6 +117,9 @@ def test_postgres_finders_read_the_unfinished_indexes(pg_url: str) -> None:
             params.update({k: [] for k in ("capabilities", "ids") if k in params})
             params.update({k: False for k in ("steal", "all") if k in params})
             params.update({k: 1 for k in ("limit",) if k in params})
-            plan = "\n".join(str(r[0]) for r in conn.execute(f"EXPLAIN {sql}", params))
-            assert any(index in plan for index in INDEXES), (name, plan)
+            # a worker of one tenant, and one of every tenant (tenant_id NULL)
+            for tenant in ("acme", None) if "tenant_id" in params else ("w1",):
+                params.update({k: tenant for k in ("tenant_id",) if k in params})
+                plan = "\n".join(str(r[0]) for r in conn.execute(f"EXPLAIN {sql}", params))
+                assert any(index in plan for index in INDEXES), (name, tenant, plan)
 

@@ -226,6 +226,8 @@ def test_the_command_pattern_lets_words_pass(text: str) -> None:
      "run: ledgerflow verify --all"),
     (errors.WorkerLockHeld("another worker (pid 7) already drives d", holder="7"),
      "hint: ledgerflow worker --concurrency N"),
+    (errors.WorkerLockHeld("workers of single tenants already drive d"),
+     "see them with: ledgerflow workers"),
     (errors.ExecutionBusy("execution e kept changing; try again", execution_id="e"), None),
 ])
 def test_the_cli_hint_of_each_error(exc: errors.LedgerflowError, expected: str | None) -> None:

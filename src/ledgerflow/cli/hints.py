@@ -43,7 +43,8 @@ def _not_found(exc: errors.NotFound) -> str | None:
     if exc.kind in ("ledger entry", "state version") and exc.execution_id:
         return f"see: ledgerflow history {exc.execution_id}"
     if exc.kind == "tenant":
-        return f"run: ledgerflow tenants create {exc.id}"
+        return f"list them with: ledgerflow tenants list, or create it: ledgerflow tenants " \
+            f"create {exc.id}"
     if exc.kind == "token":
         return "list them with: ledgerflow tokens list --tenant TENANT"
     return None
@@ -62,6 +63,8 @@ def _corrupted(exc: errors.CorruptedRow) -> str:
 
 
 def _lock(exc: errors.WorkerLockHeld) -> str:
+    if exc.holder is None:  # workers of single tenants, refusing one of every tenant
+        return "see them with: ledgerflow workers"
     return "hint: ledgerflow worker --concurrency N"
 
 

@@ -108,28 +108,46 @@ def _split(agents: str) -> list[str]:
                    "(0: any free port, printed).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="warning", show_default=True, help="Engine log messages shown on stderr.")
+@click.option("--tenant", default=None, metavar="SLUG",
+              help="Work this tenant's executions only (default: the default tenant, the "
+                   "one the command line works in). ledgerflow tenants list shows them.")
+@click.option("--all-tenants", is_flag=True,
+              help="Work every tenant's executions: a pool shared by all tenants (on SQLite "
+                   "it runs alone, with no worker of a single tenant beside it).")
+@click.option("--json", "as_json", is_flag=True,
+              help="When it stops, print its report as JSON (its tenant, steps run, "
+                   "commits, executions recovered) instead of a line.")
 @pass_env
 @handle_errors
 def worker(env: Env, agents: str, concurrency: int | None, limits: dict[str, int],
            until_idle: bool, quiet: bool, lease_seconds: float | None, wait_for_db: float,
-           stop_grace: float, metrics_port: int | None, log_level: str) -> None:
+           stop_grace: float, metrics_port: int | None, log_level: str, tenant: str | None,
+           all_tenants: bool, as_json: bool) -> None:
     """Run step handlers: claim unfinished executions nobody holds, drive them, take new ones.
 
-    On PostgreSQL, start as many workers as you like, on any machines: each holds the
-    executions it claims under a lease renewed by its heartbeats, and wakes at once when
-    work appears (LISTEN/NOTIFY). A worker that dies loses its leases when they lapse
-    (--lease) and the others take its executions over. On SQLite one worker drives the
-    database. See who runs what with: ledgerflow workers
+    Which executions: those of one tenant, --tenant SLUG (default: the default tenant),
+    or every tenant's with --all-tenants. Its agents serve whichever tenant it works.
+
+    On PostgreSQL, start as many workers as you like, on any machines, for one tenant or
+    for all: each holds the executions it claims under a lease renewed by its heartbeats,
+    and wakes at once when work appears (LISTEN/NOTIFY). A worker that dies loses its
+    leases when they lapse (--lease) and the others take its executions over. On SQLite
+    one worker drives each tenant (workers of different tenants run side by side), or a
+    single --all-tenants worker drives the whole database. See who runs what with:
+    ledgerflow workers
 
     Stop with Ctrl-C or SIGTERM: it stops claiming, running steps finish and are
     committed (for up to --stop-grace seconds; steps still running then are recovered
     by the next worker), its leases are handed back, and it exits. A second signal
     exits at once.
     """
+    if tenant is not None and all_tenants:
+        raise click.UsageError("--tenant and --all-tenants exclude each other: give "
+                               "--tenant SLUG for one tenant, or --all-tenants for every one")
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     load_agents(_split(agents))
-    app = _connect(env, wait_for_db)
+    app = _scoped(_connect(env, wait_for_db), tenant)
     console = render.console(stderr=True)
 
     def announce(update: ExecutionUpdate) -> None:
@@ -142,14 +160,28 @@ def worker(env: Env, agents: str, concurrency: int | None, limits: dict[str, int
     try:
         w = app.worker(concurrency=concurrency, until_idle=until_idle, listener=announce,
                        lease_seconds=lease_seconds, stop_grace=stop_grace, limits=limits,
-                       metrics=metrics)
+                       metrics=metrics, all_tenants=all_tenants)
     except errors.ConfigurationError as exc:  # a limit of a capability it does not offer
         raise click.BadParameter(str(exc), param_hint="'--limit'") from None
     with graceful(w):
         report = w.run()
-    if not quiet:
-        console.print(f"worker stopped: {report.steps_run} step(s) run, {report.commits} "
-                      f"commit(s), {report.recovered} execution(s) recovered")
+    if as_json:
+        emit_json({"tenant": w.tenant, "all_tenants": w.tenant is None,
+                   "steps_run": report.steps_run, "commits": report.commits,
+                   "changes": report.changes, "recovered": report.recovered})
+    elif not quiet:
+        scope = "every tenant" if w.tenant is None else f"tenant {w.tenant}"
+        console.print(escape(f"worker for {scope} stopped: {report.steps_run} step(s) run, "
+                             f"{report.commits} commit(s), {report.recovered} execution(s) "
+                             "recovered"))
+
+
+def _scoped(app: App, tenant: str | None) -> App:
+    """The app as ``tenant`` sees it (None: the default tenant), once it is known to exist."""
+    if tenant is None or tenant == app.tenant:
+        return app
+    app.access.tenant(tenant)  # NotFound: names the tenant and the ones there are
+    return app.for_tenant(tenant)
 
 
 def serve_metrics(port: int) -> Prometheus:

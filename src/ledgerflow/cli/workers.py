@@ -33,9 +33,15 @@ def _offers(w: WorkerInfo) -> str:
                      for c in w.capabilities) or "-"
 
 
+def scope_of(w: WorkerInfo) -> str:
+    """The tenant a worker works, or "all tenants" (no tenant id has a space)."""
+    return "all tenants" if w.tenant is None else w.tenant
+
+
 def _row(w: WorkerInfo) -> list[str | Text]:
     style = _STATE_STYLE.get(w.state, "")
-    return [Text(w.id), f"[{style}]{w.state}[/{style}]", _since(w.started_at),
+    return [Text(w.id), f"[{style}]{w.state}[/{style}]", Text(scope_of(w)),
+            _since(w.started_at),
             f"{render.age(w.heartbeat_age_s)} ago", str(w.executions),
             f"{w.running} ({w.concurrency} at a time)", _since(w.running_since),
             Text(_offers(w))]
@@ -66,6 +72,8 @@ def workers(env: Env, everyone: bool, as_json: bool) -> None:
     \b
     state        alive; stopping (SIGTERM: finishing its steps); stopped; dead (no
                  heartbeat for a whole lease: other workers take its executions over)
+    tenant       the tenant whose executions it works (worker --tenant), or "all
+                 tenants" (worker --all-tenants; --json: null)
     executions   unfinished executions it holds under a lease
     steps        steps dispatched to it (its --concurrency run at a time, the rest wait
                  for a slot); "oldest" is how long the oldest of them has been out; the
@@ -84,7 +92,7 @@ def workers(env: Env, everyone: bool, as_json: bool) -> None:
         click.echo("no live workers" + ("" if everyone else " (--all lists stopped ones)")
                    + "; start one with: ledgerflow worker --agents MODULE")
         return
-    table = Table("worker", "state", "up", "heartbeat", "executions", "steps", "oldest",
+    table = Table("worker", "state", "tenant", "up", "heartbeat", "executions", "steps", "oldest",
                   "capabilities", box=box.SIMPLE_HEAD)
     for w in found:
         table.add_row(*_row(w))

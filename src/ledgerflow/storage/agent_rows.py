@@ -135,6 +135,7 @@ class WorkerRow:
     stopped_at: str | None = None
     limits: str = "{}"  # JSON object: capability -> steps of it run at once at most
     stuck: str = "[]"  # JSON list: handlers past their timeout still running (heartbeat)
+    tenant_scope: str | None = None  # the tenant it works for; None: every tenant
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -128,8 +128,10 @@ class Store(Protocol):
         """Release connections. The store is unusable afterwards."""
         ...
 
-    def worker_lock(self) -> WorkerLock:
-        """The lock a worker holds while it drives an embedded database."""
+    def worker_lock(self, tenant_id: str | None = None) -> WorkerLock:
+        """The lock a worker holds while it drives an embedded database's executions of
+        ``tenant_id`` (None: of every tenant). Locks of different tenants may be held
+        together; the lock of every tenant excludes all the others."""
         ...
 
     def pending_migrations(self) -> list[Migration]:
@@ -242,20 +244,24 @@ class Store(Protocol):
         """Forget wake-ups created before this time; returns how many."""
         ...
 
-    def expired_executions(self, now: str, limit: int = 500) -> list[ExecutionRow]:
-        """Unfinished executions (any tenant) whose ``expires_at`` is at or before ``now``."""
+    def expired_executions(self, now: str, limit: int = 500,
+                           tenant_id: str | None = None) -> list[ExecutionRow]:
+        """Unfinished executions of ``tenant_id`` (None: of every tenant) whose
+        ``expires_at`` is at or before ``now``."""
         ...
 
     # leases and the worker registry ---------------------------------------------------------
     def claim_executions(self, owner: str, *, now: str, expires_at: str, limit: int,
                          steal: bool = False,
-                         capabilities: Sequence[str] = ()) -> list[ClaimRow]:
+                         capabilities: Sequence[str] = (),
+                         tenant_id: str | None = None) -> list[ClaimRow]:
         """Lease up to ``limit`` unfinished executions nobody holds (or whose lease lapsed
         before ``now``), oldest first, each under a new epoch. Concurrent claimers never get
         the same execution. ``steal``: take other owners' leases too (the caller holds an
-        embedded database's worker lock, so they belong to dead processes). An execution
-        handed over for a capability goes only to a claimer offering it (``capabilities``)
-        until its hand-over time passes."""
+        embedded database's worker lock for ``tenant_id``, so they belong to dead
+        processes). An execution handed over for a capability goes only to a claimer
+        offering it (``capabilities``) until its hand-over time passes. ``tenant_id``: only
+        that tenant's executions (None: every tenant's)."""
         ...
 
     def renew_leases(self, owner: str, *, expires_at: str, at: str,

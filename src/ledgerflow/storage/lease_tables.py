@@ -26,10 +26,12 @@ if TYPE_CHECKING:  # annotations only: the rows load on first use (``rows``)
 class LeaseTables(SqlMixin):
     def claim_executions(self, owner: str, *, now: str, expires_at: str, limit: int,
                          steal: bool = False,
-                         capabilities: Sequence[str] = ()) -> list[ClaimRow]:
+                         capabilities: Sequence[str] = (),
+                         tenant_id: str | None = None) -> list[ClaimRow]:
         """Lease up to ``limit`` unfinished executions that nobody holds or whose lease
         lapsed before ``now``, oldest first (``steal``: also those of other owners, for a
-        worker that holds an embedded database's lock)."""
+        worker that holds an embedded database's lock), of ``tenant_id`` (None: of every
+        tenant)."""
         raise NotImplementedError
 
     def renew_leases(self, owner: str, *, expires_at: str, at: str,

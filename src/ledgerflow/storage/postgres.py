@@ -203,7 +203,7 @@ class PostgresStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, S
         with conn.cursor() as cur:
             cur.executemany(sql, rows)
 
-    def worker_lock(self) -> WorkerLock:
+    def worker_lock(self, tenant_id: str | None = None) -> WorkerLock:
         """Nothing to lock: on PostgreSQL several workers may share the database."""
         return NoWorkerLock(self.target)
 
@@ -320,11 +320,13 @@ class PostgresStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, S
     # leases -----------------------------------------------------------------------------
     def claim_executions(self, owner: str, *, now: str, expires_at: str, limit: int,
                          steal: bool = False,
-                         capabilities: Sequence[str] = ()) -> list[ClaimRow]:
+                         capabilities: Sequence[str] = (),
+                         tenant_id: str | None = None) -> list[ClaimRow]:
         with self._transaction("claim executions") as conn:
             rows = conn.execute(self._q["claim_executions"], {
                 "owner": owner, "now": now, "expires_at": expires_at, "limit": limit,
-                "steal": steal, "capabilities": list(capabilities)}).fetchall()
+                "steal": steal, "capabilities": list(capabilities),
+                "tenant_id": tenant_id}).fetchall()
         return [build(ClaimRow, r) for r in rows]
 
     # ledger and state versions ----------------------------------------------------------

@@ -149,8 +149,11 @@ class SharedReads(SqlMixin):
         with self._transaction() as conn:
             return int(conn.execute(self._q["prune_wakeups"], (before,)).rowcount)
 
-    def expired_executions(self, now: str, limit: int = 500) -> list[ExecutionRow]:
-        return [build(ExecutionRow, r) for r in self._read("executions_expired", (now, limit))]
+    def expired_executions(self, now: str, limit: int = 500,
+                           tenant_id: str | None = None) -> list[ExecutionRow]:
+        rows = self._read("executions_expired",
+                          {"now": now, "limit": limit, "tenant_id": tenant_id})
+        return [build(ExecutionRow, r) for r in rows]
 
     def finished_before(self, tenant_id: str, before: str, limit: int,
                         after: tuple[str, str] | None = None) -> list[ExecutionRow]:

@@ -183,9 +183,10 @@ class SqliteStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, Sha
     def _executemany(self, conn: sqlite3.Connection, sql: str, rows: Sequence[Any]) -> None:
         conn.executemany(sql, rows)
 
-    def worker_lock(self) -> WorkerLock:
-        """The lock a worker holds while it drives this database (not yet acquired)."""
-        return WorkerLock(self.path.with_name(self.path.name + ".worker.lock"))
+    def worker_lock(self, tenant_id: str | None = None) -> WorkerLock:
+        """The lock a worker holds while it drives this database's executions of
+        ``tenant_id`` (None: every tenant's); not yet acquired."""
+        return WorkerLock(self.path, tenant_id)
 
     # migrations -------------------------------------------------------------------------
     def _applied(self) -> dict[int, str]:
@@ -330,11 +331,13 @@ class SqliteStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, Sha
     # leases -----------------------------------------------------------------------------
     def claim_executions(self, owner: str, *, now: str, expires_at: str, limit: int,
                          steal: bool = False,
-                         capabilities: Sequence[str] = ()) -> list[ClaimRow]:
+                         capabilities: Sequence[str] = (),
+                         tenant_id: str | None = None) -> list[ClaimRow]:
         with self._transaction() as conn:  # the single writer: nobody claims meanwhile
             found = conn.execute(self._q["claimable_executions"], {
                 "owner": owner, "now": now, "steal": steal, "limit": limit,
-                "capabilities": json.dumps(list(capabilities))}).fetchall()
+                "capabilities": json.dumps(list(capabilities)),
+                "tenant_id": tenant_id}).fetchall()
             claims = []
             for row in found:
                 epoch = conn.execute(self._q["take_lease"], {

@@ -82,6 +82,7 @@ class AgentBook:
         self._by_capability: dict[str, list[AgentSpec]] = {}
         self._elsewhere: dict[str, list[str]] = {}  # capability -> other live workers
         self.shared = False  # other workers may join: wait for one offering a capability
+        self.tenant: str | None = None  # the tenant its worker works (None: every tenant)
 
     # start-up ---------------------------------------------------------------------------
     def load_from(self, store: Store, now: datetime) -> None:
@@ -139,11 +140,16 @@ class AgentBook:
         self.look_around(store, now)
 
     def look_around(self, store: Store, now: datetime) -> None:
-        """Which capabilities other live workers offer (heard from within ``ALIVE``)."""
+        """Which capabilities other live workers offer (heard from within ``ALIVE``) that
+        may take this one's executions over: for a worker of one tenant, workers of that
+        tenant or of every tenant."""
         alive = format_timestamp(now - ALIVE)
         found: dict[str, list[str]] = {}
+        takers = None if self.tenant is None else {
+            w.id for w in store.list_workers() if w.tenant_scope in (None, self.tenant)}
         for row in store.list_agents():
-            if row.worker_id != self._worker_id and row.seen_at >= alive:
+            if row.worker_id != self._worker_id and row.seen_at >= alive and \
+                    (takers is None or row.worker_id in takers):
                 found.setdefault(row.capability, []).append(row.worker_id)
         self._elsewhere = {cap: sorted(set(ids)) for cap, ids in found.items()}
 

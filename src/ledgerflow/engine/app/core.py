@@ -170,16 +170,17 @@ class App(Reads, Operating):
             self.store.close()
 
     def launch(self, concurrency: int | None = None,
-               limits: Mapping[str, int] | None = None) -> App:
+               limits: Mapping[str, int] | None = None, *, all_tenants: bool = False) -> App:
         """Start a worker in a background thread of this process and return once it is
-        ready: from then on ``start`` begins an execution at once (``concurrency`` and
-        ``limits`` as ``worker`` takes them). Idempotent (while a worker runs in this app,
-        returns without starting another); ``close`` (or leaving ``with app:``) stops it.
-        Returns the app."""
+        ready: from then on ``start`` begins an execution at once (``concurrency``,
+        ``limits`` and ``all_tenants`` as ``worker`` takes them). Idempotent (while a
+        worker runs in this app, returns without starting another); ``close`` (or leaving
+        ``with app:``) stops it. Returns the app."""
         from ledgerflow.engine.app import running
 
         if self._launched is None and (self._worker is None or not self._worker.ready):
-            launched = running.Launched(self.worker(concurrency=concurrency, limits=limits),
+            launched = running.Launched(self.worker(concurrency=concurrency, limits=limits,
+                                                    all_tenants=all_tenants),
                                         on_end=self._results.nudge)
             self._worker, self._launched = launched.worker, launched
             try:
@@ -245,7 +246,8 @@ class App(Reads, Operating):
             tenant_id=self.tenant, execution_id=execution_id, row=row, definition=definition,
             input=value, now=self.clock.now(), actor=self.actor, ttl=ttl,
         )
-        worker = self._worker if self._worker is not None and self._worker.ready else None
+        worker = self._worker if self._worker is not None and self._worker.ready \
+            and self._worker.serves(self.tenant) else None
         if worker is None:
             ok = self.store.commit([change])[0]
         else:
@@ -319,8 +321,11 @@ class App(Reads, Operating):
                listener: Callable[[ExecutionUpdate], None] | None = None,
                lease_seconds: float | None = None, stop_grace: float | None = None,
                limits: Mapping[str, int] | None = None,
-               metrics: Prometheus | None = None) -> Worker:
-        """A worker over this app's store and agents (``run()`` it, ``stop()`` it).
+               metrics: Prometheus | None = None, all_tenants: bool = False) -> Worker:
+        """A worker over this app's store and agents (``run()`` it, ``stop()`` it) that
+        works this app's tenant's executions, or every tenant's with ``all_tenants`` (a
+        shared pool; on SQLite it needs the database to itself, while workers of different
+        tenants run side by side). The agents serve whichever tenant it works.
         ``listener`` hears an ``ExecutionUpdate`` after each commit that changed an
         execution; ``stop_grace``: seconds running handlers get to finish once stopped
         (default 30); ``limits``: {capability: N}, at most N steps of it run at once
@@ -347,6 +352,7 @@ class App(Reads, Operating):
             telemetry_capacity=self.settings.telemetry_capacity,
             stop_grace=STOP_GRACE if stop_grace is None else stop_grace,
             metrics=metrics,
+            tenant=None if all_tenants else self.tenant,
         )
         hear = _updates_to(self._results, listener)
         return Worker(self.store, self.definitions, self.registry, self.clock,
@@ -354,10 +360,12 @@ class App(Reads, Operating):
 
     def run_until_idle(self, *, concurrency: int | None = None,
                        listener: Callable[[ExecutionUpdate], None] | None = None,
-                       limits: Mapping[str, int] | None = None) -> WorkerReport:
-        """Work in this thread until no execution can progress."""
+                       limits: Mapping[str, int] | None = None,
+                       all_tenants: bool = False) -> WorkerReport:
+        """Work in this thread until no execution of this app's tenant (of any tenant
+        with ``all_tenants``) can progress."""
         worker = self.worker(concurrency=concurrency, until_idle=True, listener=listener,
-                             limits=limits)
+                             limits=limits, all_tenants=all_tenants)
         self._worker = worker
         try:
             return worker.run()

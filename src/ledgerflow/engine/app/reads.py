@@ -111,7 +111,8 @@ class Reads:
         return {s.id: (s.agent, limits[s.agent]) for s in steps if s.agent in limits}
 
     def _offered_by(self, steps: list[StepRow]) -> dict[str, list[str]]:
-        """Live workers offering the capabilities ``steps`` wait for (none asked: none)."""
+        """Live workers offering the capabilities ``steps`` wait for (none asked: none)
+        that may take this tenant's executions (its own workers, or of every tenant)."""
         from ledgerflow.engine.reports import workers as worker_reports
 
         wanted = {s.waiting_for for s in steps if s.waiting_for is not None}
@@ -120,7 +121,7 @@ class Reads:
         found: dict[str, list[str]] = {}
         for worker in worker_reports.workers(self.store, self.clock.now()):
             for capability in wanted.intersection(worker.capabilities):
-                if worker.state == "alive":
+                if worker.state == "alive" and worker.tenant in (None, self.tenant):
                     found.setdefault(capability, []).append(worker.id)
         return found
 

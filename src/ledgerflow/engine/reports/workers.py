@@ -34,6 +34,7 @@ class WorkerInfo:
     # handlers past their timeout that never returned, as of its last heartbeat: execution,
     # step, agent, since (when it timed out); their slots were given back
     stuck: list[dict[str, str]]
+    tenant: str | None = None  # the tenant whose executions it works; None: every tenant's
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,5 +80,6 @@ def workers(store: Store, now: datetime, *, everyone: bool = False) -> list[Work
             stopped_at=row.stopped_at, lease_seconds=row.lease_seconds,
             concurrency=row.concurrency, limits=json.loads(row.limits),
             capabilities=json.loads(row.capabilities), executions=held, running=running,
-            running_since=since, steps=steps.get(row.id, []), stuck=json.loads(row.stuck)))
+            running_since=since, steps=steps.get(row.id, []), stuck=json.loads(row.stuck),
+            tenant=row.tenant_scope))
     return found

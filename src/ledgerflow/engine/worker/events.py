@@ -32,6 +32,7 @@ class WorkerOptions:
     telemetry_capacity: int = 100_000  # records buffered before new ones are dropped
     metrics: Prometheus | None = None  # Prometheus counters to update (``--metrics-port``)
     leases: LeaseOptions = field(default_factory=LeaseOptions)
+    tenant: str | None = None  # the tenant whose executions it works; None: every tenant's
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -106,7 +106,8 @@ class WorkFinder:
         events.extend(Refresh(execution_id=eid) for eid in woken if eid in held)
         now = format_timestamp(self._clock.now())
         events.extend(Expire(execution_id=r.id, expires_at=r.expires_at or now)
-                      for r in self._store.expired_executions(now)
+                      for r in self._store.expired_executions(now,
+                                                              tenant_id=self._leases.tenant)
                       if r.id in held and r.id not in quarantined)
         return events
 

@@ -33,9 +33,10 @@ class LeaseOptions:
 
 class Leases:
     def __init__(self, store: Store, owner: str, clock: Clock, options: LeaseOptions, *,
-                 steal: bool) -> None:
+                 steal: bool, tenant: str | None = None) -> None:
         self._store = store
         self.owner = owner
+        self.tenant = tenant  # it claims this tenant's executions only (None: every tenant's)
         self._clock = clock
         self._options = options
         self.steal = steal  # an embedded database's worker lock is held: others are dead
@@ -49,11 +50,12 @@ class Leases:
         return format_timestamp(self._clock.now() + timedelta(seconds=self._options.seconds))
 
     def claim(self, limit: int | None = None) -> list[ClaimRow]:
-        """Claim executions nobody holds; each is held from now on."""
+        """Claim executions of its tenant nobody holds; each is held from now on."""
         now = self._clock.now()
         claims = self._store.claim_executions(
             self.owner, now=format_timestamp(now), expires_at=self._expires(),
-            limit=limit or self.batch, steal=self.steal, capabilities=self._capabilities)
+            limit=limit or self.batch, steal=self.steal, capabilities=self._capabilities,
+            tenant_id=self.tenant)
         for claim in claims:
             self.held[claim.execution_id] = claim.lease_epoch
             if claim.previous_owner not in (None, self.owner):
@@ -128,7 +130,8 @@ class Leases:
             pid=int(pid) if pid.isdigit() else 0, status="running",
             capabilities=json.dumps(capabilities), concurrency=concurrency,
             limits=json.dumps(dict(limits), sort_keys=True),
-            lease_seconds=self._options.seconds, started_at=at, heartbeat_at=at))
+            lease_seconds=self._options.seconds, started_at=at, heartbeat_at=at,
+            tenant_scope=self.tenant))
         self._renewed = self._clock.monotonic()
 
     def set_status(self, status: str) -> None:

@@ -84,14 +84,16 @@ class Worker(Lifecycle, Setbacks):
         self._last_poll = 0.0
         self._loader = ViewLoader(store, definitions)
         self._ready = threading.Event()  # start-up recovery done: adoptions are safe
-        self._lock = store.worker_lock()
-        self._leases = Leases(store, actor.id, clock, options.leases, steal=self._lock.exclusive)
+        self._lock = store.worker_lock(options.tenant)
+        self._leases = Leases(store, actor.id, clock, options.leases, steal=self._lock.exclusive,
+                              tenant=options.tenant)
         self._finder = WorkFinder(store, clock, self._leases, self._queue.put)
         self._beats = Heartbeats()
         self._runner = AttemptRunner(registry, self._queue.put, clock)
         self._telemetry = WorkerTelemetry(store, clock, options.telemetry_capacity,
                                           options.metrics)
         self._book = AgentBook(registry, actor.id, on_transition=self._telemetry.breaker)
+        self._book.tenant = options.tenant
         self._locked = LockedBook(self._book, clock)
         self._slots = Dispatcher(registry, self._runner, options.concurrency, options.limits)
         self._choose = self._slots.gate(self._locked.choose)
@@ -113,6 +115,15 @@ class Worker(Lifecycle, Setbacks):
         built = tr.build()
         change = replace(built.change, lease=(self._leases.owner, 1))
         return insert, replace(built, change=change)
+
+    @property
+    def tenant(self) -> str | None:
+        """The tenant whose executions it works (None: every tenant's)."""
+        return self._options.tenant
+
+    def serves(self, tenant: str) -> bool:
+        """Whether it works ``tenant``'s executions."""
+        return self._options.tenant in (None, tenant)
 
     @property
     def ready(self) -> bool:

@@ -40,8 +40,22 @@ def reset_breaker(who: Who, name: str, capability: Annotated[str | None, Query(
 
 @router.get("/workers", operation_id="list_workers", response_model=s.Workers)
 def list_workers(who: Who) -> s.Workers:
-    """Workers alive or stopping: slots, leases, running steps."""
-    return s.Workers(items=[w.to_dict() for w in who.app.workers()])
+    """The workers that work this tenant's executions (its own and shared ones), alive or
+    stopping: slots, leases, running steps. A shared worker shows this tenant's steps
+    only."""
+    tenant = who.app.tenant
+    items = []
+    for worker in who.app.workers():
+        if worker.tenant not in (None, tenant):
+            continue
+        shown = worker.to_dict()
+        if worker.tenant is None:  # other tenants' steps are none of this tenant's business
+            mine = {e for e in {st["execution"] for st in [*worker.steps, *worker.stuck]}
+                    if e is not None and who.app.head_seq(e) is not None}
+            shown["steps"] = [st for st in worker.steps if st["execution"] in mine]
+            shown["stuck"] = [st for st in worker.stuck if st["execution"] in mine]
+        items.append(shown)
+    return s.Workers(items=items)
 
 
 @router.post("/verify", operation_id="verify", response_model=s.Verified)

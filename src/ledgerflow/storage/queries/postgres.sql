@@ -133,11 +133,13 @@ FROM executions e WHERE e.id = %s FOR UPDATE OF e;
 
 -- name: claim_executions
 -- Unfinished executions nobody holds (or whose lease lapsed), oldest first; concurrent
--- claimers skip each other's rows. Each claim bumps the lease epoch.
+-- claimers skip each other's rows. Each claim bumps the lease epoch. ``tenant_id``: one
+-- tenant's executions only (NULL: every tenant's).
 WITH claimable AS (
     SELECT id, lease_owner FROM executions
     WHERE status <> 'completed' AND status <> 'failed' AND status <> 'cancelled'
       AND status <> 'expired'
+      AND (%(tenant_id)s::text IS NULL OR tenant_id = %(tenant_id)s::text)
       AND ((lease_owner IS NULL AND (lease_needs IS NULL
                                       OR lease_needs = ANY (%(capabilities)s::text[])))
            OR lease_expires_at < %(now)s

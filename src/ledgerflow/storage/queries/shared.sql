@@ -113,11 +113,13 @@ SELECT COALESCE(MAX(id), 0) AS id FROM wakeups;
 DELETE FROM wakeups WHERE created_at < ?;
 
 -- name: executions_expired
+-- Of one tenant, or of every tenant when :tenant_id is NULL (a worker's scope).
 SELECT * FROM executions
-WHERE expires_at IS NOT NULL AND expires_at <= ?
+WHERE expires_at IS NOT NULL AND expires_at <= :now
   AND status <> 'completed' AND status <> 'failed' AND status <> 'cancelled'
   AND status <> 'expired'
-ORDER BY expires_at, id LIMIT ?;
+  AND (CAST(:tenant_id AS TEXT) IS NULL OR tenant_id = :tenant_id)
+ORDER BY expires_at, id LIMIT :limit;
 
 -- name: forks_of_execution
 SELECT id FROM executions WHERE forked_from = ? ORDER BY created_at, id;
@@ -283,13 +285,14 @@ RETURNING id, lease_epoch;
 
 -- name: upsert_worker
 INSERT INTO workers (id, host, pid, status, capabilities, concurrency, lease_seconds,
-    started_at, heartbeat_at, stopped_at, limits, stuck)
+    started_at, heartbeat_at, stopped_at, limits, stuck, tenant_scope)
 VALUES (:id, :host, :pid, :status, :capabilities, :concurrency, :lease_seconds,
-    :started_at, :heartbeat_at, :stopped_at, :limits, :stuck)
+    :started_at, :heartbeat_at, :stopped_at, :limits, :stuck, :tenant_scope)
 ON CONFLICT (id) DO UPDATE SET status = excluded.status, capabilities = excluded.capabilities,
     concurrency = excluded.concurrency, lease_seconds = excluded.lease_seconds,
     started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
-    stopped_at = excluded.stopped_at, limits = excluded.limits, stuck = excluded.stuck;
+    stopped_at = excluded.stopped_at, limits = excluded.limits, stuck = excluded.stuck,
+    tenant_scope = excluded.tenant_scope;
 
 -- name: worker_heartbeat
 -- Heard from, with the handlers it reports stuck past their timeout (a JSON list).

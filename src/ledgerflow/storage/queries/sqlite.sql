@@ -103,10 +103,12 @@ FROM executions e WHERE e.id = ?;
 
 -- name: claimable_executions
 -- Unfinished executions nobody holds (or whose lease lapsed), oldest first. ``steal``:
--- the caller holds the database's worker lock, so every other lease is a dead process's.
+-- the caller holds the worker lock of its scope, so every other lease in it is a dead
+-- process's. ``tenant_id``: one tenant's executions only (NULL: every tenant's).
 SELECT id, lease_owner, status FROM executions
 WHERE status <> 'completed' AND status <> 'failed' AND status <> 'cancelled'
   AND status <> 'expired'
+  AND (:tenant_id IS NULL OR tenant_id = :tenant_id)
   AND ((lease_owner IS NULL AND (lease_needs IS NULL
                                  OR lease_needs IN (SELECT value FROM json_each(:capabilities))))
        OR lease_expires_at < :now OR (:steal AND lease_owner <> :owner))
