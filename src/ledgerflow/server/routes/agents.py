@@ -50,8 +50,9 @@ def list_workers(who: Who) -> s.Workers:
             continue
         shown = worker.to_dict()
         if worker.tenant is None:  # other tenants' steps are none of this tenant's business
-            mine = {e for e in {st["execution"] for st in [*worker.steps, *worker.stuck]}
-                    if e is not None and who.app.head_seq(e) is not None}
+            named = {st["execution"] for st in worker.steps} | {
+                st["execution"] for st in worker.stuck}
+            mine = {e for e in named if e is not None and who.app.head_seq(e) is not None}
             shown["steps"] = [st for st in worker.steps if st["execution"] in mine]
             shown["stuck"] = [st for st in worker.stuck if st["execution"] in mine]
         items.append(shown)
