@@ -127,6 +127,14 @@ class Store(Protocol):
         """Release connections. The store is unusable afterwards."""
         ...
 
+    def scoped(self, tenant_id: str) -> Store:
+        """This store limited to ``tenant_id`` by the database itself where it can
+        (PostgreSQL row-level security: each connection it uses says the tenant, and a row
+        of another tenant is neither seen nor written); this same store where it cannot
+        (SQLite). The backstop of the tenant filter every query has; it shares the
+        connections of this store, whose owner closes them."""
+        ...
+
     def worker_lock(self) -> WorkerLock:
         """The lock a worker holds while it drives an embedded database."""
         ...

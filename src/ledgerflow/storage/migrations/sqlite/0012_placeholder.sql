@@ -1,0 +1,3 @@
+-- ledgerflow schema v12 (sqlite): a placeholder holding this number for a migration made on
+-- another branch at the same time; at the merge that migration replaces this file.
+SELECT 1;
