@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -89,6 +90,23 @@ def pg_server() -> Iterator[PgServer]:
     finally:
         server.drop(server.template)
         server.admin.close()
+
+
+@pytest.fixture
+def owner_url(pg_server: PgServer) -> Iterator[str]:
+    """A new database owned by an ordinary role (no superuser, no BYPASSRLS), and a URL
+    that connects as that role: what a deployment that wants the backstop runs."""
+    role = f"lf_owner_{secrets.token_hex(4)}"
+    pg_server.execute(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS')
+    name = pg_server.create(template=False)
+    pg_server.execute(f'ALTER DATABASE "{name}" OWNER TO "{role}"')
+    parts = urlsplit(pg_server.url(name))
+    url = urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port or 5432}"))
+    try:
+        yield url
+    finally:
+        pg_server.drop(name)
+        pg_server.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
 @pytest.fixture

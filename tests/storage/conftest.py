@@ -8,8 +8,9 @@ builders serve every backend.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -132,6 +133,30 @@ def completion(view: ExecutionView, step_id: str, output: Any, now: datetime = T
     epoch = view.steps[step_id].epoch
     assert flow.complete_step(tr, step_id, epoch, output, text(output), choose)
     return tr.build()
+
+
+Execute = Callable[[str, list[dict[str, Any]]], None]  # (named SQL, rows) on a database
+
+
+def write_as_before(execute: Execute, changes: Sequence[Change]) -> None:
+    """Write what ``changes`` leave behind with plain INSERTs of their rows' fields: what an
+    earlier version of the schema held, for a test that migrates it (today's store writes
+    columns an earlier schema does not have). The changes are one execution's, in order."""
+    latest: dict[str, dict[str, Any]] = {}
+    steps: dict[tuple[str, str], dict[str, Any]] = {}
+    tables: dict[str, list[dict[str, Any]]] = {"ledger_entries": [], "routing_decisions": []}
+    for change in changes:
+        latest[change.execution.id] = dataclasses.asdict(change.execution)
+        for step in (*change.new_steps, *change.steps):
+            steps[(step.execution_id, step.step_id)] = dataclasses.asdict(step)
+        tables["ledger_entries"] += [dataclasses.asdict(e) for e in change.ledger]
+        tables["routing_decisions"] += [dataclasses.asdict(d) for d in change.decisions]
+    for table, rows in (("executions", list(latest.values())),
+                        ("step_runs", list(steps.values())), *tables.items()):
+        if rows:
+            columns = list(rows[0])
+            execute(f"INSERT INTO {table} ({', '.join(columns)}) "
+                    f"VALUES ({', '.join(':' + c for c in columns)})", rows)
 
 
 @pytest.fixture

@@ -126,6 +126,7 @@ CREATE TABLE ledger_entries (
     entry_hash text COLLATE "C" NOT NULL,
     body text COLLATE "C" NOT NULL,
     payload text COLLATE "C",
+    tenant_id text COLLATE "C" NOT NULL,
     CONSTRAINT ledger_entries_pkey PRIMARY KEY (execution_id, seq)
 );
 CREATE TABLE removed_outcomes (
@@ -154,6 +155,7 @@ CREATE TABLE routing_decisions (
     finished_at text COLLATE "C",
     duration_us bigint,
     duration_bucket bigint,
+    tenant_id text COLLATE "C" NOT NULL,
     CONSTRAINT routing_decisions_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES executions(id),
     CONSTRAINT routing_decisions_outcome_check CHECK (((outcome IS NULL) OR (outcome = ANY (ARRAY['success'::text, 'failure'::text])))),
     CONSTRAINT routing_decisions_pkey PRIMARY KEY (execution_id, step_id, epoch)
@@ -174,6 +176,7 @@ CREATE TABLE signals (
     consumed_by text COLLATE "C",
     consumed_at text COLLATE "C",
     handled bigint NOT NULL DEFAULT 0,
+    tenant_id text COLLATE "C" NOT NULL,
     CONSTRAINT signals_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES executions(id),
     CONSTRAINT signals_pkey PRIMARY KEY (execution_id, seq)
 );
@@ -185,6 +188,7 @@ CREATE TABLE state_versions (
     sha256 text COLLATE "C" NOT NULL,
     created_at text COLLATE "C" NOT NULL,
     kind text COLLATE "C" NOT NULL DEFAULT 'full'::text,
+    tenant_id text COLLATE "C" NOT NULL,
     CONSTRAINT state_versions_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES executions(id),
     CONSTRAINT state_versions_kind_check CHECK (((kind = 'full'::text) OR (kind = 'patch'::text))),
     CONSTRAINT state_versions_pkey PRIMARY KEY (execution_id, version)
@@ -205,6 +209,7 @@ CREATE TABLE step_runs (
     heartbeat_at text COLLATE "C",
     heartbeat text COLLATE "C",
     waiting_for text COLLATE "C",
+    tenant_id text COLLATE "C" NOT NULL,
     CONSTRAINT step_runs_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES executions(id),
     CONSTRAINT step_runs_pkey PRIMARY KEY (execution_id, step_id),
     CONSTRAINT step_runs_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'completed'::text, 'failed'::text, 'skipped'::text, 'cancelled'::text, 'interrupted'::text])))
@@ -217,6 +222,7 @@ CREATE TABLE telemetry (
     message text COLLATE "C" NOT NULL,
     fields text COLLATE "C" NOT NULL,
     occurred_at text COLLATE "C" NOT NULL,
+    tenant_id text COLLATE "C",
     CONSTRAINT telemetry_kind_check CHECK ((kind = ANY (ARRAY['interaction'::text, 'telemetry'::text, 'error'::text, 'decision'::text, 'transition'::text]))),
     CONSTRAINT telemetry_pkey PRIMARY KEY (id)
 );
@@ -244,6 +250,7 @@ CREATE TABLE wakeups (
     execution_id text COLLATE "C" NOT NULL,
     reason text COLLATE "C" NOT NULL,
     created_at text COLLATE "C" NOT NULL,
+    tenant_id text COLLATE "C" NOT NULL,
     CONSTRAINT wakeups_pkey PRIMARY KEY (id)
 );
 CREATE TABLE workers (
@@ -345,4 +352,12 @@ BEGIN
     RAISE EXCEPTION '%: % refused', TG_ARGV[0], TG_OP
         USING ERRCODE = 'integrity_constraint_violation';
 END;
+$function$;
+CREATE OR REPLACE FUNCTION ledgerflow_tenant_allows(tenant_id text)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT NULLIF(current_setting('app.tenant_id', true), '') IS NULL
+        OR tenant_id = current_setting('app.tenant_id', true)
 $function$;

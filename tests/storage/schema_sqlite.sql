@@ -133,7 +133,7 @@ CREATE TABLE ledger_entries (
     prev_hash     TEXT NOT NULL,
     entry_hash    TEXT NOT NULL,
     body          TEXT NOT NULL,                -- the exact canonical bytes that were hashed
-    payload       TEXT,                         -- canonical payload; may be erased, never edited
+    payload       TEXT, tenant_id TEXT NOT NULL DEFAULT '',                         -- canonical payload; may be erased, never edited
     PRIMARY KEY (execution_id, seq)
 );
 CREATE TABLE removed_outcomes (
@@ -156,7 +156,7 @@ CREATE TABLE routing_decisions (
     candidates    TEXT NOT NULL,                -- JSON: every candidate with its score
     reason        TEXT NOT NULL,
     decided_at    TEXT NOT NULL, outcome TEXT
-    CHECK (outcome IS NULL OR outcome IN ('success', 'failure')), duration_ms REAL, finished_at TEXT, duration_us INTEGER, duration_bucket INTEGER,
+    CHECK (outcome IS NULL OR outcome IN ('success', 'failure')), duration_ms REAL, finished_at TEXT, duration_us INTEGER, duration_bucket INTEGER, tenant_id TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (execution_id, step_id, epoch)
 );
 CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));
@@ -168,7 +168,7 @@ CREATE TABLE signals (
     received_at   TEXT NOT NULL,
     consumed_by   TEXT,                         -- the wait step that took it
     consumed_at   TEXT,
-    handled       INTEGER NOT NULL DEFAULT 0,   -- its handler runs were created
+    handled       INTEGER NOT NULL DEFAULT 0, tenant_id TEXT NOT NULL DEFAULT '',   -- its handler runs were created
     PRIMARY KEY (execution_id, seq)
 );
 CREATE TABLE state_versions (
@@ -178,7 +178,7 @@ CREATE TABLE state_versions (
     state         TEXT NOT NULL,
     sha256        TEXT NOT NULL,
     created_at    TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'full'
-    CHECK (kind = 'full' OR kind = 'patch'),
+    CHECK (kind = 'full' OR kind = 'patch'), tenant_id TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (execution_id, version)
 );
 CREATE TABLE step_runs (
@@ -193,7 +193,7 @@ CREATE TABLE step_runs (
     error         TEXT,
     ready_at      TEXT,                         -- a pending retry is due at this time
     started_at    TEXT,
-    finished_at   TEXT, heartbeat_at TEXT, heartbeat TEXT, waiting_for TEXT,
+    finished_at   TEXT, heartbeat_at TEXT, heartbeat TEXT, waiting_for TEXT, tenant_id TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (execution_id, step_id)
 );
 CREATE TABLE telemetry (
@@ -205,7 +205,7 @@ CREATE TABLE telemetry (
     message       TEXT NOT NULL,
     fields        TEXT NOT NULL,            -- JSON
     occurred_at   TEXT NOT NULL
-);
+, tenant_id TEXT);
 CREATE TABLE tenants (
     id          TEXT PRIMARY KEY,
     created_at  TEXT NOT NULL
@@ -228,7 +228,7 @@ CREATE TABLE wakeups (
     execution_id  TEXT NOT NULL,
     reason        TEXT NOT NULL,
     created_at    TEXT NOT NULL
-);
+, tenant_id TEXT NOT NULL DEFAULT '');
 CREATE TABLE workers (
     id            TEXT PRIMARY KEY,           -- host:pid
     host          TEXT NOT NULL,

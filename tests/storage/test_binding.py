@@ -43,13 +43,13 @@ def test_the_guard_gets_the_row_then_the_extra_values_where_the_sql_names_them(
 def test_a_ledger_row_is_written_and_read_back_by_position() -> None:
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE TABLE ledger_entries (execution_id, seq, event_type, step_id, "
-                 "occurred_at, prev_hash, entry_hash, body, payload)")
-    bound = binding.statement("sqlite", "insert_ledger_entry", LedgerRow)
+                 "occurred_at, prev_hash, entry_hash, body, payload, tenant_id)")
+    bound = binding.statement("sqlite", "insert_ledger_entry", LedgerRow, ("tenant_id",))
     row = LedgerRow(execution_id="e", seq=3, event_type="step.completed", step_id="s",
                     occurred_at="t", prev_hash="p", entry_hash="h", body="{}", payload=None)
-    conn.execute(bound.sql, bound.values(row))
+    conn.execute(bound.sql, bound.values(row, "acme"))  # the tenant: an extra value
     assert conn.execute("SELECT * FROM ledger_entries").fetchall() == [
-        ("e", 3, "step.completed", "s", "t", "p", "h", "{}", None)]
+        ("e", 3, "step.completed", "s", "t", "p", "h", "{}", None, "acme")]
 
 
 def test_a_placeholder_that_is_no_field_is_refused() -> None:

@@ -163,8 +163,9 @@ def test_a_plain_insert_of_a_new_seq_still_works(db: Path) -> None:
     with connect(db) as conn:
         conn.execute(
             "INSERT INTO ledger_entries (execution_id, seq, event_type, step_id, occurred_at, "
-            "prev_hash, entry_hash, body, payload) VALUES (:execution_id, :seq, :event_type, "
-            ":step_id, :occurred_at, :prev_hash, :entry_hash, :body, :payload)", appended)
+            "prev_hash, entry_hash, body, payload, tenant_id) VALUES (:execution_id, :seq, "
+            ":event_type, :step_id, :occurred_at, :prev_hash, :entry_hash, :body, :payload, "
+            ":tenant_id)", appended)
     assert entries(db) == [*before, appended]
 
 
@@ -173,7 +174,8 @@ def test_the_same_seq_in_another_execution_is_a_new_entry(db: Path) -> None:
     copy = {**before[0], "execution_id": "e2"}
     with connect(db) as conn:
         conn.execute("INSERT INTO ledger_entries SELECT :execution_id, :seq, :event_type, "
-                     ":step_id, :occurred_at, :prev_hash, :entry_hash, :body, :payload", copy)
+                     ":step_id, :occurred_at, :prev_hash, :entry_hash, :body, :payload, "
+                     ":tenant_id", copy)
     assert len(entries(db)) == len(before) + 1
 
 
@@ -303,8 +305,9 @@ PG_REFUSED = {
                "UPDATE refused"),
     "upsert-excluded": (
         "INSERT INTO ledger_entries (execution_id, seq, event_type, step_id, occurred_at, "
-        "prev_hash, entry_hash, body, payload) SELECT execution_id, seq, event_type, step_id, "
-        "occurred_at, prev_hash, entry_hash, body, '{\"forged\":true}' FROM ledger_entries "
+        "prev_hash, entry_hash, body, payload, tenant_id) SELECT execution_id, seq, event_type, "
+        "step_id, occurred_at, prev_hash, entry_hash, body, '{\"forged\":true}', tenant_id "
+        "FROM ledger_entries "
         "WHERE seq = 2 ON CONFLICT ON CONSTRAINT ledger_entries_pkey "
         "DO UPDATE SET payload = excluded.payload", "UPDATE refused"),
     "merge-update": (
@@ -335,9 +338,10 @@ def test_postgres_on_conflict_do_nothing_leaves_the_entry_as_it_was(pg_db: str) 
     with pg_connect(pg_db) as conn:
         cur = conn.execute(
             "INSERT INTO ledger_entries (execution_id, seq, event_type, step_id, occurred_at, "
-            "prev_hash, entry_hash, body, payload) SELECT execution_id, seq, event_type, "
-            "step_id, occurred_at, prev_hash, entry_hash, body, '{\"forged\":true}' "
-            "FROM ledger_entries WHERE seq = 2 ON CONFLICT DO NOTHING")
+            "prev_hash, entry_hash, body, payload, tenant_id) SELECT execution_id, seq, "
+            "event_type, step_id, occurred_at, prev_hash, entry_hash, body, "
+            "'{\"forged\":true}', tenant_id FROM ledger_entries WHERE seq = 2 "
+            "ON CONFLICT DO NOTHING")
         assert cur.rowcount == 0
     assert pg_entries(pg_db) == before
 
@@ -394,9 +398,9 @@ def test_postgres_a_plain_insert_of_a_new_seq_still_works(pg_store: Store) -> No
     with pg_connect(pg_db) as conn:
         conn.execute(
             "INSERT INTO ledger_entries (execution_id, seq, event_type, step_id, occurred_at, "
-            "prev_hash, entry_hash, body, payload) VALUES (%(execution_id)s, %(seq)s, "
-            "%(event_type)s, %(step_id)s, %(occurred_at)s, %(prev_hash)s, %(entry_hash)s, "
-            "%(body)s, %(payload)s)", appended)
+            "prev_hash, entry_hash, body, payload, tenant_id) VALUES (%(execution_id)s, "
+            "%(seq)s, %(event_type)s, %(step_id)s, %(occurred_at)s, %(prev_hash)s, "
+            "%(entry_hash)s, %(body)s, %(payload)s, %(tenant_id)s)", appended)
     assert pg_entries(pg_db) == [*before, appended]
 
 

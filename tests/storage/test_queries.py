@@ -55,8 +55,9 @@ def test_an_unknown_dialect_is_refused() -> None:
 
 @pytest.mark.parametrize(("name", "sqlite", "postgres"), [
     ("insert_wakeup",
-     "INSERT INTO wakeups (execution_id, reason, created_at) VALUES (?, ?, ?);",
-     "INSERT INTO wakeups (execution_id, reason, created_at) VALUES (%s, %s, %s);"),
+     "INSERT INTO wakeups (execution_id, reason, created_at, tenant_id) VALUES (?, ?, ?, ?);",
+     "INSERT INTO wakeups (execution_id, reason, created_at, tenant_id) "
+     "VALUES (%s, %s, %s, %s);"),
     ("telemetry_of_execution",
      "SELECT * FROM telemetry WHERE execution_id = ? AND id > ? ORDER BY id LIMIT ?;",
      "SELECT * FROM telemetry WHERE execution_id = %s AND id > %s ORDER BY id LIMIT %s;"),

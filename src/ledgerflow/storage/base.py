@@ -128,6 +128,14 @@ class Store(Protocol):
         """Release connections. The store is unusable afterwards."""
         ...
 
+    def scoped(self, tenant_id: str) -> Store:
+        """This store limited to ``tenant_id`` by the database itself where it can
+        (PostgreSQL row-level security: each connection it uses says the tenant, and a row
+        of another tenant is neither seen nor written); this same store where it cannot
+        (SQLite). The backstop of the tenant filter every query has; it shares the
+        connections of this store, whose owner closes them."""
+        ...
+
     def worker_lock(self, tenant_id: str | None = None) -> WorkerLock:
         """The lock a worker holds while it drives an embedded database's executions of
         ``tenant_id`` (None: of every tenant). Locks of different tenants may be held

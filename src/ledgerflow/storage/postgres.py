@@ -10,7 +10,9 @@ row with COMMIT (pipelined).
 
 from __future__ import annotations
 
+import copy
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -59,6 +61,12 @@ def _configure(conn: Conn) -> None:
     conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
 
 
+# row-level security (migration 0013): the tenant each pooled connection is set to, so that
+# a connection changes its setting only when a store of another tenant (or none) takes it
+SCOPE = "SELECT set_config('app.tenant_id', %s, false)"
+_SCOPES: weakref.WeakKeyDictionary[Conn, str] = weakref.WeakKeyDictionary()
+
+
 class _GuardFailed(Exception):
     """A change of an all-or-nothing batch failed its guard: roll the batch back."""
 
@@ -91,6 +99,7 @@ class PostgresStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, S
     """``Store`` on a PostgreSQL database. See ``storage.base`` for the contract."""
 
     dialect = "postgres"
+    _tenant = ""  # the tenant row-level security limits this store to ("": none)
 
     def __init__(self, url: str, *, migrate: bool = False) -> None:
         self.url = url
@@ -126,10 +135,19 @@ class PostgresStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, S
     def close(self) -> None:
         self._pool.close()
 
+    def scoped(self, tenant_id: str) -> PostgresStore:
+        view = copy.copy(self)
+        view._tenant = tenant_id
+        return view
+
     @contextmanager
     def _connection(self, doing: str) -> Iterator[Conn]:
         try:
             with self._pool.connection() as conn:
+                if _SCOPES.get(conn, "") != self._tenant:
+                    # session-wide, set outside any transaction: it holds until changed
+                    conn.execute(SCOPE, (self._tenant,))
+                    _SCOPES[conn] = self._tenant
                 yield conn
         except psycopg.Error as exc:
             raise self._translate(exc, doing) from exc

@@ -30,22 +30,34 @@ HIGHEST = "\U0010ffff"  # the highest code point: after a prefix, above every id
 class SharedReads(SqlMixin):
     def _write_rows(self, conn: Any, applied: Sequence[Change]) -> None:
         """Every row of the changes whose guards passed, one batch per statement, each row
-        bound by position."""
-        batches: list[tuple[str, type, list[Any]]] = [
-            ("insert_step", StepRow, [s for c in applied for s in c.new_steps]),
-            ("update_step", StepRow, [s for c in applied for s in c.steps]),
+        bound by position; a new row is written with its execution's tenant."""
+        inserts: list[tuple[str, type, list[tuple[Any, str]]]] = [
+            ("insert_step", StepRow,
+             [(s, c.execution.tenant_id) for c in applied for s in c.new_steps]),
             ("insert_state_version", StateVersionRow,
-             [c.state_version for c in applied if c.state_version is not None]),
-            ("insert_decision", DecisionRow, [d for c in applied for d in c.decisions]),
-            ("insert_ledger_entry", LedgerRow, [e for c in applied for e in c.ledger]),
-            ("insert_signal", SignalRow, [g for c in applied for g in c.signals]),
+             [(c.state_version, c.execution.tenant_id) for c in applied
+              if c.state_version is not None]),
+            ("insert_decision", DecisionRow,
+             [(d, c.execution.tenant_id) for c in applied for d in c.decisions]),
+            ("insert_ledger_entry", LedgerRow,
+             [(e, c.execution.tenant_id) for c in applied for e in c.ledger]),
+            ("insert_signal", SignalRow,
+             [(g, c.execution.tenant_id) for c in applied for g in c.signals]),
+        ]
+        updates: list[tuple[str, type, list[Any]]] = [
+            ("update_step", StepRow, [s for c in applied for s in c.steps]),
             ("update_signal", SignalRow, [g for c in applied for g in c.signal_updates]),
         ]
-        for name, row, objs in batches:
+        for name, row, owned in inserts:
+            if owned:
+                bound = binding.statement(self.dialect, name, row, ("tenant_id",))
+                self._executemany(conn, bound.sql, [bound.values(o, t) for o, t in owned])
+        for name, row, objs in updates:
             if objs:
                 bound = binding.statement(self.dialect, name, row)
                 self._executemany(conn, bound.sql, [bound.values(o) for o in objs])
-        wakes = [(c.execution.id, c.wake, c.execution.updated_at) for c in applied if c.wake]
+        wakes = [(c.execution.id, c.wake, c.execution.updated_at, c.execution.tenant_id)
+                 for c in applied if c.wake]
         if wakes:
             self._executemany(conn, self._q["insert_wakeup"], wakes)
 

@@ -121,6 +121,9 @@ class SqliteStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, Sha
                 self._readers.append(conn)
         return conn
 
+    def scoped(self, tenant_id: str) -> SqliteStore:
+        return self  # no row-level security in SQLite: the queries' tenant filter alone
+
     def close(self) -> None:
         with self._write_lock:
             for conn in self._readers:

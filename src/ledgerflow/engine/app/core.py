@@ -146,15 +146,17 @@ class App(Reads, Operating):
         return Access(self.store, self.clock, f"{self.actor.kind}:{self.actor.id}")
 
     def for_tenant(self, tenant: str, *, actor: Actor | None = None) -> App:
-        """This app as seen by ``tenant``: the same store, definition cache, agents and
-        clock, and its actor unless ``actor`` (who its commands are recorded as) is given;
-        every read and write is scoped to ``tenant``. Closing the view leaves the store
-        open (its owner closes it)."""
+        """This app as seen by ``tenant``: the same database, definition cache, agents
+        and clock, and its actor unless ``actor`` (who its commands are recorded as) is
+        given; every read and write is scoped to ``tenant``, by its queries and, on
+        PostgreSQL, by row-level security too (``Store.scoped``). Closing the view leaves
+        the store open (its owner closes it)."""
         _ = self.registry, self._results  # made now, so the view shares them
         view = copy.copy(self)
         view._owns_store = False
         view._worker = None
         view._launched = None
+        view.store = self.store.scoped(tenant)
         if actor is not None:
             view.actor = actor
         view._bind(tenant)

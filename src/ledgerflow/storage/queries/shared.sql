@@ -20,9 +20,9 @@ WHERE tenant_id = ? AND name = ? ORDER BY version DESC LIMIT 1;
 
 -- name: insert_step
 INSERT INTO step_runs (execution_id, step_id, status, attempt, epoch, agent, output, error,
-    ready_at, started_at, finished_at, waiting_for)
+    ready_at, started_at, finished_at, waiting_for, tenant_id)
 VALUES (:execution_id, :step_id, :status, :attempt, :epoch, :agent, :output, :error,
-    :ready_at, :started_at, :finished_at, :waiting_for);
+    :ready_at, :started_at, :finished_at, :waiting_for, :tenant_id);
 
 -- name: update_step
 UPDATE step_runs SET status = :status, attempt = :attempt, epoch = :epoch, agent = :agent,
@@ -31,20 +31,21 @@ UPDATE step_runs SET status = :status, attempt = :attempt, epoch = :epoch, agent
 WHERE execution_id = :execution_id AND step_id = :step_id;
 
 -- name: insert_state_version
-INSERT INTO state_versions (execution_id, version, seq, state, sha256, created_at, kind)
-VALUES (:execution_id, :version, :seq, :state, :sha256, :created_at, :kind);
+INSERT INTO state_versions (execution_id, version, seq, state, sha256, created_at, kind,
+    tenant_id)
+VALUES (:execution_id, :version, :seq, :state, :sha256, :created_at, :kind, :tenant_id);
 
 -- name: insert_decision
 INSERT INTO routing_decisions (execution_id, step_id, epoch, attempt, capability, agent,
-    candidates, reason, decided_at)
+    candidates, reason, decided_at, tenant_id)
 VALUES (:execution_id, :step_id, :epoch, :attempt, :capability, :agent, :candidates,
-    :reason, :decided_at);
+    :reason, :decided_at, :tenant_id);
 
 -- name: insert_ledger_entry
 INSERT INTO ledger_entries (execution_id, seq, event_type, step_id, occurred_at, prev_hash,
-    entry_hash, body, payload)
+    entry_hash, body, payload, tenant_id)
 VALUES (:execution_id, :seq, :event_type, :step_id, :occurred_at, :prev_hash, :entry_hash,
-    :body, :payload);
+    :body, :payload, :tenant_id);
 
 -- name: execution_by_id
 SELECT * FROM executions WHERE tenant_id = ? AND id = ?;
@@ -89,9 +90,9 @@ ORDER BY finished_at DESC LIMIT ?;
 
 -- name: insert_signal
 INSERT INTO signals (execution_id, seq, name, data, received_at, consumed_by, consumed_at,
-    handled)
+    handled, tenant_id)
 VALUES (:execution_id, :seq, :name, :data, :received_at, :consumed_by, :consumed_at,
-    :handled);
+    :handled, :tenant_id);
 
 -- name: update_signal
 UPDATE signals SET consumed_by = :consumed_by, consumed_at = :consumed_at, handled = :handled
@@ -101,7 +102,7 @@ WHERE execution_id = :execution_id AND seq = :seq;
 SELECT * FROM signals WHERE execution_id = ? ORDER BY seq;
 
 -- name: insert_wakeup
-INSERT INTO wakeups (execution_id, reason, created_at) VALUES (?, ?, ?);
+INSERT INTO wakeups (execution_id, reason, created_at, tenant_id) VALUES (?, ?, ?, ?);
 
 -- name: wakeups_after
 SELECT id, execution_id FROM wakeups WHERE id > ? ORDER BY id LIMIT ?;
@@ -261,8 +262,10 @@ WHERE execution_id = :execution_id AND step_id = :step_id AND epoch = :epoch
   AND status = 'running';
 
 -- name: insert_telemetry
-INSERT INTO telemetry (kind, execution_id, step_id, message, fields, occurred_at)
-VALUES (:kind, :execution_id, :step_id, :message, :fields, :occurred_at);
+-- Its tenant is its execution's (none without one): the flusher need not know it.
+INSERT INTO telemetry (kind, execution_id, step_id, message, fields, occurred_at, tenant_id)
+VALUES (:kind, :execution_id, :step_id, :message, :fields, :occurred_at,
+    (SELECT e.tenant_id FROM executions e WHERE e.id = :execution_id));
 
 -- name: telemetry_of_execution
 SELECT * FROM telemetry WHERE execution_id = ? AND id > ? ORDER BY id LIMIT ?;
