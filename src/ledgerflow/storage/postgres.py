@@ -34,10 +34,18 @@ from ledgerflow.storage import (
 )
 from ledgerflow.storage.access_tables import AccessTables
 from ledgerflow.storage.agent_tables import AgentTables
-from ledgerflow.storage.base import AgentWrites, Change
+from ledgerflow.storage.base import AgentWrites, Change, Closer
 from ledgerflow.storage.lease_tables import LeaseTables
 from ledgerflow.storage.locks import WorkerLock
-from ledgerflow.storage.notices import WAKE, WORK
+from ledgerflow.storage.notices import (
+    LEDGER_CHANNEL,
+    WAKE,
+    WORK,
+    LedgerNotice,
+    ledger_notices,
+    ledger_payloads,
+    parse_ledger_payload,
+)
 from ledgerflow.storage.postgres_listen import NotificationListener
 from ledgerflow.storage.postgres_rows import Conn, build
 from ledgerflow.storage.postgres_url import PostgresTarget, connection_error, parse_url
@@ -261,6 +269,8 @@ class PostgresStore(AccessTables, AgentTables, LeaseTables, SharedReads):
                 if agents:
                     self.write_agent_rows(conn, agents)
                 self._notify(conn, _notifications(applied))
+                for payload in ledger_payloads(ledger_notices(applied)):
+                    conn.execute(postgres_listen.NOTIFY_LEDGER, (payload,))
                 if self.before_commit_hook is not None:
                     pipe.sync()  # every row is written when the hook runs
                     self.before_commit_hook()
@@ -299,6 +309,22 @@ class PostgresStore(AccessTables, AgentTables, LeaseTables, SharedReads):
 
     def listen(self, on_message: Callable[[str | None], None]) -> NotificationListener:
         return NotificationListener(self.target.conninfo, self.target.describe(), on_message)
+
+    def watch_ledger(self, on_commit: Callable[[LedgerNotice | None], None]) -> Closer:
+        """One connection listening on ``ledgerflow_ledger``: writers notify it in the
+        committing transaction. After each (re)connection ``on_commit(None)``: what was
+        sent while it was away is lost, so readers look again."""
+
+        def heard(payload: str | None) -> None:
+            if payload is None:
+                on_commit(None)
+                return
+            for notice in parse_ledger_payload(payload):
+                on_commit(notice)
+
+        return NotificationListener(
+            self.target.conninfo, self.target.describe(), heard, channel=LEDGER_CHANNEL,
+            what="ledger commits", meanwhile="live streams wait until it is back")
 
     def executions_with_status(self, statuses: Sequence[str]) -> list[ExecutionRow]:
         rows = self._read("executions_in_statuses", {"statuses": list(statuses)})
