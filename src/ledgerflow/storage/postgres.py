@@ -58,6 +58,7 @@ from ledgerflow.storage.rows import (
 from ledgerflow.storage.sql_reads import SharedReads
 
 PAGE = 500  # rows per round trip of iter_executions
+LISTEN_WAIT = 5.0  # seconds watch_ledger waits for its LISTEN before it returns anyway
 
 
 def _configure(conn: Conn) -> None:
@@ -312,8 +313,9 @@ class PostgresStore(AccessTables, AgentTables, LeaseTables, SharedReads):
 
     def watch_ledger(self, on_commit: Callable[[LedgerNotice | None], None]) -> Closer:
         """One connection listening on ``ledgerflow_ledger``: writers notify it in the
-        committing transaction. After each (re)connection ``on_commit(None)``: what was
-        sent while it was away is lost, so readers look again."""
+        committing transaction. Returns once it listens (or after ``LISTEN_WAIT``
+        seconds); after each reconnection ``on_commit(None)``: what was sent while it was
+        away is lost, so readers look again."""
 
         def heard(payload: str | None) -> None:
             if payload is None:
@@ -322,9 +324,13 @@ class PostgresStore(AccessTables, AgentTables, LeaseTables, SharedReads):
             for notice in parse_ledger_payload(payload):
                 on_commit(notice)
 
-        return NotificationListener(
+        listener = NotificationListener(
             self.target.conninfo, self.target.describe(), heard, channel=LEDGER_CHANNEL,
-            what="ledger commits", meanwhile="live streams wait until it is back")
+            what="ledger commits", meanwhile="live streams wait until it is back",
+            announce_first=False)
+        if not listener.listening.wait(LISTEN_WAIT):  # slow: say "look again" once it is
+            listener.announce_first = True
+        return listener
 
     def executions_with_status(self, statuses: Sequence[str]) -> list[ExecutionRow]:
         rows = self._read("executions_in_statuses", {"statuses": list(statuses)})

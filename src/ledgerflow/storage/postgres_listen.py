@@ -30,11 +30,16 @@ class NotificationListener:
     def __init__(self, conninfo: str, describe: str,
                  on_message: Callable[[str | None], None], retry_seconds: float = 1.0,
                  *, channel: str = CHANNEL, what: str = "work",
-                 meanwhile: str = "polling for work until it is back") -> None:
+                 meanwhile: str = "polling for work until it is back",
+                 announce_first: bool = True) -> None:
         self._conninfo = conninfo
         self._channel = channel
         self._what = what
         self._meanwhile = meanwhile
+        # False: no None after the first connection (the caller waits for ``listening``
+        # and misses nothing), only after a reconnection
+        self.announce_first = announce_first
+        self.listening = threading.Event()  # LISTEN has run once
         self._describe = describe
         self._on_message = on_message
         self._retry = retry_seconds
@@ -58,8 +63,11 @@ class NotificationListener:
                     if lost:
                         log.warning("listening for %s on %s again", self._what,
                                     self._describe)
+                    announce = lost or self.announce_first or self.listening.is_set()
                     lost = False
-                    self._on_message(None)
+                    self.listening.set()
+                    if announce:
+                        self._on_message(None)
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=0.5):
                             self._on_message(note.payload)
