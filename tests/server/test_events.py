@@ -184,3 +184,14 @@ def test_the_tenant_stream_tells_which_execution_changed(live: Served) -> None:
     assert got[-1].data["version"] == live.engine.execution(mine).head_seq
     assert got[-1].data["workflow"] == "waits"
     assert all(e.data["id"] != theirs for e in got if e.event == "execution")
+
+
+def test_open_streams_are_a_gauge(live: Served) -> None:
+    from tests.server.test_metrics import scrape
+
+    eid = _waiting(live)
+    assert scrape(live)[("ledgerflow_sse_streams", ())] == 0
+    with live.client.stream("GET", f"{API}/{eid}/events",
+                            headers=live.headers("viewer")) as r:
+        assert r.status_code == 200
+        assert scrape(live)[("ledgerflow_sse_streams", ())] == 1

@@ -52,9 +52,9 @@ def create_app(engine: App, *, keepalive: float = sse.KEEPALIVE) -> FastAPI:
         lifespan=lifespan)
     api.state.engine = engine
     api.state.feed = feed
-    api.state.streams = sse.StreamSlots()
+    api.state.streams = streams = sse.StreamSlots()
     api.state.sse_keepalive = keepalive
-    api.state.metrics = server_metrics(engine)
+    api.state.metrics = server_metrics(engine, open_streams=streams.open)
     problems.install(api)
 
     @api.middleware("http")

@@ -48,29 +48,25 @@ class Batch:
     """What one read of an execution found after the last entry sent."""
 
     entries: list[HistoryEntry]
-    status: str
+    progress: dict[str, Any]  # as of the execution's head when read (its "version")
     active: bool
-    head_seq: int
-    progress: dict[str, Any] | None
     more: bool  # more entries than a page: read again at once
 
     def ended(self, sent: int) -> bool:
-        return not self.active and sent >= self.head_seq
+        return not self.active and sent >= self.progress["version"]
 
 
-def read_batch(app: App, execution_id: str, after: int, with_progress: bool) -> Batch:
+def read_batch(app: App, execution_id: str, after: int) -> Batch:
     """The execution's status, then its entries after ``after`` (read second, they reach
     at least the head the status saw)."""
     report = app.status(execution_id)
     newer = [e for e in app.history(execution_id) if e.seq > after]
-    progress = None
-    if newer or with_progress:
-        p = report.progress
-        progress = {"status": report.status, "version": report.head_seq, "total": p.total,
-                    "completed": p.completed, "failed": p.failed, "skipped": p.skipped,
-                    "running": p.running, "pending": p.pending, "percentage": p.percentage}
-    return Batch(entries=newer[:PAGE], status=report.status, active=report.active,
-                 head_seq=report.head_seq, progress=progress, more=len(newer) > PAGE)
+    p = report.progress
+    progress = {"status": report.status, "version": report.head_seq, "total": p.total,
+                "completed": p.completed, "failed": p.failed, "skipped": p.skipped,
+                "running": p.running, "pending": p.pending, "percentage": p.percentage}
+    return Batch(entries=newer[:PAGE], progress=progress, active=report.active,
+                 more=len(newer) > PAGE)
 
 
 def execution_event(found: ExecutionSummary) -> dict[str, Any]:
@@ -98,28 +94,27 @@ async def execution_events(app: App, execution_id: str, after: int, feed: Feed,
     try:
         await anyio.to_thread.run_sync(feed.join, waiter)  # before the first read
         yield sse.retry()
-        first = True
+        shown = -1  # the version of the last progress sent
         while True:
             woke.clear()  # a commit from now on wakes the next wait
             try:
-                batch = await anyio.to_thread.run_sync(read_batch, app, execution_id, after,
-                                                       first)
+                batch = await anyio.to_thread.run_sync(read_batch, app, execution_id, after)
             except errors.NotFound:  # retention removed it
                 yield sse.frame("end", {"status": "removed", "version": after})
                 return
             except errors.LedgerflowError:  # the database is away: the client comes back
                 return
-            first = False
             for entry in batch.entries:
                 yield sse.frame("entry", ENTRY.dump_python(entry, mode="json"), entry.seq)
                 after = entry.seq
-            if batch.progress is not None:
+            if batch.progress["version"] != shown:  # progress after each change, once
+                shown = batch.progress["version"]
                 yield sse.frame("progress", batch.progress)
             feed.take(waiter, after)
             if batch.more:
                 continue
             if batch.ended(after):
-                yield sse.frame("end", {"status": batch.status, "version": batch.head_seq})
+                yield sse.frame("end", {"status": batch.progress["status"], "version": shown})
                 return
             try:
                 await asyncio.wait_for(woke.wait(), keepalive)
