@@ -14,6 +14,7 @@ import pytest
 from ledgerflow import App
 from tests.server.conftest import Served
 from tests.server.sse_client import Event, Reader, read_until
+from tests.support import SAFETY
 
 WAITS = {"name": "waits", "steps": [{"id": "w", "type": "wait", "signal": "go"}]}
 ECHO = {"name": "echo", "steps": [{"id": "a", "agent": "t.echo", "output": "a"},
@@ -195,3 +196,39 @@ def test_open_streams_are_a_gauge(live: Served) -> None:
                             headers=live.headers("viewer")) as r:
         assert r.status_code == 200
         assert scrape(live)[("ledgerflow_sse_streams", ())] == 1
+
+
+def _until_closed(reader: Reader) -> list[Event]:
+    """Every event until the server ends the stream."""
+    try:
+        reader.until(lambda e: False)
+    except AssertionError as ended:
+        assert "the stream ended first" in str(ended), ended
+    return reader.seen
+
+
+@pytest.mark.parametrize("how", ["over HTTP", "from the command line"])
+def test_revoking_a_token_ends_its_open_streams(live: Served, how: str) -> None:
+    if how == "over HTTP":  # at once: no keep-alive comes before the test gives up
+        live.client.app.state.sse_keepalive = 3600  # type: ignore[attr-defined]
+    eid = _waiting(live)
+    issued = live.engine.access.create_token("default", "viewer")
+    viewer = {"Authorization": f"Bearer {issued.secret}"}
+    with live.client.stream("GET", f"{API}/{eid}/events", headers=viewer) as one, \
+            live.client.stream("GET", "/api/v1/events", headers=viewer) as every:
+        readers = [Reader(one), Reader(every)]
+        for reader in readers:
+            reader.until(lambda e: e.event == "retry")
+        if how == "over HTTP":  # this server ends them at once
+            r = live.client.delete(f"/api/v1/tokens/{issued.row.id}", headers=live.headers())
+            assert r.status_code == 204
+        else:  # another process: the streams see it at their next keep-alive
+            live.engine.access.revoke(issued.row.id)
+        closing = [threading.Thread(target=_until_closed, args=(r,)) for r in readers]
+        for thread in closing:
+            thread.start()
+        for thread in closing:
+            thread.join(SAFETY)
+            assert not thread.is_alive(), "a stream of the revoked token stays open"
+    assert live.client.get(f"{API}/{eid}/events", headers=viewer).status_code == 401
+    wait_for_no_waiter(live)

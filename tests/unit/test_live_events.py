@@ -74,14 +74,20 @@ def test_frames_and_the_resume_point() -> None:
     assert caught.value.status == 400
 
 
-def test_a_token_holds_at_most_its_limit_of_streams() -> None:
+def test_a_token_holds_at_most_its_limit_of_streams_and_revocation_ends_them() -> None:
     slots = sse.StreamSlots(limit=2)
-    first, _ = slots.take("tok"), slots.take("tok")
+    first, second = slots.take("tok"), slots.take("tok")
     with pytest.raises(errors.HttpProblem) as caught:
         slots.take("tok")
     assert caught.value.status == 429 and "Retry-After" in caught.value.headers
-    slots.take("other")
-    first()
-    first()  # released once only
+    other = slots.take("other")
+    slots.release(first)
+    slots.release(first)  # released once only
     assert slots.open() == 2
-    slots.take("tok")
+    third = slots.take("tok")
+    woken: list[str] = []
+    second.wake = third.wake = lambda: woken.append("tok")
+    other.wake = lambda: woken.append("other")
+    slots.revoke("tok")
+    assert woken == ["tok", "tok"] and second.revoked and third.revoked
+    assert not other.revoked

@@ -7,8 +7,8 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections import Counter
 from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -83,36 +83,55 @@ class EventStream(StreamingResponse):
             self._on_close()
 
 
+@dataclass(eq=False)
+class Slot:
+    """One open stream of a token. ``wake`` is set by the stream (to be told of a
+    revocation); ``revoked`` says the stream must end now."""
+
+    token_id: str
+    wake: Callable[[], None] = lambda: None
+    revoked: bool = False
+
+
 class StreamSlots:
-    """Open streams per token: a fifth one is refused with 429 until one closes."""
+    """Open streams per token: a fifth one is refused with 429 until one closes; a token
+    revoked through this server ends its streams at once."""
 
     def __init__(self, limit: int = MAX_STREAMS) -> None:
         self._limit = limit
-        self._open: Counter[str] = Counter()
+        self._open: dict[str, list[Slot]] = {}
         self._lock = threading.Lock()
 
-    def take(self, token_id: str) -> Callable[[], None]:
-        """A slot for ``token_id`` (429 when it has ``limit`` open); returns its release."""
+    def take(self, token_id: str) -> Slot:
+        """A slot for ``token_id`` (429 when it has ``limit`` open); ``release`` frees it."""
         with self._lock:
-            if self._open[token_id] >= self._limit:
+            held = self._open.setdefault(token_id, [])
+            if len(held) >= self._limit:
                 raise Problem(429, "too-many-streams",
                               f"this token has {self._limit} event streams open already, the "
                               "most it may: close one (or use another token) and try again",
                               retryable=True, headers={"Retry-After": "5"})
-            self._open[token_id] += 1
-        released = False
+            slot = Slot(token_id)
+            held.append(slot)
+            return slot
 
-        def release() -> None:
-            nonlocal released
-            with self._lock:
-                if not released:
-                    released = True
-                    self._open[token_id] -= 1
-                    if self._open[token_id] <= 0:
-                        del self._open[token_id]
+    def release(self, slot: Slot) -> None:
+        """Free ``slot`` (harmless twice)."""
+        with self._lock:
+            held = self._open.get(slot.token_id, [])
+            if slot in held:
+                held.remove(slot)
+                if not held:
+                    del self._open[slot.token_id]
 
-        return release
+    def revoke(self, token_id: str) -> None:
+        """End every stream of ``token_id`` now."""
+        with self._lock:
+            held = list(self._open.get(token_id, []))
+        for slot in held:
+            slot.revoked = True
+            slot.wake()
 
     def open(self) -> int:
         with self._lock:
-            return sum(self._open.values())
+            return sum(map(len, self._open.values()))

@@ -86,17 +86,28 @@ def read_changed(app: App, changed: dict[str, int]) -> list[dict[str, Any]]:
     return found
 
 
+async def still_allowed(app: App, slot: sse.Slot) -> bool:
+    """Whether the stream's token may still read: not revoked through this server (which
+    wakes it), nor elsewhere (seen at its keep-alives) nor expired."""
+    if slot.revoked:
+        return False
+    return await anyio.to_thread.run_sync(app.access.usable, slot.token_id)
+
+
 async def execution_events(app: App, execution_id: str, after: int, feed: Feed,
-                           keepalive: float) -> AsyncGenerator[str, None]:
+                           keepalive: float, slot: sse.Slot) -> AsyncGenerator[str, None]:
     woke = asyncio.Event()
+    slot.wake = async_wake(woke)
     waiter = Waiter(tenant=app.tenant, execution_id=execution_id, after_seq=after,
-                    wake=async_wake(woke))
+                    wake=slot.wake)
     try:
         await anyio.to_thread.run_sync(feed.join, waiter)  # before the first read
         yield sse.retry()
         shown = -1  # the version of the last progress sent
         while True:
             woke.clear()  # a commit from now on wakes the next wait
+            if slot.revoked:
+                return
             try:
                 batch = await anyio.to_thread.run_sync(read_batch, app, execution_id, after)
             except errors.NotFound:  # retention removed it
@@ -119,14 +130,18 @@ async def execution_events(app: App, execution_id: str, after: int, feed: Feed,
             try:
                 await asyncio.wait_for(woke.wait(), keepalive)
             except TimeoutError:
+                if not await still_allowed(app, slot):
+                    return
                 yield sse.comment("keep-alive")
     finally:
         feed.leave(waiter)
 
 
-async def tenant_events(app: App, feed: Feed, keepalive: float) -> AsyncGenerator[str, None]:
+async def tenant_events(app: App, feed: Feed, keepalive: float,
+                        slot: sse.Slot) -> AsyncGenerator[str, None]:
     woke = asyncio.Event()
-    waiter = Waiter(tenant=app.tenant, execution_id=None, wake=async_wake(woke))
+    slot.wake = async_wake(woke)
+    waiter = Waiter(tenant=app.tenant, execution_id=None, wake=slot.wake)
     try:
         await anyio.to_thread.run_sync(feed.join, waiter)
         yield sse.retry()
@@ -134,9 +149,13 @@ async def tenant_events(app: App, feed: Feed, keepalive: float) -> AsyncGenerato
             try:
                 await asyncio.wait_for(woke.wait(), keepalive)
             except TimeoutError:
+                if not await still_allowed(app, slot):
+                    return
                 yield sse.comment("keep-alive")
                 continue
             woke.clear()
+            if slot.revoked:
+                return
             news = feed.take(waiter)
             if news.look_again:
                 yield sse.frame("resync", {})
@@ -150,12 +169,15 @@ async def tenant_events(app: App, feed: Feed, keepalive: float) -> AsyncGenerato
         feed.leave(waiter)
 
 
-def _stream(request: Request, who: Caller, events: AsyncGenerator[str, None]) -> sse.EventStream:
-    """The response for ``events`` in one of the token's slots (429 when it has none left;
-    the events, never started, hold nothing yet)."""
-    slots: sse.StreamSlots = request.app.state.streams
-    release = slots.take(who.principal.token_id)
-    return sse.EventStream(events, on_close=release)
+def slots_of(request: Request) -> sse.StreamSlots:
+    found: sse.StreamSlots = request.app.state.streams
+    return found
+
+
+def _stream(request: Request, slot: sse.Slot,
+            events: AsyncGenerator[str, None]) -> sse.EventStream:
+    slots = slots_of(request)
+    return sse.EventStream(events, on_close=lambda: slots.release(slot))
 
 
 def keepalive_of(request: Request) -> float:
@@ -174,9 +196,10 @@ def stream_execution_events(
     keep-alive comments, ``end``. Resumes after ``Last-Event-ID`` or ``after_seq``."""
     found = who.app.execution(execution_id)  # another tenant's: 404 like a missing one
     after = sse.resume_point(last_event_id, after_seq)
+    slot = slots_of(request).take(who.principal.token_id)  # 429 when it has none left
     events = execution_events(who.app, found.id, after, feed_of(request),
-                              keepalive_of(request))
-    return _stream(request, who, events)
+                              keepalive_of(request), slot)
+    return _stream(request, slot, events)
 
 
 @router.get("/events", operation_id="stream_tenant_events", status_code=200,
@@ -184,5 +207,6 @@ def stream_execution_events(
 def stream_tenant_events(who: Who, request: Request) -> sse.EventStream:
     """Server-sent ``execution`` events (id, status, version, workflow) whenever one of the
     tenant's executions changes; ``resync`` when some may have been missed."""
-    return _stream(request, who, tenant_events(who.app, feed_of(request),
-                                               keepalive_of(request)))
+    slot = slots_of(request).take(who.principal.token_id)  # 429 when it has none left
+    return _stream(request, slot, tenant_events(who.app, feed_of(request),
+                                                keepalive_of(request), slot))
