@@ -360,8 +360,13 @@ class SqliteStore(AccessTables, AgentTables, LeaseTables, SharedReads):
     def watch_ledger(self, on_commit: Callable[[LedgerNotice | None], None]) -> Closer:
         """A thread with a connection of its own that sees every process's ledger commits
         (``sqlite_watch``); this store's own commits poke it at once."""
-        watcher = sqlite_watch.CommitWatcher(self._connect(), self._q, on_commit,
-                                             on_close=self._watchers.remove)
+        conn = self._connect()
+        try:
+            watcher = sqlite_watch.CommitWatcher(conn, self._q, on_commit,
+                                                 on_close=self._watchers.remove)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._translate(exc, "watch the ledger") from exc
         self._watchers.append(watcher)
         return watcher
 

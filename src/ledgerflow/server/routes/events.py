@@ -86,12 +86,25 @@ def read_changed(app: App, changed: dict[str, int]) -> list[dict[str, Any]]:
     return found
 
 
+async def _joined(feed: Feed, waiter: Waiter) -> bool:
+    """Whether ``waiter`` waits on the feed now (False: the database is away; the stream
+    ends and its client comes back)."""
+    try:
+        await anyio.to_thread.run_sync(feed.join, waiter)
+    except errors.LedgerflowError:
+        return False
+    return True
+
+
 async def still_allowed(app: App, slot: sse.Slot) -> bool:
     """Whether the stream's token may still read: not revoked through this server (which
     wakes it), nor elsewhere (seen at its keep-alives) nor expired."""
     if slot.revoked:
         return False
-    return await anyio.to_thread.run_sync(app.access.usable, slot.token_id)
+    try:
+        return await anyio.to_thread.run_sync(app.access.usable, slot.token_id)
+    except errors.LedgerflowError:  # the database is away: the client comes back
+        return False
 
 
 async def execution_events(app: App, execution_id: str, after: int, feed: Feed,
@@ -101,7 +114,8 @@ async def execution_events(app: App, execution_id: str, after: int, feed: Feed,
     waiter = Waiter(tenant=app.tenant, execution_id=execution_id, after_seq=after,
                     wake=slot.wake)
     try:
-        await anyio.to_thread.run_sync(feed.join, waiter)  # before the first read
+        if not await _joined(feed, waiter):  # before the first read
+            return
         yield sse.retry()
         shown = -1  # the version of the last progress sent
         while True:
@@ -143,7 +157,8 @@ async def tenant_events(app: App, feed: Feed, keepalive: float,
     slot.wake = async_wake(woke)
     waiter = Waiter(tenant=app.tenant, execution_id=None, wake=slot.wake)
     try:
-        await anyio.to_thread.run_sync(feed.join, waiter)
+        if not await _joined(feed, waiter):
+            return
         yield sse.retry()
         while True:
             try:
