@@ -232,3 +232,38 @@ def test_revoking_a_token_ends_its_open_streams(live: Served, how: str) -> None:
             assert not thread.is_alive(), "a stream of the revoked token stays open"
     assert live.client.get(f"{API}/{eid}/events", headers=viewer).status_code == 401
     wait_for_no_waiter(live)
+
+
+def test_on_a_real_server_a_client_that_leaves_lets_go_at_once(
+        served: Served, backend_url: str) -> None:
+    """Through uvicorn and a socket, with no keep-alive due for an hour: the server sees the
+    client leave, and the stream lets go of its waiter and its slot."""
+    import socket
+
+    import httpx2
+    import uvicorn
+
+    from ledgerflow.server.app import create_app
+    from tests.support import wait_for
+
+    eid = _waiting(served)
+    api = create_app(served.engine, keepalive=3600)
+    server = uvicorn.Server(uvicorn.Config(api, log_level="warning", lifespan="on"))
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    running = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
+    running.start()
+    try:
+        wait_for(lambda: server.started, what="the server listens")
+        with httpx2.Client(base_url=f"http://127.0.0.1:{port}", timeout=SAFETY) as client, \
+                client.stream("GET", f"{API}/{eid}/events",
+                              headers=served.headers("viewer")) as r:
+            assert r.status_code == 200
+            Reader(r).until(lambda e: e.event == "progress")
+            assert api.state.feed.waiting() == 1 and api.state.streams.open() == 1
+        wait_for(lambda: api.state.feed.waiting() == 0 and api.state.streams.open() == 0,
+                 what="the stream lets go when its client leaves")
+    finally:
+        server.should_exit = True
+        running.join(SAFETY)
+        sock.close()
