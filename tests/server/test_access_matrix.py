@@ -87,7 +87,7 @@ def world(backend_url: str, agents: Agents) -> Iterator[World]:
     callers["expired"] = access.create_token("default", "admin", expires_in_days=1).secret
     target = access.create_token("default", "viewer", name="to revoke")
     clock.advance(2 * 86_400)
-    with TestClient(create_app(engine), raise_server_exceptions=False) as client:
+    with TestClient(create_app(engine, keepalive=0.1), raise_server_exceptions=False) as client:
         batch = client.post("/api/v1/executions/batch", json={"action": "pause", "ids": []},
                             headers={"Authorization": f"Bearer {callers['operator']}"})
         ids = {"execution_id": execution, "process_execution_id": execution,
@@ -101,6 +101,9 @@ def call(world: World, op: Operation, token: str | None) -> int:
     url = re.sub(r"{(\w+)}", lambda m: world.ids[m.group(1)], op.path) + QUERIES.get(
         op.op_id, "")
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    if op.op_id.startswith("stream_"):  # a live stream: its status, then hang up
+        with world.client.stream(op.method, url, headers=headers) as streamed:
+            return streamed.status_code
     if op.op_id in RAW_BODIES:
         kind, raw = RAW_BODIES[op.op_id]
         response = world.client.request(op.method, url, content=raw,

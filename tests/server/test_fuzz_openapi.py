@@ -45,6 +45,9 @@ def test_no_request_is_answered_with_a_server_error(fuzzed: Fuzzed) -> None:
     calls: list[int] = []
     operations = [result.ok() for result in fuzzed.schema.get_all_operations()]
     assert len(operations) > 40
+    # live streams answer as long as their execution runs: test_events.py covers them
+    operations = [op for op in operations
+                  if not str(op.definition.raw.get("operationId", "")).startswith("stream_")]
 
     for operation, mode in itertools.product(operations, list(schemathesis.GenerationMode)):
         @given(case=operation.as_strategy(mode))

@@ -3,6 +3,7 @@ closed is seen, closed and replaced, so a store carries on after its backends ar
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -10,9 +11,11 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
+from ledgerflow.storage.notices import LEDGER_CHANNEL, LedgerNotice
 from ledgerflow.storage.postgres import PostgresStore
 from ledgerflow.storage.postgres_alive import check_alive
 from tests.storage.conftest import Changes
+from tests.support import SAFETY
 
 MARK = "SELECT 'the last query' AS mark"
 
@@ -104,4 +107,23 @@ def test_a_store_carries_on_after_every_backend_is_terminated(
             assert store.commit([changes.new(f"e{n + 2}")]) == [True]
         assert set(store.load_whole_executions(["e1", "e2", "e3", "e4"])) == {"e1", "e2", "e3"}
     finally:
+        store.close()
+
+
+def test_the_ledger_watcher_listens_again_and_says_to_look_again(
+        pg_url: str, admin: psycopg.Connection[Any]) -> None:
+    store = PostgresStore(pg_url)
+    heard: queue.Queue[LedgerNotice | None] = queue.Queue()
+    watcher = store.watch_ledger(heard.put)  # returns once it listens: nothing said yet
+    try:
+        assert heard.empty()
+        assert terminate(admin, "datname = %s AND query = %s", admin.info.dbname,
+                         f"LISTEN {LEDGER_CHANNEL}") == 1  # a restart, as it sees it
+        assert heard.get(timeout=SAFETY) is None  # back: what was sent meanwhile is lost
+        change = Changes(store).new("e1")
+        assert store.commit([change]) == [True]
+        assert heard.get(timeout=SAFETY) == LedgerNotice(
+            change.execution.tenant_id, "e1", change.execution.head_seq)
+    finally:
+        watcher.close()
         store.close()

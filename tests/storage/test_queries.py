@@ -11,7 +11,9 @@ DIALECTS = ("sqlite", "postgres")
 # What one store does in statements of its own has no counterpart by that name in the other.
 ONLY: dict[str, set[str]] = {
     # a claim is a SELECT, then a lease taken per row (the worker lock keeps others out)
-    "sqlite": {"claimable_executions", "take_lease"},
+    "sqlite": {"claimable_executions", "take_lease",
+               # the commit watcher reads new ledger rows by rowid (PostgreSQL notifies)
+               "ledger_last_rowid", "ledger_heads_after"},
     "postgres": {
         "claim_executions",  # one UPDATE over rows locked FOR UPDATE SKIP LOCKED
         "lock_definition_name", "lock_execution_ids",  # advisory locks

@@ -136,6 +136,13 @@ class Access:
         self._store.revoke_token(token_id, format_timestamp(self._now()))
         return self.token(token_id, tenant)
 
+    def usable(self, token_id: str) -> bool:
+        """Whether the token still authenticates: known, not revoked, not expired (an open
+        event stream asks it now and then)."""
+        row = self._store.load_token(token_id)
+        return row is not None and row.revoked_at is None and (
+            row.expires_at is None or row.expires_at > format_timestamp(self._now()))
+
     def first_admin(self, tenant: str) -> Issued | None:
         """An admin token for ``tenant`` if it has no token at all yet (a server's first
         start on an empty database), else None."""

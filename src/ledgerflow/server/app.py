@@ -6,18 +6,21 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request, Response
 
 from ledgerflow import __version__
-from ledgerflow.server import batches, idempotency, limits, problems
+from ledgerflow.server import batches, idempotency, limits, problems, sse
+from ledgerflow.server.feed import make_feed
 from ledgerflow.server.metrics import server_metrics
 from ledgerflow.server.routes import (
     agents,
     control,
     definitions,
+    events,
     executions,
     ledger,
     metrics,
@@ -33,13 +36,25 @@ API = "/api/v1"
 access = logging.getLogger("ledgerflow.server.access")
 
 
-def create_app(engine: App) -> FastAPI:
+def create_app(engine: App, *, keepalive: float = sse.KEEPALIVE) -> FastAPI:
+    """``keepalive``: seconds between two keep-alive comments of an idle event stream."""
+    feed = make_feed(engine)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        feed.close()  # the watcher's connection and thread
+
     api = FastAPI(
         title="ledgerflow", version=__version__,
         summary="Durable workflows with a verifiable ledger",
-        openapi_url=f"{API}/openapi.json", docs_url=f"{API}/docs", redoc_url=None)
+        openapi_url=f"{API}/openapi.json", docs_url=f"{API}/docs", redoc_url=None,
+        lifespan=lifespan)
     api.state.engine = engine
-    api.state.metrics = server_metrics(engine)
+    api.state.feed = feed
+    api.state.streams = streams = sse.StreamSlots()
+    api.state.sse_keepalive = keepalive
+    api.state.metrics = server_metrics(engine, open_streams=streams.open)
     api.state.batches = batches.Batches()
     problems.install(api)
     idempotency.install(api)  # first: the middleware below sees its replays too
@@ -62,6 +77,7 @@ def create_app(engine: App) -> FastAPI:
         return response
 
     api.add_middleware(limits.BodyLimit)
-    for routes in (system, metrics, executions, control, seed, definitions, ledger, agents, tokens):
+    for routes in (system, metrics, executions, control, seed, definitions, ledger, events,
+                   agents, tokens):
         api.include_router(routes.router)
     return api

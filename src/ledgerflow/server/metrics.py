@@ -1,13 +1,13 @@
-"""The server's Prometheus metrics: its HTTP requests, and gauges read from the database
-when scraped (executions by workflow and status, live workers, circuit states). A
-``tenant`` label is added only when ``LEDGERFLOW_METRICS_TENANT_LABEL=true`` (tenants can
-be many: labels stay bounded by default)."""
+"""The server's Prometheus metrics: its HTTP requests, gauges read from the database when
+scraped (executions by workflow and status, live workers, circuit states) and its open event
+streams. A ``tenant`` label is added only when ``LEDGERFLOW_METRICS_TENANT_LABEL=true``
+(tenants can be many: labels stay bounded by default)."""
 
 from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from prometheus_client.core import Metric
@@ -25,7 +25,8 @@ def tenant_label() -> bool:
                                                                             "yes")
 
 
-def server_metrics(engine: App) -> Prometheus:
+def server_metrics(engine: App, open_streams: Callable[[], int] = lambda: 0) -> Prometheus:
+    """``open_streams``: how many event streams are open now."""
     metrics = Prometheus()
     by_tenant = tenant_label()
 
@@ -45,6 +46,8 @@ def server_metrics(engine: App) -> Prometheus:
         yield gauge("ledgerflow_circuit_state", "Circuit breaker state per agent (0 closed, "
                     "1 half-open, 2 open; the worst over its capabilities).", ["agent"],
                     (([agent], state) for agent, state in sorted(states.items())))
+        yield gauge("ledgerflow_sse_streams", "Server-sent event streams open now.", [],
+                    [([], open_streams())])
 
     metrics.gauges(scraped)
     return metrics

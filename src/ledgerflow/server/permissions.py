@@ -53,7 +53,8 @@ DEFINITIONS: dict[str, str] = {
     "get_definition": "viewer",
 }
 
-# routes/ledger.py: history, state, diff, state edits, logs, routing, graph, timeline
+# routes/ledger.py: history, state, diff, state edits, logs, routing, graph, timeline;
+# routes/events.py: live events
 LEDGER: dict[str, str] = {
     "get_history": "viewer",
     "get_state": "viewer",
@@ -63,6 +64,9 @@ LEDGER: dict[str, str] = {
     "get_routing": "viewer",
     "get_graph": "viewer",
     "get_timeline": "viewer",
+    # routes/events.py: live events of an execution, of the tenant's executions
+    "stream_execution_events": "viewer",
+    "stream_tenant_events": "viewer",
 }
 
 # routes/agents.py: agents, breakers, workers, verify

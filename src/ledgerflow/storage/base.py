@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # annotations only: the rows load on first use (``rows``)
     )
     from ledgerflow.storage.idempotency_tables import IdempotencyRow
     from ledgerflow.storage.migrations import Migration
+    from ledgerflow.storage.notices import LedgerNotice
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -303,6 +304,14 @@ class Store(Protocol):
         """Call ``on_message`` from a background thread for each notification of work
         (None after each (re)connection: look now, something may have been missed).
         None when the backend has no notifications: callers poll."""
+        ...
+
+    def watch_ledger(self, on_commit: Callable[[LedgerNotice | None], None]) -> Closer:
+        """Call ``on_commit`` from a background thread after each ledger commit of any
+        process: a ``LedgerNotice`` (tenant, execution id, new head seq) per execution whose
+        ledger grew, or None when notices may have been missed (after a reconnection):
+        whoever waits should read again. One watcher serves any number of waiters; close it
+        when done."""
         ...
 
     # retention ------------------------------------------------------------------------------

@@ -36,11 +36,19 @@ from ledgerflow.storage import (
 )
 from ledgerflow.storage.access_tables import AccessTables
 from ledgerflow.storage.agent_tables import AgentTables
-from ledgerflow.storage.base import AgentWrites, Change
+from ledgerflow.storage.base import AgentWrites, Change, Closer
 from ledgerflow.storage.idempotency_tables import IdempotencyTables
 from ledgerflow.storage.lease_tables import LeaseTables
 from ledgerflow.storage.locks import WorkerLock
-from ledgerflow.storage.notices import WAKE, WORK
+from ledgerflow.storage.notices import (
+    LEDGER_CHANNEL,
+    WAKE,
+    WORK,
+    LedgerNotice,
+    ledger_notices,
+    ledger_payloads,
+    parse_ledger_payload,
+)
 from ledgerflow.storage.postgres_listen import NotificationListener
 from ledgerflow.storage.postgres_rows import Conn, build
 from ledgerflow.storage.postgres_url import PostgresTarget, connection_error, parse_url
@@ -53,6 +61,7 @@ from ledgerflow.storage.rows import (
 from ledgerflow.storage.sql_reads import SharedReads
 
 PAGE = 500  # rows per round trip of iter_executions
+LISTEN_WAIT = 5.0  # seconds watch_ledger waits for its LISTEN before it returns anyway
 
 
 def _configure(conn: Conn) -> None:
@@ -280,6 +289,8 @@ class PostgresStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, S
                 if agents:
                     self.write_agent_rows(conn, agents)
                 self._notify(conn, _notifications(applied))
+                for payload in ledger_payloads(ledger_notices(applied)):
+                    conn.execute(postgres_listen.NOTIFY_LEDGER, (payload,))
                 if self.before_commit_hook is not None:
                     pipe.sync()  # every row is written when the hook runs
                     self.before_commit_hook()
@@ -318,6 +329,27 @@ class PostgresStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, S
 
     def listen(self, on_message: Callable[[str | None], None]) -> NotificationListener:
         return NotificationListener(self.target.conninfo, self.target.describe(), on_message)
+
+    def watch_ledger(self, on_commit: Callable[[LedgerNotice | None], None]) -> Closer:
+        """One connection listening on ``ledgerflow_ledger``: writers notify it in the
+        committing transaction. Returns once it listens (or after ``LISTEN_WAIT``
+        seconds); after each reconnection ``on_commit(None)``: what was sent while it was
+        away is lost, so readers look again."""
+
+        def heard(payload: str | None) -> None:
+            if payload is None:
+                on_commit(None)
+                return
+            for notice in parse_ledger_payload(payload):
+                on_commit(notice)
+
+        listener = NotificationListener(
+            self.target.conninfo, self.target.describe(), heard, channel=LEDGER_CHANNEL,
+            what="ledger commits", meanwhile="live streams wait until it is back",
+            announce_first=False)
+        if not listener.listening.wait(LISTEN_WAIT):  # slow: say "look again" once it is
+            listener.announce_first = True
+        return listener
 
     def executions_with_status(self, statuses: Sequence[str]) -> list[ExecutionRow]:
         rows = self._read("executions_in_statuses", {"statuses": list(statuses)})

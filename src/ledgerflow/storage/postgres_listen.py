@@ -6,6 +6,9 @@ on commit. Each worker keeps one connection listening in a background thread. Wh
 connection drops (a restart, a failover) the worker says so once, keeps polling, and
 listens again as soon as the server is back; after every (re)connection it is told to
 look at once, since notifications sent meanwhile are lost.
+
+The server listens the same way on ``ledgerflow_ledger`` for ledger commits (one connection
+per server process, whatever the number of clients waiting).
 """
 
 from __future__ import annotations
@@ -16,16 +19,27 @@ from collections.abc import Callable
 
 import psycopg
 
-from ledgerflow.storage.notices import CHANNEL
+from ledgerflow.storage.notices import CHANNEL, LEDGER_CHANNEL
 
 NOTIFY = f"SELECT pg_notify('{CHANNEL}', %s)"
+NOTIFY_LEDGER = f"SELECT pg_notify('{LEDGER_CHANNEL}', %s)"
 log = logging.getLogger("ledgerflow.worker")
 
 
 class NotificationListener:
     def __init__(self, conninfo: str, describe: str,
-                 on_message: Callable[[str | None], None], retry_seconds: float = 1.0) -> None:
+                 on_message: Callable[[str | None], None], retry_seconds: float = 1.0,
+                 *, channel: str = CHANNEL, what: str = "work",
+                 meanwhile: str = "polling for work until it is back",
+                 announce_first: bool = True) -> None:
         self._conninfo = conninfo
+        self._channel = channel
+        self._what = what
+        self._meanwhile = meanwhile
+        # False: no None after the first connection (the caller waits for ``listening``
+        # and misses nothing), only after a reconnection
+        self.announce_first = announce_first
+        self.listening = threading.Event()  # LISTEN has run once
         self._describe = describe
         self._on_message = on_message
         self._retry = retry_seconds
@@ -45,17 +59,21 @@ class NotificationListener:
             try:
                 with psycopg.Connection.connect(self._conninfo, autocommit=True,
                                                 connect_timeout=5) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
+                    conn.execute(f"LISTEN {self._channel}")
                     if lost:
-                        log.warning("listening for work on %s again", self._describe)
+                        log.warning("listening for %s on %s again", self._what,
+                                    self._describe)
+                    announce = lost or self.announce_first or self.listening.is_set()
                     lost = False
-                    self._on_message(None)
+                    self.listening.set()
+                    if announce:
+                        self._on_message(None)
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=0.5):
                             self._on_message(note.payload)
             except psycopg.Error as exc:
                 if not lost:
-                    log.warning("lost the LISTEN connection to %s (%s); polling for work "
-                                "until it is back", self._describe, " ".join(str(exc).split()))
+                    log.warning("lost the LISTEN connection to %s (%s); %s", self._describe,
+                                " ".join(str(exc).split()), self._meanwhile)
                 lost = True
                 self._stop.wait(self._retry)

@@ -20,15 +20,17 @@ from ledgerflow.storage import (
     queries,
     sqlite_errors,
     sqlite_retention,
+    sqlite_watch,
     unstorable,
 )
 from ledgerflow.storage import rows as row_types  # its agent rows: loaded on first use
 from ledgerflow.storage.access_tables import AccessTables
 from ledgerflow.storage.agent_tables import AgentTables
-from ledgerflow.storage.base import AgentWrites, Change
+from ledgerflow.storage.base import AgentWrites, Change, Closer
 from ledgerflow.storage.idempotency_tables import IdempotencyTables
 from ledgerflow.storage.lease_tables import LeaseTables
 from ledgerflow.storage.locks import WorkerLock
+from ledgerflow.storage.notices import LedgerNotice
 from ledgerflow.storage.rows import DefinitionRow, ExecutionRow, TombstoneRow
 from ledgerflow.storage.sql_reads import SharedReads
 from ledgerflow.storage.sqlite_rows import build as _build
@@ -63,6 +65,7 @@ class SqliteStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, Sha
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._readers: list[sqlite3.Connection] = []
+        self._watchers: list[sqlite_watch.CommitWatcher] = []
         # called inside every write transaction just before COMMIT (fault-injection tests)
         self.before_commit_hook: Callable[[], None] | None = None
         self.commits = 0  # write transactions committed (benchmarks report it)
@@ -303,6 +306,9 @@ class SqliteStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, Sha
                     self.write_agent_rows(conn, agents)
         except _GuardFailed:
             return [False] * len(changes)
+        if any(c.ledger for c in applied):
+            for watcher in list(self._watchers):
+                watcher.poke()
         return results
 
     def _guard(self, conn: sqlite3.Connection, change: Change) -> bool:
@@ -357,6 +363,19 @@ class SqliteStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, Sha
     def listen(self, on_message: Callable[[str | None], None]) -> None:
         """No notifications on SQLite: its one worker polls."""
         return None
+
+    def watch_ledger(self, on_commit: Callable[[LedgerNotice | None], None]) -> Closer:
+        """A thread with a connection of its own that sees every process's ledger commits
+        (``sqlite_watch``); this store's own commits poke it at once."""
+        conn = self._connect()
+        try:
+            watcher = sqlite_watch.CommitWatcher(conn, self._q, on_commit,
+                                                 on_close=self._watchers.remove)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._translate(exc, "watch the ledger") from exc
+        self._watchers.append(watcher)
+        return watcher
 
     # ledger and state versions ----------------------------------------------------------
     # wake-ups ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from ledgerflow import errors
 from ledgerflow.server.schemas import operating as s
@@ -43,11 +43,13 @@ def list_tokens(who: Who) -> s.Tokens:
 
 @router.delete("/tokens/{token_id}", operation_id="revoke_token", status_code=204,
                response_class=Response)
-def revoke_token(who: Who, token_id: str) -> Response:
-    """Revoke at once: the token's next request is refused (harmless twice)."""
+def revoke_token(who: Who, token_id: str, request: Request) -> Response:
+    """Revoke at once: the token's next request is refused and its open event streams end
+    (harmless twice)."""
     if who.principal.tenant is None:
         raise errors.NotFound(f"no token {token_id!r}", kind="token", id=token_id)
     who.app.access.revoke(token_id, who.principal.tenant)
+    request.app.state.streams.revoke(token_id)
     return Response(status_code=204)
 
 

@@ -150,3 +150,15 @@ ORDER BY execution_id, rowid;
 -- Each execution's signals in the order of ``signals_of_execution``.
 SELECT * FROM signals WHERE execution_id IN (SELECT value FROM json_each(:ids))
 ORDER BY execution_id, seq;
+
+-- name: ledger_last_rowid
+-- Where the commit watcher starts: entries after this one are news.
+SELECT COALESCE(MAX(rowid), 0) AS last FROM ledger_entries;
+
+-- name: ledger_heads_after
+-- The commit watcher: each execution whose ledger grew past rowid :after, with its head.
+SELECT e.tenant_id, l.execution_id, MAX(l.seq) AS head_seq, MAX(l.rowid) AS last
+FROM ledger_entries l JOIN executions e ON e.id = l.execution_id
+WHERE l.rowid > :after
+GROUP BY l.execution_id, e.tenant_id
+ORDER BY last;
