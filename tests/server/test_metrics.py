@@ -47,6 +47,9 @@ def test_a_workers_counters_follow_its_commits(served: Served) -> None:
     assert total(reg, "ledgerflow_executions_finished_total", workflow="diamond",
                  status="completed") == 3
     assert total(reg, "ledgerflow_executions_started_total", workflow="diamond") == 3
+    assert total(reg, "ledgerflow_worker_slots", state="busy") == 0  # all done
+    assert total(reg, "ledgerflow_worker_slots", state="free") >= 1
+    assert total(reg, "ledgerflow_telemetry_dropped_total") == 0
     assert total(reg, "ledgerflow_recovered_executions_total") == 0
     # b fails its first attempt in each execution: one retry each; a, c, d are echoes
     assert total(reg, "ledgerflow_step_retries_total", agent="t.flaky") == 3

@@ -96,6 +96,10 @@ class Worker(Lifecycle, Setbacks):
         self._book.tenant = options.tenant
         self._locked = LockedBook(self._book, clock)
         self._slots = Dispatcher(registry, self._runner, options.concurrency, options.limits)
+        if options.metrics is not None:
+            slots = self._slots
+            options.metrics.gauges(lambda: self._telemetry.scraped(
+                lambda: (slots.inflight, max(slots.free, 0))))
         self._choose = self._slots.gate(self._locked.choose)
         self._outcome = self._locked.outcome
         self._poison = Poison(store, self._loader, clock, actor, self._leases, self._telemetry)

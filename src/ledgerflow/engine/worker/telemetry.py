@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ledgerflow.clock import Clock
@@ -19,6 +20,8 @@ from ledgerflow.storage.rows import TelemetryRow
 from ledgerflow.telemetry.buffer import BufferStats, Record, TelemetryBuffer
 
 if TYPE_CHECKING:
+    from prometheus_client.core import Metric
+
     from ledgerflow.telemetry.metrics import Prometheus
 
 log = logging.getLogger("ledgerflow.telemetry")
@@ -40,6 +43,21 @@ class WorkerTelemetry:
         self._store = store
         self.buffer = TelemetryBuffer(capacity, self._sink)
         self._counted = None if metrics is None else Counted(metrics)
+
+    def scraped(self, slots: Callable[[], tuple[int, int]]) -> Iterable[Metric]:
+        """What a scrape reads off the worker as it is: its slots (``slots()``: busy,
+        free) and the telemetry records its buffer dropped."""
+        from prometheus_client.core import CounterMetricFamily
+
+        from ledgerflow.telemetry.metrics import gauge
+
+        busy, free = slots()
+        yield gauge("ledgerflow_worker_slots", "Handler slots of this worker, by state.",
+                    ["state"], [(["busy"], busy), (["free"], free)])
+        dropped = CounterMetricFamily("ledgerflow_telemetry_dropped", "Telemetry records "
+                                      "dropped (buffer full, closed, or a sink error).")
+        dropped.add_metric([], self.buffer.stats().dropped)
+        yield dropped
 
     def _sink(self, batch: list[Record]) -> None:
         self._store.write_telemetry([
