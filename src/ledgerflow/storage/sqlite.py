@@ -20,7 +20,6 @@ from ledgerflow.storage import (
     queries,
     sqlite_errors,
     sqlite_retention,
-    sqlite_watch,
     unstorable,
 )
 from ledgerflow.storage import rows as row_types  # its agent rows: loaded on first use
@@ -37,8 +36,9 @@ from ledgerflow.storage.sqlite_rows import build as _build
 from ledgerflow.storage.sqlite_rows import row_factory as _row_factory
 from ledgerflow.storage.sqlite_url import parse_url
 
-if TYPE_CHECKING:  # annotations only: the rows load on first use (``rows``)
+if TYPE_CHECKING:  # annotations only: these load on first use (``rows``, ``watch_ledger``)
     from ledgerflow.storage.agent_rows import ClaimRow
+    from ledgerflow.storage.sqlite_watch import CommitWatcher
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
@@ -65,7 +65,7 @@ class SqliteStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, Sha
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._readers: list[sqlite3.Connection] = []
-        self._watchers: list[sqlite_watch.CommitWatcher] = []
+        self._watchers: list[CommitWatcher] = []
         # called inside every write transaction just before COMMIT (fault-injection tests)
         self.before_commit_hook: Callable[[], None] | None = None
         self.commits = 0  # write transactions committed (benchmarks report it)
@@ -366,7 +366,10 @@ class SqliteStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, Sha
 
     def watch_ledger(self, on_commit: Callable[[LedgerNotice | None], None]) -> Closer:
         """A thread with a connection of its own that sees every process's ledger commits
-        (``sqlite_watch``); this store's own commits poke it at once."""
+        (``sqlite_watch``, loaded now: a command that only reads never needs it); this
+        store's own commits poke it at once."""
+        from ledgerflow.storage import sqlite_watch
+
         conn = self._connect()
         try:
             watcher = sqlite_watch.CommitWatcher(conn, self._q, on_commit,
