@@ -260,7 +260,9 @@ def test_on_a_real_server_a_client_that_leaves_lets_go_at_once(
                               headers=served.headers("viewer")) as r:
             assert r.status_code == 200
             Reader(r).until(lambda e: e.event == "progress")
-            assert api.state.feed.waiting() == 1 and api.state.streams.open() == 1
+            # the stream waits on the feed once it has sent what there is
+            wait_for(lambda: api.state.feed.waiting() == 1 and api.state.streams.open() == 1,
+                     what="the stream waits for the next commit")
         wait_for(lambda: api.state.feed.waiting() == 0 and api.state.streams.open() == 0,
                  what="the stream lets go when its client leaves")
     finally:

@@ -123,6 +123,11 @@ NO_LAZY_IMPORTS = ("ledgerflow.cel", "ledgerflow.definition", "ledgerflow.engine
                    "ledgerflow.ledger", "ledgerflow.routing", "ledgerflow.storage")
 # (module, the module it imports inside a function): why
 LAZY_IMPORTS = {
+    ("ledgerflow.storage.sqlite", "ledgerflow.storage.sqlite_watch"):
+        "the ledger watcher (and logging) load only when a server watches: a command that "
+        "only reads never needs them",
+    ("ledgerflow.engine.worker.telemetry", "ledgerflow.telemetry.metrics"):
+        "prometheus_client loads only when a worker serves metrics",
     ("ledgerflow.storage", "ledgerflow.storage.postgres"):
         "psycopg is loaded only when a PostgreSQL URL is opened: embedded use and every "
         "CLI start do not pay for it",
