@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from ledgerflow.definition import Definition, from_mapping
@@ -24,6 +27,7 @@ from ledgerflow.engine.model.view import ExecutionView
 from ledgerflow.engine.rules import flow, starting
 from ledgerflow.ledger.canonical import canonical_json, format_timestamp
 from ledgerflow.ledger.chain import Actor
+from ledgerflow.storage import queries
 from ledgerflow.storage.base import Change, Store
 from ledgerflow.storage.rows import (
     DecisionRow,
@@ -136,6 +140,22 @@ def completion(view: ExecutionView, step_id: str, output: Any, now: datetime = T
 
 
 Execute = Callable[[str, list[dict[str, Any]]], None]  # (named SQL, rows) on a database
+
+
+def sqlite_execute(path: Path) -> Execute:
+    """Plain statements on an SQLite file, outside any store (an older schema's rows)."""
+    def execute(sql: str, rows: list[dict[str, Any]]) -> None:
+        with closing(sqlite3.connect(path)) as conn, conn:
+            conn.executemany(sql, rows)
+    return execute
+
+
+def postgres_execute(url: str) -> Execute:
+    """Plain statements on a PostgreSQL database, outside any store."""
+    def execute(sql: str, rows: list[dict[str, Any]]) -> None:
+        with psycopg.connect(url) as conn:
+            conn.cursor().executemany(queries.to_pyformat(sql), rows)
+    return execute
 
 
 def write_as_before(execute: Execute, changes: Sequence[Change]) -> None:

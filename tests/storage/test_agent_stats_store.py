@@ -6,11 +6,9 @@ gets totals rebuilt from its decisions, which the check then agrees with."""
 from __future__ import annotations
 
 import random
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,13 +21,19 @@ from ledgerflow.engine.agents import admin
 from ledgerflow.engine.agents.book import stats_of
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.routing import stats as agent_stats
-from ledgerflow.storage import agent_tables, migrations, open_store, queries
+from ledgerflow.storage import agent_tables, migrations, open_store
 from ledgerflow.storage.base import AgentWrites, Store
 from ledgerflow.storage.postgres import PostgresStore
 from ledgerflow.storage.rows import StatsRow, StatsSnapshot
 from tests.conftest import PgServer
 from tests.engine.test_shared_book import book
-from tests.storage.conftest import Changes, activation, write_as_before
+from tests.storage.conftest import (
+    Changes,
+    activation,
+    postgres_execute,
+    sqlite_execute,
+    write_as_before,
+)
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 KEY = ("pay.send", "bank")
@@ -217,10 +221,7 @@ def _migrated_agrees(url: str, execute: Callable[[str, list[dict[str, Any]]], No
 def test_an_upgraded_sqlite_database_gets_statistics_that_add_up(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "old.db"
-
-    def execute(sql: str, rows: list[dict[str, Any]]) -> None:
-        with closing(sqlite3.connect(path)) as conn, conn:
-            conn.executemany(sql, rows)
+    execute = sqlite_execute(path)
 
     _migrated_agrees(f"sqlite:///{path}", execute, monkeypatch)
 
@@ -229,10 +230,7 @@ def test_an_upgraded_postgresql_database_gets_statistics_that_add_up(
         pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> None:
     name = pg_server.create(template=False)
     url = pg_server.url(name)
-
-    def execute(sql: str, rows: list[dict[str, Any]]) -> None:
-        with psycopg.connect(url) as conn:
-            conn.cursor().executemany(queries.to_pyformat(sql), rows)
+    execute = postgres_execute(url)
 
     try:
         _migrated_agrees(url, execute, monkeypatch)

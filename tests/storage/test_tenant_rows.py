@@ -21,7 +21,7 @@ import pytest
 from ledgerflow import App, errors
 from ledgerflow.engine.model.transition import Transition
 from ledgerflow.engine.rules import actions
-from ledgerflow.storage import migrations, open_store, queries
+from ledgerflow.storage import migrations, open_store
 from ledgerflow.storage.base import Store
 from tests.conftest import PgServer
 from tests.storage.conftest import (
@@ -29,6 +29,8 @@ from tests.storage.conftest import (
     TENANT,
     Changes,
     activation,
+    postgres_execute,
+    sqlite_execute,
     write_as_before,
 )
 from tests.support import Agents
@@ -107,10 +109,7 @@ def _check_upgraded(store: Store, refuse_update: Callable[[], None]) -> None:
 def test_an_upgraded_sqlite_database_names_each_rows_tenant(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "old.db"
-
-    def execute(sql: str, rows: list[dict[str, Any]]) -> None:
-        with closing(sqlite3.connect(path)) as conn, conn:
-            conn.executemany(sql, rows)
+    execute = sqlite_execute(path)
 
     def refuse_update() -> None:
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
@@ -123,10 +122,7 @@ def test_an_upgraded_postgresql_database_names_each_rows_tenant(
         pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> None:
     name = pg_server.create(template=False)
     url = pg_server.url(name)
-
-    def execute(sql: str, rows: list[dict[str, Any]]) -> None:
-        with psycopg.connect(url) as conn:
-            conn.cursor().executemany(queries.to_pyformat(sql), rows)
+    execute = postgres_execute(url)
 
     def refuse_update() -> None:
         with pytest.raises(psycopg.Error, match="append-only"):
