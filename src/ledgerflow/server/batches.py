@@ -18,7 +18,7 @@ from ledgerflow import errors
 from ledgerflow.engine.reports import listing
 from ledgerflow.engine.reports.listing import Listing
 from ledgerflow.server.problems import from_error
-from ledgerflow.server.resources import done_already
+from ledgerflow.server.resources import commanded, done_already
 from ledgerflow.server.schemas import executions as s
 from ledgerflow.server.security import Caller
 
@@ -100,9 +100,8 @@ class Batches:
             "cancel": lambda: app.cancel(execution_id, body.reason),
             "retry": lambda: app.retry(execution_id, body.reason)}
         try:
-            result = commands[body.action]()
-            return s.BatchItem(execution_id=execution_id, ok=True,
-                               changed=result is not False and result != [],
+            changed, _ = commanded(body.action, commands[body.action])
+            return s.BatchItem(execution_id=execution_id, ok=True, changed=changed,
                                status=app.execution(execution_id).status, problem=None,
                                detail=None)
         except errors.LedgerflowError as exc:

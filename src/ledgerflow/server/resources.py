@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from ledgerflow import errors
 from ledgerflow.engine.reports.history import HistoryEntry, last_operator_entry
 from ledgerflow.engine.reports.records import ExecutionSummary
 from ledgerflow.engine.reports.status import ExecutionReport
@@ -23,6 +24,18 @@ DONE_ALREADY = {"pause": frozenset({"paused"}),
 
 def done_already(action: str, status: str | None) -> bool:
     return status in DONE_ALREADY.get(action, frozenset())
+
+
+def commanded(action: str, call: Callable[[], object]) -> tuple[bool, object]:
+    """Run an operator command: whether it changed anything, and what it returned. Asking
+    for what is done already (a second pause) is no change; any other refusal is raised."""
+    try:
+        result = call()
+    except errors.InvalidTransition as exc:
+        if not done_already(action, exc.current_status):
+            raise
+        return False, None
+    return result is not False and result != [], result
 
 
 def millis_between(start: str | None, end: str | None) -> int | None:

@@ -66,6 +66,8 @@ def statement(dialect: str, name: str, row: type, extra: tuple[str, ...] = ()) -
     from_row = attrgetter(*used) if len(used) > 1 else lambda obj: (getattr(obj, used[0]),)
     if order == used and not extra:
         return Bound(sql, from_row)
+    if order == used + extra:  # the extra values last, as given (a row's tenant): no reorder
+        return Bound(sql, lambda obj, *more: (*from_row(obj), *more))
     pick = itemgetter(*[(used + extra).index(n) for n in order])
 
     def values(obj: Any, *more: Any) -> tuple[Any, ...]:

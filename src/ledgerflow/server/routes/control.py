@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from ledgerflow import errors
 from ledgerflow.server import batches
 from ledgerflow.server.etags import expected_version
-from ledgerflow.server.resources import done_already
+from ledgerflow.server.resources import commanded
 from ledgerflow.server.schemas import executions as s
 from ledgerflow.server.security import Caller, caller
 
@@ -44,16 +44,11 @@ def act(who: Caller, execution_id: str, action: str, command: Callable[[str], ob
     counted = who.metrics.control_actions
     found = who.app.execution(execution_id)
     try:
-        result = command(found.id)
-    except errors.InvalidTransition as exc:
-        if not done_already(action, exc.current_status):
-            counted.labels(action, "refused").inc()
-            raise
-        result = False
+        changed, result = commanded(action, lambda: command(found.id))
     except errors.LedgerflowError:
         counted.labels(action, "refused").inc()
         raise
-    answer = controlled(who, found.id, result is not False and result != [], action=action,
+    answer = controlled(who, found.id, changed, action=action,
                         steps=result if isinstance(result, list) else None)
     counted.labels(action, "changed" if answer.changed else "unchanged").inc()
     response.headers["ETag"] = f'"{answer.version}"'

@@ -10,9 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from ledgerflow import errors
 from ledgerflow.server import seed_shapes
-from ledgerflow.server.resources import done_already
+from ledgerflow.server.resources import commanded
 from ledgerflow.server.security import Caller, caller
 
 PREFIX = "/api/v1/process-engine/executions/processes"
@@ -28,11 +27,7 @@ def _when(who: Caller, execution_id: str, event_type: str) -> str | None:
 
 def _act(who: Caller, execution_id: str, action: str, command: Any) -> str:
     found = who.app.execution(execution_id)
-    try:
-        command(found.id)
-    except errors.InvalidTransition as exc:
-        if not done_already(action, exc.current_status):
-            raise
+    commanded(action, lambda: command(found.id))
     return found.id
 
 
