@@ -259,10 +259,12 @@ def test_on_a_real_server_a_client_that_leaves_lets_go_at_once(
                 client.stream("GET", f"{API}/{eid}/events",
                               headers=served.headers("viewer")) as r:
             assert r.status_code == 200
-            Reader(r).until(lambda e: e.event == "progress")
+            reader = Reader(r)  # held: a dropped reader closes the response, and so leaves
+            reader.until(lambda e: e.event == "progress")
             # the stream waits on the feed once it has sent what there is
             wait_for(lambda: api.state.feed.waiting() == 1 and api.state.streams.open() == 1,
                      what="the stream waits for the next commit")
+            assert reader.seen[-1].event == "progress"  # the stream is still open
         wait_for(lambda: api.state.feed.waiting() == 0 and api.state.streams.open() == 0,
                  what="the stream lets go when its client leaves")
     finally:
