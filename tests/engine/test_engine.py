@@ -59,6 +59,18 @@ def test_history_records_every_transition_in_order(app: App) -> None:
     assert made == [1, 2, 3]
 
 
+def test_history_read_in_pages_is_the_whole_history_cut(app: App) -> None:
+    app.apply(DIAMOND)
+    eid = app.start("diamond", {"mode": "short", "n": 1})
+    app.run_until_idle()
+    whole = app.history(eid)
+    for after in range(len(whole) + 1):
+        for limit in (1, 2, 5, None):
+            page = app.history(eid, after, limit)
+            assert page == whole[after:][:limit], (after, limit)
+    assert app.history(eid, len(whole) + 5) == []
+
+
 def test_state_versions_rebuild_exactly(app: App) -> None:
     app.apply(DIAMOND)
     eid = app.start("diamond", {"mode": "short", "n": 1})

@@ -109,6 +109,59 @@ def test_a_commit_by_another_app_wakes_the_stream(live: Served, backend_url: str
     assert got[-1].data["event_type"].startswith("signal")
 
 
+TALKS = {"name": "talks", "steps": [{"id": "a", "agent": "t.talk"},
+                                    {"id": "b", "agent": "t.talk", "needs": ["a"]}]}
+
+
+def _talking(served: Served) -> str:
+    @served.engine.agent("t.talk")
+    def talk(ctx: object, data: object) -> dict[str, bool]:
+        ctx.log("said", n=1)  # type: ignore[attr-defined]
+        return {"ok": True}
+
+    served.engine.apply(TALKS)
+    return served.engine.start("talks", {})
+
+
+def test_step_changes_and_logs_stream_with_the_entries(live: Served) -> None:
+    eid = _talking(live)
+    live.engine.run_until_idle()
+    with live.client.stream("GET", f"{API}/{eid}/events",
+                            headers=live.headers("viewer")) as r:
+        got = read_until(r, _ended)
+    history = live.engine.history(eid)
+    moved = [e.data for e in got if e.event == "step"]
+    assert moved == [{"step_id": h.step_id, "status": h.to_state, "attempt": h.attempt,
+                      "seq": h.seq} for h in history if h.step_id and h.to_state]
+    assert [m["status"] for m in moved if m["step_id"] == "b"][-1] == "completed"
+    for i, event in enumerate(got):  # a step event follows the entry that moved the step
+        if event.event == "step":
+            assert got[i - 1].event == "entry" and got[i - 1].id == event.data["seq"]
+    logs = [e.data for e in got if e.event == "log"]
+    assert logs == [r.to_dict() for r in live.engine.logs(eid)]
+    said = [(x["step_id"], x["fields"]) for x in logs if x["message"] == "said"]
+    assert said == [("a", {"attempt": 1, "n": 1}), ("b", {"attempt": 1, "n": 1})]
+
+
+def test_a_resumed_stream_sends_the_logs_after_logs_after_or_only_new_ones(
+        live: Served) -> None:
+    eid = _talking(live)
+    live.engine.run_until_idle()
+    records = live.engine.logs(eid)
+    assert len(records) >= 2
+    viewer = live.headers("viewer")
+    first = records[0].id
+    with live.client.stream("GET", f"{API}/{eid}/events?after_seq=1&logs_after={first}",
+                            headers=viewer) as r:
+        logs = [e.data["id"] for e in read_until(r, _ended) if e.event == "log"]
+    assert logs == [x.id for x in records[1:]]
+    with live.client.stream("GET", f"{API}/{eid}/events",
+                            headers={**viewer, "Last-Event-ID": "1"}) as r:
+        got = read_until(r, _ended)
+    assert [e for e in got if e.event == "log"] == []  # resumed: only logs from now on
+    assert _entries(got)[0] == 2
+
+
 def test_an_idle_stream_gets_keep_alive_comments(live: Served) -> None:
     eid = _waiting(live)
     with live.client.stream("GET", f"{API}/{eid}/events",

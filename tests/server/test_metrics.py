@@ -4,12 +4,18 @@ text that ``prometheus_client``'s parser reads back."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from ledgerflow import Prometheus
+from ledgerflow.testing import FakeClock
 from tests.server.conftest import Served
+from tests.storage.conftest import postgres_execute, sqlite_execute
 from tests.support import diamond
+
+WAITS = {"name": "waits", "steps": [{"id": "w", "type": "wait", "signal": "go"}]}
 
 
 def scrape(served: Served, role: str = "metrics") -> dict[tuple[str, tuple[tuple[str, str], ...]],
@@ -51,6 +57,12 @@ def test_a_workers_counters_follow_its_commits(served: Served) -> None:
     assert total(reg, "ledgerflow_worker_slots", state="free") >= 1
     assert total(reg, "ledgerflow_telemetry_dropped_total") == 0
     assert total(reg, "ledgerflow_recovered_executions_total") == 0
+    assert total(reg, "ledgerflow_lease_expirations_total") == 0
+    # every attempt started is timed from when it could start: 3 × (a, c, d) and 3 × 2 of b
+    assert total(reg, "ledgerflow_step_schedule_to_start_seconds_count",
+                 capability="t.echo") == 9
+    assert total(reg, "ledgerflow_step_schedule_to_start_seconds_count",
+                 capability="t.flaky") == 6
     # b fails its first attempt in each execution: one retry each; a, c, d are echoes
     assert total(reg, "ledgerflow_step_retries_total", agent="t.flaky") == 3
     assert total(reg, "ledgerflow_steps_finished_total", agent="t.flaky",
@@ -69,6 +81,48 @@ def test_a_workers_counters_follow_its_commits(served: Served) -> None:
                     backend=engine.db_url.split(":")[0])
     assert commits >= 1
     assert total(reg, "ledgerflow_group_commit_batch_size_sum") >= commits
+
+
+def test_a_step_waiting_for_an_agent_is_a_ready_step_and_its_wait_is_timed(
+        served: Served, clock: FakeClock) -> None:
+    engine = served.engine
+    engine.apply({"name": "lonely", "steps": [{"id": "a", "agent": "t.nobody"}]})
+    eid = engine.start("lonely", {})
+    engine.run_until_idle()  # no worker offers t.nobody: the step waits for one
+    assert scrape(served)[("ledgerflow_ready_steps", (("capability", "t.nobody"),))] == 1
+    clock.advance(30)
+
+    @engine.agent("t.nobody")
+    def arrives(ctx: object, data: object) -> dict[str, bool]:
+        return {"ok": True}
+
+    metrics = Prometheus()
+    engine.worker(until_idle=True, metrics=metrics).run()
+    assert engine.status(eid).status == "completed"
+    reg = metrics.registry
+    assert total(reg, "ledgerflow_step_schedule_to_start_seconds_count",
+                 capability="t.nobody") == 1
+    assert total(reg, "ledgerflow_step_schedule_to_start_seconds_sum",
+                 capability="t.nobody") == 30
+    assert not any(name == "ledgerflow_ready_steps" for name, _ in scrape(served))
+
+
+def test_a_worker_counts_the_executions_it_took_over_from_an_expired_lease(
+        served: Served, backend_url: str) -> None:
+    engine = served.engine
+    engine.apply(WAITS)
+    eid = engine.start("waits", {})
+    engine.run_until_idle()
+    assert engine.execution(eid).status == "waiting"
+    # its holder died: the lease names it and has run out
+    execute = sqlite_execute(Path(backend_url.removeprefix("sqlite:///"))) \
+        if backend_url.startswith("sqlite") else postgres_execute(backend_url)
+    execute("UPDATE executions SET lease_owner = :owner, lease_expires_at = :expired "
+            "WHERE id = :id", [{"owner": "w-gone", "expired": "2000-01-01T00:00:00.000000Z",
+                                "id": eid}])
+    metrics = Prometheus()
+    engine.worker(until_idle=True, metrics=metrics).run()
+    assert total(metrics.registry, "ledgerflow_lease_expirations_total") == 1
 
 
 def test_the_server_scrape_counts_executions_and_requests(served: Served) -> None:

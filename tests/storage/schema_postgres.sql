@@ -308,6 +308,7 @@ CREATE UNIQUE INDEX schema_migrations_pkey ON schema_migrations USING btree (ver
 CREATE UNIQUE INDEX signals_pkey ON signals USING btree (execution_id, seq);
 CREATE UNIQUE INDEX state_versions_pkey ON state_versions USING btree (execution_id, version);
 CREATE UNIQUE INDEX step_runs_pkey ON step_runs USING btree (execution_id, step_id);
+CREATE INDEX step_runs_waiting_for ON step_runs USING btree (waiting_for) WHERE (waiting_for IS NOT NULL);
 CREATE INDEX telemetry_by_execution ON telemetry USING btree (execution_id, id);
 CREATE UNIQUE INDEX telemetry_pkey ON telemetry USING btree (id);
 CREATE UNIQUE INDEX tenants_pkey ON tenants USING btree (id);

@@ -16,6 +16,7 @@ CREATE INDEX executions_unfinished_by_tenant ON executions (tenant_id, created_a
 CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
 CREATE INDEX routing_decisions_by_outcome ON routing_decisions (finished_at)
     WHERE outcome IS NOT NULL;
+CREATE INDEX step_runs_waiting_for ON step_runs (waiting_for) WHERE waiting_for IS NOT NULL;
 CREATE INDEX telemetry_by_execution ON telemetry (execution_id, id);
 CREATE INDEX tombstones_by_tenant ON tombstones (tenant_id, removed_at);
 CREATE INDEX wakeups_by_time ON wakeups (created_at);

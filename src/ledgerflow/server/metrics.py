@@ -37,6 +37,13 @@ def server_metrics(engine: App, open_streams: Callable[[], int] = lambda: 0) -> 
         labels = ["tenant", "workflow", "status"] if by_tenant else ["workflow", "status"]
         yield gauge("ledgerflow_executions", "Executions stored, by workflow and status.",
                     labels, ((list(k), v) for k, v in sorted(counts.items())))
+        ready: Counter[tuple[str, ...]] = Counter()
+        for tenant, capability, n in engine.store.waiting_for_agents():
+            ready[(tenant, capability) if by_tenant else (capability,)] += n
+        yield gauge("ledgerflow_ready_steps", "Steps ready to start that wait for an agent "
+                    "of their capability (no live worker offers one).",
+                    ["tenant", "capability"] if by_tenant else ["capability"],
+                    ((list(k), v) for k, v in sorted(ready.items())))
         alive = sum(1 for w in engine.workers() if w.state == "alive")
         yield gauge("ledgerflow_workers_alive", "Workers whose heartbeat is current.", [],
                     [([], alive)])

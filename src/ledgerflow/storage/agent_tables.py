@@ -158,6 +158,10 @@ class AgentTables(SqlMixin):
         rows = self._read("telemetry_last_of_execution", (execution_id, kind, message))
         return build(row_types.TelemetryRow, rows[0]) if rows else None
 
+    def newest_telemetry_id(self, execution_id: str) -> int:
+        rows = self._read("telemetry_newest_of_execution", (execution_id,))
+        return int(rows[0]["id"])
+
     def read_telemetry(self, execution_id: str | None, after: int = 0,
                        limit: int = 1000) -> list[TelemetryRow]:
         if execution_id is None:

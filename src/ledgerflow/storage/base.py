@@ -153,6 +153,15 @@ class Store(Protocol):
         """Entries ordered by the stored seq column."""
         ...
 
+    def ledger_page(self, execution_id: str, after_seq: int, limit: int) -> list[LedgerRow]:
+        """At most ``limit`` entries after ``after_seq``, by seq (a long ledger is read in
+        pages, never whole)."""
+        ...
+
+    def versions_made(self, execution_id: str, after_seq: int, upto_seq: int) -> dict[int, int]:
+        """seq -> the state version that ledger entry made, for entries in (after, upto]."""
+        ...
+
     def load_state_version(self, execution_id: str, version: int) -> StateVersionRow | None:
         """One version holding its whole document's text (rebuilt from the last full
         version before it: ``rows.rebuilt_version``), or None."""
@@ -272,6 +281,10 @@ class Store(Protocol):
 
     def load_tombstone(self, tenant_id: str, execution_id: str) -> TombstoneRow | None: ...
 
+    def waiting_for_agents(self) -> list[tuple[str, str, int]]:
+        """(tenant, capability, how many) of the pending steps waiting for an agent."""
+        ...
+
     def execution_counts(self) -> list[tuple[str, str, str, int]]:
         """(tenant, workflow, status, how many) of every tenant's executions."""
         ...
@@ -376,6 +389,10 @@ class Store(Protocol):
     def last_telemetry(self, execution_id: str, kind: str,
                        message: str) -> TelemetryRow | None:
         """The execution's latest telemetry record of ``kind`` with ``message``."""
+        ...
+
+    def newest_telemetry_id(self, execution_id: str) -> int:
+        """The id of the execution's newest telemetry record (0: none)."""
         ...
 
     def read_telemetry(self, execution_id: str | None, after: int = 0,

@@ -128,6 +128,14 @@ class SharedReads(SqlMixin):
     def load_ledger(self, execution_id: str) -> list[LedgerRow]:
         return [build(LedgerRow, r) for r in self._read("ledger_of_execution", (execution_id,))]
 
+    def ledger_page(self, execution_id: str, after_seq: int, limit: int) -> list[LedgerRow]:
+        rows = self._read("ledger_page_of_execution", (execution_id, after_seq, limit))
+        return [build(LedgerRow, r) for r in rows]
+
+    def versions_made(self, execution_id: str, after_seq: int, upto_seq: int) -> dict[int, int]:
+        rows = self._read("versions_made_between", (execution_id, after_seq, upto_seq))
+        return {r["seq"]: r["version"] for r in rows}
+
     def load_state_version(self, execution_id: str, version: int) -> StateVersionRow | None:
         rows = [build(StateVersionRow, r) for r in self._read(
             "state_version_from_snapshot", {"execution_id": execution_id, "version": version})]
@@ -182,6 +190,10 @@ class SharedReads(SqlMixin):
         rows = self._read("tombstone_by_id", (tenant_id, execution_id))
         return build(TombstoneRow, rows[0]) if rows else None
 
+
+    def waiting_for_agents(self) -> list[tuple[str, str, int]]:
+        return [(r["tenant_id"], r["waiting_for"], int(r["n"]))
+                for r in self._read("waiting_for_agents", ())]
 
     def execution_counts(self) -> list[tuple[str, str, str, int]]:
         return [(r["tenant_id"], r["workflow"], r["status"], int(r["n"]))

@@ -9,6 +9,8 @@ Histogram buckets, and why:
 - workflow durations: a run takes from a fraction of a second to days (waits, sessions,
   people in the loop), so 100 ms … 7 days, at the steps people reason in (minute, quarter
   hour, hour, 4 hours, day, week);
+- schedule-to-start: a free worker starts a ready step within a commit (~1 ms); a busy one
+  queues it for seconds to minutes; a missing agent for up to hours: 1 ms … 1 h;
 - commit seconds: a group commit is one fsync (SQLite, ~0.2-2 ms here) or a round trip
   (PostgreSQL), so 0.5 ms … 1 s;
 - batch sizes: powers of two up to 512 (a worker's concurrency bounds a batch);
@@ -26,6 +28,8 @@ from prometheus_client.registry import Collector
 STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300,
                 600)
 WORKFLOW_BUCKETS = (0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400, 604800)
+QUEUE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+                 900, 3600)
 COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -67,6 +71,11 @@ class Prometheus:
         self.step_duration = Histogram(
             "ledgerflow_step_duration_seconds", "A step attempt's run time in its handler.",
             ["agent", "outcome"], buckets=STEP_BUCKETS, registry=r)
+        self.schedule_to_start = Histogram(
+            "ledgerflow_step_schedule_to_start_seconds", "From when a step attempt could "
+            "start (its needs done, its retry due) to its start on an agent: time spent "
+            "waiting for a worker, a slot or an agent.", ["capability"],
+            buckets=QUEUE_BUCKETS, registry=r)
         self.step_retries = Counter(
             "ledgerflow_step_retries", "Retries scheduled after a failed attempt.", ["agent"],
             registry=r)

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ledgerflow.ledger.verify import VerifyResult
 
 ETA_SAMPLE = 20  # completed runs of the same workflow behind an ETA
+EVERY = 2**62  # a LIMIT that holds every row
 
 
 class Reads:
@@ -125,13 +126,23 @@ class Reads:
                     found.setdefault(capability, []).append(worker.id)
         return found
 
-    def history(self, execution_id: str) -> list[HistoryEntry]:
-        """The execution's ledger, oldest first, with the state version each entry made."""
+    def history(self, execution_id: str, after_seq: int = 0,
+                limit: int | None = None) -> list[HistoryEntry]:
+        """The execution's ledger, oldest first, with the state version each entry made;
+        from ``after_seq`` on, at most ``limit`` entries (None: all; a long ledger is read
+        a page at a time)."""
         from ledgerflow.engine.reports.history import history_entries
 
         row = self._row(execution_id)
-        return history_entries(self.store.load_ledger(row.id),
-                               self.store.list_state_versions(row.id))
+        if limit is None and after_seq == 0:
+            entries = self.store.load_ledger(row.id)
+        else:
+            entries = self.store.ledger_page(row.id, after_seq,
+                                             EVERY if limit is None else limit)
+        if not entries:
+            return []
+        made = self.store.versions_made(row.id, after_seq, entries[-1].seq)
+        return history_entries(entries, made)
 
     def state(self, execution_id: str, version: int | None = None) -> StateVersion:
         """The state document as of ``version`` (default: the current one)."""
@@ -170,6 +181,11 @@ class Reads:
 
         rows = self.store.read_telemetry(self._row(execution_id).id, after, limit)
         return [LogRecord.from_row(r) for r in rows]
+
+    def newest_log_id(self, execution_id: str) -> int:
+        """The id of the execution's newest telemetry record (0: none yet): ``logs(after=``
+        it``)`` gives only what comes next."""
+        return self.store.newest_telemetry_id(self._row(execution_id).id)
 
     def metrics(self, execution_id: str) -> reports.Metrics:
         """Counts and ages of an execution (steps, state versions, signals, idle time)."""

@@ -48,6 +48,9 @@ class Dispatch:
     input: Any
     state_text: str
     timeout: float | None
+    # since when the attempt could have started (its needs done, its retry due): the
+    # schedule-to-start latency is from then to now
+    ready_since: str | None = None
 
     @property
     def idempotency_key(self) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from ledgerflow.engine.model.lifecycle import OPERATOR_EVENTS
-from ledgerflow.storage.rows import LedgerRow, StateVersionRow, parse_column
+from ledgerflow.storage.rows import LedgerRow, parse_column
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -29,9 +29,8 @@ class HistoryEntry:
         return asdict(self)
 
 
-def history_entries(entries: Sequence[LedgerRow],
-                    versions: Sequence[StateVersionRow]) -> list[HistoryEntry]:
-    made = {v.seq: v.version for v in versions}
+def history_entries(entries: Sequence[LedgerRow], made: Mapping[int, int]) -> list[HistoryEntry]:
+    """``made``: seq -> the state version that entry made."""
     out: list[HistoryEntry] = []
     for entry in entries:
         body = parse_column(entry.body, f"ledger entry {entry.seq}")

@@ -21,7 +21,7 @@ from ledgerflow.engine.rules import signals
 from ledgerflow.engine.rules.step_runs import arm, fail_now
 from ledgerflow.ledger import values
 from ledgerflow.ledger.canonical import format_timestamp
-from ledgerflow.storage.rows import DecisionRow
+from ledgerflow.storage.rows import DecisionRow, StepRow
 
 S = StepStatus
 DEFER_SECONDS = 1.0  # wait when no breaker says when a probe may go
@@ -105,12 +105,22 @@ def dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, event
         step_id=step.id,
         capability=step.agent, agent=choice.agent, attempt=attempt, epoch=epoch, input=data,
         state_text=tr.current_state_text(), timeout=step.timeout,
+        ready_since=_ready_since(tr, step, row),
     ))
     if deadline is not None:
         arm(tr, TimerKind.TIMEOUT, step.id, epoch, deadline)
     if step.heartbeat_timeout is not None:
         arm(tr, TimerKind.HEARTBEAT, step.id, epoch,
             tr.now + timedelta(seconds=step.heartbeat_timeout))
+
+
+def _ready_since(tr: Transition, step: Step, row: StepRow) -> str | None:
+    """When the attempt could have started: a retry when it fell due, a first attempt
+    when the last of its needs finished (or when the execution started)."""
+    if row.attempt > 0:  # an attempt ran before: this one waited for its backoff
+        return row.ready_at or row.finished_at
+    done = [f for f in (tr.step(n).finished_at for n in step.needs) if f is not None]
+    return max(done) if done else tr.started_at
 
 
 def _wait_for_slot(tr: Transition, step: Step) -> None:

@@ -62,6 +62,10 @@ class Counted:
                     m.step_duration.labels(agent, outcome).observe(max(took, 0.0))
         for d in change.decisions:
             m.routing_decisions.labels(d.capability, d.agent).inc()
+        for started in result.dispatches:
+            waited = _seconds(started.ready_since, row.updated_at)
+            if waited is not None:
+                m.schedule_to_start.labels(started.capability).observe(max(waited, 0.0))
 
     def batch(self, backend: str, size: int, seconds: float) -> None:
         self.metrics.commit_seconds.labels(backend).observe(seconds)

@@ -38,6 +38,7 @@ class WorkFinder:
         self._unsubscribe: Callable[[], None] | None = None
         self._last_prune = 0.0
         self.recovered = 0  # running executions claimed (left running by a dead holder)
+        self.taken_over = 0  # executions claimed whose holder's lease had expired
         self.more = False  # the last claim was full: more may be waiting
 
     def start(self, poll_interval: float) -> list[Event]:
@@ -87,6 +88,7 @@ class WorkFinder:
         if running:
             log.info("recovering %d running execution(s)", running)
         self.recovered += running  # waiting and paused ones are only re-armed
+        self.taken_over += sum(c.previous_owner is not None for c in claims)
         return [Activate(execution_id=c.execution_id, how="recover") for c in claims]
 
     def renew(self, stuck: list[dict[str, str]]) -> list[str]:

@@ -99,7 +99,8 @@ class Worker(Lifecycle, Setbacks):
         if options.metrics is not None:
             slots = self._slots
             options.metrics.gauges(lambda: self._telemetry.scraped(
-                lambda: (slots.inflight, max(slots.free, 0))))
+                lambda: (slots.inflight, max(slots.free, 0)),
+                lambda: self._finder.taken_over))
         self._choose = self._slots.gate(self._locked.choose)
         self._outcome = self._locked.outcome
         self._poison = Poison(store, self._loader, clock, actor, self._leases, self._telemetry)

@@ -44,9 +44,11 @@ class WorkerTelemetry:
         self.buffer = TelemetryBuffer(capacity, self._sink)
         self._counted = None if metrics is None else Counted(metrics)
 
-    def scraped(self, slots: Callable[[], tuple[int, int]]) -> Iterable[Metric]:
+    def scraped(self, slots: Callable[[], tuple[int, int]],
+                taken_over: Callable[[], int] = lambda: 0) -> Iterable[Metric]:
         """What a scrape reads off the worker as it is: its slots (``slots()``: busy,
-        free) and the telemetry records its buffer dropped."""
+        free), the telemetry records its buffer dropped, and the executions it took over
+        from a holder whose lease expired (``taken_over()``)."""
         from prometheus_client.core import CounterMetricFamily
 
         from ledgerflow.telemetry.metrics import gauge
@@ -58,6 +60,10 @@ class WorkerTelemetry:
                                       "dropped (buffer full, closed, or a sink error).")
         dropped.add_metric([], self.buffer.stats().dropped)
         yield dropped
+        expired = CounterMetricFamily("ledgerflow_lease_expirations", "Executions this "
+                                      "worker claimed after their holder's lease expired.")
+        expired.add_metric([], taken_over())
+        yield expired
 
     def _sink(self, batch: list[Record]) -> None:
         self._store.write_telemetry([

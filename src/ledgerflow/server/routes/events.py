@@ -2,10 +2,14 @@
 server's one ``Feed``), never by reading the database per client between commits.
 
 ``GET /api/v1/executions/{id}/events``: ``retry``, then each ledger entry once as an
-``entry`` event (``id:`` = its seq, data = the entry as ``history`` gives it), a ``progress``
-event after each change, a keep-alive comment when idle, and ``end`` (data: the final
+``entry`` event (``id:`` = its seq, data = the entry as ``history`` gives it), followed by a
+``step`` event when the entry moved a step (``{step_id, status, attempt, seq}``), a
+``progress`` event after each change, each telemetry record (step logs, errors, decisions)
+once as a ``log`` event, a keep-alive comment when idle, and ``end`` (data: the final
 status) once the execution has ended and every entry was sent. A client resumes after the
-``Last-Event-ID`` it sends (or ``after_seq``): no gap, no duplicate.
+``Last-Event-ID`` it sends (or ``after_seq``): no gap, no duplicate of entries; logs resume
+after ``logs_after`` (a resumed stream without it sends only new logs). Logs are written
+apart from the ledger: they arrive with the next change or at the next keep-alive.
 
 ``GET /api/v1/events``: an ``execution`` event each time one of the tenant's executions
 changes (for list pages); ``resync`` when changes may have been missed (read the list again).
@@ -48,6 +52,7 @@ class Batch:
     """What one read of an execution found after the last entry sent."""
 
     entries: list[HistoryEntry]
+    logs: list[dict[str, Any]]  # telemetry after the last record sent
     progress: dict[str, Any]  # as of the execution's head when read (its "version")
     active: bool
     more: bool  # more entries than a page: read again at once
@@ -56,17 +61,30 @@ class Batch:
         return not self.active and sent >= self.progress["version"]
 
 
-def read_batch(app: App, execution_id: str, after: int) -> Batch:
+def read_batch(app: App, execution_id: str, after: int, logs_after: int) -> Batch:
     """The execution's status, then its entries after ``after`` (read second, they reach
-    at least the head the status saw)."""
+    at least the head the status saw), then its telemetry after ``logs_after``."""
     report = app.status(execution_id)
-    newer = [e for e in app.history(execution_id) if e.seq > after]
+    newer = app.history(execution_id, after, PAGE + 1)
     p = report.progress
     progress = {"status": report.status, "version": report.head_seq, "total": p.total,
                 "completed": p.completed, "failed": p.failed, "skipped": p.skipped,
                 "running": p.running, "pending": p.pending, "percentage": p.percentage}
-    return Batch(entries=newer[:PAGE], progress=progress, active=report.active,
-                 more=len(newer) > PAGE)
+    logs = read_logs(app, execution_id, logs_after)
+    return Batch(entries=newer[:PAGE], logs=logs, progress=progress, active=report.active,
+                 more=len(newer) > PAGE or len(logs) == PAGE)
+
+
+def step_event(entry: HistoryEntry) -> dict[str, Any] | None:
+    """What an entry did to a step, if it moved one."""
+    if entry.step_id is None or entry.to_state is None:
+        return None
+    return {"step_id": entry.step_id, "status": entry.to_state, "attempt": entry.attempt,
+            "seq": entry.seq}
+
+
+def read_logs(app: App, execution_id: str, logs_after: int) -> list[dict[str, Any]]:
+    return [r.to_dict() for r in app.logs(execution_id, logs_after, PAGE)]
 
 
 def execution_event(found: ExecutionSummary) -> dict[str, Any]:
@@ -107,8 +125,9 @@ async def still_allowed(app: App, slot: sse.Slot) -> bool:
         return False
 
 
-async def execution_events(app: App, execution_id: str, after: int, feed: Feed,
-                           keepalive: float, slot: sse.Slot) -> AsyncGenerator[str, None]:
+async def execution_events(app: App, execution_id: str, after: int, logs_after: int | None,
+                           feed: Feed, keepalive: float,
+                           slot: sse.Slot) -> AsyncGenerator[str, None]:
     woke = asyncio.Event()
     slot.wake = async_wake(woke)
     waiter = Waiter(tenant=app.tenant, execution_id=execution_id, after_seq=after,
@@ -116,6 +135,12 @@ async def execution_events(app: App, execution_id: str, after: int, feed: Feed,
     try:
         if not await _joined(feed, waiter):  # before the first read
             return
+        if logs_after is None:  # a fresh stream sends every log, a resumed one new ones
+            try:
+                logs_after = 0 if after == 0 else await anyio.to_thread.run_sync(
+                    app.newest_log_id, execution_id)
+            except errors.LedgerflowError:
+                return
         yield sse.retry()
         shown = -1  # the version of the last progress sent
         while True:
@@ -123,7 +148,8 @@ async def execution_events(app: App, execution_id: str, after: int, feed: Feed,
             if slot.revoked:
                 return
             try:
-                batch = await anyio.to_thread.run_sync(read_batch, app, execution_id, after)
+                batch = await anyio.to_thread.run_sync(read_batch, app, execution_id, after,
+                                                       logs_after)
             except errors.NotFound:  # retention removed it
                 yield sse.frame("end", {"status": "removed", "version": after})
                 return
@@ -132,6 +158,12 @@ async def execution_events(app: App, execution_id: str, after: int, feed: Feed,
             for entry in batch.entries:
                 yield sse.frame("entry", ENTRY.dump_python(entry, mode="json"), entry.seq)
                 after = entry.seq
+                moved = step_event(entry)
+                if moved is not None:
+                    yield sse.frame("step", moved)
+            for log in batch.logs:
+                yield sse.frame("log", log)
+                logs_after = log["id"]
             if batch.progress["version"] != shown:  # progress after each change, once
                 shown = batch.progress["version"]
                 yield sse.frame("progress", batch.progress)
@@ -146,7 +178,16 @@ async def execution_events(app: App, execution_id: str, after: int, feed: Feed,
             except TimeoutError:
                 if not await still_allowed(app, slot):
                     return
-                yield sse.comment("keep-alive")
+                try:  # logs are not commits to the ledger: look for them while idle
+                    logs = await anyio.to_thread.run_sync(read_logs, app, execution_id,
+                                                          logs_after)
+                except errors.LedgerflowError:
+                    return
+                for log in logs:
+                    yield sse.frame("log", log)
+                    logs_after = log["id"]
+                if not logs:
+                    yield sse.comment("keep-alive")
     finally:
         feed.leave(waiter)
 
@@ -206,13 +247,15 @@ def stream_execution_events(
         who: Who, execution_id: str, request: Request,
         after_seq: Annotated[int | None, Query(ge=0)] = None,
         last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+        logs_after: Annotated[int | None, Query(ge=0)] = None,
 ) -> sse.EventStream:
-    """Server-sent events of one execution: ``entry`` (``id:`` = ledger seq), ``progress``,
-    keep-alive comments, ``end``. Resumes after ``Last-Event-ID`` or ``after_seq``."""
+    """Server-sent events of one execution: ``entry`` (``id:`` = ledger seq), ``step``,
+    ``progress``, ``log``, keep-alive comments, ``end``. Resumes after ``Last-Event-ID`` or
+    ``after_seq`` (logs after ``logs_after``: the ``id`` of the last ``log`` event seen)."""
     found = who.app.execution(execution_id)  # another tenant's: 404 like a missing one
     after = sse.resume_point(last_event_id, after_seq)
     slot = slots_of(request).take(who.principal.token_id)  # 429 when it has none left
-    events = execution_events(who.app, found.id, after, feed_of(request),
+    events = execution_events(who.app, found.id, after, logs_after, feed_of(request),
                               keepalive_of(request), slot)
     return _stream(request, slot, events)
 

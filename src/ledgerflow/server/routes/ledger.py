@@ -36,7 +36,7 @@ def get_history(who: Who, execution_id: str, request: Request,
     found = who.app.execution(execution_id)
     if wait > 0 and found.head_seq <= after_seq:
         feed_of(request).wait((who.app.tenant, found.id), after_seq, wait)
-    entries = [e for e in who.app.history(found.id) if e.seq > after_seq][:limit]
+    entries = who.app.history(found.id, after_seq, limit)
     return s.History(items=entries,
                      last_seq=entries[-1].seq if entries else after_seq,
                      head_seq=max([found.head_seq, *(e.seq for e in entries)]))

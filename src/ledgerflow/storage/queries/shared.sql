@@ -80,6 +80,14 @@ ORDER BY version;
 -- name: state_versions_of_execution
 SELECT * FROM state_versions WHERE execution_id = ? ORDER BY version;
 
+-- name: ledger_page_of_execution
+SELECT * FROM ledger_entries WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?;
+
+-- name: versions_made_between
+-- which state version each ledger entry in (after, upto] made
+SELECT seq, version FROM state_versions
+WHERE execution_id = ? AND seq > ? AND seq <= ? ORDER BY version;
+
 -- name: decisions_of_execution
 SELECT * FROM routing_decisions WHERE execution_id = ? ORDER BY decided_at, step_id, epoch;
 
@@ -274,6 +282,9 @@ SELECT * FROM telemetry WHERE execution_id = ? AND id > ? ORDER BY id LIMIT ?;
 SELECT * FROM telemetry WHERE execution_id = ? AND kind = ? AND message = ?
 ORDER BY id DESC LIMIT 1;
 
+-- name: telemetry_newest_of_execution
+SELECT COALESCE(MAX(id), 0) AS id FROM telemetry WHERE execution_id = ?;
+
 -- name: telemetry_all
 SELECT * FROM telemetry WHERE id > ? ORDER BY id LIMIT ?;
 
@@ -404,6 +415,12 @@ WHERE tenant_id = :tenant_id AND key = :key AND state = 'in_flight'
 DELETE FROM idempotency_keys WHERE expires_at <= :now;
 
 -- metrics --------------------------------------------------------------------------------
+
+-- name: waiting_for_agents
+-- Steps ready to start that no agent has taken, by tenant and capability (a metrics scrape).
+SELECT tenant_id, waiting_for, COUNT(*) AS n FROM step_runs
+WHERE waiting_for IS NOT NULL AND status = 'pending'
+GROUP BY tenant_id, waiting_for;
 
 -- name: execution_counts
 -- Executions by tenant, workflow and status, every tenant (a metrics scrape).
