@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from ledgerflow import Listing
 from ledgerflow.access.idempotency import Keys
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.server import permissions
@@ -61,6 +62,22 @@ def test_a_retry_gets_the_first_answer_and_makes_no_second_token(served: Served)
     assert named(served, "ci") == [first.json()["id"]]
     quoted = post(served, "/tokens", VIEWER, admin, key='"key-1"')  # the draft's form
     assert quoted.status_code == 201 and replayed(quoted)
+
+
+def test_a_replayed_start_names_the_execution_it_made_as_the_first_did(
+        served: Served) -> None:
+    served.engine.apply({"name": "waits", "steps": [{"id": "w", "type": "wait",
+                                                     "signal": "go"}]})
+    operator = served.headers("operator")
+    body = {"workflow": "waits", "input": {}}
+    first = post(served, "/executions", body, operator, key="start-1")
+    assert first.status_code == 201, first.text
+    again = post(served, "/executions", body, operator, key="start-1")
+    assert again.status_code == 201 and replayed(again)
+    assert again.content == first.content
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["etag"] == first.headers["etag"]
+    assert len(served.engine.page(Listing())) == 1  # started once
 
 
 def test_without_a_key_every_request_acts(served: Served) -> None:

@@ -112,6 +112,7 @@ CREATE TABLE idempotency_keys (
     content_type text COLLATE "C",
     created_at text COLLATE "C" NOT NULL,
     expires_at text COLLATE "C" NOT NULL,
+    headers text,
     CONSTRAINT idempotency_keys_check CHECK (((state = 'done'::text) = ((status IS NOT NULL) AND (body IS NOT NULL)))),
     CONSTRAINT idempotency_keys_pkey PRIMARY KEY (tenant_id, key),
     CONSTRAINT idempotency_keys_state_check CHECK (((state = 'in_flight'::text) OR (state = 'done'::text)))

@@ -121,7 +121,7 @@ CREATE TABLE idempotency_keys (
     body          TEXT,
     content_type  TEXT,
     created_at    TEXT NOT NULL,
-    expires_at    TEXT NOT NULL,
+    expires_at    TEXT NOT NULL, headers TEXT,
     PRIMARY KEY (tenant_id, key),
     CHECK ((state = 'done') = (status IS NOT NULL AND body IS NOT NULL))
 );

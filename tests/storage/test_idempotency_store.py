@@ -3,6 +3,7 @@ answered once, released, taken over when expired, purged."""
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,18 +29,22 @@ def test_the_first_claim_wins_and_the_next_finds_it_in_flight(store: Store) -> N
 def test_a_finished_claim_holds_its_answer_until_it_expires(store: Store) -> None:
     row, _ = store.claim_idempotency_key("acme", "k1", "f1", now=T0, expires_at=T1)
     assert store.finish_idempotency_key("acme", "k1", claimed_at=row.created_at, status=201,
-                                        body='{"id": 1}', content_type="application/json",
+                                        body='{"id": 1}',
+                                        headers={"content-type": "application/json",
+                                                 "location": "/x/1"},
                                         expires_at=DAY) is True
     done, claimed = store.claim_idempotency_key("acme", "k1", "f1", now=T1, expires_at=DAY)
     assert claimed is False
     assert (done.state, done.status, done.body, done.content_type, done.expires_at) == (
         "done", 201, '{"id": 1}', "application/json", DAY)
+    assert json.loads(done.headers or "") == {"content-type": "application/json",
+                                              "location": "/x/1"}
     assert store.finish_idempotency_key("acme", "k1", claimed_at=T0, status=200, body="{}",
-                                        content_type=None, expires_at=DAY) is False
+                                        headers={}, expires_at=DAY) is False
     assert store.release_idempotency_key("acme", "k1", claimed_at=T0) is False  # done: kept
     fresh, claimed = store.claim_idempotency_key("acme", "k1", "f2", now=DAY, expires_at=LATER)
-    assert claimed is True and (fresh.state, fresh.fingerprint, fresh.status) == (
-        "in_flight", "f2", None)
+    assert claimed is True and (fresh.state, fresh.fingerprint, fresh.status,
+                                fresh.headers) == ("in_flight", "f2", None, None)
 
 
 def test_keys_are_per_tenant(store: Store) -> None:
@@ -63,10 +68,10 @@ def test_an_expired_claim_is_taken_over_and_the_old_one_can_no_longer_finish(
     row, claimed = store.claim_idempotency_key("acme", "k1", "f2", now=T1, expires_at=DAY)
     assert claimed is True and row.created_at == T1 and row.fingerprint == "f2"
     assert store.finish_idempotency_key("acme", "k1", claimed_at=T0, status=200, body="{}",
-                                        content_type=None, expires_at=DAY) is False
+                                        headers={}, expires_at=DAY) is False
     assert store.release_idempotency_key("acme", "k1", claimed_at=T0) is False
     assert store.finish_idempotency_key("acme", "k1", claimed_at=T1, status=200, body="{}",
-                                        content_type=None, expires_at=DAY) is True
+                                        headers={}, expires_at=DAY) is True
 
 
 def test_purge_deletes_expired_rows_only(store: Store) -> None:

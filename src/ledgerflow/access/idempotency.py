@@ -5,6 +5,7 @@ never ended (its server stopped) frees its key after ``IN_FLIGHT_FOR``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 from ledgerflow.clock import Clock
@@ -32,12 +33,12 @@ class Keys:
             expires_at=format_timestamp(now + IN_FLIGHT_FOR))
 
     def finish(self, claim: IdempotencyRow, status: int, body: str,
-               content_type: str | None) -> bool:
+               headers: Mapping[str, str]) -> bool:
         """Keep the answer to ``claim``'s request for ``KEPT_FOR`` from now; False if the
         claim lost its key meanwhile (it was in flight too long)."""
         return self._store.finish_idempotency_key(
             claim.tenant_id, claim.key, claimed_at=claim.created_at, status=status,
-            body=body, content_type=content_type,
+            body=body, headers=headers,
             expires_at=format_timestamp(self._clock.now() + KEPT_FOR))
 
     def release(self, claim: IdempotencyRow) -> bool:

@@ -8,6 +8,7 @@ to the route as it is."""
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ledgerflow.server")
 _HEADER = rules.HEADER.lower().encode("latin-1")
+KEPT_HEADERS = frozenset({b"content-type", b"location", b"etag"})  # repeated by a replay
 PURGE_EVERY = 3600.0  # seconds between two deletions of expired keys (per server process)
 
 PARAMETER: dict[str, Any] = {
@@ -49,7 +51,7 @@ PARAMETER: dict[str, Any] = {
 class Answer:
     status: int
     body: bytes
-    content_type: str | None
+    headers: dict[str, str]  # those a replay repeats (``KEPT_HEADERS``)
 
 
 def install(api: FastAPI) -> None:
@@ -126,14 +128,14 @@ class Idempotency:
                       keys: Keys, claim: IdempotencyRow) -> None:
         """Run the route for the claim; keep its answer or free the key."""
         status: int = 0  # what the route sent
-        content_type: str | None = None
+        kept: dict[str, str] = {}
         chunks: list[bytes] = []
 
         async def capture(message: Message) -> None:
-            nonlocal status, content_type
+            nonlocal status, kept
             if message["type"] == "http.response.start":
                 status = message["status"]
-                content_type = _content_type(message.get("headers") or ())
+                kept = _kept_headers(message.get("headers") or ())
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
             await send(message)
@@ -145,7 +147,7 @@ class Idempotency:
                 await run_in_threadpool(self._settle, engine, keys, claim, None)
             raise
         await run_in_threadpool(self._settle, engine, keys, claim,
-                                Answer(status, b"".join(chunks), content_type))
+                                Answer(status, b"".join(chunks), kept))
 
     def _settle(self, engine: App, keys: Keys, claim: IdempotencyRow,
                 answer: Answer | None) -> None:
@@ -154,7 +156,7 @@ class Idempotency:
         text = _text(answer.body) if answer is not None and rules.kept(answer.status) else None
         try:
             if answer is not None and text is not None:
-                keys.finish(claim, answer.status, text, answer.content_type)
+                keys.finish(claim, answer.status, text, answer.headers)
             else:
                 keys.release(claim)
             if engine.clock.monotonic() >= self._next_purge:
@@ -174,11 +176,22 @@ def _key_header(scope: Scope) -> str | None:
     return None
 
 
-def _content_type(headers: Any) -> str | None:
-    for name, value in headers:
-        if bytes(name).lower() == b"content-type":
-            return bytes(value).decode("latin-1")
-    return None
+def _kept_headers(headers: Any) -> dict[str, str]:
+    """The headers of an answer that a replay repeats."""
+    return {bytes(name).lower().decode("latin-1"): bytes(value).decode("latin-1")
+            for name, value in headers if bytes(name).lower() in KEPT_HEADERS}
+
+
+def _replayed_headers(row: IdempotencyRow) -> dict[str, str]:
+    """The kept headers of a stored answer (a row kept before they were: its type)."""
+    if row.headers is not None:
+        try:
+            stored = json.loads(row.headers)
+        except ValueError:
+            stored = None
+        if isinstance(stored, dict):
+            return {str(k): str(v) for k, v in stored.items()}
+    return {"content-type": row.content_type} if row.content_type else {}
 
 
 def _text(body: bytes) -> str | None:
@@ -225,7 +238,5 @@ def _stored(request: Request, key: str, row: IdempotencyRow, fingerprint: str) -
         return problems.response(request, rules.reused(key))
     if verdict == "in_flight" or row.status is None or row.body is None:
         return problems.response(request, rules.in_flight(key))
-    headers = {rules.REPLAYED: "true"}
-    if row.content_type:
-        headers["content-type"] = row.content_type
+    headers = {**_replayed_headers(row), rules.REPLAYED: "true"}
     return Response(content=row.body.encode("utf-8"), status_code=row.status, headers=headers)

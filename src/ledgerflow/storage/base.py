@@ -15,7 +15,7 @@ Ledger rows are append-only: the schema refuses UPDATE, DELETE and replacing ins
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 # what the engine hands a store, re-exported: the contract's callers import it from here
@@ -327,10 +327,11 @@ class Store(Protocol):
         ...
 
     def finish_idempotency_key(self, tenant_id: str, key: str, *, claimed_at: str,
-                               status: int, body: str, content_type: str | None,
+                               status: int, body: str, headers: Mapping[str, str],
                                expires_at: str) -> bool:
-        """Store the answer of the in-flight claim made at ``claimed_at``: the row is done
-        and kept until ``expires_at``. False if that claim no longer holds the key."""
+        """Store the answer of the in-flight claim made at ``claimed_at`` (``headers``: those
+        a replay repeats, lower-case names): the row is done and kept until ``expires_at``.
+        False if that claim no longer holds the key."""
         ...
 
     def release_idempotency_key(self, tenant_id: str, key: str, *, claimed_at: str) -> bool:

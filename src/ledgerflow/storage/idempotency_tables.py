@@ -4,6 +4,8 @@ its answer, once stored, is what a retry of that request gets until the row expi
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ledgerflow import errors
@@ -26,6 +28,7 @@ class IdempotencyRow:
     status: int | None = None  # the answer, once DONE
     body: str | None = None
     content_type: str | None = None
+    headers: str | None = None  # JSON: the answer's kept headers (lower-case names)
 
 
 class IdempotencyTables(SqlMixin):
@@ -46,14 +49,15 @@ class IdempotencyTables(SqlMixin):
                                   "times while it was being claimed: try again")
 
     def finish_idempotency_key(self, tenant_id: str, key: str, *, claimed_at: str,
-                               status: int, body: str, content_type: str | None,
+                               status: int, body: str, headers: Mapping[str, str],
                                expires_at: str) -> bool:
         """Store the answer of the claim made at ``claimed_at`` (it replays until
         ``expires_at``); False if that claim no longer holds the key."""
         with self._transaction() as conn:
             return bool(conn.execute(self._q["finish_idempotency_key"], {
                 "tenant_id": tenant_id, "key": key, "claimed_at": claimed_at,
-                "status": status, "body": body, "content_type": content_type,
+                "status": status, "body": body, "content_type": headers.get("content-type"),
+                "headers": json.dumps(dict(headers), sort_keys=True),
                 "expires_at": expires_at}).rowcount == 1)
 
     def release_idempotency_key(self, tenant_id: str, key: str, *, claimed_at: str) -> bool:

@@ -388,11 +388,11 @@ WHERE id = :id AND (last_used_at IS NULL OR last_used_at < :stale);
 -- unexpired row holds the key (the caller reads the rowcount, then the row). Atomic: of two
 -- racing claims one inserts, the other waits for it and then finds the key held.
 INSERT INTO idempotency_keys (tenant_id, key, fingerprint, state, status, body,
-    content_type, created_at, expires_at)
-VALUES (:tenant_id, :key, :fingerprint, 'in_flight', NULL, NULL, NULL, :created_at,
+    content_type, headers, created_at, expires_at)
+VALUES (:tenant_id, :key, :fingerprint, 'in_flight', NULL, NULL, NULL, NULL, :created_at,
     :expires_at)
 ON CONFLICT (tenant_id, key) DO UPDATE SET fingerprint = excluded.fingerprint,
-    state = 'in_flight', status = NULL, body = NULL, content_type = NULL,
+    state = 'in_flight', status = NULL, body = NULL, content_type = NULL, headers = NULL,
     created_at = excluded.created_at, expires_at = excluded.expires_at
 WHERE idempotency_keys.expires_at <= excluded.created_at;
 
@@ -402,7 +402,7 @@ SELECT * FROM idempotency_keys WHERE tenant_id = ? AND key = ?;
 -- name: finish_idempotency_key
 -- Only the claim made at ``claimed_at`` and still in flight (not one taken over since).
 UPDATE idempotency_keys SET state = 'done', status = :status, body = :body,
-    content_type = :content_type, expires_at = :expires_at
+    content_type = :content_type, headers = :headers, expires_at = :expires_at
 WHERE tenant_id = :tenant_id AND key = :key AND state = 'in_flight'
   AND created_at = :claimed_at;
 
