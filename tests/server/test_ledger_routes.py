@@ -204,3 +204,13 @@ def test_the_graph_is_a_picture_when_asked_for_one(served: Served) -> None:
     assert definition.text.count('data-status="pending"') == 2
     as_json = served.client.get(f"{API}/{eid}/graph", headers=served.headers("viewer"))
     assert [n["status"] for n in as_json.json()["nodes"]] == ["completed", "completed"]
+
+
+def test_the_timeline_is_a_chart_when_asked_for_one(served: Served) -> None:
+    eid = _done(served)
+    svg = {**served.headers("viewer"), "Accept": "image/svg+xml"}
+    r = served.client.get(f"{API}/{eid}/timeline", headers=svg)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+    assert r.headers["etag"] == f'"{served.engine.execution(eid).head_seq}"'
+    assert r.text.count('class="attempt completed"') == 2
+    assert 'data-step="a"' in r.text and 'data-step="b"' in r.text

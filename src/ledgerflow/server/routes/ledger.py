@@ -11,7 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from ledgerflow.definition.limits import json_depth_problem
-from ledgerflow.server import graph_svg
+from ledgerflow.ledger.canonical import format_timestamp
+from ledgerflow.server import graph_svg, timeline_svg
 from ledgerflow.server.etags import expected_version
 from ledgerflow.server.feed import feed_of
 from ledgerflow.server.problems import Problem
@@ -137,10 +138,12 @@ def _between(start: str, end: str | None) -> int | None:
                  .total_seconds() * 1000)
 
 
-@router.get("/timeline", operation_id="get_timeline", response_model=s.Timeline)
-def get_timeline(who: Who, execution_id: str) -> s.Timeline:
+@router.get("/timeline", operation_id="get_timeline", response_model=s.Timeline,
+            responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}})
+def get_timeline(who: Who, execution_id: str, request: Request) -> Any:
     """Every attempt with its start and end (a Gantt chart's bars): routed attempts from
-    their decisions, the other steps (waits, sleeps...) from their status."""
+    their decisions, the other steps (waits, sleeps...) from their status; with ``Accept:
+    image/svg+xml``, the chart itself."""
     report = who.app.status(execution_id)
     items = [s.Attempt(step_id=d.step_id, attempt=d.attempt, agent=d.agent,
                        started_at=d.decided_at, finished_at=d.finished_at,
@@ -155,4 +158,11 @@ def get_timeline(who: Who, execution_id: str) -> s.Timeline:
                 duration_ms=_between(step.started_at, step.finished_at),
                 outcome=step.status if step.finished_at else None))
     items.sort(key=lambda a: (a.started_at, a.step_id, a.attempt))
+    if "image/svg+xml" in request.headers.get("accept", ""):
+        bars = [timeline_svg.Bar(step_id=a.step_id, attempt=a.attempt, agent=a.agent,
+                                 started_at=a.started_at, finished_at=a.finished_at,
+                                 outcome=a.outcome) for a in items]
+        now = format_timestamp(who.app.clock.now())
+        return Response(timeline_svg.render(bars, now, f"execution {report.id}: timeline"),
+                        media_type="image/svg+xml", headers={"ETag": f'"{report.head_seq}"'})
     return s.Timeline(items=items)
