@@ -37,6 +37,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import rfc8785
 
 from ledgerflow import errors
@@ -62,6 +63,7 @@ _LAST_BMP = "\uffff"
 # Scalars whose encodings agree whatever their value (strings: see the module docstring).
 _PLAIN: frozenset[type] = frozenset({str, bool, type(None)})
 
+_SORTED = orjson.OPT_SORT_KEYS
 # check_circular is off because _fast_path_ok recurses first: a cycle never reaches it.
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False,
@@ -85,9 +87,10 @@ def canonical_json(value: Any) -> bytes:
         if verdict != _REFERENCE:
             if verdict == _AS_INTEGERS:
                 value = _integral_floats_as_ints(value)
-            return _ENCODER.encode(value).encode("utf-8")
-    except UnicodeEncodeError:
-        pass  # a lone surrogate: let the reference implementation name the problem
+            # orjson writes what the walk let through as RFC 8785 does (property-tested)
+            return orjson.dumps(value, option=_SORTED)
+    except orjson.JSONEncodeError:
+        pass  # a lone surrogate or very deep nesting: the reference path names the problem
     except RecursionError as exc:
         raise errors.LedgerError(_TOO_DEEP) from exc
     return _reference_json(value)

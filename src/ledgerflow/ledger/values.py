@@ -33,6 +33,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
+
 from ledgerflow import errors
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_REASON", "MAX_SAFE_INT", "accept", "check", "decode",
@@ -194,7 +196,7 @@ def check(value: Any, root: str, what: str) -> None:
 # the value codec ----------------------------------------------------------------------
 _WRITER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False,
                            check_circular=False)  # ``_plain`` (or ``problem``) looked first
-_LEAVES: frozenset[type] = frozenset({str, bool, float, type(None)})
+_LEAVES: frozenset[type] = frozenset({str, bool, type(None)})
 _LONG_DIGITS = re.compile(r"[0-9]{16}")  # an integer literal that may lie beyond ±2^53
 
 
@@ -203,11 +205,11 @@ def encode(value: Any, root: str = "value") -> str:
     stored raises ``errors.UnstorableValue`` whose ``reason`` is the one line of
     ``problem`` (path from ``root``): the quick look here checks the same rules, and
     ``problem`` runs only to name what it found."""
-    try:
-        text = _WRITER.encode(value) if _plain(value, 0) else None
-    except (RecursionError, ValueError):
-        text = None  # nested too deep for the quick look, or not finite: named below
-    if text is None or (not text.isascii() and _SURROGATE.search(text)):
+    try:  # orjson writes a value the quick look passed exactly as ``_WRITER`` does
+        text = orjson.dumps(value).decode("utf-8") if _plain(value, 0) else None
+    except (RecursionError, orjson.JSONEncodeError):
+        text = None  # nested too deep for the quick look, or a lone surrogate: named below
+    if text is None:
         reason = problem(value, root)
         if reason is not None:
             raise errors.UnstorableValue(f"value cannot be written to the ledger: {reason}",
@@ -256,14 +258,16 @@ def _member_prefix(key: str) -> str:
 
 
 def _plain(value: Any, depth: int) -> bool:
-    """Whether ``value`` holds only the exact JSON types, string keys and integers within
-    ±2^53, nested at most ``MAX_DEPTH`` deep (then ``_WRITER`` writes it exactly, or raises
-    for a non-finite float); ``depth``: the containers around it."""
+    """Whether ``value`` holds only the exact JSON types, string keys, integers within
+    ±2^53 and finite floats, nested at most ``MAX_DEPTH`` deep (then orjson writes it as
+    ``_WRITER`` would, the same value read back); ``depth``: the containers around it."""
     kind = type(value)
     if kind in _LEAVES:
         return True
     if kind is int:
         return bool(-MAX_SAFE_INT <= value <= MAX_SAFE_INT)
+    if kind is float:
+        return math.isfinite(value)
     depth += 1
     if depth > MAX_DEPTH:
         return False

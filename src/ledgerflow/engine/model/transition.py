@@ -15,6 +15,7 @@ from typing import Any
 from ledgerflow._frozen import evolve, evolved, maker
 from ledgerflow.engine.model import lifecycle
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.engine.model.state_texts import StateTexts
 from ledgerflow.engine.model.tally import LiveTally
 from ledgerflow.engine.model.timers import Timer
 from ledgerflow.engine.model.view import ExecutionView, step_seen
@@ -92,6 +93,7 @@ class Transition:
     state_event: int | None = None  # index in events of the event that changed the state
     state_text: str | None = None  # stored text of ``state`` once it changed
     state_sha256: str | None = None  # ... and its SHA-256
+    state_texts: StateTexts | None = None  # ``state``'s member texts, when known
     result: str | None = None
     error: str | None = None
     recoveries: int = 0
@@ -120,6 +122,7 @@ class Transition:
             status=view.status,
             outputs=dict(view.outputs),
             state=view.state,
+            state_texts=view.state_texts,
             result=row.result,
             error=row.error,
             recoveries=row.recoveries,
@@ -255,11 +258,13 @@ class Transition:
         self.signals[row.seq] = row
         self.signal_updates[row.seq] = row
 
-    def set_state(self, state: Any, state_text: str, sha256: str, event_index: int) -> None:
+    def set_state(self, state: Any, state_text: str, sha256: str, event_index: int,
+                  texts: StateTexts | None = None) -> None:
         """A new state document, with its stored text and its RFC 8785 SHA-256 (reused
         as they are for the execution row, the state version row and the ledger), made by
         the event at ``event_index``."""
         self.state = state
+        self.state_texts = texts  # None: not known (made again when next needed)
         self.state_text = state_text
         self.state_sha256 = sha256
         self.state_event = event_index
@@ -342,6 +347,7 @@ class Transition:
             definition=view.definition,
             input=view.input,
             state=self.state,
+            state_texts=self.state_texts,
             steps=steps,
             outputs=self.outputs,
             signals=signals,

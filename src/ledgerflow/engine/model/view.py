@@ -9,6 +9,7 @@ from typing import Any
 
 from ledgerflow.definition.model import Definition
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.engine.model.state_texts import StateTexts
 from ledgerflow.engine.model.tally import Tally
 from ledgerflow.storage.rows import ExecutionRow, SignalRow, StepRow, parse_column
 
@@ -25,6 +26,8 @@ class ExecutionView:
     tally: Tally  # of ``steps``
     # the ``steps`` map expressions see (``steps_seen``), made when first asked for
     seen: dict[str, dict[str, Any]] | None = field(default=None, compare=False, repr=False)
+    # ``state``'s member texts, carried from view to view by a worker (None: not made yet)
+    state_texts: StateTexts | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_rows(

@@ -17,6 +17,7 @@ from ledgerflow.definition.model import OutputMode, OutputTarget, Step
 from ledgerflow.engine.model import timers
 from ledgerflow.engine.model.graph import graph_of
 from ledgerflow.engine.model.lifecycle import ExecutionStatus, StepStatus
+from ledgerflow.engine.model.state_texts import StateTexts
 from ledgerflow.engine.model.timers import Timer, TimerKind
 from ledgerflow.engine.model.transition import Transition
 from ledgerflow.engine.rules import signals
@@ -77,12 +78,20 @@ def record_output(tr: Transition, step_id: str, epoch: int, output: Any,
     stored = {"output": output_text}  # the payload's texts, member by member
     hashed = {"output": output_canonical}
     new_state = None
+    texts = None
     if step.output is not None:
         new_state = apply_output(tr.state, step.output, output)
-        template = _template(tr.state, step.output, output)
-        state_text = _spliced(template, values.encode, output_text, new_state)
-        state_sha = canonical.sha256_hex(_spliced(
-            template, canonical.canonical_text, output_canonical, new_state).encode("utf-8"))
+        texts = _member_texts(tr, step.output, new_state, output, output_text,
+                              output_canonical)
+        if texts is not None:
+            state_text = texts.stored_text()
+            state_sha = canonical.sha256_hex(texts.canonical_text().encode("utf-8"))
+        if texts is None or len(state_text) > values.MAX_BYTES:  # too large: named below
+            texts = None
+            template = _template(tr.state, step.output, output)
+            state_text = _spliced(template, values.encode, output_text, new_state)
+            state_sha = canonical.sha256_hex(_spliced(
+                template, canonical.canonical_text, output_canonical, new_state).encode("utf-8"))
         version = tr.view.row.state_version + 1
         payload.update(state_version=version, state_sha256=state_sha)
         members = {"state_version": str(version),
@@ -96,8 +105,28 @@ def record_output(tr: Transition, step_id: str, epoch: int, output: Any,
         output=output_text, error=None, finished_at=tr.now_text, ready_at=None,
     )
     if new_state is not None:
-        tr.set_state(new_state, state_text, state_sha, index)
+        tr.set_state(new_state, state_text, state_sha, index, texts)
     return True
+
+
+def _member_texts(tr: Transition, target: OutputTarget, new_state: dict[str, Any],
+                  output: Any, output_text: str, output_canonical: str) -> StateTexts | None:
+    """The member texts of ``new_state`` when ``target`` changed one top-level member of a
+    document whose member texts are known (or made now, once: a worker carries them from
+    step to step); None when the whole document is to be encoded."""
+    if not isinstance(tr.state, dict):
+        return None
+    texts = tr.state_texts if tr.state_texts is not None else StateTexts.of(tr.state)
+    key = target.path[0]
+    if len(target.path) == 1 and target.mode is OutputMode.SET:
+        return texts.with_member(key, output_text, output_canonical)
+    # deeper, appended or merged: that member's text, the output's reused where it sits
+    member = new_state[key]
+    template = _template(tr.state, target, output)
+    holder = None if template is None else template[key]
+    return texts.with_member(
+        key, _spliced(holder, values.encode, output_text, member),
+        _spliced(holder, canonical.canonical_text, output_canonical, member))
 
 
 def _template(state: Any, target: OutputTarget, output: Any) -> Any:

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from ledgerflow.definition.limits import json_depth_problem
-from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.server import graph_svg, timeline_svg
 from ledgerflow.server.etags import expected_version
 from ledgerflow.server.feed import feed_of
@@ -162,7 +161,7 @@ def get_timeline(who: Who, execution_id: str, request: Request) -> Any:
         bars = [timeline_svg.Bar(step_id=a.step_id, attempt=a.attempt, agent=a.agent,
                                  started_at=a.started_at, finished_at=a.finished_at,
                                  outcome=a.outcome) for a in items]
-        now = format_timestamp(who.app.clock.now())
+        now = who.app.clock.now().isoformat()
         return Response(timeline_svg.render(bars, now, f"execution {report.id}: timeline"),
                         media_type="image/svg+xml", headers={"ETag": f'"{report.head_seq}"'})
     return s.Timeline(items=items)
