@@ -78,12 +78,16 @@
     });
   }
 
-  function state(text) { document.getElementById("live-state").textContent = text; }
+  // what the stream does, shown to people and kept in data-stream (open, ended, closed)
+  function state(text, stream) {
+    document.getElementById("live-state").textContent = text;
+    if (stream) root.dataset.stream = stream;
+  }
 
   function open() {
     if (source || ended || document.hidden) return;
     source = new EventSource(root.dataset.events + "?after_seq=" + last);
-    source.addEventListener("open", function () { state("live"); });
+    source.addEventListener("open", function () { state("● live", "open"); });
     source.addEventListener("entry", function (ev) {
       var entry = JSON.parse(ev.data);
       if (entry.seq <= last) return;
@@ -94,10 +98,10 @@
     source.addEventListener("end", function () {
       ended = true;
       close();
-      state("");
+      state("", "ended");
     });
     source.addEventListener("error", function () {
-      if (source && source.readyState === EventSource.CLOSED) { source = null; state("offline: reload to see changes"); }
+      if (source && source.readyState === EventSource.CLOSED) { source = null; state("offline: reload to see changes", "closed"); }
       else state("reconnecting…");
     });
   }
@@ -117,7 +121,7 @@
   });
 
   document.addEventListener("visibilitychange", function () {
-    if (document.hidden) { close(); state("paused while hidden"); } else open();
+    if (document.hidden) { close(); state("paused while hidden", "closed"); } else open();
   });
   open();
 })();
