@@ -54,6 +54,29 @@
     body.appendChild(tr);
     window.ledgerflowLocalTimes(tr);
     if (entry.step_id && entry.to_state) moveStep(entry.step_id, entry.to_state);
+    if (entry.event_type === "execution.started") setTime("started", entry.occurred_at);
+    if (!entry.step_id && FINAL.indexOf(entry.to_state) >= 0) {
+      setTime("finished", entry.occurred_at);
+      var began = document.querySelector("#started time");
+      if (began) duration(new Date(entry.occurred_at) - new Date(began.getAttribute("datetime")));
+    }
+  }
+
+  var FINAL = ["completed", "failed", "cancelled", "expired"];
+
+  function setTime(id, stamp) {
+    var at = document.createElement("time");
+    at.setAttribute("datetime", stamp);
+    at.title = stamp;
+    var box = document.getElementById(id);
+    box.replaceChildren(at);
+    window.ledgerflowLocalTimes(box);
+  }
+
+  function duration(ms) {
+    var s = ms / 1000;
+    document.getElementById("duration").textContent = s < 1 ? Math.round(ms) + " ms"
+      : s < 120 ? s.toFixed(1) + " s" : Math.floor(s / 60) + " min " + Math.round(s % 60) + " s";
   }
 
   function progress(p) {
@@ -76,6 +99,8 @@
     document.querySelectorAll("#actions [data-action]").forEach(function (button) {
       button.hidden = can.indexOf(button.dataset.action) < 0;
     });
+    var actions = document.getElementById("actions");
+    if (actions) actions.hidden = can.length === 0;
   }
 
   // what the stream does, shown to people and kept in data-stream (open, ended, closed)
