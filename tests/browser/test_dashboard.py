@@ -90,6 +90,7 @@ def test_pause_from_the_page_changes_the_badge_and_no_new_step_starts(
         expect(page.locator("#flash .banner.ok")).to_contain_text("Paused")
         expect(page.locator("[data-action=pause]")).to_be_hidden()
         expect(page.locator("[data-action=resume]")).to_be_visible()
+        expect(page.locator("#last-control")).to_contain_text("looking into it")
         agents.gate.opened.set()  # the running step finishes and records...
         expect(step_box(page, "hold")).to_have_class("step completed")
         site.shot(page, "execution-paused")
@@ -97,7 +98,8 @@ def test_pause_from_the_page_changes_the_badge_and_no_new_step_starts(
     assert agents.calls["after"] == 0
     last = [e for e in site.engine.history(eid) if e.event_type == "execution.paused"][-1]
     assert last.payload["reason"] == "looking into it"
-    page.reload()
+    page.reload()  # as the server renders it
+    expect(page.locator("#last-control")).to_contain_text("execution.paused by token:")
     expect(page.locator("#last-control")).to_contain_text("looking into it")
 
 

@@ -116,7 +116,7 @@ def _control(action: str) -> Callable[..., object]:
         done = await anyio.to_thread.run_sync(
             control.act, who, execution_id, action, command, Response())
         return page(request, "banner.html", kind="ok" if done.changed else "info",
-                    title=action, version=done.version, detail=(
+                    title="", version=done.version, detail=(
                         f"{_past(action)}: the execution is {done.status} (version "
                         f"{done.version})." if done.changed else
                         f"Nothing to do: the execution is {done.status} already."))

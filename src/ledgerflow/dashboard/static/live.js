@@ -55,6 +55,7 @@
     window.ledgerflowLocalTimes(tr);
     if (entry.step_id && entry.to_state) moveStep(entry.step_id, entry.to_state);
     if (entry.event_type === "execution.started") setTime("started", entry.occurred_at);
+    if (OPERATOR.indexOf(entry.event_type) >= 0) lastControl(entry);
     if (!entry.step_id && FINAL.indexOf(entry.to_state) >= 0) {
       setTime("finished", entry.occurred_at);
       var began = document.querySelector("#started time");
@@ -63,6 +64,20 @@
   }
 
   var FINAL = ["completed", "failed", "cancelled", "expired"];
+  var OPERATOR = ["execution.paused", "execution.resumed", "execution.cancelled",
+                  "execution.retried", "execution.rerun", "state.edited"];
+
+  function lastControl(entry) {
+    var reason = entry.payload && entry.payload.reason;
+    var who = (entry.actor && (entry.actor.id || entry.actor.kind)) || "";
+    var box = document.getElementById("last-control");
+    box.textContent = entry.event_type + " by " + who + (reason ? " — “" + reason + "” " : " ");
+    var at = document.createElement("time");
+    at.setAttribute("datetime", entry.occurred_at);
+    at.title = entry.occurred_at;
+    box.appendChild(at);
+    window.ledgerflowLocalTimes(box);
+  }
 
   function setTime(id, stamp) {
     var at = document.createElement("time");
