@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 
 from ledgerflow import App
 from ledgerflow.server.app import create_app
@@ -47,6 +48,7 @@ class Site:
     """The served dashboard: its engine, its address, a browser, and screenshots."""
 
     engine: App
+    api: FastAPI  # the served app (its open event streams: ``api.state.streams``)
     base: str
     browser: playwright_api.Browser
     screenshots: Path
@@ -118,7 +120,7 @@ def site(db_url: str, agents: Agents, chromium: str, screenshots: Path) -> Itera
         with playwright_api.sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             try:
-                yield Site(engine=engine, base=f"http://127.0.0.1:{port}", browser=browser,
+                yield Site(engine=engine, api=api, base=f"http://127.0.0.1:{port}", browser=browser,
                            screenshots=screenshots)
             finally:
                 browser.close()

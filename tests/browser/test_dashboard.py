@@ -13,7 +13,7 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PHONE, Site, sign_in
-from tests.support import Background, diamond, until_idle
+from tests.support import Background, diamond, until_idle, wait_for
 
 # a held first step, then one more: a test acts while ``hold`` runs
 HELD: dict[str, Any] = {"name": "held", "steps": [
@@ -101,6 +101,38 @@ def test_pause_from_the_page_changes_the_badge_and_no_new_step_starts(
     page.reload()  # as the server renders it
     expect(page.locator("#last-control")).to_contain_text("execution.paused by token:")
     expect(page.locator("#last-control")).to_contain_text("looking into it")
+
+
+def set_hidden(page: Page, hidden: bool) -> None:
+    """What the browser does when the tab goes to the background (or comes back)."""
+    page.evaluate("""hidden => {
+        Object.defineProperty(document, "hidden", {value: hidden, configurable: true});
+        Object.defineProperty(document, "visibilityState",
+                              {value: hidden ? "hidden" : "visible", configurable: true});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""", hidden)
+
+
+def test_a_hidden_tab_closes_its_stream_and_resumes_after_the_last_entry(site: Site) -> None:
+    site.engine.apply(HELD)
+    eid = site.engine.start("held", {}, execution_id="hidden-1")  # no worker: it waits
+    page = site.signed_in("operator")
+    open_execution(page, site, eid)
+    streams = site.api.state.streams
+    wait_for(lambda: streams.open() == 1, what="the page's one stream")
+    set_hidden(page, True)
+    expect(page.locator("#execution")).to_have_attribute("data-stream", "closed")
+    wait_for(lambda: streams.open() == 0, what="the hidden tab's stream closes")
+    site.engine.pause(eid, "while hidden")  # missed while hidden...
+    set_hidden(page, False)
+    expect(page.locator("#status")).to_have_text("paused")  # ...and caught up after
+    expect(page.locator("#last-control")).to_contain_text("while hidden")
+    page.click("#tab-ledger")
+    head = site.engine.execution(eid).head_seq
+    expect(page.locator("#ledger-rows tr")).to_have_count(head)  # no gap, no duplicate
+    assert page.locator("#ledger-rows tr").evaluate_all(
+        "rows => rows.map(r => Number(r.dataset.seq))") == list(range(1, head + 1))
+    wait_for(lambda: streams.open() == 1, what="one stream again")
 
 
 def tamper(path: Path, sql: str, params: tuple[Any, ...]) -> None:
