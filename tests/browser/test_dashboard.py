@@ -62,6 +62,14 @@ def test_a_two_branch_execution_moves_on_the_page_without_a_reload(site: Site) -
     expect(page.locator("#ledger-rows tr")).to_have_count(head)  # every entry, once
     expect(page.locator("#ledger-rows tr").last).to_contain_text("execution.completed")
     assert page.evaluate("window.loadedOnce") is True
+    page.click("#tab-steps")
+    expect(page.locator("#steprow-c .badge")).to_have_text("completed")
+    expect(page.locator("#steprow-c td.attempts")).to_have_text("1")  # read on opening
+    expect(page.locator("#steprow-c")).to_contain_text("t.echo")
+    site.shot(page, "execution-steps")
+    page.click("#tab-state")
+    expect(page.locator("#state")).to_contain_text('"a"')  # step a's output, in the state
+    site.shot(page, "execution-state")
     page.click("#tab-graph")
     site.shot(page, "execution-completed")
     page.goto(site.url("/ui/executions"))

@@ -4,8 +4,10 @@ and /ui left out of the OpenAPI document. (Tests in a real browser: tests/browse
 
 from __future__ import annotations
 
+import logging
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from ledgerflow.dashboard import session
@@ -120,3 +122,16 @@ def test_ui_is_no_api_operation_and_its_unknown_pages_are_not_found(served: Serv
         r = served.client.get(path)
         assert r.status_code == 404 and "Not found" in r.text
     assert served.client.get("/ui/static/vendor/htmx/LICENSE").status_code == 200
+
+
+def test_no_log_line_holds_the_token(served: Served, caplog: pytest.LogCaptureFixture
+                                     ) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = served.token("operator")
+    served.client.post("/ui/login", data={"token": token})
+    served.client.get("/ui/")
+    served.client.get("/ui/executions/missing")
+    served.client.post("/ui/executions/missing/pause")  # refused: no CSRF token
+    served.client.post("/ui/login", data={"token": token + "x"})  # a wrong one
+    assert caplog.records  # the access log spoke...
+    assert token not in caplog.text and token[:20] not in caplog.text  # ...never of it

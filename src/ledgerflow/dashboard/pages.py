@@ -95,3 +95,20 @@ def execution(request: Request, execution_id: str,
 def _may(who: Caller, operation: str) -> bool:
     """Whether the session's role may do ``operation`` (its buttons are shown)."""
     return roles.allows(who.principal.role, permissions.NEEDS[operation])
+
+
+@router.get("/executions/{execution_id}/state", response_class=HTMLResponse)
+def state(request: Request, execution_id: str,
+          who: Annotated[Caller, Depends(signed_in("get_state"))]) -> HTMLResponse:
+    """The State tab's content, read again when the tab is opened."""
+    found = who.app.state(execution_id)
+    return page(request, "state.html", state=found.state, state_version=found.version,
+                fresh=True)
+
+
+@router.get("/executions/{execution_id}/steps", response_class=HTMLResponse)
+def steps(request: Request, execution_id: str,
+          who: Annotated[Caller, Depends(signed_in("get_execution_status"))]) -> HTMLResponse:
+    """The Steps tab's content (attempts, agents, durations), read again when the tab is
+    opened; the stream moves its status badges meanwhile."""
+    return page(request, "steps.html", report=who.app.status(execution_id))
