@@ -68,9 +68,9 @@ async def login(request: Request) -> Response:
             "or admin token."))
     except errors.Unauthorized as exc:
         message = {"missing": "Paste a token to sign in.",
-                   "malformed": "That is not a ledgerflow token: it looks like "
-                                "lf_api_… (as printed by 'ledgerflow serve' or "
-                                "'ledgerflow tokens create').",
+                   "malformed": "That is not a ledgerflow token: a token looks like "
+                                "lf_api_… (the server printed an admin token on its first "
+                                "start).",
                    "unknown": "This token is not known here: check that you copied all of "
                               "it, for this server."}.get(exc.reason, REASONS.get(
                                   exc.reason, "This token cannot sign in."))

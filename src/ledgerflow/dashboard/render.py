@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from ledgerflow import __version__, errors
-from ledgerflow.dashboard.session import CsrfRefused, SignInNeeded
+from ledgerflow.dashboard.session import COOKIE, CSRF_REFUSED
 from ledgerflow.server import problems
 
 log = logging.getLogger("ledgerflow.dashboard")
@@ -103,20 +103,23 @@ def failure(request: Request, status: int, title: str, detail: str) -> Response:
     return page(request, "error.html", status, title=title, detail=detail)
 
 
-def sign_in(request: Request, reason: str) -> Response:
+def sign_in(request: Request, exc: errors.Unauthorized) -> Response:
+    """To the sign-in page, which says why when the session's token stopped working."""
+    reason = "" if exc.reason == "missing" else (
+        exc.reason if exc.reason in ("revoked", "expired") else "invalid")
     target = "/ui/login"
     query = []
     if request.method == "GET" and not _htmx(request):
         query.append("next=" + quote(request.url.path, safe="/"))
     if reason:
-        query.append("why=" + quote(reason, safe=""))
+        query.append("why=" + reason)
     if query:
         target += "?" + "&".join(query)
     if _htmx(request):  # htmx follows this header with a full page load
         return Response(status_code=401, headers={"HX-Redirect": target})
     response = RedirectResponse(target, status_code=303)
     if reason:  # the cookie holds a token that no longer works
-        response.delete_cookie("ledgerflow_session", path="/")
+        response.delete_cookie(COOKIE, path="/")
     return response
 
 
@@ -127,12 +130,10 @@ NOT_FOUND_DETAIL = ("There is no such page here, or it belongs to another tenant
 
 def answer_error(request: Request, exc: Exception) -> Response:
     """The page for an error raised by a dashboard route or its dependencies."""
-    if isinstance(exc, SignInNeeded):
-        return sign_in(request, exc.reason)
-    if isinstance(exc, CsrfRefused):
-        return failure(request, 403, "Refused", "This request did not come from a dashboard "
-                       "page of your session (its CSRF token is missing or wrong). Reload "
-                       "the page and try again.")
+    if isinstance(exc, errors.Unauthorized):
+        return sign_in(request, exc)
+    if isinstance(exc, errors.HttpProblem) and exc.code == CSRF_REFUSED:
+        return failure(request, 403, "Refused", str(exc))
     if isinstance(exc, errors.Forbidden):
         return failure(request, 403, "Not allowed",
                        f"Your token's role ({exc.role}) may not do this: it needs the "
@@ -168,8 +169,7 @@ class UiRoute(APIRoute):
         async def guarded(request: Request) -> Response:
             try:
                 return await handler(request)
-            except (SignInNeeded, CsrfRefused, errors.LedgerflowError, HTTPException,
-                    RequestValidationError) as exc:
+            except (errors.LedgerflowError, HTTPException, RequestValidationError) as exc:
                 return answer_error(request, exc)
 
         return guarded

@@ -34,18 +34,7 @@ CSRF_FIELD = "csrf_token"
 _CSRF_LABEL = b"ledgerflow dashboard csrf v1"
 
 
-class SignInNeeded(Exception):
-    """No usable session: the visitor goes to the sign-in page. ``reason``: why the
-    session's token stopped working (``revoked``, ``expired``, ``invalid``; "" for no
-    session), a code the sign-in page turns into words."""
-
-    def __init__(self, reason: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class CsrfRefused(Exception):
-    """A state-changing request without the session's CSRF token (a 403 page)."""
+CSRF_REFUSED = "csrf-refused"  # the problem code of a request without the CSRF token
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -81,25 +70,17 @@ def clear_cookie(response: Response, request: Request) -> None:
                            secure=request.url.scheme == "https")
 
 
-def _why(exc: errors.Unauthorized) -> str:
-    """Why a session's token stopped working, as a code the sign-in page explains."""
-    return exc.reason if exc.reason in ("revoked", "expired") else "invalid"
-
-
 def signed_in(operation: str) -> Callable[[Request], Caller]:
     """A dependency: the session's caller for the API operation ``operation`` (an id of
     ``permissions.NEEDS``), so a page or an action needs exactly the role its API route
-    needs. No session, or a token no longer usable: ``SignInNeeded``; a role too low:
-    ``errors.Forbidden`` (a 403 page)."""
+    needs. No session, or a token no longer usable: ``errors.Unauthorized`` (whose
+    ``reason`` the sign-in page explains); a role too low: ``errors.Forbidden``."""
 
     def dependency(request: Request) -> Caller:
         token = request.cookies.get(COOKIE)
         if not token:
-            raise SignInNeeded()
-        try:
-            who = caller_as(request, token, operation)
-        except errors.Unauthorized as exc:
-            raise SignInNeeded(_why(exc)) from None
+            raise errors.Unauthorized("no session: sign in", reason="missing")
+        who = caller_as(request, token, operation)
         request.state.csrf = csrf_token(token)
         return who
 
@@ -117,7 +98,9 @@ def acting(operation: str) -> Callable[[Request], Awaitable[Caller]]:
         if presented is None and token:
             presented = (await form_fields(request)).get(CSRF_FIELD)
         if token and not csrf_ok(token, presented):
-            raise CsrfRefused()
+            raise errors.HttpProblem(
+                403, CSRF_REFUSED, "This request did not come from a dashboard page of your "
+                "session (its CSRF token is missing or wrong). Reload the page and try again.")
         return await anyio.to_thread.run_sync(signed, request)  # it reads the database
 
     return dependency
