@@ -33,6 +33,9 @@ def test_each_step_is_a_box_coloured_by_its_status_with_its_edges() -> None:
     steps = {g.get("data-step"): g for g in root.iter(f"{SVG}g")}
     assert set(steps) == {"fetch", "score", "notify"}
     assert steps["fetch"].get("data-status") == "completed"
+    # a live page changes one class: the box's id and its status class
+    assert steps["fetch"].get("id") == "step-fetch"
+    assert steps["fetch"].get("class") == "step completed"
     assert steps["fetch"].find(f"{SVG}rect").get("fill") == FILL["completed"][0]
     assert steps["score"].find(f"{SVG}rect").get("stroke-dasharray")  # skipped: dashed
     assert 'when: input.kind == "<corp>"' in steps["score"].find(f"{SVG}title").text

@@ -57,7 +57,7 @@ LAZY_COMMANDS = [
                 "status."),
     Placeholder("serve", "ledgerflow.cli.serve",
                 "Serve the REST API under /api/v1 (OpenAPI at /api/v1/openapi.json, docs at "
-                "/api/v1/docs), /healthz and /readyz."),
+                "/api/v1/docs), the dashboard under /ui/, /healthz and /readyz."),
     Placeholder("signal", "ledgerflow.cli.control", "Send signal NAME to an execution."),
     Placeholder("start", "ledgerflow.cli.executions",
                 "Start an execution of WORKFLOW; a worker runs it."),

@@ -1,4 +1,4 @@
-"""serve: the REST API (and, next, the dashboard) over HTTP."""
+"""serve: the REST API and the dashboard over HTTP."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def _loopback(host: str) -> bool:
 def serve(env: Env, host: str, port: int, tls_cert: Path | None, tls_key: Path | None,
           allow_insecure_http: bool) -> None:
     """Serve the REST API under /api/v1 (OpenAPI at /api/v1/openapi.json, docs at
-    /api/v1/docs), /healthz and /readyz.
+    /api/v1/docs), the dashboard under /ui/, /healthz and /readyz.
 
     \b
     Requests authenticate with 'Authorization: Bearer TOKEN' and act for the token's
@@ -82,7 +82,7 @@ def serve(env: Env, host: str, port: int, tls_cert: Path | None, tls_key: Path |
     base = f"{scheme}://{_shown(address)}:{real_port}"
     click.echo(f"ledgerflow serving {app.db_url} on {base}", err=True)
     click.echo(f"  API docs   {base}/api/v1/docs", err=True)
-    click.echo(f"  dashboard  {base}/ui/ (next release)", err=True)
+    click.echo(f"  dashboard  {base}/ui/ (sign in with a token)", err=True)
     uvicorn.Server(config).run(sockets=[sock])
 
 

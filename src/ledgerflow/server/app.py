@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request, Response
 
-from ledgerflow import __version__
+from ledgerflow import __version__, dashboard
 from ledgerflow.server import batches, idempotency, limits, problems, sse
 from ledgerflow.server.feed import make_feed
 from ledgerflow.server.metrics import server_metrics
@@ -80,4 +80,5 @@ def create_app(engine: App, *, keepalive: float = sse.KEEPALIVE) -> FastAPI:
     for routes in (system, metrics, executions, control, seed, definitions, ledger, events,
                    agents, tokens):
         api.include_router(routes.router)
+    dashboard.install(api)  # /ui: pages, not API operations (none in the OpenAPI document)
     return api

@@ -4,7 +4,9 @@ crossings), each box coloured by its status, with a tooltip naming its type, age
 condition and status; edges as curves from a step to the ones that need it.
 
 The same picture serves a definition (every step ``pending``) and an execution (live
-statuses); the dashboard shows it too."""
+statuses); the dashboard shows it too. Each step is one ``<g id="step-ID" class="step
+STATUS">`` (its second line of text ``class="status"``), so a live page moves a step on by
+changing that class and that text."""
 
 from __future__ import annotations
 
@@ -125,13 +127,14 @@ def render(nodes: Sequence[Node], title: str) -> str:
             tip.append(f"when: {n.when}")
         dash = ' stroke-dasharray="4 3"' if n.status == "skipped" else ""
         parts.append(
-            f'<g class="step" data-step={quoteattr(n.id)} data-status={quoteattr(n.status)}>'
+            f'<g id={quoteattr("step-" + n.id)} class={quoteattr("step " + n.status)} '
+            f'data-step={quoteattr(n.id)} data-status={quoteattr(n.status)}>'
             f"<title>{escape(chr(10).join(tip))}</title>"
             f'<rect x="{x:g}" y="{y:g}" width="{BOX_W}" height="{BOX_H}" rx="6" '
             f'fill="{fill}" stroke="{stroke}" stroke-width="1.5"{dash}/>'
             f'<text x="{x + 10:g}" y="{y + 19:g}" fill="{ink}" font-weight="600">'
             f"{escape(_label(n.id))}</text>"
-            f'<text x="{x + 10:g}" y="{y + 35:g}" fill="{ink}" font-size="11">'
+            f'<text class="status" x="{x + 10:g}" y="{y + 35:g}" fill="{ink}" font-size="11">'
             f"{escape(_label(n.status + (' · ' + n.agent if n.agent else '')))}</text></g>")
     parts.append("</svg>")
     return "".join(parts)

@@ -50,10 +50,15 @@ def operation(request: Request) -> str:
 def caller(request: Request) -> Caller:
     """The dependency of every route that needs a token: 401 without a usable one, 403 if
     its role may not do the route's operation (deny by default)."""
-    doing = operation(request)
+    return caller_as(request, bearer(request), operation(request))
+
+
+def caller_as(request: Request, presented: str | None, doing: str) -> Caller:
+    """The caller the token ``presented`` makes for operation ``doing`` (an operation id
+    of ``permissions.NEEDS``): the bearer header's, or the dashboard's session cookie's."""
     needed = permissions.NEEDS.get(doing)
     base = engine(request)
-    principal = base.access.authenticate(bearer(request))
+    principal = base.access.authenticate(presented)
     request.state.token_id = principal.token_id
     if needed is None or needed == permissions.NONE:
         raise errors.Forbidden(f"operation {doing} is not open to tokens", role=principal.role,

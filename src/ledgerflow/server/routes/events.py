@@ -252,8 +252,14 @@ def stream_execution_events(
     """Server-sent events of one execution: ``entry`` (``id:`` = ledger seq), ``step``,
     ``progress``, ``log``, keep-alive comments, ``end``. Resumes after ``Last-Event-ID`` or
     ``after_seq`` (logs after ``logs_after``: the ``id`` of the last ``log`` event seen)."""
+    return execution_stream(request, who, execution_id,
+                            sse.resume_point(last_event_id, after_seq), logs_after)
+
+
+def execution_stream(request: Request, who: Caller, execution_id: str, after: int,
+                     logs_after: int | None = None) -> sse.EventStream:
+    """The event stream of one execution for ``who`` (the API's, the dashboard's)."""
     found = who.app.execution(execution_id)  # another tenant's: 404 like a missing one
-    after = sse.resume_point(last_event_id, after_seq)
     slot = slots_of(request).take(who.principal.token_id)  # 429 when it has none left
     events = execution_events(who.app, found.id, after, logs_after, feed_of(request),
                               keepalive_of(request), slot)

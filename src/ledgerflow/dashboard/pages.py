@@ -1,0 +1,114 @@
+"""The dashboard's pages: overview, the executions list, one execution. Each reads the
+API's public read model (``App`` as the session's tenant sees it, and the API routes'
+own helpers), never SQL of its own, and needs the role of the API operation it mirrors."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from ledgerflow.access import roles
+from ledgerflow.dashboard.render import UiRoute, page
+from ledgerflow.dashboard.session import signed_in
+from ledgerflow.engine.model.lifecycle import OPERATOR_ACTIONS
+from ledgerflow.engine.reports.listing import STATUSES, Listing
+from ledgerflow.server import graph_svg, permissions, resources
+from ledgerflow.server.routes import agents
+from ledgerflow.server.routes.executions import where
+from ledgerflow.server.security import Caller
+
+router = APIRouter(prefix="/ui", route_class=UiRoute, include_in_schema=False)
+PAGE = 25  # executions per list page
+# the control actions the dashboard offers, in the order shown
+ACTIONS = ("pause", "resume", "cancel", "retry")
+
+
+def allowed_actions() -> dict[str, list[str]]:
+    """Which of ``ACTIONS`` each status allows (the engine's table): the page hides the
+    others, and updates as the status moves."""
+    return {str(status): [str(a) for a in allowed if str(a) in ACTIONS]
+            for status, allowed in OPERATOR_ACTIONS.items()}
+
+
+@router.get("", response_class=HTMLResponse)
+def root() -> RedirectResponse:
+    return RedirectResponse("/ui/", status_code=307)
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request,
+             who: Annotated[Caller, Depends(signed_in("count_executions"))]) -> HTMLResponse:
+    counts = who.app.count(Listing())
+    workers = agents.list_workers(who).items
+    breakers = [a for a in who.app.agents() if a.breaker != "closed"]
+    return page(request, "overview.html", who=who, nav="overview", counts=counts,
+                statuses=STATUSES,
+                total=sum(counts.values()),
+                workers_alive=sum(1 for w in workers if w.get("state") == "alive"),
+                workers=len(workers), breakers=breakers)
+
+
+@router.get("/executions", response_class=HTMLResponse)
+def executions(request: Request,
+               who: Annotated[Caller, Depends(signed_in("list_executions"))],
+               status: Annotated[str | None, Query(max_length=200)] = None,
+               workflow: Annotated[str | None, Query(max_length=200)] = None,
+               cursor: Annotated[str | None, Query(max_length=1000)] = None) -> HTMLResponse:
+    workflow = workflow or None  # an empty filter field is no filter
+    status = status or None
+    listing = where(status=status, workflow=workflow, created_after=None,
+                    created_before=None, id_prefix=None)
+    found = who.app.page(dataclasses.replace(listing, after=resources.after(cursor),
+                                             limit=PAGE + 1))
+    more = len(found) > PAGE
+    found = found[:PAGE]
+    reports = [who.app.status(e.id) for e in found]
+    rows = [{"e": e, "progress": r.progress, "duration": r.timing.duration_seconds}
+            for e, r in zip(found, reports, strict=True)]
+    after = resources.cursor(found[-1]) if more else None
+    return page(request, "executions.html", who=who, nav="executions", rows=rows,
+                status=status or "", workflow=workflow or "", statuses=STATUSES, next_cursor=after,
+                paged=cursor is not None)
+
+
+@router.get("/executions/{execution_id}", response_class=HTMLResponse)
+def execution(request: Request, execution_id: str,
+              who: Annotated[Caller, Depends(signed_in("get_execution"))]) -> HTMLResponse:
+    summary = who.app.execution(execution_id)  # another tenant's: NotFound, as a missing one
+    report = who.app.status(summary.id)
+    history = who.app.history(summary.id)
+    spec = who.app.definition(report.workflow, report.workflow_version).spec
+    svg = graph_svg.render(graph_svg.nodes_of(spec, {st.id: st.status for st in report.steps}),
+                           f"execution {report.id}: {report.status}")
+    state = who.app.state(summary.id)
+    can_act = _may(who, "pause_execution")
+    return page(request, "execution.html", who=who, nav="executions", e=summary, report=report,
+                history=history, svg=svg, state=state.state, state_version=state.version,
+                last=resources.last_control(history), can_act=can_act, actions=ACTIONS,
+                allowed=allowed_actions(), allowed_json=json.dumps(allowed_actions()))
+
+
+def _may(who: Caller, operation: str) -> bool:
+    """Whether the session's role may do ``operation`` (its buttons are shown)."""
+    return roles.allows(who.principal.role, permissions.NEEDS[operation])
+
+
+@router.get("/executions/{execution_id}/state", response_class=HTMLResponse)
+def state(request: Request, execution_id: str,
+          who: Annotated[Caller, Depends(signed_in("get_state"))]) -> HTMLResponse:
+    """The State tab's content, read again when the tab is opened."""
+    found = who.app.state(execution_id)
+    return page(request, "state.html", state=found.state, state_version=found.version,
+                fresh=True)
+
+
+@router.get("/executions/{execution_id}/steps", response_class=HTMLResponse)
+def steps(request: Request, execution_id: str,
+          who: Annotated[Caller, Depends(signed_in("get_execution_status"))]) -> HTMLResponse:
+    """The Steps tab's content (attempts, agents, durations), read again when the tab is
+    opened; the stream moves its status badges meanwhile."""
+    return page(request, "steps.html", report=who.app.status(execution_id))

@@ -1,0 +1,167 @@
+// One execution, live: one EventSource on the dashboard's events route (the API's stream,
+// authenticated by the session cookie). Each "entry" moves its step's box in the graph and
+// its row in the steps table, and appends a ledger row; each "progress" updates the badge,
+// the bar, the version the actions send and which actions are shown. The stream is closed
+// while the tab is hidden and opened again after the last seq seen.
+(function () {
+  "use strict";
+  var root = document.getElementById("execution");
+  if (!root) return;
+  var last = Number(root.dataset.seq);
+  var allowed = JSON.parse(root.dataset.allowed);
+  var source = null;
+  var ended = false;
+
+  function badge(el, status) {
+    el.className = "badge s-" + status;
+    el.textContent = status;
+  }
+
+  function moveStep(id, status) {
+    var box = document.getElementById("step-" + id);
+    if (box) {
+      box.setAttribute("class", "step " + status);
+      box.setAttribute("data-status", status);
+      var line = box.querySelector("text.status");
+      if (line) line.textContent = status + line.textContent.replace(/^[^·]*/, " ").replace(/^ +$/, "");
+    }
+    var row = document.getElementById("steprow-" + id);
+    if (row) badge(row.querySelector(".badge"), status);
+  }
+
+  function cell(text, cls) {
+    var td = document.createElement("td");
+    td.textContent = text;
+    if (cls) td.className = cls;
+    return td;
+  }
+
+  function addEntry(entry) {
+    var body = document.getElementById("ledger-rows");
+    if (!body || body.querySelector('tr[data-seq="' + entry.seq + '"]')) return;
+    var tr = document.createElement("tr");
+    tr.dataset.seq = entry.seq;
+    var at = document.createElement("time");
+    at.setAttribute("datetime", entry.occurred_at);
+    at.title = entry.occurred_at;
+    var when = cell("");
+    when.appendChild(at);
+    var hash = cell(entry.entry_hash.slice(0, 12), "mono");
+    hash.title = entry.entry_hash;
+    [cell(entry.seq), cell(entry.event_type), cell(entry.step_id || ""),
+     cell((entry.actor && (entry.actor.id || entry.actor.kind)) || ""), when, hash]
+      .forEach(function (td) { tr.appendChild(td); });
+    body.appendChild(tr);
+    window.ledgerflowLocalTimes(tr);
+    if (entry.step_id && entry.to_state) moveStep(entry.step_id, entry.to_state);
+    if (entry.event_type === "execution.started") setTime("started", entry.occurred_at);
+    if (OPERATOR.indexOf(entry.event_type) >= 0) lastControl(entry);
+    if (!entry.step_id && FINAL.indexOf(entry.to_state) >= 0) {
+      setTime("finished", entry.occurred_at);
+      var began = document.querySelector("#started time");
+      if (began) duration(new Date(entry.occurred_at) - new Date(began.getAttribute("datetime")));
+    }
+  }
+
+  var FINAL = ["completed", "failed", "cancelled", "expired"];
+  var OPERATOR = ["execution.paused", "execution.resumed", "execution.cancelled",
+                  "execution.retried", "execution.rerun", "state.edited"];
+
+  function lastControl(entry) {
+    var reason = entry.payload && entry.payload.reason;
+    var who = (entry.actor && (entry.actor.id || entry.actor.kind)) || "";
+    var box = document.getElementById("last-control");
+    box.textContent = entry.event_type + " by " + who + (reason ? " — “" + reason + "” " : " ");
+    var at = document.createElement("time");
+    at.setAttribute("datetime", entry.occurred_at);
+    at.title = entry.occurred_at;
+    box.appendChild(at);
+    window.ledgerflowLocalTimes(box);
+  }
+
+  function setTime(id, stamp) {
+    var at = document.createElement("time");
+    at.setAttribute("datetime", stamp);
+    at.title = stamp;
+    var box = document.getElementById(id);
+    box.replaceChildren(at);
+    window.ledgerflowLocalTimes(box);
+  }
+
+  function duration(ms) {
+    var s = ms / 1000;
+    document.getElementById("duration").textContent = s < 1 ? Math.round(ms) + " ms"
+      : s < 120 ? s.toFixed(1) + " s" : Math.floor(s / 60) + " min " + Math.round(s % 60) + " s";
+  }
+
+  function progress(p) {
+    badge(document.getElementById("status"), p.status);
+    var bar = document.getElementById("progress");
+    bar.value = p.percentage;
+    bar.textContent = Math.round(p.percentage) + "%";
+    document.getElementById("progress-text").textContent =
+      (p.completed + p.skipped) + "/" + p.total;
+    var detail = [p.completed + " completed"];
+    if (p.running) detail.push(p.running + " running");
+    if (p.failed) detail.push(p.failed + " failed");
+    if (p.skipped) detail.push(p.skipped + " skipped");
+    document.getElementById("progress-detail").textContent = detail.join(" · ");
+    document.getElementById("version").textContent = p.version;
+    root.dataset.version = p.version;
+    var field = document.getElementById("version-field");
+    if (field) field.value = p.version;  // the actions act on what the page shows now
+    var can = allowed[p.status] || [];
+    document.querySelectorAll("#actions [data-action]").forEach(function (button) {
+      button.hidden = can.indexOf(button.dataset.action) < 0;
+    });
+    var actions = document.getElementById("actions");
+    if (actions) actions.hidden = can.length === 0;
+  }
+
+  // what the stream does, shown to people and kept in data-stream (open, ended, closed)
+  function state(text, stream) {
+    document.getElementById("live-state").textContent = text;
+    if (stream) root.dataset.stream = stream;
+  }
+
+  function open() {
+    if (source || ended || document.hidden) return;
+    source = new EventSource(root.dataset.events + "?after_seq=" + last);
+    source.addEventListener("open", function () { state("● live", "open"); });
+    source.addEventListener("entry", function (ev) {
+      var entry = JSON.parse(ev.data);
+      if (entry.seq <= last) return;
+      last = entry.seq;
+      addEntry(entry);
+    });
+    source.addEventListener("progress", function (ev) { progress(JSON.parse(ev.data)); });
+    source.addEventListener("end", function () {
+      ended = true;
+      close();
+      state("", "ended");
+    });
+    source.addEventListener("error", function () {
+      if (source && source.readyState === EventSource.CLOSED) { source = null; state("offline: reload to see changes", "closed"); }
+      else state("reconnecting…");
+    });
+  }
+
+  function close() {
+    if (source) source.close();
+    source = null;
+  }
+
+  // an action answered with a new version: the execution may run again (a retry after it
+  // ended), so follow it again
+  document.addEventListener("htmx:afterSwap", function (ev) {
+    if (ev.detail.target.id === "flash" && ev.detail.target.querySelector("[data-version]")) {
+      ended = false;
+      open();
+    }
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) { close(); state("paused while hidden", "closed"); } else open();
+  });
+  open();
+})();

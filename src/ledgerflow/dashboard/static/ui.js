@@ -1,0 +1,78 @@
+// ledgerflow dashboard: what every page needs. The CSRF token goes with every htmx request;
+// times are shown in the viewer's local time (UTC stays in the title); tabs; copy buttons.
+(function () {
+  "use strict";
+
+  function csrf() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  function localTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
+      var at = new Date(el.getAttribute("datetime"));
+      if (!isNaN(at)) el.textContent = at.toLocaleString();
+    });
+  }
+  window.ledgerflowLocalTimes = localTimes;
+
+  function selectTab(tab) {
+    var list = tab.closest('[role="tablist"]');
+    list.querySelectorAll('[role="tab"]').forEach(function (other) {
+      var on = other === tab;
+      other.setAttribute("aria-selected", on ? "true" : "false");
+      other.tabIndex = on ? 0 : -1;
+      document.getElementById(other.getAttribute("aria-controls")).hidden = !on;
+    });
+    history.replaceState(null, "", "#" + tab.id.replace(/^tab-/, ""));
+  }
+
+  function setUpTabs() {
+    var tabs = Array.prototype.slice.call(document.querySelectorAll('[role="tab"]'));
+    tabs.forEach(function (tab, i) {
+      tab.addEventListener("click", function () { selectTab(tab); });
+      tab.addEventListener("keydown", function (ev) {  // arrow keys move between tabs
+        var step = ev.key === "ArrowRight" ? 1 : ev.key === "ArrowLeft" ? -1 : 0;
+        if (!step) return;
+        var next = tabs[(i + step + tabs.length) % tabs.length];
+        selectTab(next);
+        next.focus();
+      });
+    });
+    var wanted = location.hash && document.getElementById("tab-" + location.hash.slice(1));
+    if (wanted) selectTab(wanted);
+  }
+
+  function setUpCopy() {
+    document.querySelectorAll("[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var done = function () {
+          var was = button.textContent;
+          button.textContent = "Copied";
+          setTimeout(function () { button.textContent = was; }, 1500);
+        };
+        if (navigator.clipboard) navigator.clipboard.writeText(button.dataset.copy).then(done);
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    localTimes(document);
+    setUpTabs();
+    setUpCopy();
+    if (window.htmx) {
+      // refusals (403, 409, 412...) come with a banner to show, as answers do
+      htmx.config.responseHandling = [
+        { code: "204", swap: false },
+        { code: "[23]..", swap: true },
+        { code: "401", swap: false },
+        { code: "[45]..", swap: true, error: false },
+      ];
+    }
+  });
+
+  document.addEventListener("htmx:configRequest", function (ev) {
+    ev.detail.headers["X-CSRF-Token"] = csrf();
+  });
+  document.addEventListener("htmx:afterSwap", function (ev) { localTimes(ev.detail.target); });
+})();
