@@ -8,7 +8,8 @@ the pages, gets no action buttons, and a forged action is refused (403) as the A
 refuse it. The /ui routes are not API operations: they are left out of the OpenAPI
 document (``include_in_schema=False``) and of the role table.
 
-Sessions and CSRF: ``dashboard.session``. Pages: ``dashboard.pages``; actions, sign-in and
+Sessions and CSRF: ``dashboard.session``. Pages: ``dashboard.pages``; definitions,
+agents, workers and tokens: ``dashboard.catalog``; actions, sign-in and
 the live stream: ``dashboard.actions``; templates and error pages: ``dashboard.render``.
 """
 
@@ -25,9 +26,10 @@ PREFIX = "/ui"
 def install(api: FastAPI) -> None:
     """Serve the dashboard from ``api`` under ``/ui`` (its static files under
     ``/ui/static``)."""
-    from ledgerflow.dashboard import actions, pages
+    from ledgerflow.dashboard import actions, catalog, pages
 
     static = resources.files("ledgerflow.dashboard") / "static"
     api.mount(f"{PREFIX}/static", StaticFiles(directory=str(static)), name="ui-static")
     api.include_router(pages.router)
+    api.include_router(catalog.router)  # before actions: its catch-all would shadow these
     api.include_router(actions.router)

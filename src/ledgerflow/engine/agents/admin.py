@@ -84,8 +84,9 @@ def agents(store: Store, now: datetime) -> list[AgentInfo]:
 
 
 def reset(store: Store, agent: str, capability: str | None, actor: str,
-          now: datetime) -> list[BreakerTransitionRow]:
-    """Close an agent's breaker(s) by hand; recorded as transitions with the actor."""
+          now: datetime, note: str | None = None) -> list[BreakerTransitionRow]:
+    """Close an agent's breaker(s) by hand; recorded as transitions with the actor (and
+    ``note``, the reason given, after the transition's own reason)."""
     rows = [b for b in store.load_breakers()
             if b.agent == agent and (capability is None or b.capability == capability)]
     if not rows:
@@ -111,7 +112,8 @@ def reset(store: Store, agent: str, capability: str | None, actor: str,
         transitions.append(BreakerTransitionRow(
             capability=row.capability, agent=row.agent, from_state=state.state,
             to_state="closed",
-            reason=transition.reason if transition else "reset by hand (was closed)",
+            reason=(transition.reason if transition else "reset by hand (was closed)")
+            + (f": {note}" if note else ""),
             actor=actor, occurred_at=at))
     store.write_agents(AgentWrites(breakers=new_rows, transitions=transitions))
     return transitions

@@ -257,12 +257,14 @@ class Reads:
         return sorted(asked)
 
     def reset_breaker(self, agent: str, capability: str | None = None,
-                      ) -> list[BreakerTransition]:
-        """Close an agent's breaker by hand (recorded with this app's actor)."""
+                      reason: str | None = None) -> list[BreakerTransition]:
+        """Close an agent's breaker by hand (recorded with this app's actor and
+        ``reason``)."""
         from ledgerflow.engine.agents import admin
         from ledgerflow.engine.reports.activity import BreakerTransition
 
-        moved = admin.reset(self.store, agent, capability, self.actor.id, self.clock.now())
+        moved = admin.reset(self.store, agent, capability, self.actor.id, self.clock.now(),
+                            reason)
         return [BreakerTransition.from_row(t) for t in moved]
 
     def recalculate_stats(self, write: bool = False) -> list[admin.Recalculated]:

@@ -32,10 +32,11 @@ def list_breaker_transitions(who: Who, name: str, limit: Annotated[int, Query(
 @router.post("/agents/{name}/breaker/reset", operation_id="reset_breaker",
              response_model=s.BreakerTransitions)
 def reset_breaker(who: Who, name: str, capability: Annotated[str | None, Query(
-        max_length=200)] = None) -> s.BreakerTransitions:
+        max_length=200)] = None, reason: Annotated[str | None, Query(
+        max_length=500)] = None) -> s.BreakerTransitions:
     """Close the agent's breakers (or the one for ``capability``) by hand. Audited: each
-    transition records the token that asked as its actor (``token:ID``)."""
-    return s.BreakerTransitions(items=who.app.reset_breaker(name, capability))
+    transition records the token that asked as its actor (``token:ID``), and ``reason``."""
+    return s.BreakerTransitions(items=who.app.reset_breaker(name, capability, reason or None))
 
 
 @router.get("/workers", operation_id="list_workers", response_model=s.Workers)

@@ -1,0 +1,227 @@
+"""The dashboard's catalog pages over HTTP, on each backend: definitions and the start form
+made from ``input_schema``, agents and the breaker reset, workers, tokens made and revoked;
+what a viewer may read and may not do, and that every action needs the CSRF token.
+(In a real browser: tests/browser/test_dashboard_catalog.py.)"""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import quote
+
+from fastapi.testclient import TestClient
+
+from ledgerflow.engine.reports.listing import Listing
+from tests.server.conftest import Served
+from tests.server.test_dashboard import signed_in
+
+FORM = {"name": "form", "input_schema": {
+    "type": "object", "required": ["who", "n"],
+    "properties": {"who": {"type": "string", "description": "a name"},
+                   "n": {"type": "integer", "minimum": 1},
+                   "rate": {"type": "number"},
+                   "fast": {"type": "boolean"},
+                   "mode": {"enum": ["a", "b"]},
+                   "tags": {"type": "array", "items": {"type": "string"}}}},
+    "steps": [{"id": "w", "type": "wait", "signal": "go"}]}
+BOOM = {"name": "boom", "steps": [{"id": "a", "agent": "t.fail"}]}
+
+
+def _open_breaker(served: Served) -> str:
+    """Fail ``t.fail`` until its breaker opens; the agent's name."""
+    served.engine.apply(BOOM)
+    for _ in range(10):
+        served.engine.start("boom", {})
+        served.engine.run_until_idle()
+        found = [a for a in served.engine.agents() if a.capability == "t.fail"]
+        if found and found[0].breaker == "open":
+            return found[0].agent
+    raise AssertionError("the breaker of t.fail never opened")
+
+
+def test_a_viewer_reads_every_catalog_page_without_action_controls(served: Served) -> None:
+    served.engine.apply(FORM)
+    served.engine.apply({**FORM, "description": "the second version"})
+    agent = _open_breaker(served)
+    signed_in(served, "viewer")
+    listed = served.client.get("/ui/definitions")
+    assert listed.status_code == 200 and 'href="/ui/definitions/form"' in listed.text
+    sha = served.engine.definition("form").sha256
+    assert f'title="{sha}"' in listed.text and sha[:12] in listed.text
+    one = served.client.get("/ui/definitions/form")
+    assert one.status_code == 200
+    assert "version 2" in one.text and "?version=1" in one.text  # both versions, linked
+    assert "<svg" in one.text and "the second version" in one.text  # graph and YAML
+    assert "may not start executions" in one.text and "/start" not in one.text
+    older = served.client.get("/ui/definitions/form?version=1")
+    assert older.status_code == 200 and "older version" in older.text
+    agents = served.client.get("/ui/agents")
+    assert agents.status_code == 200
+    assert html.escape(agent) in agents.text
+    assert "open: not used" in agents.text  # the breaker in words, not by colour alone
+    assert "0.0%" in agents.text  # its success rate
+    history = agents.text.split("Breaker history", 1)[1]
+    moved = '<span class="badge s-closed">closed: in use</span> → <span class="badge s-open">'
+    assert moved in history  # its move from closed to open is listed
+    assert "breaker/reset" not in agents.text  # a viewer gets no reset button
+    workers = served.client.get("/ui/workers")
+    assert workers.status_code == 200 and "Workers" in workers.text
+    assert 'href="/ui/settings/tokens"' not in listed.text  # tokens: admins only
+    assert served.client.get("/ui/settings/tokens").status_code == 403
+    for missing in ("/ui/definitions/nothing", "/ui/definitions/form?version=9"):
+        r = served.client.get(missing)
+        assert r.status_code == 404 and "Not found" in r.text, missing
+
+
+def test_the_start_form_is_made_from_the_input_schema_and_starts(served: Served) -> None:
+    served.engine.apply(FORM)
+    csrf = signed_in(served, "operator")
+    form = served.client.get("/ui/definitions/form").text
+    for name in ("who", "n", "rate", "fast", "mode"):
+        assert f'name="in.{name}"' in form, name
+    assert form.count("(required)") == 2
+    assert 'name="input_json"' in form  # "tags" (an array) goes in the raw JSON field
+    r = served.client.post("/ui/definitions/form/start", data={
+        "csrf_token": csrf, "version": "1", "in.who": "ada", "in.n": "3", "in.rate": "0.5",
+        "in.fast": "true", "in.mode": '"b"', "input_json": '{"tags": ["x"]}'},
+        follow_redirects=False)
+    assert r.status_code == 303, r.text
+    eid = r.headers["location"].removeprefix("/ui/executions/")
+    assert served.engine.execution(eid).workflow == "form"
+    assert served.engine.execution(eid).input == {
+        "who": "ada", "n": 3, "rate": 0.5, "fast": True, "mode": "b", "tags": ["x"]}
+    assert served.client.get(r.headers["location"]).status_code == 200
+
+
+def test_a_refused_input_shows_every_problem_and_keeps_what_was_typed(
+        served: Served) -> None:
+    served.engine.apply(FORM)
+    csrf = signed_in(served, "operator")
+    r = served.client.post("/ui/definitions/form/start", data={
+        "csrf_token": csrf, "version": "1", "in.n": "0", "in.rate": "fast",
+        "input_json": '{"tags": [1]}'})
+    assert r.status_code == 422
+    assert "rate" in r.text and "is not a number" in r.text  # made by the form
+    assert 'value="fast"' in r.text and 'value="0"' in r.text  # kept
+    r = served.client.post("/ui/definitions/form/start", data={
+        "csrf_token": csrf, "version": "1", "in.n": "0", "in.mode": '"a"',
+        "input_json": '{"tags": [1]}'})
+    assert r.status_code == 422
+    problems = re.search(r'id="start-problems".*?</div>', r.text, re.S)
+    assert problems is not None
+    text = problems.group(0)
+    assert "3 problems" in text  # who missing, n below its minimum, tags/0 not a string
+    assert "is a required property" in text and "<code>n</code>" in text
+    assert "<code>tags/0</code>" in text
+    assert 'aria-invalid="true"' in r.text and 'value="0"' in r.text
+    assert "{&#34;tags&#34;: [1]}" in r.text  # the raw JSON as typed
+    assert sum(served.engine.count(Listing()).values()) == 0  # nothing started
+
+
+def test_no_schema_means_a_raw_json_input(served: Served) -> None:
+    served.engine.apply({"name": "plain", "steps": [{"id": "w", "type": "wait",
+                                                      "signal": "go"}]})
+    csrf = signed_in(served, "operator")
+    page = served.client.get("/ui/definitions/plain").text
+    assert 'name="input_json"' in page and 'name="in.' not in page
+    r = served.client.post("/ui/definitions/plain/start", data={
+        "csrf_token": csrf, "input_json": "{not json"})
+    assert r.status_code == 422 and "not JSON" in r.text
+    r = served.client.post("/ui/definitions/plain/start", data={
+        "csrf_token": csrf, "input_json": '{"k": [1, 2]}'}, follow_redirects=False)
+    assert r.status_code == 303
+    eid = r.headers["location"].rsplit("/", 1)[1]
+    assert served.engine.execution(eid).input == {"k": [1, 2]}
+
+
+def test_catalog_actions_are_refused_to_a_viewer_and_without_csrf(served: Served) -> None:
+    served.engine.apply(FORM)
+    agent = _open_breaker(served)
+    victim = served.engine.access.create_token("default", "viewer", name="victim").row.id
+    actions = [("/ui/definitions/form/start", {"in.who": "x", "in.n": "1"}),
+               (f"/ui/agents/{quote(agent, safe='')}/breaker/reset", {"reason": "r"}),
+               ("/ui/settings/tokens", {"role": "viewer", "name": "x", "days": "1"}),
+               (f"/ui/settings/tokens/{victim}/revoke", {})]
+    admin = TestClient(served.client.app)
+    admin_csrf = signed_in(served, "admin", admin)
+    for url, data in actions:  # no CSRF token, or a wrong one: refused, for any role
+        for headers in ({}, {"X-CSRF-Token": "0" * 64}):
+            r = admin.post(url, data=data, headers=headers)
+            assert r.status_code == 403 and "CSRF" in r.text, (url, headers)
+    csrf = signed_in(served, "viewer")
+    for url, data in actions:
+        r = served.client.post(url, data={**data, "csrf_token": csrf})
+        assert r.status_code == 403 and "viewer" in r.text, url
+    operator = TestClient(served.client.app)
+    op_csrf = signed_in(served, "operator", operator)
+    for url, data in actions[1:]:  # reset and tokens: admins only
+        r = operator.post(url, data=data, headers={"X-CSRF-Token": op_csrf})
+        assert r.status_code == 403 and "admin" in r.text, url
+    assert served.engine.agents()[0].breaker == "open"
+    assert not [t for t in served.engine.access.tokens("default") if t.revoked_at]
+    assert not [t for t in served.engine.access.tokens("default") if t.name == "x"]
+    assert admin_csrf  # the admin's own session was valid all along
+
+
+def test_an_admin_resets_a_breaker_with_a_reason(served: Served) -> None:
+    agent = _open_breaker(served)
+    csrf = signed_in(served, "admin")
+    page = served.client.get("/ui/agents").text
+    action = f"/ui/agents/{quote(agent, safe='')}/breaker/reset"
+    assert f'action="{action}"' in page
+    r = served.client.post(action, data={"capability": "t.fail", "reason": "fixed upstream"},
+                           headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200 and "Breaker of" in r.text and "open → closed" in r.text
+    assert next(a for a in served.engine.agents() if a.agent == agent).breaker == "closed"
+    last = served.engine.breaker_transitions(agent)[-1]
+    assert (last.from_state, last.to_state) == ("open", "closed")
+    assert last.reason.endswith(": fixed upstream") and last.actor.startswith("token:")
+    assert "fixed upstream" in r.text  # in the history the page shows
+    r = served.client.post("/ui/agents/nobody/breaker/reset", data={"csrf_token": csrf})
+    assert r.status_code == 404 and "Not found" in r.text
+
+
+def test_an_admin_makes_a_token_sees_its_secret_once_and_revokes_it(served: Served) -> None:
+    csrf = signed_in(served, "admin")
+    page = served.client.get("/ui/settings/tokens")
+    assert page.status_code == 200 and "(this session)" in page.text
+    assert re.search(r"lf_adm_[0-9A-Za-z]{12}…", page.text)  # a prefix, never a secret
+    r = served.client.post("/ui/settings/tokens", data={
+        "csrf_token": csrf, "role": "operator", "name": "deploys", "days": "30"})
+    assert r.status_code == 201
+    found = re.search(r'<code id="secret">(lf_api_[0-9A-Za-z_]+)</code>', r.text)
+    assert found is not None and "shown this once" in r.text
+    secret = found.group(1)
+    made = served.engine.access.authenticate(secret)
+    assert made.role == "operator"
+    again = served.client.get("/ui/settings/tokens").text
+    assert "deploys" in again and secret not in again  # shown that once only
+    # the new token signs in; revoking it ends that session
+    other = TestClient(served.client.app)
+    other.post("/ui/login", data={"token": secret})
+    assert other.get("/ui/", follow_redirects=False).status_code == 200
+    r = served.client.post(f"/ui/settings/tokens/{made.token_id}/revoke",
+                           data={"csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    shown = served.client.get(r.headers["location"])
+    assert "is revoked" in shown.text and "revoked</span>" in shown.text
+    r = other.get("/ui/executions", follow_redirects=False)
+    assert r.status_code == 303 and "why=revoked" in r.headers["location"]
+
+
+def test_a_refused_token_is_explained_and_only_roles_it_may_make_are_offered(
+        served: Served) -> None:
+    csrf = signed_in(served, "admin")
+    before = len(served.engine.access.tokens("default"))
+    for data, words in (({"role": "system", "days": "1"}, "belongs to no tenant"),
+                        ({"role": "root", "days": "1"}, "is not a role"),
+                        ({"role": "viewer", "days": "soon"}, "not a number of days"),
+                        ({"role": "viewer", "days": "0"}, "out of range")):
+        r = served.client.post("/ui/settings/tokens", data={"csrf_token": csrf, "name": "n",
+                                                            **data})
+        assert r.status_code in (403, 422) and words in r.text, data
+        assert f'value="{data["days"]}"' in r.text  # kept as typed
+    assert len(served.engine.access.tokens("default")) == before
+    page = served.client.get("/ui/settings/tokens").text
+    options = re.findall(r'<option value="(\w+)"', page)
+    assert options == ["viewer", "operator", "admin"]
