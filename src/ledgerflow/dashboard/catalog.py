@@ -61,6 +61,12 @@ class Field:
     default: Any = None
 
     @property
+    def options(self) -> list[tuple[str, str]]:
+        """An enum's choices: what the form sends (its JSON) and what it shows."""
+        return [(json.dumps(c), c if isinstance(c, str) else json.dumps(c))
+                for c in self.choices]
+
+    @property
     def form_name(self) -> str:
         return f"in.{self.name}"
 
@@ -148,6 +154,15 @@ def input_of(fields: list[Field], raw_needed: bool, given: dict[str, str]
     return value, problems
 
 
+def _said(problem: str) -> str:
+    """A problem of the input check, with a missing member's path as its own."""
+    path, _, message = problem.partition(": ")
+    if message.endswith("' is a required property") and message.startswith("'"):
+        name = message[1:-len("' is a required property")]
+        return f"{name if path == '(root)' else f'{path}/{name}'}: required, but not given"
+    return problem
+
+
 def _version(given: str | None) -> int | None:
     if given is None or not given.strip():
         return None
@@ -170,9 +185,6 @@ def _definition_page(request: Request, who: Caller, name: str, version: int | No
     given = given if given is not None else {
         f.form_name: f.shown(f.default) for f in fields if f.default is not None}
     bad = {p.split(":", 1)[0].split("/", 1)[0] for p in problems or ()}
-    for p in problems or ():  # "'x' is a required property" is the root's problem
-        if "' is a required property" in p:
-            bad.add(p.split("'", 2)[1])
     return page(request, "definition.html", code, who=who, nav="definitions", d=found,
                 latest=latest.version, versions=versions, svg=svg,
                 yaml_text=yaml.safe_dump(found.spec, sort_keys=False, allow_unicode=True),
@@ -205,7 +217,7 @@ async def start(request: Request, name: str,
                 started = executions.start_execution(who, exec_schemas.StartRequest(
                     workflow=name, version=version, input=value), Response())
             except errors.InputValidationError as exc:
-                problems = list(exc.problems) or [str(exc)]
+                problems = [_said(p) for p in exc.problems] or [str(exc)]
             else:
                 return RedirectResponse(f"/ui/executions/{started.id}", status_code=303)
         return _definition_page(request, who, name, version, given, problems, code=422)
@@ -214,6 +226,17 @@ async def start(request: Request, name: str,
 
 
 # agents ---------------------------------------------------------------------------------------
+def _ms(value: Any) -> str:
+    """A latency in milliseconds as people read it."""
+    if not isinstance(value, int | float):
+        return "—"
+    if value < 1:
+        return "< 1 ms"
+    if value < 1000:
+        return f"{value:.0f} ms"
+    return f"{value / 1000:.1f} s" if value < 120_000 else f"{value / 60_000:.0f} min"
+
+
 def _agents_page(request: Request, who: Caller, banner: dict[str, str] | None = None,
                  code: int = 200) -> HTMLResponse:
     found = who.app.agents()
@@ -222,7 +245,7 @@ def _agents_page(request: Request, who: Caller, banner: dict[str, str] | None = 
     history = {name: who.app.breaker_transitions(name, TRANSITIONS_SHOWN)
                for name in sorted({a.agent for a in found})}
     return page(request, "agents.html", code, who=who, nav="agents", items=found,
-                running=running, history=history, banner=banner,
+                running=running, history=history, banner=banner, ms=_ms,
                 can_reset=_may(who, "reset_breaker"))
 
 

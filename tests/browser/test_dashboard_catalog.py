@@ -1,0 +1,134 @@
+"""The catalog pages as a person uses them, in Chromium: start an execution from a
+definition's generated form (after a refused try) and land on its page; make a token, see
+its secret once, revoke it; agents with an open breaker reset by an admin; workers. Each page
+is saved as a screenshot, at desktop and phone width."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import PHONE, Site
+from tests.support import Agents, Background, wait_for
+
+FORM: dict[str, Any] = {"name": "greet", "input_schema": {
+    "type": "object", "required": ["who", "times"],
+    "properties": {"who": {"type": "string", "description": "whom to greet"},
+                   "times": {"type": "integer", "minimum": 1},
+                   "loud": {"type": "boolean"},
+                   "tone": {"enum": ["warm", "dry"]},
+                   "extra": {"type": "object"}}},
+    "steps": [{"id": "say", "agent": "t.echo"},
+              {"id": "then", "agent": "t.echo", "needs": ["say"]}]}
+GATED = {"name": "gated", "steps": [{"id": "held", "agent": "t.gate"}]}
+BOOM = {"name": "boom", "steps": [{"id": "a", "agent": "t.fail"}]}
+
+
+def test_start_an_execution_from_the_generated_form(site: Site) -> None:
+    site.engine.apply(FORM)
+    page = site.signed_in("operator")
+    page.get_by_role("link", name="Definitions").click()
+    expect(page).to_have_url(site.url("/ui/definitions"))
+    site.shot(page, "definitions")
+    page.get_by_role("link", name="greet").click()
+    expect(page.get_by_role("heading", name=re.compile("greet"))).to_be_visible()
+    site.shot(page, "definition")
+    # refused first: "who" missing and "times" below its minimum, each named
+    page.get_by_label("times").fill("0")
+    page.get_by_label("tone").select_option(label="dry")
+    page.get_by_role("button", name=re.compile("^Start greet")).click()
+    problems = page.locator("#start-problems")
+    expect(problems).to_contain_text("who")
+    expect(problems).to_contain_text("times")
+    expect(problems).to_contain_text("2 problems")
+    expect(page.get_by_label("times")).to_have_value("0")  # what was typed is kept
+    expect(page.get_by_label("tone")).to_have_value('"dry"')
+    site.shot(page, "definition-refused")
+    page.get_by_label("who").fill("Ada")
+    page.get_by_label("times").fill("2")
+    page.get_by_label("loud").select_option("true")
+    page.get_by_label(re.compile("Other input members")).fill('{"extra": {"k": 1}}')
+    page.get_by_role("button", name=re.compile("^Start greet")).click()
+    expect(page).to_have_url(re.compile(r"/ui/executions/[^/]+$"))
+    eid = page.url.rsplit("/", 1)[1]
+    assert site.engine.execution(eid).input == {
+        "who": "Ada", "times": 2, "loud": True, "tone": "dry", "extra": {"k": 1}}
+    with Background(site.engine):
+        expect(page.locator("#status")).to_have_text("completed")
+    phone = site.signed_in("operator", viewport=PHONE)
+    phone.goto(site.url("/ui/definitions/greet"))
+    site.shot(phone, "definition-phone")
+    phone.goto(site.url("/ui/definitions"))
+    site.shot(phone, "definitions-phone")
+
+
+def test_make_a_token_see_its_secret_once_and_revoke_it(site: Site) -> None:
+    page = site.signed_in("admin")
+    page.get_by_role("link", name="Tokens").click()
+    expect(page).to_have_url(site.url("/ui/settings/tokens"))
+    page.get_by_label("Name").fill("deploy bot")
+    page.get_by_label("Role").select_option("operator")
+    page.get_by_label("Expires in (days)").fill("30")
+    page.get_by_role("button", name="Create token").click()
+    secret = page.locator("#secret")
+    expect(secret).to_have_text(re.compile(r"^lf_api_\w+$"))
+    expect(page.locator("#new-token")).to_contain_text("shown this once")
+    made = site.engine.access.authenticate(secret.inner_text())
+    assert made.role == "operator"
+    site.shot(page, "tokens-created")
+    page.goto(site.url("/ui/settings/tokens"))  # again: the secret is gone
+    expect(page.locator("#secret")).to_have_count(0)
+    row = page.locator(f"#token-{made.token_id}")
+    expect(row).to_contain_text("deploy bot")
+    expect(row).to_contain_text("active")
+    row.get_by_text("Revoke…").click()  # a second, explicit step confirms
+    site.shot(page, "tokens-confirm")
+    row.get_by_role("button", name="Revoke deploy bot").click()
+    expect(page.locator("#revoked")).to_contain_text("deploy bot")
+    expect(page.locator(f"#token-{made.token_id}")).to_contain_text("revoked")
+    assert next(t for t in site.engine.access.tokens("default")
+                if t.id == made.token_id).revoked_at is not None
+    phone = site.signed_in("admin", viewport=PHONE)
+    phone.goto(site.url("/ui/settings/tokens"))
+    site.shot(phone, "tokens-phone")
+
+
+def test_agents_with_an_open_breaker_reset_by_an_admin_and_workers(
+        site: Site, agents: Agents) -> None:
+    site.engine.apply(BOOM)
+    for _ in range(10):
+        site.engine.start("boom", {})
+        site.engine.run_until_idle()
+        if any(a.breaker == "open" for a in site.engine.agents()):
+            break
+    page = site.signed_in("admin")
+    page.get_by_role("link", name="Agents").click()
+    expect(page.get_by_text("open: not used").first).to_be_visible()
+    site.shot(page, "agents-open")
+    page.get_by_text("Reset…").first.click()
+    page.get_by_label("Reason").first.fill("upstream fixed")
+    page.get_by_role("button", name=re.compile("^Reset breaker of")).first.click()
+    expect(page.locator("#agents-banner")).to_contain_text("open → closed")
+    expect(page.get_by_text("upstream fixed")).to_have_count(1)
+    site.shot(page, "agents-reset")
+    site.engine.apply(GATED)
+    with Background(site.engine):
+        try:
+            eid = site.engine.start("gated", {})
+            wait_for(lambda: any(w.steps for w in site.engine.workers()),
+                     what="the gated step runs")
+            page.get_by_role("link", name="Workers").click()
+            expect(page.locator(".worker .badge").first).to_have_text("alive")
+            expect(page.locator(".worker table")).to_contain_text(eid)  # its running step
+            expect(page.locator(".worker")).to_contain_text("1 of 4 busy")
+            site.shot(page, "workers")
+        finally:
+            agents.gate.opened.set()
+    phone = site.signed_in("viewer", viewport=PHONE)
+    phone.goto(site.url("/ui/agents"))
+    expect(phone.get_by_text("Reset…")).to_have_count(0)
+    site.shot(phone, "agents-phone")
+    phone.goto(site.url("/ui/workers"))
+    site.shot(phone, "workers-phone")
