@@ -42,6 +42,8 @@ def test_a_breaker_reset_is_recorded_with_the_token_that_asked(served: Served) -
                          for t in moved)
     listed = served.client.get(f"{path}/transitions", headers=served.headers("viewer"))
     assert listed.json()["items"][-1]["actor"] == f"token:{issued.row.id}"
+    r = served.client.post(f"{path}/reset", params={"reason": "probe by hand"}, headers=admin)
+    assert all(t["reason"].endswith(": probe by hand") for t in r.json()["items"])
 
 
 def test_an_unknown_agents_breaker_is_404_and_a_reset_needs_an_admin(served: Served) -> None:
