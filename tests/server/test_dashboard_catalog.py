@@ -6,9 +6,11 @@ what a viewer may read and may not do, and that every action needs the CSRF toke
 from __future__ import annotations
 
 import html
+import logging
 import re
 from urllib.parse import quote
 
+import pytest
 from fastapi.testclient import TestClient
 
 from ledgerflow.engine.reports.listing import Listing
@@ -48,6 +50,7 @@ def test_a_viewer_reads_every_catalog_page_without_action_controls(served: Serve
     assert listed.status_code == 200 and 'href="/ui/definitions/form"' in listed.text
     sha = served.engine.definition("form").sha256
     assert f'title="{sha}"' in listed.text and sha[:12] in listed.text
+    assert "version 2 <small" in listed.text and "(2 versions)" in listed.text
     one = served.client.get("/ui/definitions/form")
     assert one.status_code == 200
     assert "version 2" in one.text and "?version=1" in one.text  # both versions, linked
@@ -182,7 +185,9 @@ def test_an_admin_resets_a_breaker_with_a_reason(served: Served) -> None:
     assert r.status_code == 404 and "Not found" in r.text
 
 
-def test_an_admin_makes_a_token_sees_its_secret_once_and_revokes_it(served: Served) -> None:
+def test_an_admin_makes_a_token_sees_its_secret_once_and_revokes_it(
+        served: Served, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     csrf = signed_in(served, "admin")
     page = served.client.get("/ui/settings/tokens")
     assert page.status_code == 200 and "(this session)" in page.text
@@ -208,6 +213,9 @@ def test_an_admin_makes_a_token_sees_its_secret_once_and_revokes_it(served: Serv
     assert "is revoked" in shown.text and "revoked</span>" in shown.text
     r = other.get("/ui/executions", follow_redirects=False)
     assert r.status_code == 303 and "why=revoked" in r.headers["location"]
+    r = served.client.post("/ui/settings/tokens/tok_none/revoke", data={"csrf_token": csrf})
+    assert r.status_code == 404 and "Not found" in r.text
+    assert caplog.records and secret not in caplog.text and secret[:20] not in caplog.text
 
 
 def test_a_refused_token_is_explained_and_only_roles_it_may_make_are_offered(
