@@ -81,7 +81,7 @@
   }
 
   // the timeline and the waits are drawn on the server: read again when a step moves, at
-  // most once a second
+  // most once a second (and the state, when its tab is open)
   var redrawAt = 0, redrawTimer = null;
   function redraw() {
     if (redrawTimer) return;
@@ -94,6 +94,8 @@
         var box = document.getElementById(id);
         if (box) htmx.trigger(box, "refresh");
       });
+      var state = document.getElementById("panel-state");  // a step's output joins the state
+      if (state && !state.hidden) htmx.trigger(document.getElementById("state-box"), "refresh");
     }, wait);
   }
 
