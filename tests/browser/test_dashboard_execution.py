@@ -78,7 +78,9 @@ def test_edit_the_state_while_paused_then_resume_from_a_step(site: Site, agents:
     tab(page, "timeline")
     expect(page.locator("#timeline svg")).to_contain_text("after")  # drawn again live
     site.shot(page, "execution-timeline")
-    tab(page, "logs")
+    tab(page, "logs")  # every step's routing decision, the last ones too
+    expect(page.locator("#log-rows tr").filter(has_text="t.echo")).to_have_count(1)
+    expect(page.locator("#log-rows tr").filter(has_text="t.gate")).to_have_count(2)
     site.shot(page, "execution-logs")
     phone = site.signed_in("operator", viewport=PHONE)
     open_execution(phone, site, eid)
@@ -125,7 +127,8 @@ def test_fork_at_a_ledger_entry_lands_on_the_new_execution(site: Site) -> None:
     tab(page, "ledger")
     site.shot(page, "execution-ledger")
     page.locator('#ledger-rows tr[data-seq="4"] button.fork').click()
-    expect(page).not_to_have_url(re.compile(r"/fork-me$"))
+    # (the tab's "#ledger" is gone with the page: a page of another execution)
+    expect(page).to_have_url(re.compile(r"/ui/executions/(?!fork-me)[^/#]+$"))
     forks = site.engine.forks(eid)
     assert len(forks) == 1
     expect(page).to_have_url(site.url(f"/ui/executions/{forks[0]}"))

@@ -140,6 +140,14 @@ def timeline(request: Request, execution_id: str,
     return HTMLResponse(_timeline(who, execution_id), headers={"Cache-Control": "no-store"})
 
 
+@router.get("/executions/{execution_id}/logs", response_class=HTMLResponse)
+def logs(request: Request, execution_id: str,
+         who: Annotated[Caller, Depends(signed_in("get_logs"))]) -> HTMLResponse:
+    """The Logs tab's rows, read again when the tab is opened (logs are written apart from
+    the ledger: the last ones of a run may come after its stream ended)."""
+    return page(request, "logs.html", logs=who.app.logs(execution_id, 0, LOGS))
+
+
 @router.get("/executions/{execution_id}/waits", response_class=HTMLResponse)
 def waits(request: Request, execution_id: str,
           who: Annotated[Caller, Depends(signed_in("get_execution_status"))]) -> HTMLResponse:

@@ -34,21 +34,30 @@
                       ": show them");
   }
 
+  // a row is read once at a time; a change seen meanwhile reads it once more after
   function refreshRow(id) {
     var row = document.getElementById("row-" + id);
-    if (!row || pending[id] || !window.htmx) return;
+    if (!row || !window.htmx) return;
+    if (pending[id]) { pending[id] = "again"; return; }
     pending[id] = true;
     var checked = row.querySelector('input[type="checkbox"]');
     var was = checked && checked.checked;
     htmx.ajax("GET", "/ui/executions/" + encodeURIComponent(id) + "/row",
               { target: row, swap: "outerHTML" }).then(function () {
+      var again = pending[id] === "again";
       delete pending[id];
       var now = document.getElementById("row-" + id);
       var box = now && now.querySelector('input[type="checkbox"]');
       if (box) box.checked = was;
-      if (now) window.ledgerflowLocalTimes(now);
+      if (again) refreshRow(id);
     });
   }
+
+  // a row swapped in shows its times in the viewer's local time, as the page does
+  document.addEventListener("htmx:afterSettle", function () {
+    var body = document.getElementById("execution-rows");
+    if (body) window.ledgerflowLocalTimes(body);
+  });
 
   function changed(ev) {
     var row = document.getElementById("row-" + ev.id);

@@ -240,6 +240,13 @@
   // ended), so follow it again
   document.addEventListener("htmx:afterSwap", function (ev) {
     var id = ev.detail.target.id;
+    if (id === "log-rows") {  // the tab read again: the stream goes on after its newest
+      var none = document.getElementById("logs-none");
+      if (none) none.hidden = !!ev.detail.target.querySelector("tr");
+      ev.detail.target.querySelectorAll("tr[data-log]").forEach(function (tr) {
+        logsAfter = Math.max(logsAfter, Number(tr.dataset.log));
+      });
+    }
     if ((id === "flash" || id === "state-result" || id === "signal-result") &&
         ev.detail.target.querySelector("[data-version]")) {
       ended = false;
