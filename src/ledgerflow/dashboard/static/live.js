@@ -266,6 +266,7 @@
   }
   countdowns();
   setInterval(countdowns, 1000);
+  document.addEventListener("htmx:afterSettle", countdowns);  // a tab read again
 
   document.addEventListener("visibilitychange", function () {
     if (document.hidden) { close(); state("paused while hidden", "closed"); } else open();
