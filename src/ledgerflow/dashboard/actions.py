@@ -121,7 +121,8 @@ def _control(action: str) -> Callable[..., object]:
 
         def command(i: str) -> object:
             if action == "resume":
-                return who.app.resume(i, reason, step, expected_seq=seen)
+                who.app.resume(i, reason, step, expected_seq=seen)
+                return None
             if action == "rerun":
                 return who.app.rerun(i, step or "", reason, expected_seq=seen)
             return getattr(who.app, action)(i, reason, expected_seq=seen)
