@@ -2,7 +2,8 @@
 // read again (status badge, progress, duration) when its execution changes; an execution
 // not on the page that matches the filters is counted in a "N new — show" link instead of
 // shifting the rows. After three failures in a row the stream is given up and the list is
-// read again every 10 s (the page says so). The stream is closed while the tab is hidden.
+// read again every 10 s (the page says so, and each reload tries the stream once more). The
+// stream is closed while the tab is hidden.
 (function () {
   "use strict";
   var root = document.getElementById("executions");
@@ -73,19 +74,31 @@
     }
   }
 
+  // polling is remembered across the reloads it makes; each reload still tries the stream
+  // once, and a stream that opens again ends the polling
+  var POLLING = "ledgerflow-list-polling";
+
   function poll() {
-    if (polling) return;
+    try { sessionStorage.setItem(POLLING, "1"); } catch (e) { /* storage off: poll anyway */ }
     state("Live updates are unavailable: the list is read again every 10 s.", "polling");
+    if (polling) return;
     polling = setInterval(function () {
       if (document.querySelector('#execution-rows input[type="checkbox"]:checked')) return;
       location.reload();
     }, 10000);
   }
 
+  function live() {
+    failures = 0;
+    if (polling) { clearInterval(polling); polling = null; }
+    try { sessionStorage.removeItem(POLLING); } catch (e) { /* nothing to forget */ }
+    state("● live", "open");
+  }
+
   function open() {
-    if (source || polling || document.hidden) return;
+    if (source || document.hidden) return;
     source = new EventSource(root.dataset.events);
-    source.addEventListener("open", function () { failures = 0; state("● live", "open"); });
+    source.addEventListener("open", live);
     source.addEventListener("execution", function (ev) { changed(JSON.parse(ev.data)); });
     source.addEventListener("resync", function () {
       document.querySelectorAll("#execution-rows tr[data-id]").forEach(function (row) {
@@ -94,7 +107,7 @@
     });
     source.addEventListener("error", function () {
       failures += 1;
-      if (failures >= 3) { close(); poll(); return; }
+      if (polling || failures >= 3) { close(); poll(); return; }
       if (source && source.readyState === EventSource.CLOSED) { close(); setTimeout(open, 3000); }
       state("reconnecting…", "reconnecting");
     });
@@ -107,7 +120,10 @@
 
   document.addEventListener("visibilitychange", function () {
     if (document.hidden) { close(); if (!polling) state("paused while hidden", "closed"); }
-    else open();
+    else if (!polling) open();
   });
+  var wasPolling = false;
+  try { wasPolling = sessionStorage.getItem(POLLING) === "1"; } catch (e) { /* none */ }
+  if (wasPolling) poll();
   open();
 })();
