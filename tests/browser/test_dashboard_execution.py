@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PHONE, WAIT_MS, Site
 from tests.browser.test_dashboard import open_execution, step_box
-from tests.support import Background, until_idle
+from tests.support import Background, until_idle, wait_for
 
 WAIT: dict[str, Any] = {"name": "waiter", "steps": [
     {"id": "w", "type": "wait", "signal": "go"},
@@ -201,3 +201,28 @@ def test_the_list_reads_itself_every_10_s_once_its_stream_failed_three_times(
     page.unroute("**/ui/events")  # the stream works again: live at the next reload
     expect(page.locator("#executions")).to_have_attribute("data-stream", "open",
                                                           timeout=WAIT_MS)
+
+
+def test_a_steps_log_is_appended_to_the_logs_tab_live(site: Site, agents: Any) -> None:
+    @site.engine.agent("t.talk")
+    def talk(ctx: Any, data: Any) -> Any:
+        ctx.log("hello from the step", answer=42)
+        agents.gate.hold(ctx)
+        return {}
+
+    site.engine.apply({"name": "talker", "steps": [{"id": "speak", "agent": "t.talk"}]})
+    eid = site.engine.start("talker", {}, execution_id="talk-1")
+    page = site.signed_in("operator")
+    open_execution(page, site, eid)
+    tab(page, "logs")
+    with Background(site.engine):
+        assert agents.gate.entered.wait(60), "the step never started"
+        wait_for(lambda: any(r.message == "hello from the step"
+                             for r in site.engine.logs(eid)), what="the log is written")
+        page.click("[data-action=pause]")  # a change: the stream sends what was logged
+        line = page.locator("#log-rows tr").filter(has_text="hello from the step")
+        expect(line).to_have_count(1)
+        expect(line).to_contain_text('"answer":42')
+        expect(line).to_contain_text("speak")
+        site.shot(page, "execution-logs-live")
+        agents.gate.opened.set()
