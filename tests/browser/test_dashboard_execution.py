@@ -11,7 +11,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PHONE, WAIT_MS, Site
+from tests.browser.conftest import PHONE, Site
 from tests.browser.test_dashboard import open_execution, step_box
 from tests.support import Background, until_idle, wait_for
 
@@ -190,17 +190,15 @@ def test_the_list_reads_itself_every_10_s_once_its_stream_failed_three_times(
     page.route("**/ui/events", lambda route: route.abort())  # the stream cannot connect
     page.goto(site.url("/ui/executions"))
     # three failed connections, a few seconds apart (the browser's reconnection delay)
-    expect(page.locator("#executions")).to_have_attribute("data-stream", "polling",
-                                                          timeout=WAIT_MS)
+    expect(page.locator("#executions")).to_have_attribute("data-stream", "polling")
     expect(page.locator("#live-state")).to_have_text(
         "Live updates are unavailable: the list is read again every 10 s.")
     site.engine.start("waiter", {}, execution_id="polled-2")
-    expect(rows(page)).to_have_count(2, timeout=WAIT_MS)  # read again, within 10 s
+    expect(rows(page)).to_have_count(2)  # read again, within 10 s
     expect(page.locator("#live-state")).to_contain_text("every 10 s")  # still polling
     site.shot(page, "executions-polling")
     page.unroute("**/ui/events")  # the stream works again: live at the next reload
-    expect(page.locator("#executions")).to_have_attribute("data-stream", "open",
-                                                          timeout=WAIT_MS)
+    expect(page.locator("#executions")).to_have_attribute("data-stream", "open")
 
 
 def test_a_steps_log_is_appended_to_the_logs_tab_live(site: Site, agents: Any) -> None:

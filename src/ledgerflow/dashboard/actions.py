@@ -1,8 +1,10 @@
 """The dashboard's requests that change something (each with the session's CSRF token)
-and its live stream: sign-in and sign-out, control actions, verification, an execution's
-events. Control runs the API's own helpers (``routes.control.act``), with the version the
-page showed as ``If-Match`` would send it; the stream is the API's
-(``routes.events.execution_events``) for the cookie's caller."""
+and its live streams: sign-in and sign-out, control actions (resume and rerun from a step
+too), fork at a ledger entry, signals, state edits of a paused execution (and their
+preview), batch control, verification, an execution's events and the tenant's. Each runs
+the API route's own helper (``routes.control.act``, ``send_signal``, ``patch_state``,
+``fork_execution``, ``batch_control``) with the version the page showed as ``If-Match``
+would send it; the streams are the API's (``routes.events``) for the cookie's caller."""
 
 from __future__ import annotations
 
