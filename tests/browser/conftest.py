@@ -31,6 +31,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 WAIT_MS = SAFETY * 1000  # Playwright's waits: a safety net, never a measure of speed
+playwright_api.expect.set_options(timeout=WAIT_MS)  # its assertions' waits too (5 s else)
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 740}
 

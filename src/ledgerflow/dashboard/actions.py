@@ -1,26 +1,35 @@
 """The dashboard's requests that change something (each with the session's CSRF token)
-and its live stream: sign-in and sign-out, control actions, verification, an execution's
-events. Control runs the API's own helpers (``routes.control.act``), with the version the
-page showed as ``If-Match`` would send it; the stream is the API's
-(``routes.events.execution_events``) for the cookie's caller."""
+and its live streams: sign-in and sign-out, control actions (resume and rerun from a step
+too), fork at a ledger entry, signals, state edits of a paused execution (and their
+preview), batch control, verification, an execution's events and the tenant's. Each runs
+the API route's own helper (``routes.control.act``, ``send_signal``, ``patch_state``,
+``fork_execution``, ``batch_control``) with the version the page showed as ``If-Match``
+would send it; the streams are the API's (``routes.events``) for the cookie's caller."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from typing import Annotated
-from urllib.parse import quote
+from typing import Annotated, Any
+from urllib.parse import parse_qs, quote
 
 import anyio
+import jsonpatch
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
 
 from ledgerflow import errors
 from ledgerflow.dashboard import session
 from ledgerflow.dashboard.render import UiRoute, failure, page
 from ledgerflow.dashboard.session import acting, signed_in
+from ledgerflow.definition.limits import json_depth_problem
+from ledgerflow.engine.control import editing
+from ledgerflow.engine.reports.listing import STATUSES
 from ledgerflow.server import sse
-from ledgerflow.server.routes import agents, control, events
+from ledgerflow.server.routes import agents, control, events, executions, ledger
 from ledgerflow.server.schemas import operating
+from ledgerflow.server.schemas.executions import BatchRequest, ForkRequest, SignalRequest
 from ledgerflow.server.security import Caller, caller_as
 
 router = APIRouter(prefix="/ui", route_class=UiRoute, include_in_schema=False)
@@ -98,7 +107,8 @@ def _version(given: str | None) -> int | None:
 
 def _control(action: str) -> Callable[..., object]:
     """The action's page route: the engine method ``routes.control`` calls, with the
-    reason and the version (``expected_seq``) the page sent."""
+    reason, the step (``from_step``: resume from it, rerun from it) and the version
+    (``expected_seq``) the page sent."""
 
     needs = acting(f"{action}_execution")  # a default, not an annotation: made per action
 
@@ -107,16 +117,24 @@ def _control(action: str) -> Callable[..., object]:
         fields = await session.form_fields(request)
         reason = fields.get("reason", "").strip()[:500] or None
         seen = _version(fields.get("version"))
-        method = getattr(who.app, action)
+        step = fields.get("from_step", "").strip()[:200] or None
+        if action == "rerun" and step is None:
+            raise errors.InputValidationError("choose the step to rerun from")
 
         def command(i: str) -> object:
-            return method(i, reason, expected_seq=seen)
+            if action == "resume":
+                who.app.resume(i, reason, step, expected_seq=seen)
+                return None
+            if action == "rerun":
+                return who.app.rerun(i, step or "", reason, expected_seq=seen)
+            return getattr(who.app, action)(i, reason, expected_seq=seen)
 
         done = await anyio.to_thread.run_sync(
             control.act, who, execution_id, action, command, Response())
+        where = f" from step {step}" if step and action in ("resume", "rerun") else ""
         return page(request, "banner.html", kind="ok" if done.changed else "info",
                     title="", version=done.version, detail=(
-                        f"{_past(action)}: the execution is {done.status} (version "
+                        f"{_past(action)}{where}: the execution is {done.status} (version "
                         f"{done.version})." if done.changed else
                         f"Nothing to do: the execution is {done.status} already."))
 
@@ -126,12 +144,164 @@ def _control(action: str) -> Callable[..., object]:
 
 def _past(action: str) -> str:
     return {"pause": "Paused", "resume": "Resumed", "cancel": "Cancelled",
-            "retry": "Retrying"}.get(action, action.capitalize())
+            "retry": "Retrying", "rerun": "Rerunning"}.get(action, action.capitalize())
 
 
-for _action in ("pause", "resume", "cancel", "retry"):
+for _action in ("pause", "resume", "cancel", "retry", "rerun"):
     router.add_api_route(f"/executions/{{execution_id}}/{_action}", _control(_action),
                          methods=["POST"], response_class=HTMLResponse)
+
+
+@router.post("/executions/{execution_id}/fork", response_class=HTMLResponse)
+async def fork(request: Request, execution_id: str,
+               who: Annotated[Caller, Depends(acting("fork_execution"))]) -> Response:
+    """The API's fork at the ledger entry the page's row names; the page goes on to the
+    new execution."""
+    fields = await session.form_fields(request)
+    at = _version(fields.get("at_seq"))
+    forked = await anyio.to_thread.run_sync(
+        control.fork_execution, who, execution_id, Response(), ForkRequest(at_seq=at))
+    target = f"/ui/executions/{quote(forked.id, safe='')}"
+    answer = page(request, "banner.html", kind="ok", title="", detail=(
+        f"Forked at entry {at}: the new execution is {forked.id}."))
+    answer.headers["HX-Redirect"] = target
+    return answer
+
+
+def _json_field(fields: dict[str, str], name: str, what: str) -> Any:
+    """A field holding JSON, parsed; a clear 422 naming the field otherwise."""
+    text = fields.get(name, "").strip()
+    if not text:
+        return None
+    problem = json_depth_problem(text)
+    if problem is not None:
+        raise errors.HttpProblem(422, "invalid-request", f"{what} {problem}",
+                                 problems=[{"path": name, "message": problem}])
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise errors.HttpProblem(422, "invalid-request", f"{what} is not valid JSON: {exc}",
+                                 problems=[{"path": name, "message": str(exc)}]) from None
+
+
+@router.post("/executions/{execution_id}/signals", response_class=HTMLResponse)
+async def signal(request: Request, execution_id: str,
+                 who: Annotated[Caller, Depends(acting("send_signal"))]) -> Response:
+    """The API's signal route: a name, JSON data, the version the page showed."""
+    fields = await session.form_fields(request)
+    seen = _version(fields.get("version"))
+    data = _json_field(fields, "data", "The signal's data")
+    try:
+        body = SignalRequest(name=fields.get("name", "").strip(), data=data)
+    except ValidationError:
+        raise errors.HttpProblem(422, "invalid-request", "A signal needs a name (at most 200 "
+                                 "characters): the one a wait step listens for.") from None
+    sent = await anyio.to_thread.run_sync(
+        executions.send_signal, who, execution_id, body, Response(),
+        None if seen is None else f'"{seen}"')
+    return page(request, "banner.html", kind="ok", title="", version=sent.version,
+                detail=f"Signal {sent.name} sent (version {sent.version}).")
+
+
+def _merge_patch(fields: dict[str, str]) -> Any:
+    patch = _json_field(fields, "patch", "The merge patch")
+    if not isinstance(patch, dict):
+        raise errors.HttpProblem(422, "invalid-request", "The merge patch is a JSON object "
+                                 'of the keys to change, such as {"risk": "low"} (null '
+                                 "removes a key).", problems=[{"path": "patch",
+                                                               "message": "not an object"}])
+    return patch
+
+
+@router.post("/executions/{execution_id}/state/preview", response_class=HTMLResponse)
+async def preview_state(request: Request, execution_id: str,
+                        who: Annotated[Caller, Depends(acting("patch_state"))]) -> Response:
+    """What the merge patch would change (RFC 6902, as the API's diff gives it), each path
+    with its value before and after; nothing is changed."""
+    fields = await session.form_fields(request)
+    patch = _merge_patch(fields)
+
+    def read() -> tuple[int, list[dict[str, Any]]]:
+        current = who.app.state(execution_id)
+        after = editing.merge_patch(current.state, patch)
+        operations = list(jsonpatch.make_patch(current.state, after).patch)
+        return current.version, [dict(op, before=_at(current.state, op["path"]))
+                                 for op in operations]
+
+    version, changes = await anyio.to_thread.run_sync(read)
+    return page(request, "state_preview.html", changes=changes, state_version=version)
+
+
+def _at(document: Any, pointer: str) -> Any:
+    """The value at a JSON pointer, or ``None`` where there is none."""
+    found = document
+    for raw in pointer.split("/")[1:]:
+        key = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(found, dict) and key in found:
+            found = found[key]
+        elif isinstance(found, list) and key.isdigit() and int(key) < len(found):
+            found = found[int(key)]
+        else:
+            return None
+    return found
+
+
+@router.post("/executions/{execution_id}/state", response_class=HTMLResponse)
+async def save_state(request: Request, execution_id: str,
+                     who: Annotated[Caller, Depends(acting("patch_state"))]) -> Response:
+    """The API's state edit (a merge patch) of a paused execution, with the reason and the
+    version the page showed."""
+    fields = await session.form_fields(request)
+    patch = _merge_patch(fields)
+    seen = _version(fields.get("version"))
+    reason = fields.get("reason", "").strip()[:500] or None
+    edited = await anyio.to_thread.run_sync(
+        ledger.patch_state, who, execution_id, (patch, False), Response(), reason,
+        None if seen is None else f'"{seen}"')
+    return page(request, "banner.html", kind="ok", title="", version=edited.version,
+                detail=f"State saved: state version {edited.state_version} (version "
+                       f"{edited.version}).")
+
+
+# bulk ---------------------------------------------------------------------------------------
+@router.post("/executions/batch", response_class=HTMLResponse)
+async def batch(request: Request,
+                who: Annotated[Caller, Depends(acting("batch_control"))]) -> Response:
+    """The API's batch control over the checked rows, or over the list's filter."""
+    text = (await request.body()).decode("utf-8", errors="replace")
+    try:
+        fields = parse_qs(text, max_num_fields=600)
+    except ValueError:
+        raise errors.HttpProblem(422, "invalid-request", "Too many rows: a batch takes at "
+                                 "most 500 executions.") from None
+
+    def one(name: str) -> str:
+        return fields.get(name, [""])[0].strip()
+
+    statuses = [s for s in one("status").split(",") if s]
+    scope = one("scope") or "checked"
+    ids = fields.get("ids", [])
+    if scope == "checked" and not ids:
+        raise errors.HttpProblem(422, "invalid-request", "Check the executions to act on, "
+                                 "or choose every one matching the filter.")
+    try:
+        body = BatchRequest(
+            action=one("action"), reason=one("reason")[:500] or None,
+            ids=ids if scope == "checked" else None,
+            status=None if scope == "checked" else (statuses or list(STATUSES)),
+            workflow=None if scope == "checked" else (one("workflow") or None))
+    except ValidationError:
+        raise errors.HttpProblem(422, "invalid-request", "Choose the action: pause, resume, "
+                                 "cancel or retry (at most 500 executions).") from None
+    started = await anyio.to_thread.run_sync(control.batch_control, who, body, request)
+    return page(request, "batch.html", batch=started)
+
+
+@router.get("/batches/{batch_id}", response_class=HTMLResponse)
+def batch_progress(request: Request, batch_id: str,
+                   who: Annotated[Caller, Depends(signed_in("get_batch"))]) -> Response:
+    """A batch's progress, read again by its fragment until it is done."""
+    return page(request, "batch.html", batch=control.get_batch(who, batch_id, request))
 
 
 @router.post("/executions/{execution_id}/verify", response_class=HTMLResponse)
@@ -151,11 +321,20 @@ def execution_events(
         who: Annotated[Caller, Depends(signed_in("stream_execution_events"))],
         after_seq: Annotated[int | None, Query(ge=0)] = None,
         last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+        logs_after: Annotated[int | None, Query(ge=0)] = None,
 ) -> sse.EventStream:
     """The API's event stream of one execution, for the session's cookie (an
     ``EventSource`` cannot send an ``Authorization`` header)."""
     return events.execution_stream(request, who, execution_id,
-                                   sse.resume_point(last_event_id, after_seq))
+                                   sse.resume_point(last_event_id, after_seq), logs_after)
+
+
+@router.get("/events")
+def tenant_events(request: Request,
+                  who: Annotated[Caller, Depends(signed_in("stream_tenant_events"))],
+                  ) -> sse.EventStream:
+    """The API's stream of the tenant's execution changes, for the list page's cookie."""
+    return events.stream_tenant_events(who, request)
 
 
 @router.get("/{rest:path}", response_class=HTMLResponse)

@@ -15,16 +15,18 @@ from ledgerflow.access import roles
 from ledgerflow.dashboard.render import UiRoute, page
 from ledgerflow.dashboard.session import signed_in
 from ledgerflow.engine.model.lifecycle import OPERATOR_ACTIONS
+from ledgerflow.engine.reports.history import HistoryEntry
 from ledgerflow.engine.reports.listing import STATUSES, Listing
+from ledgerflow.engine.reports.records import ExecutionSummary
 from ledgerflow.server import graph_svg, permissions, resources
-from ledgerflow.server.routes import agents
+from ledgerflow.server.routes import agents, ledger
 from ledgerflow.server.routes.executions import where
 from ledgerflow.server.security import Caller
 
 router = APIRouter(prefix="/ui", route_class=UiRoute, include_in_schema=False)
 PAGE = 25  # executions per list page
 # the control actions the dashboard offers, in the order shown
-ACTIONS = ("pause", "resume", "cancel", "retry")
+ACTIONS = ("pause", "resume", "cancel", "retry", "rerun")
 
 
 def allowed_actions() -> dict[str, list[str]]:
@@ -66,13 +68,29 @@ def executions(request: Request,
                                              limit=PAGE + 1))
     more = len(found) > PAGE
     found = found[:PAGE]
-    reports = [who.app.status(e.id) for e in found]
-    rows = [{"e": e, "progress": r.progress, "duration": r.timing.duration_seconds}
-            for e, r in zip(found, reports, strict=True)]
+    rows = [_row(who, e) for e in found]
     after = resources.cursor(found[-1]) if more else None
     return page(request, "executions.html", who=who, nav="executions", rows=rows,
                 status=status or "", workflow=workflow or "", statuses=STATUSES, next_cursor=after,
-                paged=cursor is not None)
+                paged=cursor is not None, can_batch=_may(who, "batch_control"),
+                batch_actions=BATCH_ACTIONS)
+
+
+BATCH_ACTIONS = ("pause", "resume", "cancel", "retry")  # what a batch may do
+
+
+def _row(who: Caller, e: ExecutionSummary) -> dict[str, object]:
+    report = who.app.status(e.id)
+    return {"e": e, "progress": report.progress, "duration": report.timing.duration_seconds}
+
+
+@router.get("/executions/{execution_id}/row", response_class=HTMLResponse)
+def row(request: Request, execution_id: str,
+        who: Annotated[Caller, Depends(signed_in("get_execution"))]) -> HTMLResponse:
+    """One row of the list as it is now (the list page swaps it in when the tenant's stream
+    says the execution changed)."""
+    return page(request, "execution_row.html", row=_row(who, who.app.execution(execution_id)),
+                can_batch=_may(who, "batch_control"))
 
 
 @router.get("/executions/{execution_id}", response_class=HTMLResponse)
@@ -86,10 +104,58 @@ def execution(request: Request, execution_id: str,
                            f"execution {report.id}: {report.status}")
     state = who.app.state(summary.id)
     can_act = _may(who, "pause_execution")
+    logs = who.app.logs(summary.id, 0, LOGS)
     return page(request, "execution.html", who=who, nav="executions", e=summary, report=report,
                 history=history, svg=svg, state=state.state, state_version=state.version,
                 last=resources.last_control(history), can_act=can_act, actions=ACTIONS,
-                allowed=allowed_actions(), allowed_json=json.dumps(allowed_actions()))
+                allowed=allowed_actions(), allowed_json=json.dumps(allowed_actions()),
+                timeline=_timeline(who, summary.id), logs=logs,
+                logs_after=logs[-1].id if logs else 0,
+                step_ids=[st.id for st in report.steps],
+                signals=received(history), can_signal=_may(who, "send_signal"),
+                can_edit=_may(who, "patch_state"), can_fork=_may(who, "fork_execution"))
+
+
+LOGS = 500  # log records the Logs tab shows at first; the stream appends the next ones
+
+
+def received(history: list[HistoryEntry]) -> list[dict[str, object]]:
+    """The signals the execution received (newest first), from its ledger."""
+    found = [{"seq": h.seq, "at": h.occurred_at,
+              "name": (h.payload or {}).get("name") if isinstance(h.payload, dict) else None,
+              "data": (h.payload or {}).get("data") if isinstance(h.payload, dict) else None}
+             for h in history if h.event_type == "signal.received"]
+    return found[::-1]
+
+
+def _timeline(who: Caller, execution_id: str) -> str:
+    report, items = ledger.attempts(who, execution_id)
+    return ledger.timeline_picture(who, report, items)
+
+
+@router.get("/executions/{execution_id}/timeline", response_class=HTMLResponse)
+def timeline(request: Request, execution_id: str,
+             who: Annotated[Caller, Depends(signed_in("get_timeline"))]) -> HTMLResponse:
+    """The Timeline tab's chart (the API's SVG), read again when a step moves."""
+    return HTMLResponse(_timeline(who, execution_id), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/executions/{execution_id}/logs", response_class=HTMLResponse)
+def logs(request: Request, execution_id: str,
+         who: Annotated[Caller, Depends(signed_in("get_logs"))]) -> HTMLResponse:
+    """The Logs tab's rows, read again when the tab is opened (logs are written apart from
+    the ledger: the last ones of a run may come after its stream ended)."""
+    return page(request, "logs.html", logs=who.app.logs(execution_id, 0, LOGS))
+
+
+@router.get("/executions/{execution_id}/waits", response_class=HTMLResponse)
+def waits(request: Request, execution_id: str,
+          who: Annotated[Caller, Depends(signed_in("get_execution_status"))]) -> HTMLResponse:
+    """The Signals & waits tab's content, read again when the tab is opened or a step
+    moves."""
+    found = who.app.execution(execution_id)
+    return page(request, "waits.html", report=who.app.status(found.id), e=found,
+                signals=received(who.app.history(found.id)))
 
 
 def _may(who: Caller, operation: str) -> bool:

@@ -1,13 +1,16 @@
 // One execution, live: one EventSource on the dashboard's events route (the API's stream,
 // authenticated by the session cookie). Each "entry" moves its step's box in the graph and
 // its row in the steps table, and appends a ledger row; each "progress" updates the badge,
-// the bar, the version the actions send and which actions are shown. The stream is closed
-// while the tab is hidden and opened again after the last seq seen.
+// the bar, the version the actions send, which actions are shown and whether the state may
+// be edited; each "step" has the timeline and the waits drawn again (at most once a
+// second); each "log" appends a row to the Logs tab. The stream is closed while the tab is
+// hidden and opened again after the last seq and the last log seen.
 (function () {
   "use strict";
   var root = document.getElementById("execution");
   if (!root) return;
   var last = Number(root.dataset.seq);
+  var logsAfter = Number(root.dataset.logsAfter || 0);
   var allowed = JSON.parse(root.dataset.allowed);
   var source = null;
   var ended = false;
@@ -36,6 +39,66 @@
     return td;
   }
 
+  function forkCell(seq) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "small fork";
+    button.textContent = "Fork here";
+    button.setAttribute("aria-label", "Fork a new execution at entry " + seq);
+    button.setAttribute("hx-post", root.dataset.fork);
+    button.setAttribute("hx-vals", JSON.stringify({ at_seq: String(seq) }));
+    button.setAttribute("hx-target", "#flash");
+    var td = document.createElement("td");
+    td.appendChild(button);
+    if (window.htmx) htmx.process(td);
+    return td;
+  }
+
+  function addLog(log) {
+    var body = document.getElementById("log-rows");
+    if (!body || body.querySelector('tr[data-log="' + log.id + '"]')) return;
+    var tr = document.createElement("tr");
+    tr.dataset.log = log.id;
+    var at = document.createElement("time");
+    at.setAttribute("datetime", log.at);
+    at.title = log.at;
+    var when = cell("");
+    when.appendChild(at);
+    var message = cell(log.message, "log-message");
+    if (log.fields && Object.keys(log.fields).length) {
+      var code = document.createElement("code");
+      code.className = "mono muted";
+      code.textContent = JSON.stringify(log.fields);
+      message.appendChild(document.createTextNode(" "));
+      message.appendChild(code);
+    }
+    [when, cell(log.kind), cell(log.step_id || "", "mono"), message]
+      .forEach(function (td) { tr.appendChild(td); });
+    body.appendChild(tr);
+    window.ledgerflowLocalTimes(tr);
+    var none = document.getElementById("logs-none");
+    if (none) none.hidden = true;
+  }
+
+  // the timeline and the waits are drawn on the server: read again when a step moves, at
+  // most once a second (and the state, when its tab is open)
+  var redrawAt = 0, redrawTimer = null;
+  function redraw() {
+    if (redrawTimer) return;
+    var wait = Math.max(0, redrawAt + 1000 - Date.now());
+    redrawTimer = setTimeout(function () {
+      redrawTimer = null;
+      redrawAt = Date.now();
+      if (!window.htmx) return;
+      ["timeline", "waits"].forEach(function (id) {
+        var box = document.getElementById(id);
+        if (box) htmx.trigger(box, "refresh");
+      });
+      var state = document.getElementById("panel-state");  // a step's output joins the state
+      if (state && !state.hidden) htmx.trigger(document.getElementById("state-box"), "refresh");
+    }, wait);
+  }
+
   function addEntry(entry) {
     var body = document.getElementById("ledger-rows");
     if (!body || body.querySelector('tr[data-seq="' + entry.seq + '"]')) return;
@@ -51,6 +114,7 @@
     [cell(entry.seq), cell(entry.event_type), cell(entry.step_id || ""),
      cell((entry.actor && (entry.actor.id || entry.actor.kind)) || ""), when, hash]
       .forEach(function (td) { tr.appendChild(td); });
+    if (root.dataset.fork) tr.appendChild(forkCell(entry.seq));
     body.appendChild(tr);
     window.ledgerflowLocalTimes(tr);
     if (entry.step_id && entry.to_state) moveStep(entry.step_id, entry.to_state);
@@ -116,6 +180,20 @@
     });
     var actions = document.getElementById("actions");
     if (actions) actions.hidden = can.length === 0;
+    var fromStep = can.indexOf("resume") >= 0 || can.indexOf("rerun") >= 0;
+    document.querySelectorAll(".from-step").forEach(function (el) { el.hidden = !fromStep; });
+    var editing = document.getElementById("state-fields");
+    if (editing) {
+      var paused = p.status === "paused";
+      if (editing.disabled === paused) {  // the state changes only while paused: read it again
+        var box = document.getElementById("state-box");
+        if (box && window.htmx) htmx.trigger(box, "refresh");
+      }
+      editing.disabled = !paused;
+      document.getElementById("state-edit-note").textContent = paused
+        ? "(a JSON merge patch: the keys to change, null removes one)"
+        : "(pause the execution first)";
+    }
   }
 
   // what the stream does, shown to people and kept in data-stream (open, ended, closed)
@@ -126,7 +204,7 @@
 
   function open() {
     if (source || ended || document.hidden) return;
-    source = new EventSource(root.dataset.events + "?after_seq=" + last);
+    source = new EventSource(root.dataset.events + "?after_seq=" + last + "&logs_after=" + logsAfter);
     source.addEventListener("open", function () { state("● live", "open"); });
     source.addEventListener("entry", function (ev) {
       var entry = JSON.parse(ev.data);
@@ -135,6 +213,13 @@
       addEntry(entry);
     });
     source.addEventListener("progress", function (ev) { progress(JSON.parse(ev.data)); });
+    source.addEventListener("step", function () { redraw(); });
+    source.addEventListener("log", function (ev) {
+      var log = JSON.parse(ev.data);
+      if (log.id <= logsAfter) return;
+      logsAfter = log.id;
+      addLog(log);
+    });
     source.addEventListener("end", function () {
       ended = true;
       close();
@@ -154,11 +239,34 @@
   // an action answered with a new version: the execution may run again (a retry after it
   // ended), so follow it again
   document.addEventListener("htmx:afterSwap", function (ev) {
-    if (ev.detail.target.id === "flash" && ev.detail.target.querySelector("[data-version]")) {
+    var id = ev.detail.target.id;
+    if (id === "log-rows") {  // the tab read again: the stream goes on after its newest
+      var none = document.getElementById("logs-none");
+      if (none) none.hidden = !!ev.detail.target.querySelector("tr");
+      ev.detail.target.querySelectorAll("tr[data-log]").forEach(function (tr) {
+        logsAfter = Math.max(logsAfter, Number(tr.dataset.log));
+      });
+    }
+    if ((id === "flash" || id === "state-result" || id === "signal-result") &&
+        ev.detail.target.querySelector("[data-version]")) {
       ended = false;
       open();
     }
   });
+
+  // countdowns to a wait's timer and to the execution's expiry, in words
+  function countdowns() {
+    document.querySelectorAll(".countdown[data-until]").forEach(function (el) {
+      var left = Math.round((new Date(el.dataset.until) - Date.now()) / 1000);
+      if (isNaN(left)) return;
+      if (left <= 0) { el.textContent = "(time is up)"; return; }
+      var h = Math.floor(left / 3600), m = Math.floor(left % 3600 / 60), s = left % 60;
+      el.textContent = "(in " + (h ? h + " h " : "") + (h || m ? m + " min " : "") + s + " s)";
+    });
+  }
+  countdowns();
+  setInterval(countdowns, 1000);
+  document.addEventListener("htmx:afterSettle", countdowns);  // a tab read again
 
   document.addEventListener("visibilitychange", function () {
     if (document.hidden) { close(); state("paused while hidden", "closed"); } else open();

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from ledgerflow.definition.limits import json_depth_problem
+from ledgerflow.engine.reports.status import ExecutionReport
 from ledgerflow.server import graph_svg, timeline_svg
 from ledgerflow.server.etags import expected_version
 from ledgerflow.server.feed import feed_of
@@ -137,12 +138,10 @@ def _between(start: str, end: str | None) -> int | None:
                  .total_seconds() * 1000)
 
 
-@router.get("/timeline", operation_id="get_timeline", response_model=s.Timeline,
-            responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}})
-def get_timeline(who: Who, execution_id: str, request: Request) -> Any:
-    """Every attempt with its start and end (a Gantt chart's bars): routed attempts from
-    their decisions, the other steps (waits, sleeps...) from their status; with ``Accept:
-    image/svg+xml``, the chart itself."""
+def attempts(who: Caller, execution_id: str) -> tuple[ExecutionReport, list[s.Attempt]]:
+    """The execution's report and every attempt with its start and end (a Gantt chart's
+    bars): routed attempts from their decisions, the other steps (waits, sleeps...) from
+    their status."""
     report = who.app.status(execution_id)
     items = [s.Attempt(step_id=d.step_id, attempt=d.attempt, agent=d.agent,
                        started_at=d.decided_at, finished_at=d.finished_at,
@@ -157,11 +156,26 @@ def get_timeline(who: Who, execution_id: str, request: Request) -> Any:
                 duration_ms=_between(step.started_at, step.finished_at),
                 outcome=step.status if step.finished_at else None))
     items.sort(key=lambda a: (a.started_at, a.step_id, a.attempt))
+    return report, items
+
+
+def timeline_picture(who: Caller, report: ExecutionReport, items: list[s.Attempt]) -> str:
+    """The timeline as SVG (the API's and the dashboard's)."""
+    bars = [timeline_svg.Bar(step_id=a.step_id, attempt=a.attempt, agent=a.agent,
+                             started_at=a.started_at, finished_at=a.finished_at,
+                             outcome=a.outcome) for a in items]
+    now = who.app.clock.now().isoformat()
+    return timeline_svg.render(bars, now, f"execution {report.id}: timeline")
+
+
+@router.get("/timeline", operation_id="get_timeline", response_model=s.Timeline,
+            responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}})
+def get_timeline(who: Who, execution_id: str, request: Request) -> Any:
+    """Every attempt with its start and end (a Gantt chart's bars): routed attempts from
+    their decisions, the other steps (waits, sleeps...) from their status; with ``Accept:
+    image/svg+xml``, the chart itself."""
+    report, items = attempts(who, execution_id)
     if "image/svg+xml" in request.headers.get("accept", ""):
-        bars = [timeline_svg.Bar(step_id=a.step_id, attempt=a.attempt, agent=a.agent,
-                                 started_at=a.started_at, finished_at=a.finished_at,
-                                 outcome=a.outcome) for a in items]
-        now = who.app.clock.now().isoformat()
-        return Response(timeline_svg.render(bars, now, f"execution {report.id}: timeline"),
-                        media_type="image/svg+xml", headers={"ETag": f'"{report.head_seq}"'})
+        return Response(timeline_picture(who, report, items), media_type="image/svg+xml",
+                        headers={"ETag": f'"{report.head_seq}"'})
     return s.Timeline(items=items)
