@@ -132,3 +132,32 @@ def test_agents_with_an_open_breaker_reset_by_an_admin_and_workers(
     site.shot(phone, "agents-phone")
     phone.goto(site.url("/ui/workers"))
     site.shot(phone, "workers-phone")
+
+
+def test_agents_and_workers_pages_show_changes_without_reload(site: Site) -> None:
+    site.engine.apply(BOOM)
+    for _ in range(10):
+        site.engine.start("boom", {})
+        site.engine.run_until_idle()
+        if any(a.breaker == "open" for a in site.engine.agents()):
+            break
+    page = site.signed_in("viewer")
+    page.goto(site.url("/ui/agents"))
+    expect(page.get_by_text("open: not used").first).to_be_visible()
+    expect(page.locator("#agents-live .clock")).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
+    page.evaluate("window.sameDocument = true")  # gone if the page were loaded again
+    agent = next(a.agent for a in site.engine.agents() if a.breaker == "open")
+    site.engine.reset_breaker(agent, reason="closed behind the page's back")
+    expect(page.get_by_text("closed behind the page's back")).to_be_visible()
+    expect(page.locator("#agents-live table.agents")).to_contain_text("closed: in use")
+    # its times in local time again, as on the first load (UTC stays in the title)
+    expect(page.locator("#agents-live table.moves time").first).not_to_contain_text("UTC")
+    assert page.evaluate("window.sameDocument") is True
+    site.shot(page, "agents-live")
+    page.get_by_role("link", name="Workers").click()
+    expect(page.get_by_text("No worker is alive")).to_be_visible()
+    page.evaluate("window.sameDocument = true")
+    with Background(site.engine):
+        expect(page.locator(".worker .badge").first).to_have_text("alive")
+    assert page.evaluate("window.sameDocument") is True
+    site.shot(page, "workers-live")

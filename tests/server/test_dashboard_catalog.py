@@ -234,3 +234,30 @@ def test_a_refused_token_is_explained_and_only_roles_it_may_make_are_offered(
     page = served.client.get("/ui/settings/tokens").text
     options = re.findall(r'<option value="(\w+)"', page)
     assert options == ["viewer", "operator", "admin"]
+
+
+def test_the_agents_and_workers_pages_read_their_live_part_again(served: Served) -> None:
+    agent = _open_breaker(served)
+    signed_in(served, "viewer")
+    page = served.client.get("/ui/agents").text
+    # the page polls its live part, which a hidden tab skips (its script)
+    assert 'hx-get="/ui/agents/live"' in page and 'hx-trigger="every 2s, refresh"' in page
+    assert "/ui/static/refresh.js" in page
+    live = served.client.get("/ui/agents/live")
+    assert live.status_code == 200
+    assert live.text.lstrip().startswith('<div id="agents-live"')  # a fragment, no page
+    assert "<html" not in live.text and "<table class=\"list agents\">" in live.text
+    assert html.escape(agent) in live.text and "open: not used" in live.text
+    assert "Breaker history" in live.text and "breaker/reset" not in live.text
+    assert re.search(r'updated <span class="clock" data-at="[^"]+"[^>]*>\d\d:\d\d:\d\d UTC',
+                     live.text)
+    served.engine.reset_breaker(agent, reason="behind the page's back")
+    again = served.client.get("/ui/agents/live").text
+    assert "closed: in use" in again and "behind the page&#39;s back" in again
+    workers = served.client.get("/ui/workers/live")
+    assert workers.status_code == 200 and workers.text.lstrip().startswith(
+        '<div id="workers-live"')
+    assert "No worker is alive" in workers.text and "<html" not in workers.text
+    served.client.cookies.clear()
+    assert served.client.get("/ui/agents/live", headers={"HX-Request": "true"}
+                             ).headers.get("HX-Redirect", "").startswith("/ui/login")

@@ -12,6 +12,7 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio
@@ -237,22 +238,40 @@ def _ms(value: Any) -> str:
     return f"{value / 1000:.1f} s" if value < 120_000 else f"{value / 60_000:.0f} min"
 
 
-def _agents_page(request: Request, who: Caller, banner: dict[str, str] | None = None,
-                 code: int = 200) -> HTMLResponse:
+def _agents_context(who: Caller) -> dict[str, Any]:
+    """What the agents table and the breaker history show (the page and its live part)."""
     found = who.app.agents()
     running = Counter(str(st.get("agent")) for w in agents.list_workers(who).items
                       for st in w.get("steps", ()))
     history = {name: who.app.breaker_transitions(name, TRANSITIONS_SHOWN)
                for name in sorted({a.agent for a in found})}
-    return page(request, "agents.html", code, who=who, nav="agents", items=found,
-                running=running, history=history, banner=banner, ms=_ms,
-                can_reset=_may(who, "reset_breaker"))
+    return {"items": found, "running": running, "history": history, "ms": _ms,
+            "can_reset": _may(who, "reset_breaker"), "updated": _now()}
+
+
+def _now() -> datetime:
+    """When a live part was read: its "updated" note."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _agents_page(request: Request, who: Caller, banner: dict[str, str] | None = None,
+                 code: int = 200) -> HTMLResponse:
+    return page(request, "agents.html", code, who=who, nav="agents", banner=banner,
+                **_agents_context(who))
 
 
 @router.get("/agents", response_class=HTMLResponse)
 def agents_page(request: Request,
                 who: Annotated[Caller, Depends(signed_in("list_agents"))]) -> HTMLResponse:
     return _agents_page(request, who)
+
+
+@router.get("/agents/live", response_class=HTMLResponse)
+def agents_live(request: Request,
+                who: Annotated[Caller, Depends(signed_in("list_agents"))]) -> HTMLResponse:
+    """The agents page's table and breaker history, which the page reads again every two
+    seconds while it is shown."""
+    return page(request, "agents_live.html", **_agents_context(who))
 
 
 @router.post("/agents/{name}/breaker/reset", response_class=HTMLResponse)
@@ -278,7 +297,16 @@ async def reset_breaker(request: Request, name: str,
 def workers(request: Request,
             who: Annotated[Caller, Depends(signed_in("list_workers"))]) -> HTMLResponse:
     return page(request, "workers.html", who=who, nav="workers",
-                items=agents.list_workers(who).items)
+                items=agents.list_workers(who).items, updated=_now())
+
+
+@router.get("/workers/live", response_class=HTMLResponse)
+def workers_live(request: Request,
+                 who: Annotated[Caller, Depends(signed_in("list_workers"))]) -> HTMLResponse:
+    """The workers page's list, which the page reads again every two seconds while it is
+    shown."""
+    return page(request, "workers_live.html", items=agents.list_workers(who).items,
+                updated=_now())
 
 
 # tokens ---------------------------------------------------------------------------------------
