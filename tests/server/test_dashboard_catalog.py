@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ledgerflow.engine.reports.listing import Listing
+from ledgerflow.ledger.verify import Problem, VerifyResult
 from tests.server.conftest import Served
 from tests.server.test_dashboard import signed_in
 
@@ -261,3 +262,33 @@ def test_the_agents_and_workers_pages_read_their_live_part_again(served: Served)
     served.client.cookies.clear()
     assert served.client.get("/ui/agents/live", headers={"HX-Request": "true"}
                              ).headers.get("HX-Redirect", "").startswith("/ui/login")
+
+
+def test_the_overview_says_the_last_verification(served: Served) -> None:
+    signed_in(served, "viewer")
+    overview = served.client.get("/ui/").text
+    assert 'hx-get="/ui/overview/verified"' in overview and "Ledger verification" in overview
+    none = served.client.get("/ui/overview/verified")
+    assert none.status_code == 200 and "No verification recorded yet" in none.text
+    served.engine.apply(BOOM)
+    served.engine.start("boom", {})
+    served.engine.run_until_idle()
+    r = served.client.post("/api/v1/verify", headers=served.headers("operator"))
+    assert r.status_code == 200 and r.json()["verified"] == 1
+    ok = served.client.get("/ui/overview/verified").text
+    assert "Verified 1 execution <time" in ok and ": all intact." in ok
+    run = served.engine.last_verification()
+    assert run is not None and run.ok and run.checked == 1 and run.scope == "all"
+    assert f'datetime="{run.at}"' in ok
+    # a run that found a broken chain (as `ledgerflow verify` records it) turns it red
+    bad = VerifyResult(execution_id="e-<1>", ok=False, entries=3, seq=2,
+                       problem=Problem.HASH_MISMATCH, detail="entry 2 changed")
+    served.engine.record_verification(5, [bad], scope="some")
+    red = served.client.get("/ui/overview/verified").text
+    assert "Verified 5 named executions" in red and "1 not intact" in red
+    assert 'class="badge verify-bad"' in red
+    assert 'href="/ui/executions/e-%3C1%3E">e-&lt;1&gt;</a>: hash mismatch at entry 2' in red
+    # another tenant has its own last run: none yet
+    with TestClient(served.client.app) as theirs:
+        theirs.cookies.set("ledgerflow_session", served.token("viewer", "acme"))
+        assert "No verification recorded yet" in theirs.get("/ui/overview/verified").text

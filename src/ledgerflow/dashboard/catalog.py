@@ -309,6 +309,16 @@ def workers_live(request: Request,
                 updated=_now())
 
 
+# overview: the last verification ------------------------------------------------------------
+@router.get("/overview/verified", response_class=HTMLResponse)
+def last_verified(request: Request,
+                  who: Annotated[Caller, Depends(signed_in("count_executions"))]
+                  ) -> HTMLResponse:
+    """The overview's "last verify result": when the tenant's hash chains were last
+    recomputed (``POST /api/v1/verify``, ``ledgerflow verify``), how many, which failed."""
+    return page(request, "last_verified.html", run=who.app.last_verification())
+
+
 # tokens ---------------------------------------------------------------------------------------
 def _tokens_page(request: Request, who: Caller, code: int = 200, *,
                  new: operating.NewToken | None = None, problem: str = "",
