@@ -47,7 +47,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 def definition(steps: int) -> dict[str, Any]:
-    """``fetch`` → 20 branches of chains → ``merge`` → a tail chain: ``steps`` in all."""
+    """``fetch`` → 20 branches of chains → ``merge`` → a tail chain: ``steps`` in all
+    (1,000: chains of 48 and a tail of 38)."""
     tail = max(steps // 50, 1)
     per_branch = max((steps - 2 - tail) // BRANCHES, 1)
     found: list[dict[str, Any]] = [{"id": "fetch", "agent": "bench.noop"}]
