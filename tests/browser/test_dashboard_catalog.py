@@ -161,3 +161,21 @@ def test_agents_and_workers_pages_show_changes_without_reload(site: Site) -> Non
         expect(page.locator(".worker .badge").first).to_have_text("alive")
     assert page.evaluate("window.sameDocument") is True
     site.shot(page, "workers-live")
+
+
+def test_the_overview_says_the_last_verification(site: Site) -> None:
+    site.engine.apply(FORM)
+    eid = site.engine.start("greet", {"who": "Ada", "times": 1})
+    site.engine.run_until_idle()
+    page = site.signed_in("viewer")
+    expect(page.locator("#last-verify")).to_contain_text("No verification recorded yet")
+    answer = page.request.post(site.url("/api/v1/verify"), headers={
+        "Authorization": f"Bearer {site.token('operator')}"})
+    assert answer.ok and answer.json()["verified"] == 1
+    page.reload()
+    result = page.locator("#last-verify-result")
+    expect(result).to_contain_text("Verified 1 execution")
+    expect(result).to_contain_text("all intact")
+    expect(result.locator("time")).not_to_contain_text("UTC")  # local time, UTC on hover
+    site.shot(page, "overview-verified")
+    assert site.engine.execution(eid).status == "completed"

@@ -276,7 +276,7 @@ def test_the_overview_says_the_last_verification(served: Served) -> None:
     r = served.client.post("/api/v1/verify", headers=served.headers("operator"))
     assert r.status_code == 200 and r.json()["verified"] == 1
     ok = served.client.get("/ui/overview/verified").text
-    assert "Verified 1 execution <time" in ok and ": all intact." in ok
+    assert "Verified 1 execution at <time" in ok and ": all intact." in ok
     run = served.engine.last_verification()
     assert run is not None and run.ok and run.checked == 1 and run.scope == "all"
     assert f'datetime="{run.at}"' in ok

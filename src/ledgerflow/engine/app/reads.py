@@ -230,7 +230,7 @@ class Reads:
         not intact (``scope``: ``all`` of the tenant's executions or ``some``), for
         ``last_verification`` (the dashboard's overview)."""
         run = Verification.of(format_timestamp(self.clock.now()), checked, failures, scope,
-                              f"{self.actor.kind}:{self.actor.id}")
+                              self.actor.id)
         self.store.write_tenant_telemetry(self.tenant, TelemetryRow(
             kind=KIND, execution_id=None, step_id=None, message=MESSAGE, fields=run.fields(),
             occurred_at=run.at))
