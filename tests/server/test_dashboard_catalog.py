@@ -292,3 +292,17 @@ def test_the_overview_says_the_last_verification(served: Served) -> None:
     with TestClient(served.client.app) as theirs:
         theirs.cookies.set("ledgerflow_session", served.token("viewer", "acme"))
         assert "No verification recorded yet" in theirs.get("/ui/overview/verified").text
+
+
+def test_a_big_definition_shows_its_collapsed_graph_first(served: Served) -> None:
+    steps = [{"id": "start", "type": "wait", "signal": "go"}]
+    for b in range(12):
+        steps += [{"id": f"b{b}-{i}", "type": "wait", "signal": "go",
+                   "needs": [f"b{b}-{i - 1}" if i else "start"]} for i in range(45)]
+    served.engine.apply({"name": "big", "steps": steps})
+    signed_in(served, "viewer")
+    first = served.client.get("/ui/definitions/big").text
+    assert "Collapsed view: 541 steps in 13 boxes" in first
+    assert 'href="?version=1&amp;graph=all"' in first and 'id="group-b3-0"' in first
+    every = served.client.get("/ui/definitions/big?version=1&graph=all").text
+    assert "Collapsed view" not in every and 'id="step-b3-44"' in every

@@ -181,8 +181,11 @@ def _definition_page(request: Request, who: Caller, name: str, version: int | No
                 for v in range(latest.version, max(latest.version - VERSIONS_SHOWN, 0), -1)]
     spec = found.spec if isinstance(found.spec, dict) else {}
     fields, raw = form_of(spec.get("input_schema"))
-    svg = graph_svg.render(graph_svg.nodes_of(found.spec),
-                           f"{found.name} version {found.version}")
+    # a big definition's graph: the collapsed view first, a link to every step
+    svg = graph_svg.render_for_page(
+        graph_svg.nodes_of(found.spec), f"{found.name} version {found.version}",
+        show_all=request.query_params.get("graph") == "all",
+        link=f"?version={found.version}&graph=all")
     given = given if given is not None else {
         f.form_name: f.shown(f.default) for f in fields if f.default is not None}
     bad = {p.split(":", 1)[0].split("/", 1)[0] for p in problems or ()}
