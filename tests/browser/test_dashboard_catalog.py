@@ -179,3 +179,22 @@ def test_the_overview_says_the_last_verification(site: Site) -> None:
     expect(result.locator("time")).not_to_contain_text("UTC")  # local time, UTC on hover
     site.shot(page, "overview-verified")
     assert site.engine.execution(eid).status == "completed"
+
+
+def test_a_big_graph_shows_its_collapsed_view_first_and_every_step_on_demand(
+        site: Site) -> None:
+    steps: list[dict[str, Any]] = [{"id": "start", "agent": "t.echo"}]
+    for b in range(12):
+        steps += [{"id": f"b{b}-{i}", "agent": "t.echo",
+                   "needs": [f"b{b}-{i - 1}" if i else "start"]} for i in range(45)]
+    site.engine.apply({"name": "big", "steps": steps})
+    page = site.signed_in("viewer")
+    page.goto(site.url("/ui/definitions/big"))
+    expect(page.get_by_text(re.compile("Collapsed view: 541 steps"))).to_be_visible()
+    expect(page.locator("#group-b3-0")).to_contain_text("45 steps: 45 pending")
+    page.locator(".graph svg").screenshot(  # the graph: the page is long (its YAML)
+        path=str(site.screenshots / "definition-big-collapsed.png"))
+    page.get_by_text("Show all steps").click()
+    expect(page).to_have_url(site.url("/ui/definitions/big?version=1&graph=all"))
+    expect(page.locator("#step-b3-44")).to_have_count(1)
+    expect(page.get_by_text(re.compile("Collapsed view"))).to_have_count(0)
