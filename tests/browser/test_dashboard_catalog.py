@@ -132,3 +132,69 @@ def test_agents_with_an_open_breaker_reset_by_an_admin_and_workers(
     site.shot(phone, "agents-phone")
     phone.goto(site.url("/ui/workers"))
     site.shot(phone, "workers-phone")
+
+
+def test_agents_and_workers_pages_show_changes_without_reload(site: Site) -> None:
+    site.engine.apply(BOOM)
+    for _ in range(10):
+        site.engine.start("boom", {})
+        site.engine.run_until_idle()
+        if any(a.breaker == "open" for a in site.engine.agents()):
+            break
+    page = site.signed_in("viewer")
+    page.goto(site.url("/ui/agents"))
+    expect(page.get_by_text("open: not used").first).to_be_visible()
+    expect(page.locator("#agents-live .clock")).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
+    page.evaluate("window.sameDocument = true")  # gone if the page were loaded again
+    agent = next(a.agent for a in site.engine.agents() if a.breaker == "open")
+    site.engine.reset_breaker(agent, reason="closed behind the page's back")
+    expect(page.get_by_text("closed behind the page's back")).to_be_visible()
+    expect(page.locator("#agents-live table.agents")).to_contain_text("closed: in use")
+    # its times in local time again, as on the first load (UTC stays in the title)
+    expect(page.locator("#agents-live table.moves time").first).not_to_contain_text("UTC")
+    assert page.evaluate("window.sameDocument") is True
+    site.shot(page, "agents-live")
+    page.get_by_role("link", name="Workers").click()
+    expect(page.get_by_text("No worker is alive")).to_be_visible()
+    page.evaluate("window.sameDocument = true")
+    with Background(site.engine):
+        expect(page.locator(".worker .badge").first).to_have_text("alive")
+    assert page.evaluate("window.sameDocument") is True
+    site.shot(page, "workers-live")
+
+
+def test_the_overview_says_the_last_verification(site: Site) -> None:
+    site.engine.apply(FORM)
+    eid = site.engine.start("greet", {"who": "Ada", "times": 1})
+    site.engine.run_until_idle()
+    page = site.signed_in("viewer")
+    expect(page.locator("#last-verify")).to_contain_text("No verification recorded yet")
+    answer = page.request.post(site.url("/api/v1/verify"), headers={
+        "Authorization": f"Bearer {site.token('operator')}"})
+    assert answer.ok and answer.json()["verified"] == 1
+    page.reload()
+    result = page.locator("#last-verify-result")
+    expect(result).to_contain_text("Verified 1 execution")
+    expect(result).to_contain_text("all intact")
+    expect(result.locator("time")).not_to_contain_text("UTC")  # local time, UTC on hover
+    site.shot(page, "overview-verified")
+    assert site.engine.execution(eid).status == "completed"
+
+
+def test_a_big_graph_shows_its_collapsed_view_first_and_every_step_on_demand(
+        site: Site) -> None:
+    steps: list[dict[str, Any]] = [{"id": "start", "agent": "t.echo"}]
+    for b in range(12):
+        steps += [{"id": f"b{b}-{i}", "agent": "t.echo",
+                   "needs": [f"b{b}-{i - 1}" if i else "start"]} for i in range(45)]
+    site.engine.apply({"name": "big", "steps": steps})
+    page = site.signed_in("viewer")
+    page.goto(site.url("/ui/definitions/big"))
+    expect(page.get_by_text(re.compile("Collapsed view: 541 steps"))).to_be_visible()
+    expect(page.locator("#group-b3-0")).to_contain_text("45 steps: 45 pending")
+    page.locator(".graph svg").screenshot(  # the graph: the page is long (its YAML)
+        path=str(site.screenshots / "definition-big-collapsed.png"))
+    page.get_by_text("Show all steps").click()
+    expect(page).to_have_url(site.url("/ui/definitions/big?version=1&graph=all"))
+    expect(page.locator("#step-b3-44")).to_have_count(1)
+    expect(page.get_by_text(re.compile("Collapsed view"))).to_have_count(0)

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ledgerflow.engine.reports.listing import Listing
+from ledgerflow.ledger.verify import Problem, VerifyResult
 from tests.server.conftest import Served
 from tests.server.test_dashboard import signed_in
 
@@ -234,3 +235,88 @@ def test_a_refused_token_is_explained_and_only_roles_it_may_make_are_offered(
     page = served.client.get("/ui/settings/tokens").text
     options = re.findall(r'<option value="(\w+)"', page)
     assert options == ["viewer", "operator", "admin"]
+
+
+def test_the_agents_and_workers_pages_read_their_live_part_again(served: Served) -> None:
+    agent = _open_breaker(served)
+    signed_in(served, "viewer")
+    page = served.client.get("/ui/agents").text
+    # the page polls its live part, which a hidden tab skips (its script)
+    assert 'hx-get="/ui/agents/live"' in page and 'hx-trigger="every 2s, refresh"' in page
+    assert "/ui/static/refresh.js" in page
+    live = served.client.get("/ui/agents/live")
+    assert live.status_code == 200
+    assert live.text.lstrip().startswith('<div id="agents-live"')  # a fragment, no page
+    assert "<html" not in live.text and "<table class=\"list agents\">" in live.text
+    assert html.escape(agent) in live.text and "open: not used" in live.text
+    assert "Breaker history" in live.text and "breaker/reset" not in live.text
+    assert re.search(r'updated <span class="clock" data-at="[^"]+"[^>]*>\d\d:\d\d:\d\d UTC',
+                     live.text)
+    served.engine.reset_breaker(agent, reason="behind the page's back")
+    again = served.client.get("/ui/agents/live").text
+    assert "closed: in use" in again and "behind the page&#39;s back" in again
+    workers = served.client.get("/ui/workers/live")
+    assert workers.status_code == 200 and workers.text.lstrip().startswith(
+        '<div id="workers-live"')
+    assert "No worker is alive" in workers.text and "<html" not in workers.text
+    served.client.cookies.clear()
+    assert served.client.get("/ui/agents/live", headers={"HX-Request": "true"}
+                             ).headers.get("HX-Redirect", "").startswith("/ui/login")
+
+
+def test_the_overview_says_the_last_verification(served: Served) -> None:
+    signed_in(served, "viewer")
+    overview = served.client.get("/ui/").text
+    assert 'hx-get="/ui/overview/verified"' in overview and "Ledger verification" in overview
+    none = served.client.get("/ui/overview/verified")
+    assert none.status_code == 200 and "No verification recorded yet" in none.text
+    served.engine.apply(BOOM)
+    served.engine.start("boom", {})
+    served.engine.run_until_idle()
+    r = served.client.post("/api/v1/verify", headers=served.headers("operator"))
+    assert r.status_code == 200 and r.json()["verified"] == 1
+    ok = served.client.get("/ui/overview/verified").text
+    assert "Verified 1 execution at <time" in ok and ": all intact." in ok
+    run = served.engine.last_verification()
+    assert run is not None and run.ok and run.checked == 1 and run.scope == "all"
+    assert f'datetime="{run.at}"' in ok
+    # a run that found a broken chain (as `ledgerflow verify` records it) turns it red
+    bad = VerifyResult(execution_id="e-<1>", ok=False, entries=3, seq=2,
+                       problem=Problem.HASH_MISMATCH, detail="entry 2 changed")
+    served.engine.record_verification(5, [bad], scope="some")
+    red = served.client.get("/ui/overview/verified").text
+    assert "Verified 5 named executions" in red and "1 not intact" in red
+    assert 'class="badge verify-bad"' in red
+    assert 'href="/ui/executions/e-%3C1%3E">e-&lt;1&gt;</a>: hash mismatch at entry 2' in red
+    # another tenant has its own last run: none yet
+    with TestClient(served.client.app) as theirs:
+        theirs.cookies.set("ledgerflow_session", served.token("viewer", "acme"))
+        assert "No verification recorded yet" in theirs.get("/ui/overview/verified").text
+
+
+def test_a_big_definition_shows_its_collapsed_graph_first(served: Served) -> None:
+    steps = [{"id": "start", "type": "wait", "signal": "go"}]
+    for b in range(12):
+        steps += [{"id": f"b{b}-{i}", "type": "wait", "signal": "go",
+                   "needs": [f"b{b}-{i - 1}" if i else "start"]} for i in range(45)]
+    served.engine.apply({"name": "big", "steps": steps})
+    signed_in(served, "viewer")
+    first = served.client.get("/ui/definitions/big").text
+    assert "Collapsed view: 541 steps in 13 boxes" in first
+    assert 'href="?version=1&amp;graph=all"' in first and 'id="group-b3-0"' in first
+    every = served.client.get("/ui/definitions/big?version=1&graph=all").text
+    assert "Collapsed view" not in every and 'id="step-b3-44"' in every
+
+
+def test_a_big_executions_page_shows_the_collapsed_graph_first(served: Served) -> None:
+    steps = [{"id": "start", "type": "wait", "signal": "go"}]
+    for b in range(12):
+        steps += [{"id": f"b{b}-{i}", "type": "wait", "signal": "go",
+                   "needs": [f"b{b}-{i - 1}" if i else "start"]} for i in range(45)]
+    served.engine.apply({"name": "big", "steps": steps})
+    eid = served.engine.start("big", {})
+    signed_in(served, "viewer")
+    first = served.client.get(f"/ui/executions/{eid}").text
+    assert "Collapsed view: 541 steps in 13 boxes" in first and 'id="group-b3-0"' in first
+    every = served.client.get(f"/ui/executions/{eid}?graph=all").text
+    assert "Collapsed view" not in every and 'id="step-b3-44"' in every

@@ -12,6 +12,7 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio
@@ -180,8 +181,11 @@ def _definition_page(request: Request, who: Caller, name: str, version: int | No
                 for v in range(latest.version, max(latest.version - VERSIONS_SHOWN, 0), -1)]
     spec = found.spec if isinstance(found.spec, dict) else {}
     fields, raw = form_of(spec.get("input_schema"))
-    svg = graph_svg.render(graph_svg.nodes_of(found.spec),
-                           f"{found.name} version {found.version}")
+    # a big definition's graph: the collapsed view first, a link to every step
+    svg = graph_svg.render_for_page(
+        graph_svg.nodes_of(found.spec), f"{found.name} version {found.version}",
+        show_all=request.query_params.get("graph") == "all",
+        link=f"?version={found.version}&graph=all")
     given = given if given is not None else {
         f.form_name: f.shown(f.default) for f in fields if f.default is not None}
     bad = {p.split(":", 1)[0].split("/", 1)[0] for p in problems or ()}
@@ -237,22 +241,40 @@ def _ms(value: Any) -> str:
     return f"{value / 1000:.1f} s" if value < 120_000 else f"{value / 60_000:.0f} min"
 
 
-def _agents_page(request: Request, who: Caller, banner: dict[str, str] | None = None,
-                 code: int = 200) -> HTMLResponse:
+def _agents_context(who: Caller) -> dict[str, Any]:
+    """What the agents table and the breaker history show (the page and its live part)."""
     found = who.app.agents()
     running = Counter(str(st.get("agent")) for w in agents.list_workers(who).items
                       for st in w.get("steps", ()))
     history = {name: who.app.breaker_transitions(name, TRANSITIONS_SHOWN)
                for name in sorted({a.agent for a in found})}
-    return page(request, "agents.html", code, who=who, nav="agents", items=found,
-                running=running, history=history, banner=banner, ms=_ms,
-                can_reset=_may(who, "reset_breaker"))
+    return {"items": found, "running": running, "history": history, "ms": _ms,
+            "can_reset": _may(who, "reset_breaker"), "updated": _now()}
+
+
+def _now() -> datetime:
+    """When a live part was read: its "updated" note."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _agents_page(request: Request, who: Caller, banner: dict[str, str] | None = None,
+                 code: int = 200) -> HTMLResponse:
+    return page(request, "agents.html", code, who=who, nav="agents", banner=banner,
+                **_agents_context(who))
 
 
 @router.get("/agents", response_class=HTMLResponse)
 def agents_page(request: Request,
                 who: Annotated[Caller, Depends(signed_in("list_agents"))]) -> HTMLResponse:
     return _agents_page(request, who)
+
+
+@router.get("/agents/live", response_class=HTMLResponse)
+def agents_live(request: Request,
+                who: Annotated[Caller, Depends(signed_in("list_agents"))]) -> HTMLResponse:
+    """The agents page's table and breaker history, which the page reads again every two
+    seconds while it is shown."""
+    return page(request, "agents_live.html", **_agents_context(who))
 
 
 @router.post("/agents/{name}/breaker/reset", response_class=HTMLResponse)
@@ -278,7 +300,26 @@ async def reset_breaker(request: Request, name: str,
 def workers(request: Request,
             who: Annotated[Caller, Depends(signed_in("list_workers"))]) -> HTMLResponse:
     return page(request, "workers.html", who=who, nav="workers",
-                items=agents.list_workers(who).items)
+                items=agents.list_workers(who).items, updated=_now())
+
+
+@router.get("/workers/live", response_class=HTMLResponse)
+def workers_live(request: Request,
+                 who: Annotated[Caller, Depends(signed_in("list_workers"))]) -> HTMLResponse:
+    """The workers page's list, which the page reads again every two seconds while it is
+    shown."""
+    return page(request, "workers_live.html", items=agents.list_workers(who).items,
+                updated=_now())
+
+
+# overview: the last verification ------------------------------------------------------------
+@router.get("/overview/verified", response_class=HTMLResponse)
+def last_verified(request: Request,
+                  who: Annotated[Caller, Depends(signed_in("count_executions"))]
+                  ) -> HTMLResponse:
+    """The overview's "last verify result": when the tenant's hash chains were last
+    recomputed (``POST /api/v1/verify``, ``ledgerflow verify``), how many, which failed."""
+    return page(request, "last_verified.html", run=who.app.last_verification())
 
 
 # tokens ---------------------------------------------------------------------------------------

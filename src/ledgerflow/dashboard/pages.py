@@ -100,8 +100,10 @@ def execution(request: Request, execution_id: str,
     report = who.app.status(summary.id)
     history = who.app.history(summary.id)
     spec = who.app.definition(report.workflow, report.workflow_version).spec
-    svg = graph_svg.render(graph_svg.nodes_of(spec, {st.id: st.status for st in report.steps}),
-                           f"execution {report.id}: {report.status}")
+    svg = graph_svg.render_for_page(  # above 500 steps: the collapsed view first
+        graph_svg.nodes_of(spec, {st.id: st.status for st in report.steps}),
+        f"execution {report.id}: {report.status}",
+        show_all=request.query_params.get("graph") == "all")
     state = who.app.state(summary.id)
     can_act = _may(who, "pause_execution")
     logs = who.app.logs(summary.id, 0, LOGS)

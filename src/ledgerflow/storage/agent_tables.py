@@ -158,6 +158,17 @@ class AgentTables(SqlMixin):
         rows = self._read("telemetry_last_of_execution", (execution_id, kind, message))
         return build(row_types.TelemetryRow, rows[0]) if rows else None
 
+    def write_tenant_telemetry(self, tenant_id: str, row: TelemetryRow) -> None:
+        with self._transaction() as conn:
+            self._executemany(conn, self._q["insert_tenant_telemetry"], [{
+                "kind": row.kind, "message": row.message, "fields": row.fields,
+                "occurred_at": row.occurred_at, "tenant_id": tenant_id}])
+
+    def last_tenant_telemetry(self, tenant_id: str, kind: str,
+                              message: str) -> TelemetryRow | None:
+        rows = self._read("telemetry_last_of_tenant", (tenant_id, kind, message))
+        return build(row_types.TelemetryRow, rows[0]) if rows else None
+
     def newest_telemetry_id(self, execution_id: str) -> int:
         rows = self._read("telemetry_newest_of_execution", (execution_id,))
         return int(rows[0]["id"])

@@ -392,6 +392,16 @@ class Store(Protocol):
         """The execution's latest telemetry record of ``kind`` with ``message``."""
         ...
 
+    def write_tenant_telemetry(self, tenant_id: str, row: TelemetryRow) -> None:
+        """Store a record of ``tenant_id`` that no execution owns (``row``'s execution and
+        step are ignored)."""
+        ...
+
+    def last_tenant_telemetry(self, tenant_id: str, kind: str,
+                              message: str) -> TelemetryRow | None:
+        """The tenant's latest record of ``kind`` with ``message`` that no execution owns."""
+        ...
+
     def newest_telemetry_id(self, execution_id: str) -> int:
         """The id of the execution's newest telemetry record (0: none)."""
         ...

@@ -18,8 +18,11 @@ from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.model.lifecycle import QUARANTINED, ExecutionStatus
 from ledgerflow.engine.reports import status as reports
 from ledgerflow.engine.reports.listing import Listing
+from ledgerflow.engine.reports.verification import KIND, MESSAGE, Verification
 from ledgerflow.ledger import values
 from ledgerflow.ledger.actor import Actor
+from ledgerflow.ledger.canonical import format_timestamp
+from ledgerflow.storage.agent_rows import TelemetryRow
 from ledgerflow.storage.base import ExecutionFilter, Store
 from ledgerflow.storage.rows import ExecutionRow, StepRow
 
@@ -220,6 +223,24 @@ class Reads:
         """Recompute every chain of this tenant, one execution at a time."""
         for row in self.store.iter_executions(self.tenant):
             yield self._verify_row(row)
+
+    def record_verification(self, checked: int, failures: Sequence[VerifyResult], *,
+                            scope: str = "all") -> Verification:
+        """Keep what a verification run found: ``checked`` executions, the results of those
+        not intact (``scope``: ``all`` of the tenant's executions or ``some``), for
+        ``last_verification`` (the dashboard's overview)."""
+        run = Verification.of(format_timestamp(self.clock.now()), checked, failures, scope,
+                              self.actor.id)
+        self.store.write_tenant_telemetry(self.tenant, TelemetryRow(
+            kind=KIND, execution_id=None, step_id=None, message=MESSAGE, fields=run.fields(),
+            occurred_at=run.at))
+        return run
+
+    def last_verification(self) -> Verification | None:
+        """The tenant's last verification run that was recorded (None: none yet)."""
+        found = self.store.last_tenant_telemetry(self.tenant, KIND, MESSAGE)
+        return None if found is None else Verification.from_record(found.occurred_at,
+                                                                   found.fields)
 
     def _verify_row(self, row: ExecutionRow) -> VerifyResult:
         from ledgerflow.ledger.verify import ExecutionHead, verify_execution

@@ -66,13 +66,15 @@ def verify(who: Who, body: Annotated[s.VerifyRequest | None, Body()] = None) -> 
     ids = body.execution_ids if body is not None else None
     results = (who.app.verify_all() if ids is None else
                (who.app.verify(i) for i in ids))
-    verified, failures = 0, []
+    verified, failures, bad = 0, [], []
     for result in results:
         verified += 1
         if not result.ok:
+            bad.append(result)
             who.metrics.verify_failures.labels(str(result.problem or "unknown")).inc()
             failures.append(s.VerifyFailure(
                 execution_id=result.execution_id, seq=result.seq,
                 problem=str(result.problem or ""),
                 detail=result.detail))
+    who.app.record_verification(verified, bad, scope="all" if ids is None else "some")
     return s.Verified(verified=verified, failures=failures)

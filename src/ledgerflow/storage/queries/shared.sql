@@ -288,6 +288,15 @@ SELECT COALESCE(MAX(id), 0) AS id FROM telemetry WHERE execution_id = ?;
 -- name: telemetry_all
 SELECT * FROM telemetry WHERE id > ? ORDER BY id LIMIT ?;
 
+-- name: insert_tenant_telemetry
+-- A record of the tenant's that no execution owns (a verification run).
+INSERT INTO telemetry (kind, execution_id, step_id, message, fields, occurred_at, tenant_id)
+VALUES (:kind, NULL, NULL, :message, :fields, :occurred_at, :tenant_id);
+
+-- name: telemetry_last_of_tenant
+SELECT * FROM telemetry WHERE execution_id IS NULL AND tenant_id = ? AND kind = ?
+  AND message = ? ORDER BY id DESC LIMIT 1;
+
 -- leases and the worker registry ---------------------------------------------------------
 
 -- name: renew_leases
