@@ -198,3 +198,15 @@ def test_a_big_graph_shows_its_collapsed_view_first_and_every_step_on_demand(
     expect(page).to_have_url(site.url("/ui/definitions/big?version=1&graph=all"))
     expect(page.locator("#step-b3-44")).to_have_count(1)
     expect(page.get_by_text(re.compile("Collapsed view"))).to_have_count(0)
+
+
+def test_the_overview_counts_move_without_reload(site: Site) -> None:
+    site.engine.apply(GATED)
+    page = site.signed_in("viewer")
+    expect(page.locator("#count-pending .count")).to_have_text("0")
+    page.evaluate("window.sameDocument = true")
+    site.engine.start("gated", {})
+    site.engine.start("gated", {})
+    expect(page.locator("#count-pending .count")).to_have_text("2")
+    assert page.evaluate("window.sameDocument") is True
+    site.shot(page, "overview-live")

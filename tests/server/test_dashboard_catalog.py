@@ -320,3 +320,19 @@ def test_a_big_executions_page_shows_the_collapsed_graph_first(served: Served) -
     assert "Collapsed view: 541 steps in 13 boxes" in first and 'id="group-b3-0"' in first
     every = served.client.get(f"/ui/executions/{eid}?graph=all").text
     assert "Collapsed view" not in every and 'id="step-b3-44"' in every
+
+
+def test_the_overviews_live_part_is_read_again_for_a_viewer(served: Served) -> None:
+    served.engine.apply({"name": "one", "steps": [{"id": "w", "type": "wait",
+                                                    "signal": "go"}]})
+    signed_in(served, "viewer")
+    page = served.client.get("/ui/").text
+    assert 'id="overview-live"' in page and 'data-events="/ui/events"' in page
+    served.engine.start("one", {})
+    live = served.client.get("/ui/overview/live")
+    assert live.status_code == 200
+    assert re.search(r'id="count-pending">\s*<span class="count">1</span>', live.text)
+    assert "<h1>" not in live.text  # the fragment only
+    served.client.cookies.clear()
+    assert served.client.get("/ui/overview/live", follow_redirects=False).status_code in (
+        303, 307, 401)

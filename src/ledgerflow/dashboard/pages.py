@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -44,14 +44,27 @@ def root() -> RedirectResponse:
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request,
              who: Annotated[Caller, Depends(signed_in("count_executions"))]) -> HTMLResponse:
+    return page(request, "overview.html", who=who, nav="overview", **_overview(who))
+
+
+@router.get("/overview/live", response_class=HTMLResponse)
+def overview_live(request: Request,
+                  who: Annotated[Caller, Depends(signed_in("count_executions"))]
+                  ) -> HTMLResponse:
+    """The overview's counts, workers and breakers, which the page reads again when the
+    tenant's event stream says an execution changed (at most once a second) and every few
+    seconds while shown."""
+    return page(request, "overview_live.html", **_overview(who))
+
+
+def _overview(who: Caller) -> dict[str, Any]:
     counts = who.app.count(Listing())
     workers = agents.list_workers(who).items
-    breakers = [a for a in who.app.agents() if a.breaker != "closed"]
-    return page(request, "overview.html", who=who, nav="overview", counts=counts,
-                statuses=STATUSES,
-                total=sum(counts.values()),
-                workers_alive=sum(1 for w in workers if w.get("state") == "alive"),
-                workers=len(workers), breakers=breakers)
+    return {"counts": counts, "statuses": STATUSES, "total": sum(counts.values()),
+            "workers_alive": sum(1 for w in workers if w.get("state") == "alive"),
+            "workers": len(workers),
+            "breakers": [a for a in who.app.agents() if a.breaker != "closed"],
+            "updated": who.app.clock.now().replace(microsecond=0)}
 
 
 @router.get("/executions", response_class=HTMLResponse)
