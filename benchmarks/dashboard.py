@@ -36,6 +36,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE))
+
+from measure import cpu_name  # noqa: E402
 
 from ledgerflow import App  # noqa: E402
 from ledgerflow.server import graph_svg  # noqa: E402
@@ -65,15 +68,7 @@ def definition(steps: int) -> dict[str, Any]:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, "
+    return (f"{platform.system()} {platform.release()}, {cpu_name()}, {os.cpu_count()} cores, "
             f"load {os.getloadavg()[0]:.2f}; Python {platform.python_version()}")
 
 

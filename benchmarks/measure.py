@@ -113,3 +113,16 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def cpu_name() -> str:
+    """The processor's model name as the kernel reports it (else what Python knows)."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown cpu"

@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE))
 import matrix  # noqa: E402
 import routing_telemetry  # noqa: E402
 import workloads  # noqa: E402
-from measure import verify  # noqa: E402
+from measure import cpu_name, verify  # noqa: E402
 from workloads import STEPS  # noqa: E402
 
 from ledgerflow import App  # noqa: E402
@@ -159,15 +159,7 @@ def telemetry_flush_rate(path: Path, rows: int, batch: int = 100) -> float:
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+    return (f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}")
 
 

@@ -294,12 +294,17 @@ def test_the_overview_says_the_last_verification(served: Served) -> None:
         assert "No verification recorded yet" in theirs.get("/ui/overview/verified").text
 
 
-def test_a_big_definition_shows_its_collapsed_graph_first(served: Served) -> None:
+def _big(served: Served) -> None:
+    """A definition of 541 steps: a start and 12 chains of 45."""
     steps = [{"id": "start", "type": "wait", "signal": "go"}]
     for b in range(12):
         steps += [{"id": f"b{b}-{i}", "type": "wait", "signal": "go",
                    "needs": [f"b{b}-{i - 1}" if i else "start"]} for i in range(45)]
     served.engine.apply({"name": "big", "steps": steps})
+
+
+def test_a_big_definition_shows_its_collapsed_graph_first(served: Served) -> None:
+    _big(served)
     signed_in(served, "viewer")
     first = served.client.get("/ui/definitions/big").text
     assert "Collapsed view: 541 steps in 13 boxes" in first
@@ -309,11 +314,7 @@ def test_a_big_definition_shows_its_collapsed_graph_first(served: Served) -> Non
 
 
 def test_a_big_executions_page_shows_the_collapsed_graph_first(served: Served) -> None:
-    steps = [{"id": "start", "type": "wait", "signal": "go"}]
-    for b in range(12):
-        steps += [{"id": f"b{b}-{i}", "type": "wait", "signal": "go",
-                   "needs": [f"b{b}-{i - 1}" if i else "start"]} for i in range(45)]
-    served.engine.apply({"name": "big", "steps": steps})
+    _big(served)
     eid = served.engine.start("big", {})
     signed_in(served, "viewer")
     first = served.client.get(f"/ui/executions/{eid}").text
