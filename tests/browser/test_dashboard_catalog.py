@@ -95,14 +95,19 @@ def test_make_a_token_see_its_secret_once_and_revoke_it(site: Site) -> None:
     site.shot(phone, "tokens-phone")
 
 
-def test_agents_with_an_open_breaker_reset_by_an_admin_and_workers(
-        site: Site, agents: Agents) -> None:
+def _open_a_breaker(site: Site) -> None:
+    """Runs of a failing agent until its breaker opens."""
     site.engine.apply(BOOM)
     for _ in range(10):
         site.engine.start("boom", {})
         site.engine.run_until_idle()
         if any(a.breaker == "open" for a in site.engine.agents()):
             break
+
+
+def test_agents_with_an_open_breaker_reset_by_an_admin_and_workers(
+        site: Site, agents: Agents) -> None:
+    _open_a_breaker(site)
     page = site.signed_in("admin")
     page.get_by_role("link", name="Agents").click()
     expect(page.get_by_text("open: not used").first).to_be_visible()
@@ -135,12 +140,7 @@ def test_agents_with_an_open_breaker_reset_by_an_admin_and_workers(
 
 
 def test_agents_and_workers_pages_show_changes_without_reload(site: Site) -> None:
-    site.engine.apply(BOOM)
-    for _ in range(10):
-        site.engine.start("boom", {})
-        site.engine.run_until_idle()
-        if any(a.breaker == "open" for a in site.engine.agents()):
-            break
+    _open_a_breaker(site)
     page = site.signed_in("viewer")
     page.goto(site.url("/ui/agents"))
     expect(page.get_by_text("open: not used").first).to_be_visible()

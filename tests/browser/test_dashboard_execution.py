@@ -13,20 +13,13 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PHONE, Site
 from tests.browser.test_dashboard import open_execution, step_box
+from tests.server.test_dashboard_execution import TWO, WAIT
 from tests.support import Background, until_idle, wait_for
 
-WAIT: dict[str, Any] = {"name": "waiter", "steps": [
-    {"id": "w", "type": "wait", "signal": "go"},
-    {"id": "after", "agent": "t.echo", "needs": ["w"]},
-]}
 # a held first step whose output joins the state, then one more
 HELD: dict[str, Any] = {"name": "held-out", "steps": [
     {"id": "hold", "agent": "t.gate", "output": "hold"},
     {"id": "after", "agent": "t.echo", "needs": ["hold"]},
-]}
-TWO: dict[str, Any] = {"name": "two", "steps": [
-    {"id": "a", "agent": "t.echo"},
-    {"id": "b", "agent": "t.echo", "needs": ["a"]},
 ]}
 
 

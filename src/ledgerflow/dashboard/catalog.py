@@ -12,7 +12,6 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio
@@ -24,7 +23,7 @@ from ledgerflow import errors
 from ledgerflow.access import roles
 from ledgerflow.access.tokens import KINDS
 from ledgerflow.dashboard import session
-from ledgerflow.dashboard.render import UiRoute, page
+from ledgerflow.dashboard.render import UiRoute, page, read_at
 from ledgerflow.dashboard.session import acting, signed_in
 from ledgerflow.server import graph_svg, permissions
 from ledgerflow.server.routes import agents, executions, tokens
@@ -249,12 +248,9 @@ def _agents_context(who: Caller) -> dict[str, Any]:
     history = {name: who.app.breaker_transitions(name, TRANSITIONS_SHOWN)
                for name in sorted({a.agent for a in found})}
     return {"items": found, "running": running, "history": history, "ms": _ms,
-            "can_reset": _may(who, "reset_breaker"), "updated": _now()}
+            "can_reset": _may(who, "reset_breaker"), "updated": read_at(who)}
 
 
-def _now() -> datetime:
-    """When a live part was read: its "updated" note."""
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _agents_page(request: Request, who: Caller, banner: dict[str, str] | None = None,
@@ -300,7 +296,7 @@ async def reset_breaker(request: Request, name: str,
 def workers(request: Request,
             who: Annotated[Caller, Depends(signed_in("list_workers"))]) -> HTMLResponse:
     return page(request, "workers.html", who=who, nav="workers",
-                items=agents.list_workers(who).items, updated=_now())
+                items=agents.list_workers(who).items, updated=read_at(who))
 
 
 @router.get("/workers/live", response_class=HTMLResponse)
@@ -309,7 +305,7 @@ def workers_live(request: Request,
     """The workers page's list, which the page reads again every two seconds while it is
     shown."""
     return page(request, "workers_live.html", items=agents.list_workers(who).items,
-                updated=_now())
+                updated=read_at(who))
 
 
 # overview: the last verification ------------------------------------------------------------

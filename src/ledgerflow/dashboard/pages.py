@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ledgerflow.access import roles
-from ledgerflow.dashboard.render import UiRoute, page
+from ledgerflow.dashboard.render import UiRoute, page, read_at
 from ledgerflow.dashboard.session import signed_in
 from ledgerflow.engine.model.lifecycle import OPERATOR_ACTIONS
 from ledgerflow.engine.reports.history import HistoryEntry
@@ -64,7 +64,7 @@ def _overview(who: Caller) -> dict[str, Any]:
             "workers_alive": sum(1 for w in workers if w.get("state") == "alive"),
             "workers": len(workers),
             "breakers": [a for a in who.app.agents() if a.breaker != "closed"],
-            "updated": who.app.clock.now().replace(microsecond=0)}
+            "updated": read_at(who)}
 
 
 @router.get("/executions", response_class=HTMLResponse)

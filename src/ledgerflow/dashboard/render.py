@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException
 from ledgerflow import __version__, errors
 from ledgerflow.dashboard.session import COOKIE, CSRF_REFUSED
 from ledgerflow.server import problems
+from ledgerflow.server.security import Caller
 
 log = logging.getLogger("ledgerflow.dashboard")
 STALE = "This execution changed since you loaded it — reload to see the new state."
@@ -173,3 +174,8 @@ class UiRoute(APIRoute):
                 return answer_error(request, exc)
 
         return guarded
+
+
+def read_at(who: Caller) -> datetime:
+    """When a live part was read (its "updated" note), on the engine's clock."""
+    return who.app.clock.now().replace(microsecond=0)

@@ -54,16 +54,22 @@
     return td;
   }
 
+  // a cell with a <time> shown in local time (ledgerflowLocalTimes), UTC on hover
+  function timeCell(iso) {
+    var at = document.createElement("time");
+    at.setAttribute("datetime", iso);
+    at.title = iso;
+    var td = cell("");
+    td.appendChild(at);
+    return td;
+  }
+
   function addLog(log) {
     var body = document.getElementById("log-rows");
     if (!body || body.querySelector('tr[data-log="' + log.id + '"]')) return;
     var tr = document.createElement("tr");
     tr.dataset.log = log.id;
-    var at = document.createElement("time");
-    at.setAttribute("datetime", log.at);
-    at.title = log.at;
-    var when = cell("");
-    when.appendChild(at);
+    var when = timeCell(log.at);
     var message = cell(log.message, "log-message");
     if (log.fields && Object.keys(log.fields).length) {
       var code = document.createElement("code");
@@ -104,11 +110,7 @@
     if (!body || body.querySelector('tr[data-seq="' + entry.seq + '"]')) return;
     var tr = document.createElement("tr");
     tr.dataset.seq = entry.seq;
-    var at = document.createElement("time");
-    at.setAttribute("datetime", entry.occurred_at);
-    at.title = entry.occurred_at;
-    var when = cell("");
-    when.appendChild(at);
+    var when = timeCell(entry.occurred_at);
     var hash = cell(entry.entry_hash.slice(0, 12), "mono");
     hash.title = entry.entry_hash;
     [cell(entry.seq), cell(entry.event_type), cell(entry.step_id || ""),

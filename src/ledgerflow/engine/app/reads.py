@@ -137,11 +137,7 @@ class Reads:
         from ledgerflow.engine.reports.history import history_entries
 
         row = self._row(execution_id)
-        if limit is None and after_seq == 0:
-            entries = self.store.load_ledger(row.id)
-        else:
-            entries = self.store.ledger_page(row.id, after_seq,
-                                             EVERY if limit is None else limit)
+        entries = self.store.ledger_page(row.id, after_seq, EVERY if limit is None else limit)
         if not entries:
             return []
         made = self.store.versions_made(row.id, after_seq, entries[-1].seq)

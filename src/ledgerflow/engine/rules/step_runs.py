@@ -83,10 +83,9 @@ def record_output(tr: Transition, step_id: str, epoch: int, output: Any,
         new_state = apply_output(tr.state, step.output, output)
         texts = _member_texts(tr, step.output, new_state, output, output_text,
                               output_canonical)
-        if texts is not None:
-            state_text = texts.stored_text()
-            state_sha = canonical.sha256_hex(texts.canonical_text().encode("utf-8"))
-        if texts is None or len(state_text) > values.MAX_BYTES:  # too large: named below
+        state_text = texts.stored_text()
+        state_sha = canonical.sha256_hex(texts.canonical_text().encode("utf-8"))
+        if len(state_text) > values.MAX_BYTES:  # too large: encoded whole, which names it
             texts = None
             template = _template(tr.state, step.output, output)
             state_text = _spliced(template, values.encode, output_text, new_state)
@@ -110,13 +109,14 @@ def record_output(tr: Transition, step_id: str, epoch: int, output: Any,
 
 
 def _member_texts(tr: Transition, target: OutputTarget, new_state: dict[str, Any],
-                  output: Any, output_text: str, output_canonical: str) -> StateTexts | None:
-    """The member texts of ``new_state`` when ``target`` changed one top-level member of a
-    document whose member texts are known (or made now, once: a worker carries them from
-    step to step); None when the whole document is to be encoded."""
-    if not isinstance(tr.state, dict):
-        return None
-    texts = tr.state_texts if tr.state_texts is not None else StateTexts.of(tr.state)
+                  output: Any, output_text: str, output_canonical: str) -> StateTexts:
+    """The member texts of ``new_state``, where ``target`` changed one top-level member
+    (the old members' texts known, or made now, once: a worker carries them from step to
+    step; a state that was no object had none)."""
+    if tr.state_texts is not None:
+        texts = tr.state_texts
+    else:
+        texts = StateTexts.of(tr.state if isinstance(tr.state, dict) else {})
     key = target.path[0]
     if len(target.path) == 1 and target.mode is OutputMode.SET:
         return texts.with_member(key, output_text, output_canonical)
