@@ -103,10 +103,13 @@ def chromium() -> str:
 
 
 @pytest.fixture
-def site(db_url: str, agents: Agents, chromium: str, screenshots: Path) -> Iterator[Site]:
+def site(request: pytest.FixtureRequest, db_url: str, agents: Agents, chromium: str,
+         screenshots: Path) -> Iterator[Site]:
+    """The served dashboard; its engine runs on the test's ``clock`` when it asks for one."""
     import uvicorn
 
-    engine = App(db_url)
+    clock = request.getfixturevalue("clock") if "clock" in request.fixturenames else None
+    engine = App(db_url, clock=clock)
     agents.register(engine)
     api = create_app(engine)
     server = uvicorn.Server(uvicorn.Config(api, log_level="warning", lifespan="on",

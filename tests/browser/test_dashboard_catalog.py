@@ -11,6 +11,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, Site
+from tests.browser.test_dashboard import set_hidden
 from tests.support import Agents, Background, wait_for
 
 FORM: dict[str, Any] = {"name": "greet", "input_schema": {
@@ -142,8 +143,17 @@ def test_agents_with_an_open_breaker_reset_by_an_admin_and_workers(
 def test_agents_and_workers_pages_show_changes_without_reload(site: Site) -> None:
     _open_a_breaker(site)
     page = site.signed_in("viewer")
+    reads: list[str] = []  # no page reads its table again: the stream sends it
+    page.on("request", lambda r: reads.append(r.url) if r.url.endswith("/live") else None)
     page.goto(site.url("/ui/agents"))
     expect(page.get_by_text("open: not used").first).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("data-live-tables", "open")
+    streams = site.api.state.streams
+    wait_for(lambda: streams.open() == 1, what="the agents page's stream")
+    set_hidden(page, True)
+    wait_for(lambda: streams.open() == 0, what="the hidden tab's stream closes")
+    set_hidden(page, False)
+    wait_for(lambda: streams.open() == 1, what="its stream again")
     expect(page.locator("#agents-live .clock")).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
     page.evaluate("window.sameDocument = true")  # gone if the page were loaded again
     agent = next(a.agent for a in site.engine.agents() if a.breaker == "open")
@@ -161,6 +171,7 @@ def test_agents_and_workers_pages_show_changes_without_reload(site: Site) -> Non
         expect(page.locator(".worker .badge").first).to_have_text("alive")
     assert page.evaluate("window.sameDocument") is True
     site.shot(page, "workers-live")
+    assert reads == []
 
 
 def test_the_overview_says_the_last_verification(site: Site) -> None:
@@ -210,3 +221,17 @@ def test_the_overview_counts_move_without_reload(site: Site) -> None:
     expect(page.locator("#count-pending .count")).to_have_text("2")
     assert page.evaluate("window.sameDocument") is True
     site.shot(page, "overview-live")
+
+
+def test_the_agents_table_is_read_every_10_s_once_its_stream_failed_three_times(
+        site: Site) -> None:
+    _open_a_breaker(site)
+    page = site.signed_in("viewer")
+    page.route("**/ui/agents/stream", lambda route: route.abort())  # it cannot connect
+    page.goto(site.url("/ui/agents"))
+    expect(page.locator("html")).to_have_attribute("data-live-tables", "polling")
+    expect(page.locator("#live-tables-state")).to_have_text(
+        "Live updates are unavailable: this table is read again every 10 s.")
+    agent = next(a.agent for a in site.engine.agents() if a.breaker == "open")
+    site.engine.reset_breaker(agent, reason="while the stream was down")
+    expect(page.get_by_text("while the stream was down")).to_be_visible()  # within 10 s

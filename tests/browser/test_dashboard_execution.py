@@ -11,6 +11,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from ledgerflow.testing import FakeClock
 from tests.browser.conftest import PHONE, Site
 from tests.browser.test_dashboard import open_execution, step_box
 from tests.server.test_dashboard_execution import TWO, WAIT
@@ -75,6 +76,16 @@ def test_edit_the_state_while_paused_then_resume_from_a_step(site: Site, agents:
     expect(page.locator("#log-rows tr").filter(has_text="t.echo")).to_have_count(1)
     expect(page.locator("#log-rows tr").filter(has_text="t.gate")).to_have_count(2)
     site.shot(page, "execution-logs")
+    edited = next(h.state_version for h in history if h.event_type == "state.edited")
+    tab(page, "state")  # the edit, as the difference of two versions
+    page.fill("#state-version", str(edited))
+    page.fill("#state-compare", str(edited - 1))
+    page.click("#state-show")
+    changed = page.locator("#state-diff")
+    expect(changed).to_contain_text(f"From version {edited - 1} to {edited}: 2 changes")
+    expect(changed.locator("tr.op-add")).to_contain_text("/note")
+    expect(changed.locator("tr.op-remove")).to_contain_text("/hold")
+    site.shot(page, "execution-state-diff")
     phone = site.signed_in("operator", viewport=PHONE)
     open_execution(phone, site, eid)
     tab(phone, "state")
@@ -217,3 +228,39 @@ def test_a_steps_log_is_appended_to_the_logs_tab_live(site: Site, agents: Any) -
         expect(line).to_contain_text("speak")
         site.shot(page, "execution-logs-live")
         agents.gate.opened.set()
+
+
+TWO_WAITS: dict[str, Any] = {"name": "two-waits", "steps": [
+    {"id": "first", "type": "wait", "signal": "go"},
+    {"id": "second", "type": "wait", "signal": "go2", "needs": ["first"]},
+]}
+
+
+def _signal(site: Site, eid: str, name: str) -> None:
+    site.engine.signal(eid, name, {})
+    site.engine.run_until_idle()
+
+
+def test_the_eta_counts_down_and_follows_the_run_without_a_reload(
+        site: Site, clock: FakeClock) -> None:
+    site.engine.apply(TWO_WAITS)
+    earlier = site.engine.start("two-waits", {})
+    site.engine.run_until_idle()
+    clock.advance(3600)  # an earlier run took an hour
+    _signal(site, earlier, "go")
+    _signal(site, earlier, "go2")
+    assert site.engine.status(earlier).status == "completed"
+    eid = site.engine.start("two-waits", {}, execution_id="eta-1")
+    site.engine.run_until_idle()
+    clock.advance(600)  # ten minutes in: fifty to go
+    page = site.signed_in("viewer")
+    open_execution(page, site, eid)
+    eta = page.locator("#eta")
+    expect(eta).to_have_text(re.compile(r"^ETA about (50 min 0 s|49 min 5\d s)$"))
+    clock.advance(1200)  # half an hour in, and the run moves: the stream brings the new ETA
+    _signal(site, eid, "go")
+    expect(step_box(page, "first")).to_have_class("step completed")
+    expect(eta).to_have_text(re.compile(r"^ETA about (30 min 0 s|29 min 5\d s)$"))
+    _signal(site, eid, "go2")
+    expect(page.locator("#status")).to_have_text("completed")
+    expect(eta).to_be_hidden()

@@ -57,6 +57,15 @@ class Reader:
         raise AssertionError(f"the stream ended first: {self.seen[-5:]}")
 
 
+def until_closed(reader: Reader) -> list[Event]:
+    """Every event until the server ends the stream (within the safety net)."""
+    try:
+        reader.until(lambda e: False)
+    except AssertionError as ended:
+        assert "the stream ended first" in str(ended), ended
+    return reader.seen
+
+
 def read_until(response: httpx.Response, done: Callable[[Event], bool]) -> list[Event]:
     """Every event of a fresh response up to and with the first ``done`` one."""
     return Reader(response).until(done)

@@ -96,6 +96,8 @@ def test_roles_are_the_apis_a_viewer_reads_and_verifies_but_cannot_act(
         assert r.status_code == 403 and "viewer" in r.text, action
     r = served.client.post(f"/ui/executions/{eid}/verify", headers={"X-CSRF-Token": csrf})
     assert r.status_code == 200 and "verify-ok" in r.text
+    run = served.engine.last_verification()  # recorded, as the API's verify records it
+    assert run is not None and (run.checked, run.scope, run.ok) == (1, "some", True)
     metrics = TestClient(served.client.app)
     r = metrics.post("/ui/login", data={"token": served.token("metrics")})
     assert r.status_code == 403 and "cannot use the dashboard" in r.text

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from ledgerflow.engine.reports.listing import Listing
 from ledgerflow.ledger.verify import Problem, VerifyResult
 from tests.server.conftest import Served
+from tests.server.sse_client import Event, Reader, until_closed
 from tests.server.test_dashboard import signed_in
 
 FORM = {"name": "form", "input_schema": {
@@ -241,8 +242,9 @@ def test_the_agents_and_workers_pages_read_their_live_part_again(served: Served)
     agent = _open_breaker(served)
     signed_in(served, "viewer")
     page = served.client.get("/ui/agents").text
-    # the page polls its live part, which a hidden tab skips (its script)
-    assert 'hx-get="/ui/agents/live"' in page and 'hx-trigger="every 2s, refresh"' in page
+    # the page follows its stream; its live part is read whole only when the stream failed
+    assert 'data-stream="/ui/agents/stream"' in page
+    assert 'hx-get="/ui/agents/live"' in page and 'hx-trigger="refresh"' in page
     assert "/ui/static/refresh.js" in page
     live = served.client.get("/ui/agents/live")
     assert live.status_code == 200
@@ -262,6 +264,59 @@ def test_the_agents_and_workers_pages_read_their_live_part_again(served: Served)
     served.client.cookies.clear()
     assert served.client.get("/ui/agents/live", headers={"HX-Request": "true"}
                              ).headers.get("HX-Redirect", "").startswith("/ui/login")
+
+
+def _html(event: Event) -> bool:
+    return event.event == "html"
+
+
+def test_the_agents_and_workers_streams_send_their_table_when_it_changes(
+        served: Served) -> None:
+    agent = _open_breaker(served)
+    served.client.app.state.ui_tick = 0.05  # type: ignore[attr-defined]
+    served.client.app.state.sse_keepalive = 0.2  # type: ignore[attr-defined]
+    signed_in(served, "viewer")
+    with served.client.stream("GET", "/ui/agents/stream") as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        reader = Reader(r)
+        first = reader.until(_html)[-1].data
+        assert first.lstrip().startswith('<div id="agents-live"') and "<html" not in first
+        assert html.escape(agent) in first and "open: not used" in first
+        # nothing changed: no table again, only "same" with when it was read
+        same = reader.until(lambda e: e.event == "same")
+        assert [e.event for e in same].count("html") == 1 and same[-1].data["at"]
+        served.engine.reset_breaker(agent, reason="behind the page's back")
+        again = reader.until(_html)[-1].data
+        assert "closed: in use" in again and "behind the page&#39;s back" in again
+    with served.client.stream("GET", "/ui/workers/stream") as r:
+        table = Reader(r).until(_html)[-1].data
+        assert table.lstrip().startswith('<div id="workers-live"')
+        assert "No worker is alive" in table
+
+
+@pytest.mark.parametrize("how", ["over HTTP", "from the command line"])
+def test_revoking_the_sessions_token_ends_its_table_stream(served: Served, how: str) -> None:
+    served.client.app.state.ui_tick = 0.05  # type: ignore[attr-defined]
+    # over HTTP the server ends it at once; else it sees it at its next keep-alive
+    served.client.app.state.sse_keepalive = 3600 if how == "over HTTP" else 0.1  # type: ignore[attr-defined]
+    issued = served.engine.access.create_token("default", "viewer")
+    r = served.client.post("/ui/login", data={"token": issued.secret}, follow_redirects=False)
+    assert r.status_code == 303
+    with served.client.stream("GET", "/ui/workers/stream") as stream:
+        reader = Reader(stream)
+        reader.until(_html)
+        if how == "over HTTP":
+            gone = served.client.delete(f"/api/v1/tokens/{issued.row.id}",
+                                        headers=served.headers())
+            assert gone.status_code == 204
+        else:
+            served.engine.access.revoke(issued.row.id)
+        seen = len(reader.seen)
+        rest = until_closed(reader)[seen:]  # returns: the stream ended
+    assert all(e.event in ("same", "comment") for e in rest)
+    refused = served.client.get("/ui/workers/stream", follow_redirects=False)
+    assert refused.status_code == 303 and "/ui/login" in refused.headers["location"]
 
 
 def test_the_overview_says_the_last_verification(served: Served) -> None:

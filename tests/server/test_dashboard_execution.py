@@ -236,6 +236,36 @@ def test_preview_shows_the_diff_and_changes_nothing_then_save_does(served: Serve
     assert edited.event_type == "state.edited" and edited.payload["reason"] == "lower the risk"
 
 
+def test_the_state_tab_shows_any_version_and_the_diff_between_two(served: Served) -> None:
+    eid = paused(served)
+    served.engine.patch_state(eid, {"keep": 1, "risk": "high", "old": {"k": [1, 2]}})
+    served.engine.patch_state(eid, {"risk": "low", "old": None, "new": {"k": [1, 2]}})
+    latest = served.engine.state(eid).version
+    signed_in(served, "viewer")
+    url = f"/ui/executions/{eid}/state"
+    now = served.client.get(url).text
+    assert f'max="{latest}" value="{latest}"' in now and "(the current one)" in now
+    assert "data-current" in now and "state-diff" not in now
+    older = served.client.get(url, params={"version": latest - 1}).text
+    assert f"State version {latest - 1}," in older and "data-current" not in older
+    # in the document's own order (as stored), not sorted
+    assert re.search(r"&#34;keep&#34;: 1,\s+&#34;risk&#34;: &#34;high&#34;,\s+&#34;old&#34;",
+                     older)
+    diff = served.client.get(url, params={"version": latest, "compare": latest - 1}).text
+    assert f"From version {latest - 1} to {latest}: 3 changes" in diff
+    rows = re.findall(r'<tr class="op-(\w+)"><td>(\w+)</td><td class="mono">([^<]+)</td>',
+                      diff)
+    assert sorted(rows) == [("add", "added", "/new"), ("remove", "removed", "/old"),
+                            ("replace", "changed", "/risk")]
+    same = served.client.get(url, params={"version": 1, "compare": 1}).text
+    assert "Versions 1 and 1 are the same document." in same
+    missing = served.client.get(url, params={"version": latest + 5},
+                                headers={"HX-Request": "true"})
+    assert missing.status_code == 404
+    assert f"has no state version {latest + 5} (versions 1..{latest})." in missing.text
+    assert served.client.get(url, params={"version": 0}).status_code == 422
+
+
 def test_bulk_actions_on_checked_rows_and_on_the_filter(served: Served) -> None:
     served.engine.apply(WAIT)
     ids = [served.engine.start("waiter", {}) for _ in range(3)]

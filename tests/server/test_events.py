@@ -12,8 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from ledgerflow import App
+from ledgerflow.testing import FakeClock
 from tests.server.conftest import Served
-from tests.server.sse_client import Event, Reader, read_until
+from tests.server.sse_client import Event, Reader, read_until, until_closed
 from tests.support import SAFETY
 
 WAITS = {"name": "waits", "steps": [{"id": "w", "type": "wait", "signal": "go"}]}
@@ -251,15 +252,6 @@ def test_open_streams_are_a_gauge(live: Served) -> None:
         assert scrape(live)[("ledgerflow_sse_streams", ())] == 1
 
 
-def _until_closed(reader: Reader) -> list[Event]:
-    """Every event until the server ends the stream."""
-    try:
-        reader.until(lambda e: False)
-    except AssertionError as ended:
-        assert "the stream ended first" in str(ended), ended
-    return reader.seen
-
-
 @pytest.mark.parametrize("how", ["over HTTP", "from the command line"])
 def test_revoking_a_token_ends_its_open_streams(live: Served, how: str) -> None:
     if how == "over HTTP":  # at once: no keep-alive comes before the test gives up
@@ -277,7 +269,7 @@ def test_revoking_a_token_ends_its_open_streams(live: Served, how: str) -> None:
             assert r.status_code == 204
         else:  # another process: the streams see it at their next keep-alive
             live.engine.access.revoke(issued.row.id)
-        closing = [threading.Thread(target=_until_closed, args=(r,)) for r in readers]
+        closing = [threading.Thread(target=until_closed, args=(r,)) for r in readers]
         for thread in closing:
             thread.start()
         for thread in closing:
@@ -324,3 +316,27 @@ def test_on_a_real_server_a_client_that_leaves_lets_go_at_once(
         server.should_exit = True
         running.join(SAFETY)
         sock.close()
+
+
+def test_progress_carries_the_eta_by_the_median_of_earlier_runs(
+        served: Served, clock: FakeClock) -> None:
+    served.client.app.state.sse_keepalive = 0.1  # type: ignore[attr-defined]
+    first = _waiting(served)
+    served.engine.run_until_idle()
+    clock.advance(60)  # the first run takes 60 s
+    served.engine.signal(first, "go", {})
+    served.engine.run_until_idle()
+    assert served.engine.status(first).status == "completed"
+    eid = served.engine.start("waits", {})
+    served.engine.run_until_idle()
+    clock.advance(20)
+    viewer = served.headers("viewer")
+    with served.client.stream("GET", f"{API}/{eid}/events", headers=viewer) as r:
+        running = [e.data for e in read_until(r, lambda e: e.event == "progress")
+                   if e.event == "progress"]
+    assert running[-1]["status"] == "waiting" and running[-1]["eta_ms"] == 40_000
+    served.engine.signal(eid, "go", {})
+    served.engine.run_until_idle()
+    with served.client.stream("GET", f"{API}/{eid}/events", headers=viewer) as r:
+        done = [e.data for e in read_until(r, _ended) if e.event == "progress"]
+    assert done[-1]["status"] == "completed" and done[-1]["eta_ms"] is None

@@ -108,6 +108,20 @@ def test_p95_is_the_nearest_rank_exactly_below_exact_microseconds(values: list[i
     assert s.p95_ms == p95 / 1000.0
 
 
+@pytest.mark.parametrize(
+    ("values", "p50"),
+    [
+        (list(range(1, 61)), 30),  # ceil(0.5 * 60) = 30th smallest
+        ([7], 7),
+        ([5, 1, 3], 3),
+        ([0, 0, 0, 40], 0),
+    ],
+)
+def test_p50_is_the_nearest_rank_median(values: list[int], p50: int) -> None:
+    s = rebuild((True, v / 1000.0, "t") for v in values)
+    assert s.p50_ms == p50 / 1000.0
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(0, 10**10), min_size=1, max_size=300),
        st.sampled_from([50.0, 95.0, 99.0, 100.0]))

@@ -48,7 +48,7 @@ def agents(ctx: click.Context, env: Env, as_json: bool) -> None:
                    "(ledgerflow worker --agents MODULE)")
         return
     table = Table("capability", "agent", "alive on", "breaker", "calls", "success", "mean",
-                  "p95", "last outcome", box=box.SIMPLE_HEAD)
+                  "p50", "p95", "last outcome", box=box.SIMPLE_HEAD)
     for a in found:
         style = _BREAKER_STYLE.get(a.breaker, "")
         breaker = f"[{style}]{a.breaker}[/]" + (f" since {a.breaker_since[11:19]}"
@@ -57,7 +57,7 @@ def agents(ctx: click.Context, env: Env, as_json: bool) -> None:
         table.add_row(Text(a.capability), Text(a.agent),
                       Text(", ".join(a.workers)) if a.workers else "[dim]not running[/]",
                       breaker, str(s["total"]), _rate(s["success_rate"]), _ms(s["mean_ms"]),
-                      _ms(s["p95_ms"]), s["last_update"] or "")
+                      _ms(s["p50_ms"]), _ms(s["p95_ms"]), s["last_update"] or "")
     render.print_table(render.console(piped_width=130), table, "capability", "agent", "alive on")
 
 
@@ -94,7 +94,7 @@ def reset(env: Env, name: str, capability: str | None, reason: str | None,
 @pass_env
 @handle_errors
 def stats(env: Env, recalculate: bool, repair: bool, as_json: bool) -> None:
-    """Per-agent statistics: calls, successes, failures, success rate, mean and p95, over
+    """Per-agent statistics: calls, successes, failures, success rate, mean, p50 and p95, over
     every outcome any worker recorded (exact: each worker adds its outcomes, none
     overwrites another's)."""
     if repair and not recalculate:
@@ -107,13 +107,13 @@ def stats(env: Env, recalculate: bool, repair: bool, as_json: bool) -> None:
                        for a in found])
             return
         table = Table("capability", "agent", "calls", "ok", "failed", "success", "mean",
-                      "p95", "updated", box=box.SIMPLE_HEAD)
+                      "p50", "p95", "updated", box=box.SIMPLE_HEAD)
         for a in found:
             s = a.stats
             table.add_row(Text(a.capability), Text(a.agent), str(s["total"]),
                           str(s["successes"]),
                           str(s["failures"]), _rate(s["success_rate"]), _ms(s["mean_ms"]),
-                          _ms(s["p95_ms"]), s["last_update"] or "")
+                          _ms(s["p50_ms"]), _ms(s["p95_ms"]), s["last_update"] or "")
         render.print_table(render.console(piped_width=130), table, "capability", "agent")
         return
     checked = app.recalculate_stats(write=repair)

@@ -9,7 +9,8 @@ refuse it. The /ui routes are not API operations: they are left out of the OpenA
 document (``include_in_schema=False``) and of the role table.
 
 Sessions and CSRF: ``dashboard.session``. Pages: ``dashboard.pages``; definitions,
-agents, workers and tokens: ``dashboard.catalog``; actions, sign-in and
+agents, workers and tokens: ``dashboard.catalog`` (the agents and workers tables live:
+``dashboard.live_tables``); actions, sign-in and
 the live stream: ``dashboard.actions``; templates and error pages: ``dashboard.render``.
 """
 
@@ -26,10 +27,11 @@ PREFIX = "/ui"
 def install(api: FastAPI) -> None:
     """Serve the dashboard from ``api`` under ``/ui`` (its static files under
     ``/ui/static``)."""
-    from ledgerflow.dashboard import actions, catalog, pages
+    from ledgerflow.dashboard import actions, catalog, live_tables, pages
 
     static = resources.files("ledgerflow.dashboard") / "static"
     api.mount(f"{PREFIX}/static", StaticFiles(directory=str(static)), name="ui-static")
     api.include_router(pages.router)
     api.include_router(catalog.router)  # before actions: its catch-all would shadow these
+    api.include_router(live_tables.router)
     api.include_router(actions.router)

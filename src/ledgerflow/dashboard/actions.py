@@ -14,13 +14,12 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
 
 import anyio
-import jsonpatch
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from ledgerflow import errors
-from ledgerflow.dashboard import session
+from ledgerflow.dashboard import diffs, session
 from ledgerflow.dashboard.render import UiRoute, failure, page
 from ledgerflow.dashboard.session import acting, signed_in
 from ledgerflow.definition.limits import json_depth_problem
@@ -223,27 +222,11 @@ async def preview_state(request: Request, execution_id: str,
 
     def read() -> tuple[int, list[dict[str, Any]]]:
         current = who.app.state(execution_id)
-        after = editing.merge_patch(current.state, patch)
-        operations = list(jsonpatch.make_patch(current.state, after).patch)
-        return current.version, [dict(op, before=_at(current.state, op["path"]))
-                                 for op in operations]
+        return current.version, diffs.changes(current.state,
+                                              editing.merge_patch(current.state, patch))
 
     version, changes = await anyio.to_thread.run_sync(read)
     return page(request, "state_preview.html", changes=changes, state_version=version)
-
-
-def _at(document: Any, pointer: str) -> Any:
-    """The value at a JSON pointer, or ``None`` where there is none."""
-    found = document
-    for raw in pointer.split("/")[1:]:
-        key = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(found, dict) and key in found:
-            found = found[key]
-        elif isinstance(found, list) and key.isdigit() and int(key) < len(found):
-            found = found[int(key)]
-        else:
-            return None
-    return found
 
 
 @router.post("/executions/{execution_id}/state", response_class=HTMLResponse)

@@ -240,15 +240,17 @@ def _ms(value: Any) -> str:
     return f"{value / 1000:.1f} s" if value < 120_000 else f"{value / 60_000:.0f} min"
 
 
-def _agents_context(who: Caller) -> dict[str, Any]:
-    """What the agents table and the breaker history show (the page and its live part)."""
+def agents_context(who: Caller, with_time: bool = True) -> dict[str, Any]:
+    """What the agents table and the breaker history show (the page and its live part),
+    and when it was read unless ``with_time`` is false."""
     found = who.app.agents()
     running = Counter(str(st.get("agent")) for w in agents.list_workers(who).items
                       for st in w.get("steps", ()))
     history = {name: who.app.breaker_transitions(name, TRANSITIONS_SHOWN)
                for name in sorted({a.agent for a in found})}
     return {"items": found, "running": running, "history": history, "ms": _ms,
-            "can_reset": _may(who, "reset_breaker"), "updated": read_at(who)}
+            "can_reset": _may(who, "reset_breaker"),
+            **({"updated": read_at(who)} if with_time else {})}
 
 
 
@@ -256,7 +258,7 @@ def _agents_context(who: Caller) -> dict[str, Any]:
 def _agents_page(request: Request, who: Caller, banner: dict[str, str] | None = None,
                  code: int = 200) -> HTMLResponse:
     return page(request, "agents.html", code, who=who, nav="agents", banner=banner,
-                **_agents_context(who))
+                **agents_context(who))
 
 
 @router.get("/agents", response_class=HTMLResponse)
@@ -268,9 +270,9 @@ def agents_page(request: Request,
 @router.get("/agents/live", response_class=HTMLResponse)
 def agents_live(request: Request,
                 who: Annotated[Caller, Depends(signed_in("list_agents"))]) -> HTMLResponse:
-    """The agents page's table and breaker history, which the page reads again every two
-    seconds while it is shown."""
-    return page(request, "agents_live.html", **_agents_context(who))
+    """The agents page's table and breaker history as they are now (the page's event
+    stream, ``live_tables``, sends it when it changes; read when the stream failed)."""
+    return page(request, "agents_live.html", **agents_context(who))
 
 
 @router.post("/agents/{name}/breaker/reset", response_class=HTMLResponse)
@@ -302,8 +304,8 @@ def workers(request: Request,
 @router.get("/workers/live", response_class=HTMLResponse)
 def workers_live(request: Request,
                  who: Annotated[Caller, Depends(signed_in("list_workers"))]) -> HTMLResponse:
-    """The workers page's list, which the page reads again every two seconds while it is
-    shown."""
+    """The workers page's list as it is now (sent by the page's event stream when it
+    changes; read when the stream failed)."""
     return page(request, "workers_live.html", items=agents.list_workers(who).items,
                 updated=read_at(who))
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ledgerflow.access import roles
+from ledgerflow.dashboard import diffs
 from ledgerflow.dashboard.render import UiRoute, page, read_at
 from ledgerflow.dashboard.session import signed_in
 from ledgerflow.engine.model.lifecycle import OPERATOR_ACTIONS
@@ -122,6 +123,7 @@ def execution(request: Request, execution_id: str,
     logs = who.app.logs(summary.id, 0, LOGS)
     return page(request, "execution.html", who=who, nav="executions", e=summary, report=report,
                 history=history, svg=svg, state=state.state, state_version=state.version,
+                latest=state.version, compare=None, changes=None, execution_id=summary.id,
                 last=resources.last_control(history), can_act=can_act, actions=ACTIONS,
                 allowed=allowed_actions(), allowed_json=json.dumps(allowed_actions()),
                 timeline=_timeline(who, summary.id), logs=logs,
@@ -180,11 +182,20 @@ def _may(who: Caller, operation: str) -> bool:
 
 @router.get("/executions/{execution_id}/state", response_class=HTMLResponse)
 def state(request: Request, execution_id: str,
-          who: Annotated[Caller, Depends(signed_in("get_state"))]) -> HTMLResponse:
-    """The State tab's content, read again when the tab is opened."""
-    found = who.app.state(execution_id)
-    return page(request, "state.html", state=found.state, state_version=found.version,
-                fresh=True)
+          who: Annotated[Caller, Depends(signed_in("get_state_diff"))],
+          version: Annotated[int | None, Query(ge=1)] = None,
+          compare: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
+    """The State tab's content: the current version, or ``version``, and what changed from
+    version ``compare`` to it; read again when the tab is opened."""
+    current = who.app.state(execution_id)
+    shown = current if version in (None, current.version) else who.app.state(
+        execution_id, version)
+    changes = None
+    if compare is not None:
+        changes = diffs.changes(who.app.state(execution_id, compare).state, shown.state)
+    return page(request, "state.html", state=shown.state, state_version=shown.version,
+                latest=current.version, compare=compare, changes=changes,
+                execution_id=current.execution_id, fresh=True)
 
 
 @router.get("/executions/{execution_id}/steps", response_class=HTMLResponse)

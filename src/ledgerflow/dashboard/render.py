@@ -55,7 +55,7 @@ def _utc(stamp: str | None) -> str:
 
 
 def _pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)  # in its own order
 
 
 def _actor(actor: Any) -> str:
@@ -129,6 +129,10 @@ NOT_FOUND_DETAIL = ("There is no such page here, or it belongs to another tenant
                     "address, or find the execution in the list.")
 
 
+# what is looked up only inside an execution the session may see: said as it is
+WITHIN_AN_EXECUTION = ("state version", "ledger entry")
+
+
 def answer_error(request: Request, exc: Exception) -> Response:
     """The page for an error raised by a dashboard route or its dependencies."""
     if isinstance(exc, errors.Unauthorized):
@@ -139,6 +143,8 @@ def answer_error(request: Request, exc: Exception) -> Response:
         return failure(request, 403, "Not allowed",
                        f"Your token's role ({exc.role}) may not do this: it needs the "
                        f"{exc.needed} role.")
+    if isinstance(exc, errors.NotFound) and exc.kind in WITHIN_AN_EXECUTION:
+        return failure(request, 404, NOT_FOUND, f"{exc}.")  # its execution was found
     if isinstance(exc, errors.NotFound) or (
             isinstance(exc, HTTPException) and exc.status_code == 404):
         # another tenant's execution answers exactly like a missing one

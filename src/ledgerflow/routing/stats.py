@@ -57,6 +57,12 @@ class AgentStats:
         return self.duration_us / 1000.0 / self.total if self.total else None
 
     @property
+    def p50_ms(self) -> float | None:
+        """The median duration over every outcome (from the histogram); None before the
+        first outcome."""
+        return percentile(self.buckets, 50.0)
+
+    @property
     def p95_ms(self) -> float | None:
         """The 95th percentile duration over every outcome (from the histogram); None
         before the first outcome."""

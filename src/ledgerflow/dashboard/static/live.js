@@ -100,8 +100,10 @@
         var box = document.getElementById(id);
         if (box) htmx.trigger(box, "refresh");
       });
-      var state = document.getElementById("panel-state");  // a step's output joins the state
-      if (state && !state.hidden) htmx.trigger(document.getElementById("state-box"), "refresh");
+      // a step's output joins the state: read again when the current version is shown
+      var state = document.getElementById("panel-state");
+      if (state && !state.hidden && document.querySelector("#state-pick[data-current]"))
+        htmx.trigger(document.getElementById("state-box"), "refresh");
     }, wait);
   }
 
@@ -154,10 +156,36 @@
     window.ledgerflowLocalTimes(box);
   }
 
-  function duration(ms) {
+  // a duration in words, as the server writes it (render._duration)
+  function words(ms) {
     var s = ms / 1000;
-    document.getElementById("duration").textContent = s < 1 ? Math.round(ms) + " ms"
-      : s < 120 ? s.toFixed(1) + " s" : Math.floor(s / 60) + " min " + Math.round(s % 60) + " s";
+    if (s < 1) return Math.round(ms) + " ms";
+    if (s < 120) return s.toFixed(1) + " s";
+    var m = Math.floor(Math.round(s) / 60);
+    if (m < 120) return m + " min " + Math.round(s) % 60 + " s";
+    return Math.floor(m / 60) + " h " + m % 60 + " min";
+  }
+
+  function duration(ms) {
+    document.getElementById("duration").textContent = words(ms);
+  }
+
+  // the ETA: each progress event says how long is left (by the median of this workflow's
+  // past runs); between events it counts down each second
+  var etaUntil = null;
+  function setEta(ms) {
+    etaUntil = ms === null || ms === undefined ? null : Date.now() + ms;
+    showEta();
+  }
+  function showEta() {
+    var box = document.getElementById("eta");
+    if (!box) return;
+    box.hidden = etaUntil === null;
+    if (etaUntil === null) { box.textContent = ""; delete box.dataset.etaMs; return; }
+    var left = etaUntil - Date.now();
+    box.dataset.etaMs = Math.max(0, Math.round(left));
+    box.textContent = left > 0 ? "ETA about " + words(Math.max(left, 1000))
+      : "ETA: any moment (taking longer than usual)";
   }
 
   function progress(p) {
@@ -172,6 +200,7 @@
     if (p.failed) detail.push(p.failed + " failed");
     if (p.skipped) detail.push(p.skipped + " skipped");
     document.getElementById("progress-detail").textContent = detail.join(" · ");
+    setEta(p.eta_ms);
     document.getElementById("version").textContent = p.version;
     root.dataset.version = p.version;
     var field = document.getElementById("version-field");
@@ -268,6 +297,9 @@
   }
   countdowns();
   setInterval(countdowns, 1000);
+  var eta = document.getElementById("eta");
+  if (eta && eta.dataset.etaMs) setEta(Number(eta.dataset.etaMs));
+  setInterval(function () { if (etaUntil !== null) showEta(); }, 1000);
   document.addEventListener("htmx:afterSettle", countdowns);  // a tab read again
 
   document.addEventListener("visibilitychange", function () {

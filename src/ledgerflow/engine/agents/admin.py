@@ -52,7 +52,7 @@ class AgentInfo:
 def stats_dict(stats: AgentStats) -> dict[str, Any]:
     return {"total": stats.total, "successes": stats.successes, "failures": stats.failures,
             "success_rate": stats.success_rate, "mean_ms": stats.mean_ms,
-            "p95_ms": stats.p95_ms, "last_update": stats.last_update}
+            "p50_ms": stats.p50_ms, "p95_ms": stats.p95_ms, "last_update": stats.last_update}
 
 
 def agents(store: Store, now: datetime) -> list[AgentInfo]:

@@ -69,7 +69,9 @@ def read_batch(app: App, execution_id: str, after: int, logs_after: int) -> Batc
     p = report.progress
     progress = {"status": report.status, "version": report.head_seq, "total": p.total,
                 "completed": p.completed, "failed": p.failed, "skipped": p.skipped,
-                "running": p.running, "pending": p.pending, "percentage": p.percentage}
+                "running": p.running, "pending": p.pending, "percentage": p.percentage,
+                "eta_ms": None if report.timing.eta_seconds is None
+                else round(report.timing.eta_seconds * 1000)}
     logs = read_logs(app, execution_id, logs_after)
     return Batch(entries=newer[:PAGE], logs=logs, progress=progress, active=report.active,
                  more=len(newer) > PAGE or len(logs) == PAGE)
