@@ -68,6 +68,13 @@ def test_a_two_branch_execution_moves_on_the_page_without_a_reload(site: Site) -
     expect(page.locator("#steprow-c td.attempts")).to_have_text("1")  # read on opening
     expect(page.locator("#steprow-c")).to_contain_text("t.echo")
     site.shot(page, "execution-steps")
+    page.get_by_role("button", name="Details of step b").click()  # one step, on demand
+    detail = page.locator("#step-detail-b")
+    expect(detail.locator("table.candidates caption")).to_contain_text("Routing (t.echo)")
+    expect(detail.locator("table.candidates tr.chosen")).to_contain_text("chosen")
+    expect(detail).to_contain_text("Input")
+    expect(detail).to_contain_text("Output")
+    site.shot(page, "execution-step-detail")
     page.click("#tab-state")
     expect(page.locator("#state")).to_contain_text('"a"')  # step a's output, in the state
     site.shot(page, "execution-state")

@@ -8,8 +8,9 @@ the pages, gets no action buttons, and a forged action is refused (403) as the A
 refuse it. The /ui routes are not API operations: they are left out of the OpenAPI
 document (``include_in_schema=False``) and of the role table.
 
-Sessions and CSRF: ``dashboard.session``. Pages: ``dashboard.pages``; definitions,
-agents, workers and tokens: ``dashboard.catalog`` (the agents and workers tables live:
+Sessions and CSRF: ``dashboard.session``. Pages: ``dashboard.pages`` (what an execution's
+page reads a page at a time or on demand: ``dashboard.step_pages``); definitions, agents,
+workers and tokens: ``dashboard.catalog`` (the agents and workers tables, live:
 ``dashboard.live_tables``); actions, sign-in and
 the live stream: ``dashboard.actions``; templates and error pages: ``dashboard.render``.
 """
@@ -27,11 +28,12 @@ PREFIX = "/ui"
 def install(api: FastAPI) -> None:
     """Serve the dashboard from ``api`` under ``/ui`` (its static files under
     ``/ui/static``)."""
-    from ledgerflow.dashboard import actions, catalog, live_tables, pages
+    from ledgerflow.dashboard import actions, catalog, live_tables, pages, step_pages
 
     static = resources.files("ledgerflow.dashboard") / "static"
     api.mount(f"{PREFIX}/static", StaticFiles(directory=str(static)), name="ui-static")
     api.include_router(pages.router)
+    api.include_router(step_pages.router)
     api.include_router(catalog.router)  # before actions: its catch-all would shadow these
     api.include_router(live_tables.router)
     api.include_router(actions.router)

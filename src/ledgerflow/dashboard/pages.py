@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ledgerflow.access import roles
-from ledgerflow.dashboard import diffs
+from ledgerflow.dashboard import diffs, step_pages
 from ledgerflow.dashboard.render import UiRoute, page, read_at
 from ledgerflow.dashboard.session import signed_in
 from ledgerflow.engine.model.lifecycle import OPERATOR_ACTIONS
@@ -112,7 +112,7 @@ def execution(request: Request, execution_id: str,
               who: Annotated[Caller, Depends(signed_in("get_execution"))]) -> HTMLResponse:
     summary = who.app.execution(execution_id)  # another tenant's: NotFound, as a missing one
     report = who.app.status(summary.id)
-    history = who.app.history(summary.id)
+    history = who.app.history(summary.id)  # its signals and last control are read from it
     spec = who.app.definition(report.workflow, report.workflow_version).spec
     svg = graph_svg.render_for_page(  # above 500 steps: the collapsed view first
         graph_svg.nodes_of(spec, {st.id: st.status for st in report.steps}),
@@ -122,7 +122,8 @@ def execution(request: Request, execution_id: str,
     can_act = _may(who, "pause_execution")
     logs = who.app.logs(summary.id, 0, LOGS)
     return page(request, "execution.html", who=who, nav="executions", e=summary, report=report,
-                history=history, svg=svg, state=state.state, state_version=state.version,
+                **step_pages.first_pages(history),
+                svg=svg, state=state.state, state_version=state.version,
                 latest=state.version, compare=None, changes=None, execution_id=summary.id,
                 last=resources.last_control(history), can_act=can_act, actions=ACTIONS,
                 allowed=allowed_actions(), allowed_json=json.dumps(allowed_actions()),
@@ -196,11 +197,3 @@ def state(request: Request, execution_id: str,
     return page(request, "state.html", state=shown.state, state_version=shown.version,
                 latest=current.version, compare=compare, changes=changes,
                 execution_id=current.execution_id, fresh=True)
-
-
-@router.get("/executions/{execution_id}/steps", response_class=HTMLResponse)
-def steps(request: Request, execution_id: str,
-          who: Annotated[Caller, Depends(signed_in("get_execution_status"))]) -> HTMLResponse:
-    """The Steps tab's content (attempts, agents, durations), read again when the tab is
-    opened; the stream moves its status badges meanwhile."""
-    return page(request, "steps.html", report=who.app.status(execution_id))

@@ -71,6 +71,7 @@ ENV = jinja2.Environment(
 ENV.filters.update(duration=_duration, utc=_utc, pretty=_pretty, actor=_actor,
                    short=lambda h: (h or "")[:12], urlq=lambda s: quote(str(s), safe=""))
 ENV.globals.update(asset_version=__version__, stale=STALE)
+ENV.policies["json.dumps_kwargs"] = {"sort_keys": False}  # values in their own key order
 
 
 def page(request: Request, template: str, code: int = 200, **context: Any) -> HTMLResponse:
@@ -130,7 +131,7 @@ NOT_FOUND_DETAIL = ("There is no such page here, or it belongs to another tenant
 
 
 # what is looked up only inside an execution the session may see: said as it is
-WITHIN_AN_EXECUTION = ("state version", "ledger entry")
+WITHIN_AN_EXECUTION = ("state version", "ledger entry", "step")
 
 
 def answer_error(request: Request, exc: Exception) -> Response:
