@@ -209,6 +209,15 @@ def test_a_big_graph_shows_its_collapsed_view_first_and_every_step_on_demand(
     expect(page).to_have_url(site.url("/ui/definitions/big?version=1&graph=all"))
     expect(page.locator("#step-b3-44")).to_have_count(1)
     expect(page.get_by_text(re.compile("Collapsed view"))).to_have_count(0)
+    eid = site.engine.start("big", {}, execution_id="big-1")  # its run: counted live
+    page.goto(site.url(f"/ui/executions/{eid}"))
+    expect(page.locator("#execution")).to_have_attribute("data-stream", "open")
+    expect(page.locator("#group-b3-0")).to_contain_text("45 steps: 45 pending")
+    page.evaluate("window.loadedOnce = true")
+    with Background(site.engine):
+        expect(page.locator("#status")).to_have_text("completed")
+        expect(page.locator("#group-b3-0")).to_contain_text("45 steps: 45 completed")
+    assert page.evaluate("window.loadedOnce") is True
 
 
 def test_the_overview_counts_move_without_reload(site: Site) -> None:

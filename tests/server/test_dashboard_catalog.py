@@ -376,6 +376,19 @@ def test_a_big_executions_page_shows_the_collapsed_graph_first(served: Served) -
     assert "Collapsed view: 541 steps in 13 boxes" in first and 'id="group-b3-0"' in first
     every = served.client.get(f"/ui/executions/{eid}?graph=all").text
     assert "Collapsed view" not in every and 'id="step-b3-44"' in every
+    # the picture alone, which the page reads again as steps move: boxes counted anew
+    assert 'hx-get="/ui/executions/' + eid + '/graph"' in first
+    assert 'hx-get="/ui/executions/' + eid + '/graph?graph=all"' in every
+    served.engine.run_until_idle()
+    served.engine.signal(eid, "go", {})
+    served.engine.run_until_idle()
+    drawn = served.client.get(f"/ui/executions/{eid}/graph")
+    assert drawn.status_code == 200 and drawn.text.startswith("<svg")
+    assert "Collapsed view: 541 steps" in drawn.text
+    assert "45 steps: 45 pending" in first  # then the first step of each chain waits
+    assert re.search(r'id="group-b3-0"[^>]*data-status="running"', drawn.text)
+    assert "45 steps: 1 running, 44 pe" in drawn.text
+    assert 'id="step-b3-44"' in served.client.get(f"/ui/executions/{eid}/graph?graph=all").text
 
 
 def test_the_overviews_live_part_is_read_again_for_a_viewer(served: Served) -> None:

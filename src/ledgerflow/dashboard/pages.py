@@ -19,7 +19,7 @@ from ledgerflow.engine.model.lifecycle import OPERATOR_ACTIONS
 from ledgerflow.engine.reports.history import HistoryEntry
 from ledgerflow.engine.reports.listing import STATUSES, Listing
 from ledgerflow.engine.reports.records import ExecutionSummary
-from ledgerflow.server import graph_svg, permissions, resources
+from ledgerflow.server import permissions, resources
 from ledgerflow.server.routes import agents, ledger
 from ledgerflow.server.routes.executions import where
 from ledgerflow.server.security import Caller
@@ -113,11 +113,7 @@ def execution(request: Request, execution_id: str,
     summary = who.app.execution(execution_id)  # another tenant's: NotFound, as a missing one
     report = who.app.status(summary.id)
     history = who.app.history(summary.id)  # its signals and last control are read from it
-    spec = who.app.definition(report.workflow, report.workflow_version).spec
-    svg = graph_svg.render_for_page(  # above 500 steps: the collapsed view first
-        graph_svg.nodes_of(spec, {st.id: st.status for st in report.steps}),
-        f"execution {report.id}: {report.status}",
-        show_all=request.query_params.get("graph") == "all")
+    svg = step_pages.graph_of(who, report, request.query_params.get("graph") == "all")
     state = who.app.state(summary.id)
     can_act = _may(who, "pause_execution")
     logs = who.app.logs(summary.id, 0, LOGS)

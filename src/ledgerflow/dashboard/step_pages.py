@@ -1,5 +1,7 @@
 """The parts of one execution's page that are read a page at a time or on demand: the
-Ledger tab's earlier entries, the Steps tab's next steps, and one step's details (each
+graph (drawn again when steps move, if the page shows the collapsed view whose boxes count
+steps by status), the Ledger tab's earlier entries, the Steps tab's next steps, and one
+step's details (each
 attempt's agent, input, output or error, its routing decision with every candidate's
 score or why it was excluded, and its logs). Big runs are never rendered whole."""
 
@@ -15,7 +17,8 @@ from ledgerflow.access import roles
 from ledgerflow.dashboard.render import UiRoute, page
 from ledgerflow.dashboard.session import signed_in
 from ledgerflow.engine.reports.history import HistoryEntry
-from ledgerflow.server import permissions
+from ledgerflow.engine.reports.status import ExecutionReport
+from ledgerflow.server import graph_svg, permissions
 from ledgerflow.server.security import Caller
 
 router = APIRouter(prefix="/ui", route_class=UiRoute, include_in_schema=False)
@@ -29,6 +32,25 @@ def first_pages(history: list[HistoryEntry]) -> dict[str, Any]:
     many are before them), the first ``STEPS_PAGE`` steps."""
     return {"entries": history[-LEDGER_PAGE:], "earlier": max(len(history) - LEDGER_PAGE, 0),
             "ledger_page": LEDGER_PAGE, "steps_shown": STEPS_PAGE, "steps_page": STEPS_PAGE}
+
+
+def graph_of(who: Caller, report: ExecutionReport, show_all: bool) -> str:
+    """The execution's graph as SVG, coloured by status; above ``graph_svg.LIMIT`` steps
+    the collapsed view unless ``show_all``."""
+    spec = who.app.definition(report.workflow, report.workflow_version).spec
+    return graph_svg.render_for_page(
+        graph_svg.nodes_of(spec, {st.id: st.status for st in report.steps}),
+        f"execution {report.id}: {report.status}", show_all=show_all)
+
+
+@router.get("/executions/{execution_id}/graph", response_class=HTMLResponse)
+def graph(request: Request, execution_id: str,
+          who: Annotated[Caller, Depends(signed_in("get_graph"))],
+          view: Annotated[str | None, Query(alias="graph", max_length=10)] = None
+          ) -> HTMLResponse:
+    """The Graph tab's picture as it is now (``?graph=all``: every step)."""
+    svg = graph_of(who, who.app.status(execution_id), view == "all")
+    return HTMLResponse(svg, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/executions/{execution_id}/ledger", response_class=HTMLResponse)

@@ -1,9 +1,10 @@
 // One execution, live: one EventSource on the dashboard's events route (the API's stream,
 // authenticated by the session cookie). Each "entry" moves its step's box in the graph and
 // its row in the steps table, and appends a ledger row; each "progress" updates the badge,
-// the bar, the version the actions send, which actions are shown and whether the state may
-// be edited; each "step" has the timeline and the waits drawn again (at most once a
-// second); each "log" appends a row to the Logs tab. The stream is closed while the tab is
+// the bar, the ETA (which counts down in between), the version the actions send, which
+// actions are shown and whether the state may be edited; each "step" has the timeline and
+// the waits drawn again (at most once a second), and the graph when it is the collapsed
+// view; each "log" appends a row to the Logs tab. The stream is closed while the tab is
 // hidden and opened again after the last seq and the last log seen.
 (function () {
   "use strict";
@@ -96,6 +97,9 @@
       redrawTimer = null;
       redrawAt = Date.now();
       if (!window.htmx) return;
+      // the collapsed graph's boxes count their steps by status: drawn again too
+      var graph = document.getElementById("graph");
+      if (graph && graph.querySelector(".collapsed-note")) htmx.trigger(graph, "refresh");
       ["timeline", "waits"].forEach(function (id) {
         var box = document.getElementById(id);
         if (box) htmx.trigger(box, "refresh");
