@@ -151,11 +151,20 @@ def test_a_hidden_tab_closes_its_stream_and_resumes_after_the_last_entry(site: S
     wait_for(lambda: streams.open() == 1, what="one stream again")
 
 
-def tamper(path: Path, sql: str, params: tuple[Any, ...]) -> None:
-    """One statement behind the engine's back (without the append-only trigger)."""
-    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
-        conn.execute("DROP TRIGGER ledger_entries_no_update")
-        assert conn.execute(sql, params).rowcount == 1
+def tamper(site: Site, sql: str, params: tuple[Any, ...]) -> None:
+    """One statement behind the engine's back (without the append-only trigger), on the
+    site's database, SQLite or PostgreSQL (``?`` placeholders)."""
+    url = site.engine.db_url
+    if url.startswith("sqlite:"):
+        with closing(sqlite3.connect(db_path(site), isolation_level=None)) as conn:
+            conn.execute("DROP TRIGGER ledger_entries_no_update")
+            assert conn.execute(sql, params).rowcount == 1
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TRIGGER ledger_entries_no_update ON ledger_entries")
+        assert conn.execute(sql.replace("?", "%s"), params).rowcount == 1
 
 
 def test_verify_turns_red_naming_a_tampered_entry(site: Site) -> None:
@@ -167,7 +176,7 @@ def test_verify_turns_red_naming_a_tampered_entry(site: Site) -> None:
     page.click("#tab-ledger")
     page.click("#verify")
     expect(page.locator("#verify-result")).to_have_class(re.compile(r"\bverify-ok\b"))
-    tamper(db_path(site), "UPDATE ledger_entries SET payload = ? WHERE execution_id = ? "
+    tamper(site, "UPDATE ledger_entries SET payload = ? WHERE execution_id = ? "
            "AND seq = 4", ('{"forged":true}', eid))
     page.reload()  # the tab is kept in the address
     expect(page.locator("#panel-ledger")).to_be_visible()
