@@ -56,6 +56,7 @@ def test_edit_the_state_while_paused_then_resume_from_a_step(site: Site, agents:
         page.fill("#state-reason", "skip the gate's output")
         page.click("#state-save")
         expect(page.locator("#state-result .banner.ok")).to_contain_text("State saved")
+        expect(page.locator("#state")).to_contain_text("checked by hand")  # shown as saved
         head = site.engine.execution(eid).head_seq
         expect(page.locator("#version")).to_have_text(str(head))  # the stream moved it
         assert site.engine.state(eid).state.get("note") == "checked by hand"

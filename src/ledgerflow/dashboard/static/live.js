@@ -104,10 +104,6 @@
         var box = document.getElementById(id);
         if (box) htmx.trigger(box, "refresh");
       });
-      // a step's output joins the state: read again when the current version is shown
-      var state = document.getElementById("panel-state");
-      if (state && !state.hidden && document.querySelector("#state-pick[data-current]"))
-        htmx.trigger(document.getElementById("state-box"), "refresh");
     }, wait);
   }
 
@@ -127,12 +123,21 @@
     window.ledgerflowLocalTimes(tr);
     if (entry.step_id && entry.to_state) moveStep(entry.step_id, entry.to_state);
     if (entry.event_type === "execution.started") setTime("started", entry.occurred_at);
+    if (entry.state_version) stateMoved();
     if (OPERATOR.indexOf(entry.event_type) >= 0) lastControl(entry);
     if (!entry.step_id && FINAL.indexOf(entry.to_state) >= 0) {
       setTime("finished", entry.occurred_at);
       var began = document.querySelector("#started time");
       if (began) duration(new Date(entry.occurred_at) - new Date(began.getAttribute("datetime")));
     }
+  }
+
+  // an entry made a state version (an output, an edit): the State tab, when it shows the
+  // current version, reads it again
+  function stateMoved() {
+    var box = document.getElementById("state-box");
+    if (box && window.htmx && document.querySelector("#state-pick[data-current]"))
+      htmx.trigger(box, "refresh");
   }
 
   var FINAL = ["completed", "failed", "cancelled", "expired"];
