@@ -185,6 +185,7 @@ def test_verify_turns_red_naming_a_tampered_entry(site: Site) -> None:
     expect(result).to_have_class(re.compile(r"\bverify-bad\b"))
     expect(result).to_contain_text("entry 4")
     expect(result).to_contain_text("payload mismatch")
+    expect(page.locator("#ledger-rows tr.bad")).to_have_attribute("data-seq", "4")  # marked
     site.shot(page, "ledger-tampered")
 
 

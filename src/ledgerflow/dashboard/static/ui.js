@@ -75,4 +75,21 @@
     ev.detail.headers["X-CSRF-Token"] = csrf();
   });
   document.addEventListener("htmx:afterSwap", function (ev) { localTimes(ev.detail.target); });
+
+  // a verification that found a bad entry marks its row in the ledger (in words too)
+  document.addEventListener("htmx:afterSwap", function (ev) {
+    var result = ev.detail.target.querySelector && ev.detail.target.querySelector("#verify-result");
+    if (!result) return;
+    document.querySelectorAll("#ledger-rows tr.bad").forEach(function (tr) {
+      tr.classList.remove("bad");
+      tr.removeAttribute("title");
+    });
+    var seq = result.dataset.badSeq;
+    var row = seq && document.querySelector('#ledger-rows tr[data-seq="' + seq + '"]');
+    if (row) {
+      row.classList.add("bad");
+      row.title = "Verify found this entry changed";
+      row.scrollIntoView({ block: "center" });
+    }
+  });
 })();
