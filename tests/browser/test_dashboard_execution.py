@@ -73,6 +73,13 @@ def test_edit_the_state_while_paused_then_resume_from_a_step(site: Site, agents:
     tab(page, "timeline")
     expect(page.locator("#timeline svg")).to_contain_text("after")  # drawn again live
     site.shot(page, "execution-timeline")
+    page.reload()  # the tab is kept in the address, and read as it opens
+    expect(page.locator("#panel-timeline")).to_be_visible()
+    expect(page.locator("#timeline svg")).to_contain_text("after")
+    page.focus("#tab-timeline")
+    page.keyboard.press("ArrowLeft")  # the keyboard opens a tab as a click does
+    expect(page.locator("#panel-steps")).to_be_visible()
+    expect(page.locator("#steprow-after")).to_contain_text("completed")
     tab(page, "logs")  # every step's routing decision, the last ones too
     expect(page.locator("#log-rows tr").filter(has_text="t.echo")).to_have_count(1)
     expect(page.locator("#log-rows tr").filter(has_text="t.gate")).to_have_count(2)

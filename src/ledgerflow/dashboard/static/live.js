@@ -100,9 +100,10 @@
       // the collapsed graph's boxes count their steps by status: drawn again too
       var graph = document.getElementById("graph");
       if (graph && graph.querySelector(".collapsed-note")) htmx.trigger(graph, "refresh");
-      ["timeline", "waits"].forEach(function (id) {
+      ["timeline", "waits"].forEach(function (id) {  // when shown (opening one reads it)
         var box = document.getElementById(id);
-        if (box) htmx.trigger(box, "refresh");
+        var panel = document.getElementById("panel-" + id);
+        if (box && panel && !panel.hidden) htmx.trigger(box, "refresh");
       });
     }, wait);
   }

@@ -35,12 +35,12 @@
         var step = ev.key === "ArrowRight" ? 1 : ev.key === "ArrowLeft" ? -1 : 0;
         if (!step) return;
         var next = tabs[(i + step + tabs.length) % tabs.length];
-        selectTab(next);
+        next.click();  // as a click: a tab that reads its content on opening does
         next.focus();
       });
     });
     var wanted = location.hash && document.getElementById("tab-" + location.hash.slice(1));
-    if (wanted) selectTab(wanted);
+    if (wanted) setTimeout(function () { wanted.click(); }, 0);  // after htmx is set up
   }
 
   function setUpCopy() {
