@@ -1,5 +1,6 @@
-"""One exception tree: every error ledgerflow defines is in ``errors.py`` and drawn in its
-docstring as it is built; messages name no CLI command; the CLI adds its hints in one place."""
+"""One exception tree: every error ledgerflow defines is in the ``errors`` package and drawn
+in its docstring as it is built; messages name no CLI command; the CLI adds its hints in one
+place."""
 
 from __future__ import annotations
 
@@ -54,9 +55,9 @@ def _stray_exception_classes(source: str) -> list[str]:
     return found
 
 
-def test_every_public_exception_class_is_defined_in_errors_py() -> None:
+def test_every_public_exception_class_is_defined_in_the_errors_package() -> None:
     stray = [f"{path.relative_to(SRC)}: class {name}"
-             for path in _sources() if path != SRC / "errors.py"
+             for path in _sources() if SRC / "errors" not in path.parents
              for name in _stray_exception_classes(path.read_text("utf-8"))]
     assert stray == []
 
@@ -83,7 +84,7 @@ def test_the_checker_sees_a_stray_class() -> None:
 
 
 def _drawn_tree() -> dict[str, str | None]:
-    """Each class drawn in the docstring of errors.py, with the class drawn as its parent."""
+    """Each class drawn in the docstring of ``errors``, with the class drawn as its parent."""
     parents: dict[str, str | None] = {}
     stack: list[str] = []
     for line in (errors.__doc__ or "").splitlines():
@@ -97,7 +98,7 @@ def _drawn_tree() -> dict[str, str | None]:
     return parents
 
 
-def test_the_docstring_draws_every_class_of_errors_py_under_its_parent() -> None:
+def test_the_docstring_draws_every_class_of_the_errors_package_under_its_parent() -> None:
     drawn = _drawn_tree()
     assert set(drawn) == TREE_NAMES
     for name, parent in drawn.items():

@@ -75,7 +75,9 @@ def _loaded_after(code: str) -> set[str]:
 
 def test_import_ledgerflow_loads_only_the_package_and_errors() -> None:
     loaded = {m for m in _loaded_after("import ledgerflow") if m.startswith("ledgerflow")}
-    assert loaded == {"ledgerflow", "ledgerflow._lazy", "ledgerflow.errors"}
+    assert loaded == {"ledgerflow", "ledgerflow._lazy", "ledgerflow.errors",
+                      "ledgerflow.errors.core", "ledgerflow.errors.storage",
+                      "ledgerflow.errors.access"}
 
 
 def test_a_name_loads_on_first_use() -> None:
