@@ -71,6 +71,28 @@ def test_history_read_in_pages_is_the_whole_history_cut(app: App) -> None:
     assert app.history(eid, len(whole) + 5) == []
 
 
+def test_entries_of_some_types_are_the_whole_historys_newest_of_them(app: App) -> None:
+    app.apply({"name": "w", "steps": [{"id": "w", "type": "wait", "signal": "go"}]})
+    eid = app.start("w", {})
+    app.run_until_idle()
+    assert app.last_control(eid) is None and app.history_of_types(eid, ["nothing"]) == []
+    app.pause(eid, "one")
+    app.patch_state(eid, {"k": 1}, reason="two")
+    app.resume(eid, "three")
+    app.signal(eid, "other", {"n": 1})
+    app.signal(eid, "again", {"n": 2})
+    whole = app.history(eid)
+    kinds = ["signal.received", "state.edited"]
+    wanted = [e for e in whole if e.event_type in kinds]
+    for newest in (1, 2, 3, 50):
+        assert app.history_of_types(eid, kinds, newest) == wanted[-newest:], newest
+    edited = app.history_of_types(eid, ["state.edited"])[0]
+    assert edited.state_version == 2  # the state version it made, as history says
+    last = app.last_control(eid)
+    assert last is not None and (last.event_type, last.payload["reason"]) == (
+        "execution.resumed", "three")
+
+
 def test_state_versions_rebuild_exactly(app: App) -> None:
     app.apply(DIAMOND)
     eid = app.start("diamond", {"mode": "short", "n": 1})

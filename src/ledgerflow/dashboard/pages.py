@@ -16,7 +16,6 @@ from ledgerflow.dashboard import diffs, step_pages
 from ledgerflow.dashboard.render import UiRoute, page, read_at
 from ledgerflow.dashboard.session import signed_in
 from ledgerflow.engine.model.lifecycle import OPERATOR_ACTIONS
-from ledgerflow.engine.reports.history import HistoryEntry
 from ledgerflow.engine.reports.listing import STATUSES, Listing
 from ledgerflow.engine.reports.records import ExecutionSummary
 from ledgerflow.server import permissions, resources
@@ -112,33 +111,37 @@ def execution(request: Request, execution_id: str,
               who: Annotated[Caller, Depends(signed_in("get_execution"))]) -> HTMLResponse:
     summary = who.app.execution(execution_id)  # another tenant's: NotFound, as a missing one
     report = who.app.status(summary.id)
-    history = who.app.history(summary.id)  # its signals and last control are read from it
     svg = step_pages.graph_of(who, report, request.query_params.get("graph") == "all")
     state = who.app.state(summary.id)
     can_act = _may(who, "pause_execution")
     logs = who.app.logs(summary.id, 0, LOGS)
     return page(request, "execution.html", who=who, nav="executions", e=summary, report=report,
-                **step_pages.first_pages(history),
+                **step_pages.first_pages(who, report),
                 svg=svg, state=state.state, state_version=state.version,
                 latest=state.version, compare=None, changes=None, execution_id=summary.id,
-                last=resources.last_control(history), can_act=can_act, actions=ACTIONS,
+                last=resources.last_control(who.app.last_control(summary.id)),
+                can_act=can_act, actions=ACTIONS,
                 allowed=allowed_actions(), allowed_json=json.dumps(allowed_actions()),
                 logs=logs,
                 logs_after=logs[-1].id if logs else 0,
                 step_ids=[st.id for st in report.steps],
-                signals=received(history), can_signal=_may(who, "send_signal"),
+                signals=received(who, summary.id), can_signal=_may(who, "send_signal"),
                 can_edit=_may(who, "patch_state"), can_fork=_may(who, "fork_execution"))
 
 
 LOGS = 500  # log records the Logs tab shows at first; the stream appends the next ones
 
 
-def received(history: list[HistoryEntry]) -> list[dict[str, object]]:
-    """The signals the execution received (newest first), from its ledger."""
+SIGNALS_SHOWN = 100  # the newest signals received the Signals & waits tab lists
+
+
+def received(who: Caller, execution_id: str) -> list[dict[str, object]]:
+    """The newest signals the execution received (newest first), from its ledger."""
     found = [{"seq": h.seq, "at": h.occurred_at,
               "name": (h.payload or {}).get("name") if isinstance(h.payload, dict) else None,
               "data": (h.payload or {}).get("data") if isinstance(h.payload, dict) else None}
-             for h in history if h.event_type == "signal.received"]
+             for h in who.app.history_of_types(execution_id, ["signal.received"],
+                                               SIGNALS_SHOWN)]
     return found[::-1]
 
 
@@ -169,7 +172,7 @@ def waits(request: Request, execution_id: str,
     moves."""
     found = who.app.execution(execution_id)
     return page(request, "waits.html", report=who.app.status(found.id), e=found,
-                signals=received(who.app.history(found.id)))
+                signals=received(who, found.id))
 
 
 def _may(who: Caller, operation: str) -> bool:

@@ -27,11 +27,14 @@ STEPS_PAGE = 200  # steps the Steps tab shows, and reads per click
 STEP_LOGS = 200  # log records a step's details show (its newest)
 
 
-def first_pages(history: list[HistoryEntry]) -> dict[str, Any]:
-    """What the execution page shows first: the newest ``LEDGER_PAGE`` entries (and how
-    many are before them), the first ``STEPS_PAGE`` steps."""
-    return {"entries": history[-LEDGER_PAGE:], "earlier": max(len(history) - LEDGER_PAGE, 0),
-            "ledger_page": LEDGER_PAGE, "steps_shown": STEPS_PAGE, "steps_page": STEPS_PAGE}
+def first_pages(who: Caller, report: ExecutionReport) -> dict[str, Any]:
+    """What the execution page shows first: the newest ``LEDGER_PAGE`` entries up to the
+    head the report saw (the page's stream goes on from there) and how many are before
+    them, the first ``STEPS_PAGE`` steps."""
+    after = max(report.head_seq - LEDGER_PAGE, 0)
+    entries = who.app.history(report.id, after, report.head_seq - after) if report.head_seq else []
+    return {"entries": entries, "earlier": after, "ledger_page": LEDGER_PAGE,
+            "steps_shown": STEPS_PAGE, "steps_page": STEPS_PAGE}
 
 
 def graph_of(who: Caller, report: ExecutionReport, show_all: bool) -> str:

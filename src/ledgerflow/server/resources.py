@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 
 from ledgerflow import errors
-from ledgerflow.engine.reports.history import HistoryEntry, last_operator_entry
+from ledgerflow.engine.reports.history import HistoryEntry
 from ledgerflow.engine.reports.records import ExecutionSummary
 from ledgerflow.engine.reports.status import ExecutionReport
 from ledgerflow.server.problems import Problem
@@ -45,9 +45,9 @@ def millis_between(start: str | None, end: str | None) -> int | None:
                  .total_seconds() * 1000)
 
 
-def last_control(history: Sequence[HistoryEntry]) -> s.LastControl | None:
-    """The newest operator entry of a ledger (pause, resume, cancel, retry, rerun, edit)."""
-    entry = last_operator_entry(history)
+def last_control(entry: HistoryEntry | None) -> s.LastControl | None:
+    """The newest operator entry of a ledger (pause, resume, cancel, retry, rerun, edit:
+    ``App.last_control``) as the API shows it."""
     if entry is None:
         return None
     payload = entry.payload if isinstance(entry.payload, dict) else {}
@@ -65,7 +65,7 @@ def links(execution_id: str) -> dict[str, str]:
 
 
 def execution(summary: ExecutionSummary, report: ExecutionReport,
-              history: Sequence[HistoryEntry]) -> s.Execution:
+              last: HistoryEntry | None) -> s.Execution:
     p, t = report.progress, report.timing
     return s.Execution(
         id=summary.id,
@@ -83,7 +83,7 @@ def execution(summary: ExecutionSummary, report: ExecutionReport,
         running_steps=[s.RunningStep(step_id=st.id, attempt=st.attempts, agent=st.agent,
                                      started_at=st.started_at)
                        for st in report.steps if st.status == "running"],
-        last_control=last_control(history), forked_from=summary.forked_from,
+        last_control=last_control(last), forked_from=summary.forked_from,
         forked_at_seq=summary.forked_at_seq, forks=list(report.forks),
         ledger=s.LedgerHead(head_seq=report.head_seq, head_hash=report.head_hash),
         links=links(summary.id))

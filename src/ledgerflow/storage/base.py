@@ -159,6 +159,12 @@ class Store(AccessContract, Protocol):
         pages, never whole)."""
         ...
 
+    def ledger_of_types(self, execution_id: str, event_types: Sequence[str],
+                        newest: int) -> list[LedgerRow]:
+        """The newest ``newest`` entries whose event type is one of ``event_types``, by seq
+        (the last control, the signals received: without reading the whole ledger)."""
+        ...
+
     def versions_made(self, execution_id: str, after_seq: int, upto_seq: int) -> dict[int, int]:
         """seq -> the state version that ledger entry made, for entries in (after, upto]."""
         ...

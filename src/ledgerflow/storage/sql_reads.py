@@ -132,6 +132,13 @@ class SharedReads(SqlMixin):
         rows = self._read("ledger_page_of_execution", (execution_id, after_seq, limit))
         return [build(LedgerRow, r) for r in rows]
 
+    def ledger_of_types(self, execution_id: str, event_types: Sequence[str],
+                        newest: int) -> list[LedgerRow]:
+        rows = self._read("ledger_entries_of_types", {
+            "execution_id": execution_id, "types": self._ids(list(event_types)),
+            "newest": newest})
+        return [build(LedgerRow, r) for r in reversed(rows)]
+
     def versions_made(self, execution_id: str, after_seq: int, upto_seq: int) -> dict[int, int]:
         rows = self._read("versions_made_between", (execution_id, after_seq, upto_seq))
         return {r["seq"]: r["version"] for r in rows}

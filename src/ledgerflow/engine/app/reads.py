@@ -15,7 +15,7 @@ from ledgerflow.clock import Clock
 from ledgerflow.definition.outline import WAITING_TYPES, StepOutline
 from ledgerflow.engine.control import lookup
 from ledgerflow.engine.definitions import Definitions
-from ledgerflow.engine.model.lifecycle import QUARANTINED, ExecutionStatus
+from ledgerflow.engine.model.lifecycle import OPERATOR_EVENTS, QUARANTINED, ExecutionStatus
 from ledgerflow.engine.reports import status as reports
 from ledgerflow.engine.reports.listing import Listing
 from ledgerflow.engine.reports.verification import KIND, MESSAGE, Verification
@@ -142,6 +142,26 @@ class Reads:
             return []
         made = self.store.versions_made(row.id, after_seq, entries[-1].seq)
         return history_entries(entries, made)
+
+    def history_of_types(self, execution_id: str, event_types: Sequence[str],
+                         newest: int = 100) -> list[HistoryEntry]:
+        """The newest ``newest`` entries of the execution whose event type is one of
+        ``event_types``, oldest first (its operators' commands, its signals), read without
+        the rest of the ledger."""
+        from ledgerflow.engine.reports.history import history_entries
+
+        row = self._row(execution_id)
+        entries = self.store.ledger_of_types(row.id, list(event_types), newest)
+        if not entries:
+            return []
+        made = self.store.versions_made(row.id, entries[0].seq - 1, entries[-1].seq)
+        return history_entries(entries, made)
+
+    def last_control(self, execution_id: str) -> HistoryEntry | None:
+        """The newest entry an operator's command recorded (pause, resume, cancel, retry,
+        rerun, a state edit), if any."""
+        found = self.history_of_types(execution_id, sorted(OPERATOR_EVENTS), 1)
+        return found[-1] if found else None
 
     def state(self, execution_id: str, version: int | None = None) -> StateVersion:
         """The state document as of ``version`` (default: the current one)."""

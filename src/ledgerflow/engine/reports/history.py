@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ledgerflow.engine.model.lifecycle import OPERATOR_EVENTS
 from ledgerflow.storage.rows import LedgerRow, parse_column
 
 
@@ -51,9 +50,3 @@ def history_entries(entries: Sequence[LedgerRow], made: Mapping[int, int]) -> li
             state_version=made.get(entry.seq),
         ))
     return out
-
-
-def last_operator_entry(entries: Sequence[HistoryEntry]) -> HistoryEntry | None:
-    """The newest entry an operator's command recorded (pause, resume, cancel, retry,
-    rerun, a state edit), if any."""
-    return next((e for e in reversed(entries) if e.event_type in OPERATOR_EVENTS), None)

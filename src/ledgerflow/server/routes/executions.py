@@ -105,7 +105,7 @@ def count_executions(who: Who, flt: Where) -> s.Counts:
 def _execution(who: Caller, execution_id: str) -> s.Execution:
     summary = who.app.execution(execution_id)
     report = who.app.status(summary.id)
-    return resources.execution(summary, report, who.app.history(summary.id))
+    return resources.execution(summary, report, who.app.last_control(summary.id))
 
 
 @router.get("/{execution_id}", operation_id="get_execution", response_model=s.Execution,
@@ -120,7 +120,7 @@ def get_execution(who: Who, execution_id: str, request: Request) -> Any:
                                          for t in unchanged.split(",")}:
         return Response(status_code=304, headers={"ETag": tag})
     found = resources.execution(summary, who.app.status(summary.id),
-                                who.app.history(summary.id))
+                                who.app.last_control(summary.id))
     return Response(found.model_dump_json(), media_type="application/json",
                     headers={"ETag": f'"{found.version}"'})
 

@@ -200,3 +200,9 @@ LOCK TABLE agent_stats, agent_stat_buckets IN SHARE ROW EXCLUSIVE MODE;
 -- name: read_snapshot
 -- The reads after it in this transaction see one moment.
 SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;
+
+-- name: ledger_entries_of_types
+-- the newest %(newest)s entries of these event types, newest first (the seq index, backwards)
+SELECT * FROM ledger_entries
+WHERE execution_id = %(execution_id)s AND event_type = ANY (%(types)s::text[])
+ORDER BY seq DESC LIMIT %(newest)s;

@@ -162,3 +162,9 @@ FROM ledger_entries l JOIN executions e ON e.id = l.execution_id
 WHERE l.rowid > :after
 GROUP BY l.execution_id, e.tenant_id
 ORDER BY last;
+
+-- name: ledger_entries_of_types
+-- the newest :newest entries of these event types, newest first (the seq index, backwards)
+SELECT * FROM ledger_entries
+WHERE execution_id = :execution_id AND event_type IN (SELECT value FROM json_each(:types))
+ORDER BY seq DESC LIMIT :newest;
