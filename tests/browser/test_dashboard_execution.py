@@ -272,3 +272,20 @@ def test_the_eta_counts_down_and_follows_the_run_without_a_reload(
     _signal(site, eid, "go2")
     expect(page.locator("#status")).to_have_text("completed")
     expect(eta).to_be_hidden()
+
+
+def test_an_id_is_copied_in_one_click_from_the_list_and_the_page(site: Site) -> None:
+    site.engine.apply(WAIT)
+    eid = site.engine.start("waiter", {}, execution_id="copy-me-1")
+    page = site.signed_in("viewer")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.base)
+    page.goto(site.url("/ui/executions"))
+    button = page.get_by_role("button", name=f"Copy the id {eid}")
+    button.click()
+    expect(button).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == eid
+    page.evaluate("navigator.clipboard.writeText('')")
+    open_execution(page, site, eid)
+    page.get_by_role("button", name="Copy the execution id").click()
+    expect(page.get_by_role("button", name="Copy the execution id")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == eid

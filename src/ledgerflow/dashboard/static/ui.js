@@ -43,16 +43,18 @@
     if (wanted) setTimeout(function () { wanted.click(); }, 0);  // after htmx is set up
   }
 
+  // copy buttons, wherever they are (rows swapped in live too): one listener for all
   function setUpCopy() {
-    document.querySelectorAll("[data-copy]").forEach(function (button) {
-      button.addEventListener("click", function () {
-        var done = function () {
-          var was = button.textContent;
-          button.textContent = "Copied";
-          setTimeout(function () { button.textContent = was; }, 1500);
-        };
-        if (navigator.clipboard) navigator.clipboard.writeText(button.dataset.copy).then(done);
-      });
+    document.addEventListener("click", function (ev) {
+      var button = ev.target.closest && ev.target.closest("[data-copy]");
+      if (!button) return;
+      var done = function () {
+        var was = button.dataset.label || button.textContent;
+        button.dataset.label = was;
+        button.textContent = "Copied";
+        setTimeout(function () { button.textContent = was; }, 1500);
+      };
+      if (navigator.clipboard) navigator.clipboard.writeText(button.dataset.copy).then(done);
     });
   }
 
