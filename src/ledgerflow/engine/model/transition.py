@@ -336,6 +336,7 @@ class Transition:
             signals=tuple(received),
             signal_updates=tuple(self.signal_updates.values()),
             wake=self.wake,
+            expected_status=row.status,
         )
         steps: Mapping[str, StepRow] = {**view.steps, **self.changed_steps}
         seen = view.seen  # kept up to date once an expression asked for it
