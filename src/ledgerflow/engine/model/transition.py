@@ -31,6 +31,7 @@ from ledgerflow.storage.rows import (
 )
 
 _STEP_STATUS = {s.value: s for s in StepStatus}
+# the objects made at every step, built without their frozen ``__init__`` (``_frozen``)
 _LEDGER_ROW = maker(LedgerRow)  # a ledger row at a time, two or more a step
 
 
@@ -65,6 +66,14 @@ class Built:
     dispatches: tuple[Dispatch, ...]
     timers: tuple[Timer, ...]
     handoff: str | None = None  # a capability only other workers offer is needed now
+
+
+_HEADER = maker(chain.ChainHeader)
+_EVENT = maker(chain.EventSpec)
+_STATE_VERSION = maker(StateVersionRow)
+_CHANGE = maker(Change)
+_VIEW = maker(ExecutionView)
+_BUILT = maker(Built)
 
 
 def text(value: Any, root: str = "value") -> str:
@@ -182,7 +191,7 @@ class Transition:
         """Add one ledger event; ``payload_text`` and ``payload_canonical``: the payload's
         stored and RFC 8785 texts, if known (``chain.EventSpec``)."""
         self.events.append(
-            chain.EventSpec(
+            _EVENT(
                 event_type=event_type,
                 from_state=from_state,
                 to_state=to_state,
@@ -276,7 +285,7 @@ class Transition:
     def build(self) -> Built:
         view = self.view
         row = view.row
-        header = chain.ChainHeader(
+        header = _HEADER(
             tenant_id=row.tenant_id,
             execution_id=row.id,
             workflow_id=row.workflow,
@@ -293,7 +302,7 @@ class Transition:
             state_version += 1
             kind, stored = state_patches.stored(state_version, view.state, self.state,
                                                 state_text)
-            version_row = StateVersionRow(
+            version_row = _STATE_VERSION(
                 execution_id=row.id,
                 version=state_version,
                 seq=entries[self.state_event].seq,
@@ -324,7 +333,7 @@ class Transition:
                       received_at=self.now_text)
             for index, name, data in self.new_signals
         ]
-        change = Change(
+        change = _CHANGE(
             execution=new_row,
             expected_version=row.version,
             expected_head_hash=row.head_hash,
@@ -343,7 +352,7 @@ class Transition:
         if seen is not None:
             seen = {**seen, **self._changes_seen(self.changed_steps)}
         signals = {**self.signals, **{g.seq: g for g in received}}
-        new_view = ExecutionView(
+        new_view = _VIEW(
             row=new_row,
             definition=view.definition,
             input=view.input,
@@ -355,7 +364,7 @@ class Transition:
             tally=self.tally.frozen(),
             seen=seen,
         )
-        return Built(
+        return _BUILT(
             change=change,
             view=new_view,
             dispatches=tuple(self.dispatches),
