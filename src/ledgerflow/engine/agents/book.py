@@ -218,7 +218,7 @@ class AgentBook:
                  "latency": score.latency, "load": score.load, "priority": score.priority,
                  "weight": score.weight}  # none of them None: nothing is excluded
         return _CHOICE(agent=spec.name, candidates=[parts],
-                      reason=lone_reason(score), candidates_json=text)
+                       reason=lone_reason(score), candidates_json=text)
 
     def _candidate(self, capability: str, spec: AgentSpec) -> Candidate:
         key = (capability, spec.name)

@@ -31,7 +31,6 @@ from ledgerflow.storage.rows import (
 )
 
 _STEP_STATUS = {s.value: s for s in StepStatus}
-# the objects made at every step, built without their frozen ``__init__`` (``_frozen``)
 _LEDGER_ROW = maker(LedgerRow)  # a ledger row at a time, two or more a step
 
 
@@ -68,6 +67,7 @@ class Built:
     handoff: str | None = None  # a capability only other workers offer is needed now
 
 
+# the other objects made at every step, built without their frozen ``__init__`` (``_frozen``)
 _HEADER = maker(chain.ChainHeader)
 _EVENT = maker(chain.EventSpec)
 _STATE_VERSION = maker(StateVersionRow)

@@ -42,7 +42,7 @@ def step_spec(tr: Transition, step_id: str) -> Step:
 def arm(tr: Transition, kind: TimerKind, step_id: str, epoch: int, due: datetime) -> None:
     """Ask to be woken at ``due`` about attempt ``epoch`` of a step."""
     tr.timers.append(_TIMER(due=due, execution_id=tr.execution_id, step_id=step_id,
-                           epoch=epoch, kind=kind))
+                            epoch=epoch, kind=kind))
 
 
 def begin_run(tr: Transition, step: Step, event: str, deadline: datetime | None,
