@@ -17,7 +17,7 @@ from ledgerflow import errors
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.ledger.verify import ExecutionHead, verify_execution
 from ledgerflow.storage.base import ExecutionFilter, Store
-from ledgerflow.storage.rows import ExecutionRow
+from ledgerflow.storage.rows import ExecutionRow, TelemetryRow
 from tests.storage.conftest import (
     OTHER_TENANT,
     SOLO,
@@ -552,3 +552,18 @@ def test_a_broken_new_row_is_an_error_not_a_taken_id(store: Store, changes: Chan
     assert store.load_execution(TENANT, "e1") is None
     assert store.commit([good]) == [True]
     assert store.commit([good]) == [False]  # now the id really is taken
+
+
+# telemetry -----------------------------------------------------------------------------
+def test_telemetry_rows_are_stored_column_for_column(store: Store, changes: Changes) -> None:
+    store.commit([changes.new("e1")])
+    written = [
+        TelemetryRow(kind="decision", execution_id="e1", step_id="first", message="a → b",
+                     fields='{"attempt":1}', occurred_at="2026-01-01T00:00:01.000000Z"),
+        TelemetryRow(kind="transition", execution_id=None, step_id=None, message="breaker",
+                     fields='{"to":"open"}', occurred_at="2026-01-01T00:00:02.000000Z"),
+    ]
+    store.write_telemetry(written)
+    read = store.read_telemetry(None)
+    assert [replace(r, id=None) for r in read] == written
+    assert [r.message for r in store.read_telemetry("e1")] == ["a → b"]
