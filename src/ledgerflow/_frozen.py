@@ -5,8 +5,10 @@
 copy; ``evolve`` sets the slots of a new instance directly, by a function made once per
 class (as ``dataclasses`` makes ``__init__``). The copy is the same: equal, of the same
 class, every field not named the original's. ``maker`` takes the same keywords (and
-defaults) as ``__init__``, without its cost per field. Only for slotted dataclasses whose fields are
-all set by ``__init__`` and that have no ``__post_init__`` (nothing a copy would skip).
+defaults; a default factory is called for a field not given) as ``__init__``, without its
+cost per field (a frozen class's ``__init__`` sets each through ``object.__setattr__``).
+Only for slotted dataclasses whose fields are all set by ``__init__`` and that have no
+``__post_init__`` (nothing a copy would skip).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def _copier(cls: type) -> tuple[Copier, frozenset[str]]:
 
 
 _MAKERS: dict[type, Callable[..., Any]] = {}
+_UNSET = object()  # a field with a default factory that was not given
 
 
 def maker(cls: type[T]) -> Callable[..., T]:
@@ -70,12 +73,17 @@ def maker(cls: type[T]) -> Callable[..., T]:
         kind: type = cls
         _copier(kind)  # the same checks as ``evolve``
         fields = dataclasses.fields(kind)
-        if any(f.default_factory is not dataclasses.MISSING for f in fields):
-            raise TypeError(f"maker needs fields without default factories: {cls.__name__}")
-        scope: dict[str, Any] = {"new_instance": object.__new__, "cls": cls}
+        scope: dict[str, Any] = {"new_instance": object.__new__, "cls": cls,
+                                 "unset": _UNSET}
         params, lines = [], []
         for i, f in enumerate(fields):
             scope[f"set_{i}"] = cls.__dict__[f.name].__set__
+            if f.default_factory is not dataclasses.MISSING:  # called when not given
+                scope[f"factory_{i}"] = f.default_factory
+                params.append(f"{f.name}=unset")
+                lines.append(f"    set_{i}(new, factory_{i}() if {f.name} is unset "
+                             f"else {f.name})")
+                continue
             scope[f"default_{i}"] = f.default
             params.append(f.name if f.default is dataclasses.MISSING else
                           f"{f.name}=default_{i}")

@@ -13,7 +13,10 @@ ONLY: dict[str, set[str]] = {
     # a claim is a SELECT, then a lease taken per row (the worker lock keeps others out)
     "sqlite": {"claimable_executions", "take_lease",
                # the commit watcher reads new ledger rows by rowid (PostgreSQL notifies)
-               "ledger_last_rowid", "ledger_heads_after"},
+               "ledger_last_rowid", "ledger_heads_after",
+               # a guard that leaves the status's indexes alone (PostgreSQL compares the
+               # values: an update that changes no indexed column rewrites no index)
+               "update_execution_same_status"},
     "postgres": {
         "claim_executions",  # one UPDATE over rows locked FOR UPDATE SKIP LOCKED
         "lock_definition_name", "lock_execution_ids",  # advisory locks

@@ -107,6 +107,26 @@ def test_sqlite_guard_builds_no_temporary_table_per_index(tmp_path: Path) -> Non
     assert [op[1] for op in program].count("OpenEphemeral") <= 1
 
 
+def test_sqlite_guard_keeping_the_status_rewrites_no_index(tmp_path: Path) -> None:
+    """SQLite rewrites the entries of every index on a column an UPDATE assigns, even to
+    the same value: the guard of a change that keeps the status assigns none of them (the
+    full guard rewrites each, which is what the narrow one spares a commit)."""
+    path = tmp_path / "narrow.db"
+    SqliteStore(f"sqlite:///{path}").close()
+    conn = sqlite3.connect(path)
+    try:
+        ops = {}
+        for name in ("update_execution", "update_execution_same_status"):
+            sql = queries.load("sqlite")[name]
+            program = conn.execute(f"EXPLAIN {sql}", plain(re.findall(r":(\w+)", sql)))
+            ops[name] = [op[1] for op in program.fetchall()]
+    finally:
+        conn.close()
+    assert ops["update_execution"].count("IdxInsert") > 0
+    assert ops["update_execution_same_status"].count("IdxInsert") == 0
+    assert ops["update_execution_same_status"].count("IdxDelete") == 0
+
+
 def test_postgres_finders_read_the_unfinished_indexes(pg_url: str) -> None:
     named = queries.load("postgres")
     with psycopg.connect(pg_url) as conn:

@@ -17,7 +17,7 @@ from ledgerflow import errors
 from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.ledger.verify import ExecutionHead, verify_execution
 from ledgerflow.storage.base import ExecutionFilter, Store
-from ledgerflow.storage.rows import ExecutionRow
+from ledgerflow.storage.rows import ExecutionRow, TelemetryRow
 from tests.storage.conftest import (
     OTHER_TENANT,
     SOLO,
@@ -314,6 +314,30 @@ def test_three_chained_updates_in_one_batch(store: Store, changes: Changes) -> N
     assert chain_is_intact(store, "e1")
 
 
+def test_a_change_keeping_a_leased_status_keeps_the_lease(store: Store,
+                                                           changes: Changes) -> None:
+    """A change that keeps the status it was computed from (most steps) stores the whole
+    row and leaves the lease as it is; the change that finishes the execution clears it."""
+    new = changes.new("e1", now=at(1))
+    leased = replace(new, execution=replace(new.execution, lease_owner="w1", lease_epoch=1,
+                                            lease_expires_at=format_timestamp(at(60))))
+    started = activation(changes.view_of_new(leased), at(2))
+    first_done = completion(started.view, "first", {"n": 1}, at(3))
+    second_done = completion(first_done.view, "second", {"n": 2}, at(4))
+    assert first_done.change.expected_status == first_done.change.execution.status
+    assert store.commit([leased, replace(started.change, lease=("w1", 1))]) == [True, True]
+    assert store.commit([replace(first_done.change, lease=("w1", 1))]) == [True]
+    assert store.load_execution(TENANT, "e1") == first_done.change.execution
+    assert store.commit([replace(second_done.change, lease=("w1", 1))]) == [True]
+    stored = store.load_execution(TENANT, "e1")
+    assert stored is not None
+    assert (stored.status, stored.lease_owner, stored.lease_expires_at) == (
+        "completed", None, None)
+    assert stored == replace(second_done.change.execution, lease_owner=None,
+                             lease_expires_at=None)
+    assert chain_is_intact(store, "e1")
+
+
 def test_a_chain_built_on_a_refused_change_is_refused_too(store: Store,
                                                           changes: Changes) -> None:
     store.commit([changes.new("e1")])
@@ -528,3 +552,18 @@ def test_a_broken_new_row_is_an_error_not_a_taken_id(store: Store, changes: Chan
     assert store.load_execution(TENANT, "e1") is None
     assert store.commit([good]) == [True]
     assert store.commit([good]) == [False]  # now the id really is taken
+
+
+# telemetry -----------------------------------------------------------------------------
+def test_telemetry_rows_are_stored_column_for_column(store: Store, changes: Changes) -> None:
+    store.commit([changes.new("e1")])
+    written = [
+        TelemetryRow(kind="decision", execution_id="e1", step_id="first", message="a → b",
+                     fields='{"attempt":1}', occurred_at="2026-01-01T00:00:01.000000Z"),
+        TelemetryRow(kind="transition", execution_id=None, step_id=None, message="breaker",
+                     fields='{"to":"open"}', occurred_at="2026-01-01T00:00:02.000000Z"),
+    ]
+    store.write_telemetry(written)
+    read = store.read_telemetry(None)
+    assert [replace(r, id=None) for r in read] == written
+    assert [r.message for r in store.read_telemetry("e1")] == ["a → b"]

@@ -38,6 +38,20 @@ def test_maker_is_the_constructor() -> None:
     assert maker(ExecutionRow) is maker(ExecutionRow)  # made once
 
 
+def test_maker_calls_a_default_factory_for_each_object_not_given_the_field() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Held:
+        name: str
+        items: list[int] = dataclasses.field(default_factory=list)
+
+    make = maker(Held)
+    first, second = make(name="a"), make(name="b")
+    assert first == Held("a") and first.items == []
+    assert first.items is not second.items  # a new one each time, as __init__ makes
+    given = [1]
+    assert make(name="c", items=given).items is given
+
+
 def test_refuses_a_class_whose_constructor_does_more() -> None:
     @dataclasses.dataclass(frozen=True, slots=True)
     class Checked:

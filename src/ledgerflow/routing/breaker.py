@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ledgerflow._frozen import maker
+
 StateName = Literal["closed", "open", "half_open"]
 STATES: tuple[StateName, ...] = ("closed", "open", "half_open")
 
@@ -137,13 +139,17 @@ def cooled(state: BreakerState, policy: BreakerPolicy, now: float) -> bool:
     return state.opened_at is None or now - state.opened_at >= policy.cooldown
 
 
+_STATE = maker(BreakerState)  # one a success (every step): without the frozen __init__
+
+
 def on_success(state: BreakerState, policy: BreakerPolicy, now: float) -> Result:
     """An attempt succeeded. In half_open this was a probe: the breaker closes."""
     if state.state == "half_open":
         new = BreakerState("closed", 0, (), None, (), state.version + 1)
         return new, Transition("half_open", "closed", "probe succeeded", now)
     recent = _push(state.recent, True, policy.window)
-    return BreakerState(state.state, 0, recent, state.opened_at, state.probes, state.version), None
+    return _STATE(state=state.state, consecutive_failures=0, recent=recent,
+                  opened_at=state.opened_at, probes=state.probes, version=state.version), None
 
 
 def on_failure(state: BreakerState, policy: BreakerPolicy, now: float) -> Result:

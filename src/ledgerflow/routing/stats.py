@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import itemgetter
 
+from ledgerflow._frozen import maker
+
 SUB = 32  # histogram buckets per doubling of the duration
 EXACT = 2 * SUB  # durations below this many microseconds have a bucket each
 MAX_MS = float(2**53 // 1000)  # a longer duration is not a measurement (2^53 µs: 285 years)
@@ -114,10 +116,13 @@ def percentile(buckets: Buckets, pct: float) -> float | None:
     raise AssertionError("unreachable: the ranks add up to the count")
 
 
+_STATS = maker(AgentStats)  # two a step (``record``, ``counted``): without the frozen __init__
+
+
 def record(stats: AgentStats, ok: bool, duration_ms: float, at: str) -> AgentStats:
     """``stats`` with one more outcome (``at`` is its time)."""
     us = micros(duration_ms)
-    return AgentStats(
+    return _STATS(
         total=stats.total + 1,
         successes=stats.successes + (1 if ok else 0),
         failures=stats.failures + (0 if ok else 1),
@@ -130,9 +135,10 @@ def record(stats: AgentStats, ok: bool, duration_ms: float, at: str) -> AgentSta
 def counted(stats: AgentStats, ok: bool, us: int, at: str) -> AgentStats:
     """``record`` of an outcome of ``us`` microseconds (``micros``) without the histogram:
     the counts, sum and time, with no buckets (what the router reads)."""
-    return AgentStats(stats.total + 1, stats.successes + (1 if ok else 0),
-                      stats.failures + (0 if ok else 1), stats.duration_us + us, (),
-                      _later(stats.last_update, at))
+    return _STATS(total=stats.total + 1, successes=stats.successes + (1 if ok else 0),
+                  failures=stats.failures + (0 if ok else 1),
+                  duration_us=stats.duration_us + us, buckets=(),
+                  last_update=_later(stats.last_update, at))
 
 
 def add(one: AgentStats, other: AgentStats) -> AgentStats:

@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ledgerflow.storage import binding
 from ledgerflow.storage import rows as row_types  # its agent rows: loaded on first use
 from ledgerflow.storage.base import AgentWrites
 from ledgerflow.storage.sql_mixin import SqlMixin
@@ -150,8 +151,10 @@ class AgentTables(SqlMixin):
 
     def write_telemetry(self, rows: Sequence[TelemetryRow]) -> None:
         if rows:
+            # bound by position: about one row a step comes through here (its decision)
+            bound = binding.statement(self.dialect, "insert_telemetry", row_types.TelemetryRow)
             with self._transaction() as conn:
-                self._executemany(conn, self._q["insert_telemetry"], [_without_id(r) for r in rows])
+                self._executemany(conn, bound.sql, [bound.values(r) for r in rows])
 
     def last_telemetry(self, execution_id: str, kind: str,
                        message: str) -> TelemetryRow | None:

@@ -38,6 +38,10 @@ class Change:
     ``lease`` (a worker's change): the execution must still be leased to that (owner,
     epoch), else the guard fails — a worker whose lease was taken over writes nothing.
     A new execution is inserted with the lease columns of its row.
+    ``expected_status``: the execution's status the change was computed from, when known.
+    A change that keeps an unfinished status then lets a store leave the status and lease
+    columns alone, and with them every index on them (SQLite rewrites the entries of each
+    index on a column an UPDATE assigns, even to the same value: four pages a commit).
     A row the schema refuses (a replaced ledger entry, a broken constraint) is not a guard
     failure: ``commit`` rolls the whole batch back and raises ``errors.StorageError``.
     """
@@ -54,6 +58,7 @@ class Change:
     signal_updates: Sequence[SignalRow] = ()  # signals consumed or handled by it
     wake: str | None = None  # made outside a worker: why workers should look again
     lease: tuple[str, int] | None = None  # a worker's write: (owner, epoch) must still hold
+    expected_status: str | None = None  # the status it was computed from, when known
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

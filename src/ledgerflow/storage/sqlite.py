@@ -48,6 +48,10 @@ def _rollback(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK")
 
 
+# the statuses in which update_execution clears the lease: a change to one of them needs it
+_FINISHED = frozenset(("completed", "failed", "cancelled", "expired"))
+
+
 class _GuardFailed(Exception):
     """A change of an all-or-nothing batch failed its guard: roll the batch back."""
 
@@ -323,7 +327,9 @@ class SqliteStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, Sha
                     return False  # the id is taken: the guard failed
                 raise  # a broken row (unknown definition, bad status): a real error
             return inserted
-        update = binding.statement("sqlite", "update_execution", ExecutionRow, binding.GUARD)
+        name = "update_execution_same_status" if change.expected_status == row.status \
+            and row.status not in _FINISHED else "update_execution"
+        update = binding.statement("sqlite", name, ExecutionRow, binding.GUARD)
         owner, epoch = change.lease or (None, 0)
         values = update.values(row, change.expected_version, change.expected_head_hash,
                                owner, epoch)

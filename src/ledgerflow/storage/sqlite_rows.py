@@ -25,6 +25,14 @@ def params(obj: Any) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in names}
 
 
+_FIELD_SETS: dict[type, frozenset[str]] = {}
+
+
 def build(cls: type[R], row: dict[str, Any]) -> R:
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    """A row object from a dict row; columns it has no field for (a table's ``tenant_id``)
+    are left out. Its field names are looked up once per class: every loaded step and
+    ledger row comes through here."""
+    names = _FIELD_SETS.get(cls)
+    if names is None:
+        names = _FIELD_SETS[cls] = frozenset(f.name for f in fields(cls))  # type: ignore[arg-type]
     return cls(**{k: v for k, v in row.items() if k in names})

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from ledgerflow._frozen import maker
 from ledgerflow.clock import Clock
 from ledgerflow.engine.agents.registry import AgentRegistry, AgentSpec
 from ledgerflow.engine.rules.dispatching import Choice
@@ -50,6 +51,9 @@ from ledgerflow.storage.rows import (
 )
 
 Key = tuple[str, str]  # (capability, agent)
+# made at every step, without their frozen ``__init__`` (``_frozen``)
+_OUTCOME_ROW = maker(OutcomeRow)
+_CHOICE = maker(Choice)
 TICK = 1.0  # seconds between "alive" marks and syncs of breakers and statistics
 ALIVE = timedelta(seconds=10)  # another worker heard from this recently offers its agents
 HANDOFF_RETRY = 1.0  # seconds before a step handed over is routed again if still here
@@ -213,8 +217,8 @@ class AgentBook:
         parts = {"agent": score.agent, "total": score.total, "success": score.success,
                  "latency": score.latency, "load": score.load, "priority": score.priority,
                  "weight": score.weight}  # none of them None: nothing is excluded
-        return Choice(agent=spec.name, candidates=[parts],
-                      reason=lone_reason(score), candidates_json=text)
+        return _CHOICE(agent=spec.name, candidates=[parts],
+                       reason=lone_reason(score), candidates_json=text)
 
     def _candidate(self, capability: str, spec: AgentSpec) -> Candidate:
         key = (capability, spec.name)
@@ -243,7 +247,7 @@ class AgentBook:
         us = agent_stats.micros(duration_ms)
         self.stats[key] = agent_stats.counted(self.stats.get(key, agent_stats.EMPTY), ok, us,
                                               at)
-        self._pending.outcomes.append(OutcomeRow(
+        self._pending.outcomes.append(_OUTCOME_ROW(
             execution_id=execution_id, step_id=step_id, epoch=epoch,
             outcome="success" if ok else "failure", duration_ms=duration_ms,
             duration_us=us, bucket=agent_stats.bucket_of(us), finished_at=at))

@@ -67,6 +67,15 @@ class Built:
     handoff: str | None = None  # a capability only other workers offer is needed now
 
 
+# the other objects made at every step, built without their frozen ``__init__`` (``_frozen``)
+_HEADER = maker(chain.ChainHeader)
+_EVENT = maker(chain.EventSpec)
+_STATE_VERSION = maker(StateVersionRow)
+_CHANGE = maker(Change)
+_VIEW = maker(ExecutionView)
+_BUILT = maker(Built)
+
+
 def text(value: Any, root: str = "value") -> str:
     """The text a value is stored as (``values.encode``; raises ``LedgerError`` naming the
     path from ``root`` for a value that cannot be stored)."""
@@ -182,7 +191,7 @@ class Transition:
         """Add one ledger event; ``payload_text`` and ``payload_canonical``: the payload's
         stored and RFC 8785 texts, if known (``chain.EventSpec``)."""
         self.events.append(
-            chain.EventSpec(
+            _EVENT(
                 event_type=event_type,
                 from_state=from_state,
                 to_state=to_state,
@@ -276,7 +285,7 @@ class Transition:
     def build(self) -> Built:
         view = self.view
         row = view.row
-        header = chain.ChainHeader(
+        header = _HEADER(
             tenant_id=row.tenant_id,
             execution_id=row.id,
             workflow_id=row.workflow,
@@ -293,7 +302,7 @@ class Transition:
             state_version += 1
             kind, stored = state_patches.stored(state_version, view.state, self.state,
                                                 state_text)
-            version_row = StateVersionRow(
+            version_row = _STATE_VERSION(
                 execution_id=row.id,
                 version=state_version,
                 seq=entries[self.state_event].seq,
@@ -324,7 +333,7 @@ class Transition:
                       received_at=self.now_text)
             for index, name, data in self.new_signals
         ]
-        change = Change(
+        change = _CHANGE(
             execution=new_row,
             expected_version=row.version,
             expected_head_hash=row.head_hash,
@@ -336,13 +345,14 @@ class Transition:
             signals=tuple(received),
             signal_updates=tuple(self.signal_updates.values()),
             wake=self.wake,
+            expected_status=row.status,
         )
         steps: Mapping[str, StepRow] = {**view.steps, **self.changed_steps}
         seen = view.seen  # kept up to date once an expression asked for it
         if seen is not None:
             seen = {**seen, **self._changes_seen(self.changed_steps)}
         signals = {**self.signals, **{g.seq: g for g in received}}
-        new_view = ExecutionView(
+        new_view = _VIEW(
             row=new_row,
             definition=view.definition,
             input=view.input,
@@ -354,7 +364,7 @@ class Transition:
             tally=self.tally.frozen(),
             seen=seen,
         )
-        return Built(
+        return _BUILT(
             change=change,
             view=new_view,
             dispatches=tuple(self.dispatches),

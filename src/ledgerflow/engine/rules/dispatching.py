@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from ledgerflow import errors
-from ledgerflow._frozen import evolve
+from ledgerflow._frozen import evolve, maker
 from ledgerflow.definition.model import Step
 from ledgerflow.engine.model.lifecycle import StepStatus
 from ledgerflow.engine.model.timers import TimerKind
@@ -24,6 +24,8 @@ from ledgerflow.ledger.canonical import format_timestamp
 from ledgerflow.storage.rows import DecisionRow, StepRow
 
 S = StepStatus
+_DECISION = maker(DecisionRow)  # made at every dispatch, without the frozen ``__init__``
+_DISPATCH = maker(Dispatch)
 DEFER_SECONDS = 1.0  # wait when no breaker says when a probe may go
 
 
@@ -93,14 +95,14 @@ def dispatch(tr: Transition, step: Step, choose: Chooser, *, attempt: int, event
     tr.set_step(step.id, S.RUNNING, event, payload, attempt=attempt, epoch=epoch,
                 agent=choice.agent, started_at=tr.now_text, finished_at=None, waiting_for=None,
                 ready_at=format_timestamp(deadline) if deadline is not None else None)
-    tr.decisions.append(DecisionRow(
+    tr.decisions.append(_DECISION(
         execution_id=tr.execution_id, step_id=step.id, epoch=epoch, attempt=attempt,
         capability=step.agent, agent=choice.agent,
         candidates=choice.candidates_json or candidates_json(choice.candidates),
         reason=choice.reason, decided_at=tr.now_text,
     ))
     execution = tr.view.row
-    tr.dispatches.append(Dispatch(
+    tr.dispatches.append(_DISPATCH(
         execution_id=execution.id, tenant_id=execution.tenant_id, workflow=execution.workflow,
         step_id=step.id,
         capability=step.agent, agent=choice.agent, attempt=attempt, epoch=epoch, input=data,

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from ledgerflow._frozen import maker
 from ledgerflow.definition.model import OutputMode, OutputTarget, Step
 from ledgerflow.engine.model import timers
 from ledgerflow.engine.model.graph import graph_of
@@ -27,6 +28,7 @@ from ledgerflow.storage.rows import SignalRow, StepRow, parse_column
 
 E = ExecutionStatus
 S = StepStatus
+_TIMER = maker(Timer)  # a timer or two at most steps, made without the frozen ``__init__``
 LIVE = frozenset({E.RUNNING, E.WAITING})  # steps may be dispatched
 RECORDING = LIVE | {E.PAUSED}  # outcomes of running steps are recorded
 
@@ -39,8 +41,8 @@ def step_spec(tr: Transition, step_id: str) -> Step:
 
 def arm(tr: Transition, kind: TimerKind, step_id: str, epoch: int, due: datetime) -> None:
     """Ask to be woken at ``due`` about attempt ``epoch`` of a step."""
-    tr.timers.append(Timer(due=due, execution_id=tr.execution_id, step_id=step_id,
-                           epoch=epoch, kind=kind))
+    tr.timers.append(_TIMER(due=due, execution_id=tr.execution_id, step_id=step_id,
+                            epoch=epoch, kind=kind))
 
 
 def begin_run(tr: Transition, step: Step, event: str, deadline: datetime | None,

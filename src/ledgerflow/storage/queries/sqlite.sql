@@ -42,6 +42,19 @@ UPDATE executions SET status = :status, result = :result, error = :error, state 
 WHERE id = :id AND version = :expected_version AND head_hash = :expected_head_hash
   AND (:guard_owner IS NULL OR (lease_owner = :guard_owner AND lease_epoch = :guard_epoch));
 
+-- name: update_execution_same_status
+-- update_execution for a change that keeps an unfinished status: status and the lease
+-- columns are not assigned, so no index on them is rewritten (SQLite rewrites the entries
+-- of every index on an assigned column, even when its value stays the same).
+UPDATE executions SET result = :result, error = :error, state = :state,
+    state_sha256 = :state_sha256, state_version = :state_version, head_seq = :head_seq,
+    head_hash = :head_hash, version = :version, recoveries = :recoveries,
+    started_at = :started_at, finished_at = :finished_at, updated_at = :updated_at,
+    lease_needs = CASE WHEN :guard_owner IS NULL THEN NULL ELSE lease_needs END
+WHERE id = :id AND version = :expected_version AND head_hash = :expected_head_hash
+  AND status = :status
+  AND (:guard_owner IS NULL OR (lease_owner = :guard_owner AND lease_epoch = :guard_epoch));
+
 -- name: executions_filtered
 -- A page, newest first: after the cursor (the last row's created_at and id) when given.
 SELECT * FROM executions
