@@ -20,6 +20,12 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
+def _second(stamp: str | None) -> str:
+    """A stored time to the second (``2026-12-06T01:41:04Z``): the table stays on one line
+    per agent; ``--json`` keeps the whole stamp."""
+    return f"{stamp[:19]}Z" if stamp else ""
+
+
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} ms"
 
@@ -57,8 +63,8 @@ def agents(ctx: click.Context, env: Env, as_json: bool) -> None:
         table.add_row(Text(a.capability), Text(a.agent),
                       Text(", ".join(a.workers)) if a.workers else "[dim]not running[/]",
                       breaker, str(s["total"]), _rate(s["success_rate"]), _ms(s["mean_ms"]),
-                      _ms(s["p50_ms"]), _ms(s["p95_ms"]), s["last_update"] or "")
-    render.print_table(render.console(piped_width=130), table, "capability", "agent", "alive on")
+                      _ms(s["p50_ms"]), _ms(s["p95_ms"]), _second(s["last_update"]))
+    render.print_table(render.console(piped_width=140), table, "capability", "agent", "alive on")
 
 
 @agents.command()
@@ -113,7 +119,7 @@ def stats(env: Env, recalculate: bool, repair: bool, as_json: bool) -> None:
             table.add_row(Text(a.capability), Text(a.agent), str(s["total"]),
                           str(s["successes"]),
                           str(s["failures"]), _rate(s["success_rate"]), _ms(s["mean_ms"]),
-                          _ms(s["p50_ms"]), _ms(s["p95_ms"]), s["last_update"] or "")
+                          _ms(s["p50_ms"]), _ms(s["p95_ms"]), _second(s["last_update"]))
         render.print_table(render.console(piped_width=130), table, "capability", "agent")
         return
     checked = app.recalculate_stats(write=repair)
