@@ -65,7 +65,8 @@ def test_version_loads_no_engine_and_no_heavy_library(tmp_path: Path) -> None:
     assert (proc.returncode, proc.stdout) == (0, "ledgerflow, version 0.1.0\n")
     assert not packages(modules) & (HEAVY | {"rich", "yaml"})
     assert {m for m in modules if m.startswith("ledgerflow.")} <= {
-        "ledgerflow.errors", "ledgerflow._lazy", "ledgerflow.cli", "ledgerflow.cli.main",
+        "ledgerflow.errors", "ledgerflow.errors.core", "ledgerflow.errors.storage",
+        "ledgerflow.errors.access", "ledgerflow._lazy", "ledgerflow.cli", "ledgerflow.cli.main",
         "ledgerflow.cli.lazy", "ledgerflow.settings"}
 
 
