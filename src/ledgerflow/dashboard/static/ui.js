@@ -73,6 +73,19 @@
     }
   });
 
+  // a page being left ignores the answers still coming to it: a live read that finds the
+  // session ended must not send the browser elsewhere than where the person is going
+  // (a 401's HX-Redirect racing the navigation would win, and lose the reason said there)
+  var leaving = false;
+  window.addEventListener("beforeunload", function () {
+    leaving = true;  // a navigation that did not happen (a download) stops it soon
+    setTimeout(function () { leaving = false; }, 3000);
+  });
+  window.addEventListener("pageshow", function () { leaving = false; });
+  document.addEventListener("htmx:beforeOnLoad", function (ev) {
+    if (leaving) ev.preventDefault();
+  });
+
   document.addEventListener("htmx:configRequest", function (ev) {
     ev.detail.headers["X-CSRF-Token"] = csrf();
   });
