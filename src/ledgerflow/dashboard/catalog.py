@@ -24,8 +24,8 @@ from ledgerflow.access import roles
 from ledgerflow.access.tokens import KINDS
 from ledgerflow.dashboard import session
 from ledgerflow.dashboard.render import UiRoute, page, read_at
-from ledgerflow.dashboard.session import acting, signed_in
-from ledgerflow.server import graph_svg, permissions
+from ledgerflow.dashboard.session import acting, may, signed_in
+from ledgerflow.server import graph_svg
 from ledgerflow.server.routes import agents, executions, tokens
 from ledgerflow.server.schemas import executions as exec_schemas
 from ledgerflow.server.schemas import operating
@@ -35,10 +35,6 @@ router = APIRouter(prefix="/ui", route_class=UiRoute, include_in_schema=False)
 VERSIONS_SHOWN = 50  # the newest versions of a definition listed on its page
 TRANSITIONS_SHOWN = 10  # breaker moves shown per agent
 RAW = "input_json"  # the form field of the raw JSON input
-
-
-def _may(who: Caller, operation: str) -> bool:
-    return roles.allows(who.principal.role, permissions.NEEDS[operation])
 
 
 # definitions ----------------------------------------------------------------------------------
@@ -193,7 +189,7 @@ def _definition_page(request: Request, who: Caller, name: str, version: int | No
                 yaml_text=yaml.safe_dump(found.spec, sort_keys=False, allow_unicode=True),
                 json_text=json.dumps(found.spec, indent=2, ensure_ascii=False),
                 fields=fields, raw=raw, given=given, problems=problems or [], bad=bad,
-                can_start=_may(who, "start_execution"), raw_field=RAW)
+                can_start=may(who, "start_execution"), raw_field=RAW)
 
 
 @router.get("/definitions/{name}", response_class=HTMLResponse)
@@ -249,7 +245,7 @@ def agents_context(who: Caller, with_time: bool = True) -> dict[str, Any]:
     history = {name: who.app.breaker_transitions(name, TRANSITIONS_SHOWN)
                for name in sorted({a.agent for a in found})}
     return {"items": found, "running": running, "history": history, "ms": _ms,
-            "can_reset": _may(who, "reset_breaker"),
+            "can_reset": may(who, "reset_breaker"),
             **({"updated": read_at(who)} if with_time else {})}
 
 

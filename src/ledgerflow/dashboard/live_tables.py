@@ -47,9 +47,9 @@ async def table_events(read: Read, template: str, who: Caller, slot: sse.Slot, t
     while not slot.revoked:
         try:
             now = await anyio.to_thread.run_sync(read)
-            at = await anyio.to_thread.run_sync(read_at, who)
         except errors.LedgerflowError:  # the database is away: the browser comes back
             return
+        at = read_at(who)  # the engine's clock: no I/O
         seen = repr(sorted(now.items(), key=lambda kv: kv[0]))
         if seen != shown:
             shown, quiet = seen, 0.0

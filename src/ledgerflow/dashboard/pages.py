@@ -11,14 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from ledgerflow.access import roles
 from ledgerflow.dashboard import diffs, step_pages
 from ledgerflow.dashboard.render import UiRoute, page, read_at
-from ledgerflow.dashboard.session import signed_in
+from ledgerflow.dashboard.session import may, signed_in
 from ledgerflow.engine.model.lifecycle import OPERATOR_ACTIONS
 from ledgerflow.engine.reports.listing import STATUSES, Listing
 from ledgerflow.engine.reports.records import ExecutionSummary
-from ledgerflow.server import permissions, resources
+from ledgerflow.server import resources
 from ledgerflow.server.routes import agents, ledger
 from ledgerflow.server.routes.executions import where
 from ledgerflow.server.security import Caller
@@ -85,7 +84,7 @@ def executions(request: Request,
     after = resources.cursor(found[-1]) if more else None
     return page(request, "executions.html", who=who, nav="executions", rows=rows,
                 status=status or "", workflow=workflow or "", statuses=STATUSES, next_cursor=after,
-                paged=cursor is not None, can_batch=_may(who, "batch_control"),
+                paged=cursor is not None, can_batch=may(who, "batch_control"),
                 batch_actions=BATCH_ACTIONS)
 
 
@@ -103,7 +102,7 @@ def row(request: Request, execution_id: str,
     """One row of the list as it is now (the list page swaps it in when the tenant's stream
     says the execution changed)."""
     return page(request, "execution_row.html", row=_row(who, who.app.execution(execution_id)),
-                can_batch=_may(who, "batch_control"))
+                can_batch=may(who, "batch_control"))
 
 
 @router.get("/executions/{execution_id}", response_class=HTMLResponse)
@@ -113,7 +112,7 @@ def execution(request: Request, execution_id: str,
     report = who.app.status(summary.id)
     svg = step_pages.graph_of(who, report, request.query_params.get("graph") == "all")
     state = who.app.state(summary.id)
-    can_act = _may(who, "pause_execution")
+    can_act = may(who, "pause_execution")
     logs = who.app.logs(summary.id, 0, LOGS)
     return page(request, "execution.html", who=who, nav="executions", e=summary, report=report,
                 **step_pages.first_pages(who, report),
@@ -125,8 +124,8 @@ def execution(request: Request, execution_id: str,
                 logs=logs,
                 logs_after=logs[-1].id if logs else 0,
                 step_ids=[st.id for st in report.steps],
-                signals=received(who, summary.id), can_signal=_may(who, "send_signal"),
-                can_edit=_may(who, "patch_state"), can_fork=_may(who, "fork_execution"))
+                signals=received(who, summary.id), can_signal=may(who, "send_signal"),
+                can_edit=may(who, "patch_state"), can_fork=may(who, "fork_execution"))
 
 
 LOGS = 500  # log records the Logs tab shows at first; the stream appends the next ones
@@ -173,11 +172,6 @@ def waits(request: Request, execution_id: str,
     found = who.app.execution(execution_id)
     return page(request, "waits.html", report=who.app.status(found.id), e=found,
                 signals=received(who, found.id))
-
-
-def _may(who: Caller, operation: str) -> bool:
-    """Whether the session's role may do ``operation`` (its buttons are shown)."""
-    return roles.allows(who.principal.role, permissions.NEEDS[operation])
 
 
 @router.get("/executions/{execution_id}/state", response_class=HTMLResponse)

@@ -26,6 +26,8 @@ import anyio
 from fastapi import Request, Response
 
 from ledgerflow import errors
+from ledgerflow.access import roles
+from ledgerflow.server import permissions
 from ledgerflow.server.security import Caller, caller_as
 
 COOKIE = "ledgerflow_session"
@@ -104,3 +106,8 @@ def acting(operation: str) -> Callable[[Request], Awaitable[Caller]]:
         return await anyio.to_thread.run_sync(signed, request)  # it reads the database
 
     return dependency
+
+
+def may(who: Caller, operation: str) -> bool:
+    """Whether the session's role may do the API ``operation`` (its controls are shown)."""
+    return roles.allows(who.principal.role, permissions.NEEDS[operation])

@@ -1,9 +1,9 @@
 """The parts of one execution's page that are read a page at a time or on demand: the
 graph (drawn again when steps move, if the page shows the collapsed view whose boxes count
 steps by status), the Ledger tab's earlier entries, the Steps tab's next steps, and one
-step's details (each
-attempt's agent, input, output or error, its routing decision with every candidate's
-score or why it was excluded, and its logs). Big runs are never rendered whole."""
+step's details (each attempt's agent, input, output or error, its routing decision with
+every candidate's score or why it was excluded, and its logs). Big runs are never rendered
+whole."""
 
 from __future__ import annotations
 
@@ -13,12 +13,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from ledgerflow import errors
-from ledgerflow.access import roles
 from ledgerflow.dashboard.render import UiRoute, page
-from ledgerflow.dashboard.session import signed_in
+from ledgerflow.dashboard.session import may, signed_in
 from ledgerflow.engine.reports.history import HistoryEntry
 from ledgerflow.engine.reports.status import ExecutionReport
-from ledgerflow.server import graph_svg, permissions
+from ledgerflow.server import graph_svg
 from ledgerflow.server.security import Caller
 
 router = APIRouter(prefix="/ui", route_class=UiRoute, include_in_schema=False)
@@ -31,10 +30,15 @@ def first_pages(who: Caller, report: ExecutionReport) -> dict[str, Any]:
     """What the execution page shows first: the newest ``LEDGER_PAGE`` entries up to the
     head the report saw (the page's stream goes on from there) and how many are before
     them, the first ``STEPS_PAGE`` steps."""
-    after = max(report.head_seq - LEDGER_PAGE, 0)
-    entries = who.app.history(report.id, after, report.head_seq - after) if report.head_seq else []
+    entries, after = _page_upto(who, report.id, report.head_seq)
     return {"entries": entries, "earlier": after, "ledger_page": LEDGER_PAGE,
             "steps_shown": STEPS_PAGE, "steps_page": STEPS_PAGE}
+
+
+def _page_upto(who: Caller, execution_id: str, last: int) -> tuple[list[HistoryEntry], int]:
+    """The ``LEDGER_PAGE`` entries up to seq ``last``, and the seq before the first."""
+    after = max(last - LEDGER_PAGE, 0)
+    return (who.app.history(execution_id, after, last - after) if last > after else []), after
 
 
 def graph_of(who: Caller, report: ExecutionReport, show_all: bool) -> str:
@@ -63,11 +67,9 @@ def ledger_rows(request: Request, execution_id: str,
     """The Ledger tab's ``LEDGER_PAGE`` entries before entry ``before`` (and the button
     for the ones before them)."""
     summary = who.app.execution(execution_id)
-    after = max(before - 1 - LEDGER_PAGE, 0)
-    entries = who.app.history(summary.id, after, before - 1 - after)
+    entries, after = _page_upto(who, summary.id, before - 1)
     return page(request, "ledger_rows.html", e=summary, entries=entries, earlier=after,
-                ledger_page=LEDGER_PAGE, can_fork=roles.allows(
-                    who.principal.role, permissions.NEEDS["fork_execution"]))
+                ledger_page=LEDGER_PAGE, can_fork=may(who, "fork_execution"))
 
 
 @router.get("/executions/{execution_id}/steps", response_class=HTMLResponse)

@@ -38,6 +38,11 @@ def commanded(action: str, call: Callable[[], object]) -> tuple[bool, object]:
     return result is not False and result != [], result
 
 
+def millis(seconds: float | None) -> int | None:
+    """A duration in seconds as the API's integer ``*_ms``."""
+    return None if seconds is None else round(seconds * 1000)
+
+
 def millis_between(start: str | None, end: str | None) -> int | None:
     if start is None or end is None:
         return None
@@ -79,7 +84,7 @@ def execution(summary: ExecutionSummary, report: ExecutionReport,
         progress=s.Progress(total=p.total, completed=p.completed, failed=p.failed,
                             skipped=p.skipped, running=p.running, pending=p.pending,
                             percentage=p.percentage,
-                            eta_ms=None if t.eta_seconds is None else round(t.eta_seconds * 1000)),
+                            eta_ms=millis(t.eta_seconds)),
         running_steps=[s.RunningStep(step_id=st.id, attempt=st.attempts, agent=st.agent,
                                      started_at=st.started_at)
                        for st in report.steps if st.status == "running"],

@@ -28,7 +28,7 @@ from pydantic import TypeAdapter
 
 from ledgerflow import errors
 from ledgerflow.engine.reports.history import HistoryEntry
-from ledgerflow.server import sse
+from ledgerflow.server import resources, sse
 from ledgerflow.server.feed import Feed, async_wake, feed_of
 from ledgerflow.server.security import Caller, caller
 from ledgerflow.server.waiters import Waiter
@@ -70,8 +70,7 @@ def read_batch(app: App, execution_id: str, after: int, logs_after: int) -> Batc
     progress = {"status": report.status, "version": report.head_seq, "total": p.total,
                 "completed": p.completed, "failed": p.failed, "skipped": p.skipped,
                 "running": p.running, "pending": p.pending, "percentage": p.percentage,
-                "eta_ms": None if report.timing.eta_seconds is None
-                else round(report.timing.eta_seconds * 1000)}
+                "eta_ms": resources.millis(report.timing.eta_seconds)}
     logs = read_logs(app, execution_id, logs_after)
     return Batch(entries=newer[:PAGE], logs=logs, progress=progress, active=report.active,
                  more=len(newer) > PAGE or len(logs) == PAGE)
