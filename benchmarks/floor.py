@@ -1,5 +1,6 @@
 """The floor: a single-threaded Python loop that records the facts the engine records per
-step, with group commit, and nothing else. What the engine could approach on this machine.
+step, with group commit (or, run one execution at a time, one commit per step), and nothing
+else. What the engine could approach on this machine.
 
 Per step, in one transaction per round (one step of each of ``in_flight`` executions):
 the step run completed (UPDATE), two chained ledger entries (the step's completion and the
@@ -17,11 +18,11 @@ import hashlib
 import json
 import sqlite3
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from uuid_utils import uuid7
 from workloads import STEPS, condition, has_when, render, score, start_input
 
 PREFIX = b"ledgerflow/audit-entry/v1\n"
@@ -56,7 +57,7 @@ class Execution:
     __slots__ = ("head", "id", "input", "seq", "state", "step", "version")
 
     def __init__(self, input: Any) -> None:
-        self.id, self.input = str(uuid.uuid4()), input
+        self.id, self.input = str(uuid7()), input  # time-ordered, as the engine's ids
         self.seq, self.head, self.step, self.version = 0, GENESIS, 0, 0
         self.state: dict[str, Any] = {}
 

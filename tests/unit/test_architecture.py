@@ -150,6 +150,8 @@ LAZY_IMPORTS = {
         "starting an execution builds a transition; reads never do",
     ("ledgerflow.engine.app.core", "ledgerflow.engine.rules.starting"):
         "the same: only starting an execution needs its rule",
+    ("ledgerflow.engine.app.core", "ledgerflow.engine.model.ids"):
+        "the same: only starting an execution makes an id (uuid_utils loads then)",
     ("ledgerflow.engine.app.operating", "ledgerflow.engine.rules.actions"):
         "the operator rules load with the first operator command",
     ("ledgerflow.engine.app.operating", "ledgerflow.engine.control.editing"):

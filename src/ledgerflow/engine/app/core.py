@@ -32,7 +32,6 @@ import copy
 import getpass
 import os
 import platform
-import uuid
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -227,6 +226,7 @@ class App(Reads, Operating):
         With ``execution_id`` the call is idempotent: the same id and input return the
         existing execution; the same id with a different input raises IdempotencyConflict.
         """
+        from ledgerflow.engine.model.ids import new_execution_id
         from ledgerflow.engine.model.transition import value_sha256
         from ledgerflow.engine.rules import starting
 
@@ -236,11 +236,13 @@ class App(Reads, Operating):
         if ttl is not None:
             limits.check_duration(ttl, "ttl")
         input_sha = value_sha256(value)
-        execution_id = execution_id or str(uuid.uuid4())
-        starting.check_id(execution_id)
-        existing = self._existing(execution_id, input_sha)
-        if existing is not None:
-            return existing
+        if execution_id is None:  # a fresh id cannot be taken: nothing to look up
+            execution_id = new_execution_id()
+        else:
+            starting.check_id(execution_id)
+            existing = self._existing(execution_id, input_sha)
+            if existing is not None:
+                return existing
         row = self.definitions.row(self.tenant, workflow, version)
         definition = self.definitions.get(self.tenant, row.name, row.version)
         defs.check_input(definition, value)
@@ -279,9 +281,10 @@ class App(Reads, Operating):
         from ledgerflow.engine.app import running
         from ledgerflow.engine.reports.records import ExecutionSummary
 
+        heard = self._results.heard_so_far()  # before the read: no end is missed after it
         row = self._row(execution_id)
-        ended = self._results.wait(row.id, lambda: self._row(row.id),
-                                   self._launch_error, timeout)
+        ended = self._results.wait(row, heard, lambda: self._row(row.id), self._launch_error,
+                                   timeout)
         if ended.status == ExecutionStatus.COMPLETED:
             return ExecutionSummary.from_row(ended).result
         raise running.failure(ended, self.store.load_ledger(ended.id))

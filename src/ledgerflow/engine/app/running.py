@@ -51,17 +51,21 @@ class Results:
             self._ended += 1
             self._changed.notify_all()
 
-    def wait(self, execution_id: str, look: Callable[[], ExecutionRow],
+    def heard_so_far(self) -> int:
+        """A mark to pass to ``wait``: taken before reading the row it is given."""
+        with self._changed:
+            return self._ended
+
+    def wait(self, row: ExecutionRow, seen: int, look: Callable[[], ExecutionRow],
              broken: Callable[[], Exception | None], timeout: float | None) -> ExecutionRow:
-        """The execution's row once ``look`` finds it ended. A paused or waiting execution
-        is waited for like a running one. Raises ``errors.ResultTimeout`` once ``timeout``
-        seconds have passed (None: no limit), and what ``broken`` returns (the error that
-        stopped this process's launched worker) rather than waiting for nobody."""
+        """The execution's row once it has ended: ``row`` (read after ``seen`` was taken),
+        else what ``look`` reads after each end heard or poll interval. A paused or waiting
+        execution is waited for like a running one. Raises ``errors.ResultTimeout`` once
+        ``timeout`` seconds have passed (None: no limit), and what ``broken`` returns (the
+        error that stopped this process's launched worker) rather than waiting for nobody."""
         deadline = REAL.monotonic() + (timeout or 0.0)
+        execution_id = row.id
         while True:
-            with self._changed:
-                seen = self._ended
-            row = look()
             if ExecutionStatus(row.status).terminal:
                 return row
             failure = broken()
@@ -78,6 +82,8 @@ class Results:
             with self._changed:
                 if self._ended == seen:  # else an end was heard since the look: look again
                     self._changed.wait(left)
+                seen = self._ended
+            row = look()
 
 
 def failure(row: ExecutionRow, ledger: list[LedgerRow]) -> errors.ExecutionFailed:

@@ -10,7 +10,6 @@ based on a state that no longer holds.
 from __future__ import annotations
 
 import copy
-import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,6 +19,7 @@ from ledgerflow.clock import Clock
 from ledgerflow.engine.control import editing, lookup
 from ledgerflow.engine.definitions import Definitions
 from ledgerflow.engine.model.graph import graph_of
+from ledgerflow.engine.model.ids import new_execution_id
 from ledgerflow.engine.model.lifecycle import OPERATOR_EVENTS, OperatorAction, StepStatus
 from ledgerflow.engine.model.transition import Transition, text
 from ledgerflow.engine.model.view import ExecutionView
@@ -101,7 +101,7 @@ class Controller:
     def fork(self, execution_id: str, at_seq: int | None, input_patch: Any = None) -> str:
         """A new execution with the original's state and finished steps as of ledger entry
         ``at_seq`` (the head when None), linked both ways, recorded in both ledgers."""
-        fork_id = str(uuid.uuid4())
+        fork_id = new_execution_id()
         for _ in range(ATTEMPTS):
             view = self.view(execution_id)
             row = view.row
