@@ -23,7 +23,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE))
 
-import floor  # noqa: E402
 import workloads  # noqa: E402
 from workloads import STEPS  # noqa: E402
 
@@ -104,6 +103,8 @@ def main() -> None:
     what, mode, workload, db, n, in_flight = sys.argv[1:7]
     path = Path(db)
     if what == "floor":
+        import floor  # not at the top: the DBOS script imports this module in its own env
+
         elapsed, cpu = floor.run(path, workload, int(n), int(in_flight))
         result = figures(int(n) * STEPS, elapsed, cpu, (0, 0), footprint(path))
     else:
