@@ -18,9 +18,10 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from ledgerflow.storage import binding
+from ledgerflow.storage import binding, queries
 from ledgerflow.storage import rows as row_types  # its agent rows: loaded on first use
 from ledgerflow.storage.base import AgentWrites
 from ledgerflow.storage.sql_mixin import SqlMixin
@@ -46,8 +47,13 @@ def _without_id(row: Any) -> dict[str, Any]:
 STATS_SLOTS = 8
 
 
-def _totals(row: StatsRow, slot: int) -> dict[str, Any]:
-    return {**{k: v for k, v in params(row).items() if k != "buckets"}, "slot": slot}
+@cache
+def _add_buckets_sql(dialect: str) -> str:
+    """``add_stat_buckets`` of ``dialect``, its placeholders positional (no row type: its
+    values are built as tuples in this order)."""
+    sql, order = binding.positional(queries.load(dialect)["add_stat_buckets"])
+    assert order == ("capability", "agent", "slot", "bucket", "count"), order
+    return sql
 
 
 def _by_agent(row: BreakerRow | StatsRow) -> tuple[str, str]:
@@ -57,21 +63,29 @@ def _by_agent(row: BreakerRow | StatsRow) -> tuple[str, str]:
 class AgentTables(SqlMixin):
     def write_agent_rows(self, conn: Any, writes: AgentWrites, slot: int | None = None,
                          ) -> None:
+        """The agent rows of a batch, inside its transaction; those written at every step
+        (statistics, histogram, decision outcomes) bound by position."""
         stats = sorted(writes.stats, key=_by_agent)
         if slot is None:
             slot = random.randrange(STATS_SLOTS)
-        batches: list[tuple[str, list[dict[str, Any]]]] = [
-            ("upsert_breaker", [params(b) for b in sorted(writes.breakers, key=_by_agent)]),
-            ("insert_breaker_transition", [_without_id(t) for t in writes.transitions]),
-            ("add_stats", [_totals(s, slot) for s in stats]),
-            ("add_stat_buckets", [{"capability": s.capability, "agent": s.agent,
-                                   "slot": slot, "bucket": bucket, "count": count}
-                                  for s in stats for bucket, count in s.buckets]),
-            ("update_decision_outcome", [params(o) for o in writes.outcomes]),
-        ]
-        for name, rows in batches:
-            if rows:
-                self._executemany(conn, self._q[name], rows)
+        if writes.breakers:
+            self._executemany(conn, self._q["upsert_breaker"],
+                              [params(b) for b in sorted(writes.breakers, key=_by_agent)])
+        if writes.transitions:
+            self._executemany(conn, self._q["insert_breaker_transition"],
+                              [_without_id(t) for t in writes.transitions])
+        if stats:
+            totals = binding.statement(self.dialect, "add_stats", row_types.StatsRow,
+                                       ("slot",))
+            self._executemany(conn, totals.sql, [totals.values(s, slot) for s in stats])
+            buckets = [(s.capability, s.agent, slot, bucket, count)
+                       for s in stats for bucket, count in s.buckets]
+            if buckets:
+                self._executemany(conn, _add_buckets_sql(self.dialect), buckets)
+        if writes.outcomes:
+            outcome = binding.statement(self.dialect, "update_decision_outcome",
+                                        row_types.OutcomeRow)
+            self._executemany(conn, outcome.sql, [outcome.values(o) for o in writes.outcomes])
 
     # agents of live workers ---------------------------------------------------------------
     def register_agents(self, worker_id: str, rows: Sequence[AgentRow]) -> None:
