@@ -39,11 +39,18 @@ class Results:
         self._poll_interval = poll_interval
         self._changed = threading.Condition()
         self._ended = 0  # counts executions ended by this process's workers, and nudges
+        # the executions waited for, with the row a worker here committed to end each
+        # (None until then): the waiter takes it rather than reading it back
+        self._rows: dict[str, ExecutionRow | None] = {}
 
     def heard(self, view: ExecutionView) -> None:
         """A worker of this process committed a change of ``view`` (its listener)."""
         if view.status.terminal:
-            self.nudge()
+            with self._changed:
+                if view.id in self._rows:
+                    self._rows[view.id] = view.row
+                self._ended += 1
+                self._changed.notify_all()
 
     def nudge(self) -> None:
         """Wake every waiter to look again."""
@@ -65,6 +72,18 @@ class Results:
         error that stopped this process's launched worker) rather than waiting for nobody."""
         deadline = REAL.monotonic() + (timeout or 0.0)
         execution_id = row.id
+        with self._changed:
+            self._rows.setdefault(execution_id, None)
+        try:
+            return self._until_ended(row, seen, look, broken, timeout, deadline)
+        finally:
+            with self._changed:
+                self._rows.pop(execution_id, None)
+
+    def _until_ended(self, row: ExecutionRow, seen: int, look: Callable[[], ExecutionRow],
+                     broken: Callable[[], Exception | None], timeout: float | None,
+                     deadline: float) -> ExecutionRow:
+        execution_id = row.id
         while True:
             if ExecutionStatus(row.status).terminal:
                 return row
@@ -83,7 +102,8 @@ class Results:
                 if self._ended == seen:  # else an end was heard since the look: look again
                     self._changed.wait(left)
                 seen = self._ended
-            row = look()
+                committed = self._rows.get(execution_id)
+            row = committed if committed is not None else look()
 
 
 def failure(row: ExecutionRow, ledger: list[LedgerRow]) -> errors.ExecutionFailed:
