@@ -99,6 +99,20 @@ def test_a_document_rebuilt_whole_is_a_snapshot() -> None:
     assert stored(5, before, kept, values.encode(kept)) == (PATCH, '{"set":{"c":3}}')
 
 
+def test_member_texts_given_are_the_ones_a_patch_holds() -> None:
+    """The engine passes the member texts it already has (``StateTexts.stored``): the patch
+    is what encoding the changed members would give, made without encoding them again."""
+    before = {"a": {"n": 1}, "b": [1], "c": "x" * 50}
+    after = dict(before, b=[1, 2.5], d={"k": None})
+    texts = {k: values.encode(v) for k, v in after.items()}
+    assert stored(3, before, after, values.encode(after), texts) == \
+        stored(3, before, after, values.encode(after)) == \
+        (PATCH, '{"set":{"b":[1,2.5],"d":{"k":null}}}')
+    texts["d"] = '{"k":null }'  # a text given is taken as it is
+    assert stored(3, before, after, values.encode(after), texts)[1] == \
+        '{"set":{"b":[1,2.5],"d":{"k":null }}}'
+
+
 def test_a_stored_version_1_is_full_and_a_snapshot_version_too() -> None:
     before = {"a": 1, "b": "x" * 50}
     after = dict(before, a=2)

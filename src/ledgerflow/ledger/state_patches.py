@@ -26,7 +26,7 @@ snapshot a later patch needs goes before that patch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from ledgerflow.ledger import values
@@ -56,16 +56,19 @@ def is_snapshot(version: int) -> bool:
     return (version - 1) % SNAPSHOT_EVERY == 0
 
 
-def stored(version: int, before: Any, after: Any, after_text: str) -> tuple[str, str]:
+def stored(version: int, before: Any, after: Any, after_text: str,
+           member_texts: Mapping[str, str] | None = None) -> tuple[str, str]:
     """(kind, text) to store for ``version``, whose document ``after`` (stored text
     ``after_text``) follows ``before``, the previous version's document as read back from
-    its stored text."""
+    its stored text. ``member_texts``: the stored text of each member of ``after``, when
+    known (else a changed member is encoded here)."""
     if is_snapshot(version) or type(before) is not dict or type(after) is not dict:
         return FULL, after_text
     kept = [k for k in before if k in after]
     if list(after) != kept + [k for k in after if k not in before]:
         return FULL, after_text  # a kept member moved: a patch would put it elsewhere
-    changed = {k: values.encode(v, f"state.{k}") for k, v in after.items()
+    texts = member_texts if member_texts is not None else {}
+    changed = {k: texts.get(k) or values.encode(v, f"state.{k}") for k, v in after.items()
                if before.get(k, _ABSENT) is not v}
     if len(changed) == len(after):
         return FULL, after_text  # nothing kept as it was: the whole document is new

@@ -300,8 +300,9 @@ class Transition:
                 and self.state_sha256 is not None:
             state_text, state_sha = self.state_text, self.state_sha256
             state_version += 1
-            kind, stored = state_patches.stored(state_version, view.state, self.state,
-                                                state_text)
+            kind, stored = state_patches.stored(
+                state_version, view.state, self.state, state_text,
+                None if self.state_texts is None else self.state_texts.stored)
             version_row = _STATE_VERSION(
                 execution_id=row.id,
                 version=state_version,
