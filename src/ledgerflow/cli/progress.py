@@ -40,7 +40,8 @@ class LiveProgress:
     def __call__(self, update: ExecutionUpdate) -> None:
         task = self._tasks.get(update.id)
         if task is None:
-            label = self._labels.get(update.id, f"{update.workflow} {update.id[:8]}")
+            # the whole id: engine-made ids (UUID v7) started together share their start
+            label = self._labels.get(update.id, f"{update.workflow} {update.id}")
             task = self._progress.add_task(label, total=update.steps_total, status="")
             self._tasks[update.id] = task
         self._progress.update(task, total=update.steps_total, completed=update.steps_done,
