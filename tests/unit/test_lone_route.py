@@ -50,6 +50,23 @@ def test_the_lone_closed_agent_gets_the_routers_decision(
     assert chosen.candidates_json == candidates_json(expected)  # the row's bytes
 
 
+def test_a_choice_is_made_again_once_an_outcome_changed_the_statistics() -> None:
+    """Steps routed between two outcomes share one choice; an outcome makes a new one."""
+    book = lone_book("only", 1.0)
+    first = book.choose(CAP, NOW)
+    assert first is not None and book.choose(CAP, NOW) is first
+    book.started(CAP, "only")
+    book.outcome(capability=CAP, agent="only", execution_id="e", step_id="s", epoch=1,
+                 ok=False, duration_ms=2_000.0, now=NOW)
+    after = book.choose(CAP, NOW)
+    decision = route(CAP, [Candidate(name="only", stats=book.stats[(CAP, "only")])],
+                     NOW.timestamp())
+    assert after is not None and decision is not None and after is not first
+    assert (after.reason, after.candidates_json) == (decision.reason, candidates_json(
+        [{k: v for k, v in s._asdict().items() if v is not None} for s in decision.scores]))
+    assert after.reason != first.reason
+
+
 def test_a_lone_agent_whose_breaker_is_open_is_still_routed_by_the_router() -> None:
     book = lone_book("only", 1.0)
     policy = breakers.DEFAULT_POLICY

@@ -84,6 +84,8 @@ class AgentBook:
         self._worker_id: str | None = None
         self._last_tick = 0.0
         self._by_capability: dict[str, list[AgentSpec]] = {}
+        # the last choice made for a lone agent, with the statistics and spec it was made of
+        self._lone: dict[Key, tuple[AgentStats, AgentSpec, Choice]] = {}
         self._elsewhere: dict[str, list[str]] = {}  # capability -> other live workers
         self.shared = False  # other workers may join: wait for one offering a capability
         self.tenant: str | None = None  # the tenant its worker works (None: every tenant)
@@ -206,8 +208,12 @@ class AgentBook:
         breaker = self.breakers.get(key)
         if breaker is not None and breaker.state != "closed":
             return None
-        score = lone_closed(Candidate(name=spec.name, weight=spec.weight,
-                                      stats=self.stats.get(key, agent_stats.EMPTY)))
+        stats = self.stats.get(key, agent_stats.EMPTY)
+        made = self._lone.get(key)
+        if made is not None and made[0] is stats and made[1] is spec:
+            return made[2]  # the same statistics: the same choice (a batch's outcomes
+            # are counted before its steps are routed, so its dispatches share one)
+        score = lone_closed(Candidate(name=spec.name, weight=spec.weight, stats=stats))
         text = None
         if math.isfinite(score.total or 0.0):  # else JSON's own words for it (NaN, Infinity)
             text = (f'[{{"agent":{_json_text(score.agent)},"total":{score.total!r},'
@@ -217,8 +223,10 @@ class AgentBook:
         parts = {"agent": score.agent, "total": score.total, "success": score.success,
                  "latency": score.latency, "load": score.load, "priority": score.priority,
                  "weight": score.weight}  # none of them None: nothing is excluded
-        return _CHOICE(agent=spec.name, candidates=[parts],
-                       reason=lone_reason(score), candidates_json=text)
+        choice: Choice = _CHOICE(agent=spec.name, candidates=[parts],
+                                 reason=lone_reason(score), candidates_json=text)
+        self._lone[key] = (stats, spec, choice)
+        return choice
 
     def _candidate(self, capability: str, spec: AgentSpec) -> Candidate:
         key = (capability, spec.name)
