@@ -4,8 +4,8 @@ per ``commit`` batch.
 Many processes may share the database. A change's guard is one statement that re-checks
 the execution's version and head hash on the row it updates (a concurrent writer of the
 same row makes it wait, then fail), so the guard holds across processes as it does on
-SQLite's single writer. A batch costs two round trips: BEGIN with every guard, then every
-row with COMMIT (pipelined).
+SQLite's single writer. A batch (``postgres_batch``) sends BEGIN with every guard in one
+round trip, the new rows by COPY, then the other rows with COMMIT (pipelined).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ledgerflow import errors
 from ledgerflow.storage import (
-    binding,
     migrations,
     postgres_alive,
+    postgres_batch,
     postgres_listen,
     postgres_retention,
     postgres_schema,
@@ -42,11 +42,7 @@ from ledgerflow.storage.lease_tables import LeaseTables
 from ledgerflow.storage.locks import WorkerLock
 from ledgerflow.storage.notices import (
     LEDGER_CHANNEL,
-    WAKE,
-    WORK,
     LedgerNotice,
-    ledger_notices,
-    ledger_payloads,
     parse_ledger_payload,
 )
 from ledgerflow.storage.postgres_listen import NotificationListener
@@ -74,19 +70,6 @@ def _configure(conn: Conn) -> None:
 # a connection changes its setting only when a store of another tenant (or none) takes it
 SCOPE = "SELECT set_config('app.tenant_id', %s, false)"
 _SCOPES: weakref.WeakKeyDictionary[Conn, str] = weakref.WeakKeyDictionary()
-
-
-class _GuardFailed(Exception):
-    """A change of an all-or-nothing batch failed its guard: roll the batch back."""
-
-
-def _notifications(applied: Sequence[Change]) -> list[str]:
-    """What a batch tells listening workers: new executions nobody holds, changes made
-    outside a worker (their holder reloads them)."""
-    notes = [WAKE + c.execution.id for c in applied if c.wake]
-    if any(c.expected_version is None and c.execution.lease_owner is None for c in applied):
-        notes.append(WORK)
-    return notes
 
 
 class NoWorkerLock(WorkerLock):
@@ -274,51 +257,12 @@ class PostgresStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, S
                agents: AgentWrites | None = None) -> list[bool]:
         if not changes and not agents:
             return []
-        try:
-            with self._connection("write") as conn, conn.pipeline() as pipe, \
-                    conn.transaction():
-                # Each change's guard is its first statement: a change that fails it
-                # has written nothing, so no savepoint is needed. BEGIN and the guards
-                # go in one round trip; the rows of every change that passed go in the
-                # next, with COMMIT.
-                results = self._guards(conn, pipe, changes)
-                if together and not all(results):
-                    raise _GuardFailed
-                applied = [c for c, ok in zip(changes, results, strict=True) if ok]
-                self._write_rows(conn, applied)
-                if agents:
-                    self.write_agent_rows(conn, agents)
-                self._notify(conn, _notifications(applied))
-                for payload in ledger_payloads(ledger_notices(applied)):
-                    conn.execute(postgres_listen.NOTIFY_LEDGER, (payload,))
-                if self.before_commit_hook is not None:
-                    pipe.sync()  # every row is written when the hook runs
-                    self.before_commit_hook()
-            self._committed()
-        except _GuardFailed:
+        with self._connection("write") as conn:
+            results = postgres_batch.write(self, conn, changes, together, agents)
+        if results is None:
             return [False] * len(changes)
+        self._committed()
         return results
-
-    def _guards(self, conn: Conn, pipe: psycopg.Pipeline,
-                changes: Sequence[Change]) -> list[bool]:
-        new_ids = [c.execution.id for c in changes if c.expected_version is None]
-        if new_ids:  # serialised with retention's removal of the same ids
-            conn.execute(self._q["lock_execution_ids"], (new_ids,))
-        cursors: list[psycopg.Cursor[DictRow]] = []
-        insert = binding.statement("postgres", "insert_execution", ExecutionRow)
-        update = binding.statement("postgres", "update_execution", ExecutionRow, binding.GUARD)
-        for change in changes:
-            cur = conn.cursor()
-            if change.expected_version is None:
-                cur.execute(insert.sql, insert.values(change.execution))
-            else:
-                owner, epoch = change.lease or (None, 0)
-                cur.execute(update.sql, update.values(
-                    change.execution, change.expected_version, change.expected_head_hash,
-                    owner, epoch))
-            cursors.append(cur)
-        pipe.sync()
-        return [cur.rowcount == 1 for cur in cursors]
 
     def _ids(self, ids: Sequence[str]) -> Any:
         return list(ids)

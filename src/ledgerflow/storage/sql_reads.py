@@ -27,31 +27,45 @@ from ledgerflow.storage.sqlite_rows import build
 HIGHEST = "\U0010ffff"  # the highest code point: after a prefix, above every id that has it
 
 
+# (named insert, row type, [(row, its execution's tenant)]) of a batch's new rows
+Appended = list[tuple[str, type, list[tuple[Any, str]]]]
+
+
+def appended_rows(applied: Sequence[Change]) -> Appended:
+    """The new rows of the changes whose guards passed, per insert statement, in the order
+    they are written."""
+    return [
+        ("insert_step", StepRow,
+         [(s, c.execution.tenant_id) for c in applied for s in c.new_steps]),
+        ("insert_state_version", StateVersionRow,
+         [(c.state_version, c.execution.tenant_id) for c in applied
+          if c.state_version is not None]),
+        ("insert_decision", DecisionRow,
+         [(d, c.execution.tenant_id) for c in applied for d in c.decisions]),
+        ("insert_ledger_entry", LedgerRow,
+         [(e, c.execution.tenant_id) for c in applied for e in c.ledger]),
+        ("insert_signal", SignalRow,
+         [(g, c.execution.tenant_id) for c in applied for g in c.signals]),
+    ]
+
+
 class SharedReads(SqlMixin):
     def _write_rows(self, conn: Any, applied: Sequence[Change]) -> None:
         """Every row of the changes whose guards passed, one batch per statement, each row
         bound by position; a new row is written with its execution's tenant."""
-        inserts: list[tuple[str, type, list[tuple[Any, str]]]] = [
-            ("insert_step", StepRow,
-             [(s, c.execution.tenant_id) for c in applied for s in c.new_steps]),
-            ("insert_state_version", StateVersionRow,
-             [(c.state_version, c.execution.tenant_id) for c in applied
-              if c.state_version is not None]),
-            ("insert_decision", DecisionRow,
-             [(d, c.execution.tenant_id) for c in applied for d in c.decisions]),
-            ("insert_ledger_entry", LedgerRow,
-             [(e, c.execution.tenant_id) for c in applied for e in c.ledger]),
-            ("insert_signal", SignalRow,
-             [(g, c.execution.tenant_id) for c in applied for g in c.signals]),
-        ]
+        for name, row, owned in appended_rows(applied):
+            if owned:
+                bound = binding.statement(self.dialect, name, row, ("tenant_id",))
+                self._executemany(conn, bound.sql, [bound.values(o, t) for o, t in owned])
+        self._write_updates(conn, applied)
+
+    def _write_updates(self, conn: Any, applied: Sequence[Change]) -> None:
+        """The rows of the changes whose guards passed that are not new (step runs and
+        signals updated) and their wake-ups."""
         updates: list[tuple[str, type, list[Any]]] = [
             ("update_step", StepRow, [s for c in applied for s in c.steps]),
             ("update_signal", SignalRow, [g for c in applied for g in c.signal_updates]),
         ]
-        for name, row, owned in inserts:
-            if owned:
-                bound = binding.statement(self.dialect, name, row, ("tenant_id",))
-                self._executemany(conn, bound.sql, [bound.values(o, t) for o, t in owned])
         for name, row, objs in updates:
             if objs:
                 bound = binding.statement(self.dialect, name, row)
