@@ -49,8 +49,7 @@ class Results:
             with self._changed:
                 if view.id in self._rows:
                     self._rows[view.id] = view.row
-                self._ended += 1
-                self._changed.notify_all()
+                self.nudge()  # the condition's lock is reentrant
 
     def nudge(self) -> None:
         """Wake every waiter to look again."""
