@@ -5,6 +5,11 @@ queue. The writer drains the queue, computes each execution's next change with t
 rules, admits steps waiting for the slots those results freed (``dispatcher``), commits
 the whole batch in ONE transaction, and only then hands the steps those changes started to
 their handlers. Nothing is acknowledged or started before its commit.
+
+The COMMIT runs on this thread. Handing it, or the whole batch's write, to a thread of its
+own while the next batch is built was measured (2,000 × 10 steps, 64 in flight): at par or
+7 % slower on SQLite, 11 % slower on PostgreSQL. The interpreter lock bounds a worker, and
+every round trip's return waits for it while the writer builds.
 """
 
 from __future__ import annotations
