@@ -7,9 +7,9 @@ the whole batch in ONE transaction, and only then hands the steps those changes 
 their handlers. Nothing is acknowledged or started before its commit.
 
 The COMMIT runs on this thread. Handing it, or the whole batch's write, to a thread of its
-own while the next batch is built was measured (2,000 × 10 steps, 64 in flight): at par or
-7 % slower on SQLite, 11 % slower on PostgreSQL. The interpreter lock bounds a worker, and
-every round trip's return waits for it while the writer builds.
+own while the next batch is built was measured (1,000 × 10 steps): at par or 7 % slower on
+SQLite (64 in flight), 11 % slower on PostgreSQL (whole write, 256 in flight). The
+interpreter lock bounds a worker, and every round trip's return waits for it meanwhile.
 """
 
 from __future__ import annotations
