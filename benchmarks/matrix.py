@@ -42,6 +42,11 @@ def row(label: str, f: Figures, note: str) -> Row:
             f"{f['peak_rss_mb']:.0f} MB", note)
 
 
+def writing(f: Figures) -> str:
+    """The wall time per step spent inside write transactions (BEGIN to COMMIT)."""
+    return f"{f['write_ms_per_step']:.3f} ms/step"
+
+
 def versus(engine: Figures, other: Figures | None, what: str) -> str:
     return f"; {engine['steps_per_s'] / other['steps_per_s']:.2f} × {what}" if other else ""
 
@@ -89,14 +94,16 @@ def workload_rows(d: Path, sizes: Sizes, raw_single: Callable[[], float],
                 note = (f"{engine['steps_per_s'] / single:.2f} × raw single ({single:,.0f}/s "
                         f"around it); {note}")
             note += versus(engine, dbos, "DBOS")
-            note += f"; {engine['commits_per_step']:.3f} commits/step"
+            note += (f"; {engine['commits_per_step']:.3f} commits/step; "
+                     f"{writing(engine)} in write transactions")
             if (workload, mode) in TARGETS:
                 note += f" ({TARGETS[workload, mode]})"
             rows.append(row(f"{workload} {mode}: {n} executions × {STEPS} steps, {how}",
                             engine, note))
             rows.append(row("  floor: the same facts, one Python loop, " + (
                 "one commit per step" if mode == "sequential" else "group commit"),
-                floor, "what the engine could approach"))
+                floor, f"what the engine could approach; {writing(floor)} in write "
+                "transactions"))
             if dbos:
                 rows.append(row(f"  DBOS on SQLite, {workload} {mode}", dbos,
                                 "workflow creation included in its time"))

@@ -7,6 +7,7 @@ peak RSS are its own. Prints one JSON object::
 ``engine concurrent``: N executions started, then ``run_until_idle`` with IN_FLIGHT at once.
 ``floor concurrent``: the same facts written by ``floor.py``'s loop.
 The engine's database is checked with ``App.verify_all`` afterwards (``verified``).
+``write_ms_per_step``: the wall time inside write transactions (BEGIN to COMMIT) per step.
 """
 
 from __future__ import annotations
@@ -55,11 +56,29 @@ def verify(url: str) -> int:
     return len(results)
 
 
+class Timed:
+    """Wall seconds spent inside the store's write transactions (``commit``: BEGIN, the
+    statements, COMMIT), on whichever thread made them."""
+
+    def __init__(self, store: Any) -> None:
+        self.seconds = 0.0
+        self._commit = store.commit
+        store.commit = self  # the worker writes through this instance attribute
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return self._commit(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+
 def engine(mode: str, workload: str, path: Path, n: int, in_flight: int) -> dict[str, Any]:
     from ledgerflow import App
 
     url = f"sqlite:///{path}"
     app = App(url)
+    writes = Timed(app.store)
     workloads.register(app)
     app.apply(workloads.definition(workload))
     data = workloads.start_input(workload)
@@ -69,6 +88,7 @@ def engine(mode: str, workload: str, path: Path, n: int, in_flight: int) -> dict
     if mode == "sequential":
         app.launch(concurrency=4)
         cpu0, t0 = time.process_time(), time.perf_counter()
+        writes.seconds = 0.0
         for _ in range(n):
             if app.run(workload, data) != expected:
                 raise RuntimeError("sequential benchmark: unexpected result")
@@ -79,6 +99,7 @@ def engine(mode: str, workload: str, path: Path, n: int, in_flight: int) -> dict
             app.start(workload, data)
         starts = n / (time.perf_counter() - t0)
         cpu0, t0 = time.process_time(), time.perf_counter()
+        writes.seconds = 0.0
         commits = app.run_until_idle(concurrency=in_flight).commits
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     app.close()
@@ -88,7 +109,8 @@ def engine(mode: str, workload: str, path: Path, n: int, in_flight: int) -> dict
     if done != n:
         raise RuntimeError(f"{mode} {workload}: {done}/{n} executions completed")
     return {**figures(n * STEPS, elapsed, cpu, before, after), "starts_per_s": starts,
-            "commits_per_step": commits / (n * STEPS), "verified": verify(url)}
+            "commits_per_step": commits / (n * STEPS),
+            "write_ms_per_step": writes.seconds * 1000 / (n * STEPS), "verified": verify(url)}
 
 
 def figures(steps: int, elapsed: float, cpu: float, before: tuple[int, int],
@@ -105,8 +127,9 @@ def main() -> None:
     if what == "floor":
         import floor  # not at the top: the DBOS script imports this module in its own env
 
-        elapsed, cpu = floor.run(path, workload, int(n), int(in_flight))
+        elapsed, cpu, writing = floor.run(path, workload, int(n), int(in_flight))
         result = figures(int(n) * STEPS, elapsed, cpu, (0, 0), footprint(path))
+        result["write_ms_per_step"] = writing * 1000 / (int(n) * STEPS)
     else:
         result = engine(mode, workload, path, int(n), int(in_flight))
     print(json.dumps(result))

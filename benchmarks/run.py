@@ -237,7 +237,9 @@ def print_table(rows: list[tuple[str, ...]], machine: str) -> None:
     print("CPU/step: process CPU time / steps. rows/step, bytes/step: rows added to the database "
           "and the summed\nlengths of their columns, divided by the steps (starts included). "
           "Peak RSS: of the measuring process.\nConcurrent: from the executions committed "
-          "(not timed) to all completed.")
+          "(not timed) to all completed. In write transactions: the wall time from BEGIN to "
+          "COMMIT,\nsummed over the run and divided by the steps (the engine's every commit, "
+          "starts included).")
 
 
 if __name__ == "__main__":
