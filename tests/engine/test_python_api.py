@@ -176,3 +176,42 @@ def test_launch_on_a_locked_sqlite_database_raises_and_leaves_nothing(db_url: st
         second.close()
         first.close()
     assert _workers() == []
+
+
+def test_a_worker_claims_waiting_work_as_its_slots_free_not_on_a_poll(
+        pg_url: str, agents: Agents) -> None:
+    """PostgreSQL (a worker claims only what its free slots can take, 8 per slot): work
+    that was announced while every slot was busy, and the rest of a full claim, are
+    claimed the moment the executions held end, never after a poll interval (here an
+    hour, so a worker that waited for one would never finish)."""
+    with App(pg_url) as starter, \
+            App(pg_url, settings=Settings(poll_interval=NEVER)) as runner:
+        agents.register(runner)
+        starter.apply(CHAIN)
+        runner.launch(concurrency=1)
+        # started one at a time from another app: each one's notification wakes the
+        # runner, which has room for the first few only
+        ids = [starter.start("chain", {"n": n}) for n in range(20)]
+        results = _in_thread(lambda: [starter.result(eid) for eid in ids])
+    assert results == [{"step": "two", "data": {"n": n}} for n in range(20)]
+
+
+def test_work_announced_while_every_slot_is_busy_is_claimed_when_one_frees(
+        pg_url: str, agents: Agents) -> None:
+    """PostgreSQL: executions announced while the worker's only slot runs a step are not
+    claimed then (no room); the moment that step's execution ends they are, with no poll
+    interval (here an hour) in between."""
+    gated = {"name": "gated", "steps": [{"id": "held", "agent": "t.gate"}]}
+    with App(pg_url) as starter, \
+            App(pg_url, settings=Settings(poll_interval=NEVER)) as runner:
+        agents.register(runner)
+        starter.apply(CHAIN)
+        starter.apply(gated)
+        runner.launch(concurrency=1)
+        first = starter.start("gated")
+        assert agents.gate.entered.wait(SAFETY), "the gated step never started"
+        ids = [starter.start("chain", {"n": n}) for n in range(5)]
+        agents.gate.opened.set()
+        results = _in_thread(lambda: [starter.result(eid) for eid in [first, *ids]])
+    assert results == [{"gated": True}, *({"step": "two", "data": {"n": n}}
+                                          for n in range(5))]

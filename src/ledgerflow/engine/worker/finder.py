@@ -39,7 +39,9 @@ class WorkFinder:
         self._last_prune = 0.0
         self.recovered = 0  # running executions claimed (left running by a dead holder)
         self.taken_over = 0  # executions claimed whose holder's lease had expired
-        self.more = False  # the last claim was full: more may be waiting
+        # the last claim was full, or a look was skipped for want of room: more may be
+        # waiting (an execution that ends here pokes for it)
+        self.more = False
 
     def start(self, poll_interval: float) -> list[Event]:
         """Listen for notifications, then claim what is there (an embedded database's
@@ -99,7 +101,10 @@ class WorkFinder:
     def look(self, *, room: int, quarantined: set[str]) -> list[Event]:
         """New work (up to ``room`` executions), wake-ups of held executions, held
         sessions past their deadline."""
-        events: list[Event] = self.claim(room) if room > 0 else []
+        if room > 0:
+            events: list[Event] = self.claim(room)
+        else:  # not looked for: work announced now waits, claimed as soon as room frees
+            events, self.more = [], True
         if self._clock.monotonic() - self._last_prune > WAKEUP_PRUNE_EVERY:
             self.prune()
         woken = self._wakes.see(self._store.wakeups_after(self._wakes.position),

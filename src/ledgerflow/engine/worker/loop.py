@@ -172,8 +172,11 @@ class Worker(Lifecycle, Setbacks):
     # the loop -------------------------------------------------------------------------
     def _collect(self) -> list[Event]:
         events: list[Event] = []
-        # settled: what is queued is all there is; wait for nothing (no poll-interval tail)
-        longest = 0.0 if self._settled() else self._options.poll_interval
+        # settled: what is queued is all there is; a poke: work is there to claim (room
+        # was freed, a notification came). Either way wait for nothing: a poll interval
+        # here would hold the freed slots idle
+        longest = 0.0 if self._settled() or self._finder.poke.is_set() \
+            else self._options.poll_interval
         timeout = self._timers.wait(self._clock.now().timestamp(), longest)
         try:
             first = self._queue.get(timeout=timeout)
