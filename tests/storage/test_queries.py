@@ -25,6 +25,8 @@ ONLY: dict[str, set[str]] = {
         # of several tables asks for one snapshot (SQLite's BEGIN gives it)
         "lock_stats", "read_snapshot",
         "begin_read_snapshot", "end_read_snapshot",  # the same, inside a pipeline
+        # a batch's updates of one table in one statement, over a JSON array
+        "update_executions", "update_steps", "update_decision_outcomes",
     },
 }
 

@@ -208,6 +208,21 @@ def test_an_update_applies_every_row_of_the_change(store: Store, changes: Change
     assert chain_is_intact(store, "e1")
 
 
+def test_two_changes_of_one_execution_in_one_batch_apply_in_order(
+        store: Store, changes: Changes) -> None:
+    """The second is built on the first (its guard expects the first's version) and
+    updates the same step run again: both apply, the later last."""
+    store.commit([changes.new("e1", now=at(1))])
+    started = activation(changes.view("e1"), at(2))
+    done = completion(started.view, "first", {"ok": 1}, at(3))
+    assert store.commit([started.change, done.change]) == [True, True]
+    assert store.load_execution(TENANT, "e1") == done.change.execution
+    first = {s.step_id: s for s in store.load_steps("e1")}["first"]
+    assert first == {s.step_id: s for s in done.change.steps}["first"]
+    assert first.status == "completed"
+    assert chain_is_intact(store, "e1")
+
+
 def test_a_stale_expected_version_writes_nothing(store: Store, changes: Changes) -> None:
     store.commit([changes.new("e1", now=at(1))])
     old_view = changes.view("e1")

@@ -83,9 +83,13 @@ class AgentTables(SqlMixin):
             if buckets:
                 self._executemany(conn, _add_buckets_sql(self.dialect), buckets)
         if writes.outcomes:
-            outcome = binding.statement(self.dialect, "update_decision_outcome",
-                                        row_types.OutcomeRow)
-            self._executemany(conn, outcome.sql, [outcome.values(o) for o in writes.outcomes])
+            self._write_outcomes(conn, writes.outcomes)
+
+    def _write_outcomes(self, conn: Any, outcomes: Sequence[row_types.OutcomeRow]) -> None:
+        """How routed attempts ended, into their decisions, one bound row each."""
+        outcome = binding.statement(self.dialect, "update_decision_outcome",
+                                    row_types.OutcomeRow)
+        self._executemany(conn, outcome.sql, [outcome.values(o) for o in outcomes])
 
     # agents of live workers ---------------------------------------------------------------
     def register_agents(self, worker_id: str, rows: Sequence[AgentRow]) -> None:

@@ -31,10 +31,12 @@ from ledgerflow.storage import (
     postgres_listen,
     postgres_retention,
     postgres_schema,
+    postgres_updates,
     queries,
     unstorable,
 )
 from ledgerflow.storage.access_tables import AccessTables
+from ledgerflow.storage.agent_rows import OutcomeRow
 from ledgerflow.storage.agent_tables import AgentTables
 from ledgerflow.storage.base import AgentWrites, Change, Closer
 from ledgerflow.storage.idempotency_tables import IdempotencyTables
@@ -52,6 +54,7 @@ from ledgerflow.storage.rows import (
     ClaimRow,
     DefinitionRow,
     ExecutionRow,
+    StepRow,
     TombstoneRow,
 )
 from ledgerflow.storage.sql_reads import SharedReads
@@ -212,6 +215,12 @@ class PostgresStore(AccessTables, AgentTables, IdempotencyTables, LeaseTables, S
     def _executemany(self, conn: Conn, sql: str, rows: Sequence[Any]) -> None:
         with conn.cursor() as cur:
             cur.executemany(sql, rows)
+
+    def _write_steps(self, conn: Conn, steps: Sequence[StepRow]) -> None:
+        postgres_updates.steps(self, conn, steps)  # one statement, not one per row
+
+    def _write_outcomes(self, conn: Conn, outcomes: Sequence[OutcomeRow]) -> None:
+        postgres_updates.outcomes(self, conn, outcomes)
 
     def worker_lock(self, tenant_id: str | None = None) -> WorkerLock:
         """Nothing to lock: on PostgreSQL several workers may share the database."""

@@ -31,11 +31,10 @@ import psycopg
 from psycopg import pq
 from psycopg.rows import DictRow
 
-from ledgerflow.storage import binding, postgres_listen, queries
+from ledgerflow.storage import binding, postgres_listen, postgres_updates, queries
 from ledgerflow.storage.base import AgentWrites, Change
 from ledgerflow.storage.notices import WAKE, WORK, ledger_notices, ledger_payloads
 from ledgerflow.storage.postgres_rows import Conn
-from ledgerflow.storage.rows import ExecutionRow
 from ledgerflow.storage.sql_reads import Appended, appended_rows
 
 if TYPE_CHECKING:
@@ -101,8 +100,8 @@ def write(store: PostgresStore, conn: Conn, changes: Sequence[Change], together:
         with conn.pipeline():
             conn.execute("BEGIN", ())
             held = conn.execute(HELD, (copied_tables(),))
-            guards = _guards(store, conn, changes)
-        results = [cur.rowcount == 1 for cur in guards]
+            held_by = postgres_updates.guards(store, conn, changes)
+        results = held_by()
         if together and not all(results):
             conn.execute("ROLLBACK", ())
             return None
@@ -135,29 +134,6 @@ def write(store: PostgresStore, conn: Conn, changes: Sequence[Change], together:
 def _held(cur: psycopg.Cursor[DictRow]) -> bool:
     row = cur.fetchone()
     return bool(row and row["held"])
-
-
-def _guards(store: PostgresStore, conn: Conn,
-            changes: Sequence[Change]) -> list[psycopg.Cursor[DictRow]]:
-    """Each change's guard, queued: the insert of a new execution, the guarded update of
-    one known; their row counts are there once the pipeline is synced."""
-    new_ids = [c.execution.id for c in changes if c.expected_version is None]
-    if new_ids:  # serialised with retention's removal of the same ids
-        conn.execute(store._q["lock_execution_ids"], (new_ids,))
-    cursors: list[psycopg.Cursor[DictRow]] = []
-    insert = binding.statement("postgres", "insert_execution", ExecutionRow)
-    update = binding.statement("postgres", "update_execution", ExecutionRow, binding.GUARD)
-    for change in changes:
-        cur = conn.cursor()
-        if change.expected_version is None:
-            cur.execute(insert.sql, insert.values(change.execution))
-        else:
-            owner, epoch = change.lease or (None, 0)
-            cur.execute(update.sql, update.values(
-                change.execution, change.expected_version, change.expected_head_hash,
-                owner, epoch))
-        cursors.append(cur)
-    return cursors
 
 
 def _notifications(applied: Sequence[Change]) -> list[str]:

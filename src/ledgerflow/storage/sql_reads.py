@@ -62,18 +62,22 @@ class SharedReads(SqlMixin):
     def _write_updates(self, conn: Any, applied: Sequence[Change]) -> None:
         """The rows of the changes whose guards passed that are not new (step runs and
         signals updated) and their wake-ups."""
-        updates: list[tuple[str, type, list[Any]]] = [
-            ("update_step", StepRow, [s for c in applied for s in c.steps]),
-            ("update_signal", SignalRow, [g for c in applied for g in c.signal_updates]),
-        ]
-        for name, row, objs in updates:
-            if objs:
-                bound = binding.statement(self.dialect, name, row)
-                self._executemany(conn, bound.sql, [bound.values(o) for o in objs])
+        steps = [s for c in applied for s in c.steps]
+        if steps:
+            self._write_steps(conn, steps)
+        signals = [g for c in applied for g in c.signal_updates]
+        if signals:
+            bound = binding.statement(self.dialect, "update_signal", SignalRow)
+            self._executemany(conn, bound.sql, [bound.values(g) for g in signals])
         wakes = [(c.execution.id, c.wake, c.execution.updated_at, c.execution.tenant_id)
                  for c in applied if c.wake]
         if wakes:
             self._executemany(conn, self._q["insert_wakeup"], wakes)
+
+    def _write_steps(self, conn: Any, steps: Sequence[StepRow]) -> None:
+        """Step runs updated by a batch, one bound row each."""
+        bound = binding.statement(self.dialect, "update_step", StepRow)
+        self._executemany(conn, bound.sql, [bound.values(s) for s in steps])
 
     def get_definition(
         self, tenant_id: str, name: str, version: int | None = None

@@ -61,6 +61,50 @@ WHERE id = %(id)s AND version = %(expected_version)s
   AND (%(guard_owner)s::text IS NULL
        OR (lease_owner = %(guard_owner)s::text AND lease_epoch = %(guard_epoch)s::bigint));
 
+-- name: update_executions
+-- update_execution for many changes in one statement (storage/postgres_updates.py): each
+-- element of the JSON array is one change, each id at most once; the ids whose guard held
+-- come back.
+UPDATE executions AS e SET status = v.status, result = v.result, error = v.error,
+    state = v.state, state_sha256 = v.state_sha256, state_version = v.state_version,
+    head_seq = v.head_seq, head_hash = v.head_hash, version = v.version,
+    recoveries = v.recoveries, started_at = v.started_at, finished_at = v.finished_at,
+    updated_at = v.updated_at,
+    lease_owner = CASE WHEN v.status <> 'completed' AND v.status <> 'failed'
+                            AND v.status <> 'cancelled' AND v.status <> 'expired'
+                           THEN e.lease_owner END,
+    lease_expires_at = CASE WHEN v.status <> 'completed' AND v.status <> 'failed'
+                                 AND v.status <> 'cancelled' AND v.status <> 'expired'
+                                THEN e.lease_expires_at END,
+    lease_needs = CASE WHEN v.guard_owner IS NULL THEN NULL ELSE e.lease_needs END
+FROM json_to_recordset(%s::json) AS v (id text, status text, result text, error text,
+    state text, state_sha256 text, state_version bigint, head_seq bigint, head_hash text,
+    version bigint, recoveries bigint, started_at text, finished_at text, updated_at text,
+    expected_version bigint, expected_head_hash text, guard_owner text, guard_epoch bigint)
+WHERE e.id = v.id AND e.version = v.expected_version AND e.head_hash = v.expected_head_hash
+  AND (v.guard_owner IS NULL
+       OR (e.lease_owner = v.guard_owner AND e.lease_epoch = v.guard_epoch))
+RETURNING e.id;
+
+-- name: update_steps
+-- update_step for many step runs in one statement, each (execution_id, step_id) at most once.
+UPDATE step_runs AS s SET status = v.status, attempt = v.attempt, epoch = v.epoch,
+    agent = v.agent, output = v.output, error = v.error, ready_at = v.ready_at,
+    started_at = v.started_at, finished_at = v.finished_at, waiting_for = v.waiting_for
+FROM json_to_recordset(%s::json) AS v (execution_id text, step_id text, status text,
+    attempt bigint, epoch bigint, agent text, output text, error text, ready_at text,
+    started_at text, finished_at text, waiting_for text)
+WHERE s.execution_id = v.execution_id AND s.step_id = v.step_id;
+
+-- name: update_decision_outcomes
+-- update_decision_outcome for many attempts in one statement, each at most once.
+UPDATE routing_decisions AS d SET outcome = v.outcome, duration_ms = v.duration_ms,
+    duration_us = v.duration_us, duration_bucket = v.bucket, finished_at = v.finished_at
+FROM json_to_recordset(%s::json) AS v (execution_id text, step_id text, epoch bigint,
+    outcome text, duration_ms double precision, duration_us bigint, bucket bigint,
+    finished_at text)
+WHERE d.execution_id = v.execution_id AND d.step_id = v.step_id AND d.epoch = v.epoch;
+
 -- name: executions_filtered
 -- A page, newest first: after the cursor (the last row's created_at and id) when given.
 SELECT * FROM executions
