@@ -25,6 +25,6 @@ def test_plain_rows_are_one_json_array_that_reads_back_the_same() -> None:
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 2 ** 63, -(2 ** 63) - 1,
-                                   "lone \udc80 surrogate"])
+                                   "lone \udc80 surrogate", "a NUL \x00 inside"])
 def test_a_value_json_cannot_carry_as_stored_sends_the_rows_one_by_one(value: object) -> None:
     assert encoded([{"id": "e-1", "v": value}]) is None
