@@ -1,18 +1,18 @@
-"""A commit batch's updates on PostgreSQL as one statement per table: the changes' values go as
-one JSON array that ``json_to_recordset`` turns back into rows on the server.
+"""A commit batch's updates on PostgreSQL as one statement per table: the changes' values go
+as one JSON array that ``json_to_recordset`` turns back into rows on the server.
 
-A pipelined statement per row cost the worker about 20 µs of CPU in psycopg's pipeline
-machinery, and the server a statement's start-up each; one JSON text is encoded in C
-(orjson). Measured with ``benchmarks/pg.py``'s realistic workload (1,000 × 10 steps, three
-runs each, alternated): one worker's CPU per step 0.33–0.35 → 0.28–0.29 ms, its steps/s +0–3
-% (the server's part of each batch is the same); two workers 2,943 → 3,199 steps/s in one
-pair. Writing the new rows this way too (``json_populate_recordset`` instead of COPY) was
-measured and dropped: 0.04 ms more server CPU per step. Rows that update the same row twice
-in one batch (an execution changed twice) go in rounds, each of distinct keys and in the
-batch's order, so a later round sees the earlier one. A value JSON cannot carry as the
-column holds it (text that is not UTF-8 or holds NUL, an integer beyond 64 bits, a float
-that is not finite) sends that table's rows one statement each, as before, with the errors
-those give.
+A pipelined statement per row cost the worker about 14 µs of CPU in psycopg's pipeline
+machinery (a step updates four rows: its execution, two step runs, one decision), and the
+server a statement's start-up each; one JSON text is encoded in C (orjson). Measured with
+``benchmarks/pg.py``'s realistic workload (1,000 × 10 steps, three runs each, alternated):
+one worker's CPU per step 0.33–0.35 → 0.28–0.29 ms, its steps/s +0–3 % (the server's part
+of each batch is the same); two workers 2,943 → 3,199 steps/s in one pair. Writing the new
+rows this way too (``json_populate_recordset`` instead of COPY) was measured and dropped:
+0.04 ms more server CPU per step. Rows that update the same row twice in one batch (an
+execution changed twice) go in rounds, each of distinct keys and in the batch's order, so
+a later round sees the earlier one. A value JSON cannot carry as the column holds it (text
+that is not UTF-8 or holds NUL, an integer beyond 64 bits, a float that is not finite)
+sends that table's rows one statement each, as before, with the errors those give.
 """
 
 from __future__ import annotations
