@@ -18,14 +18,17 @@ sends that table's rows one statement each, as before, with the errors those giv
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Hashable, Sequence
+from functools import cache
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 import psycopg
 from psycopg.rows import DictRow
 
-from ledgerflow.storage import binding
+from ledgerflow.storage import binding, queries
 from ledgerflow.storage.agent_rows import OutcomeRow
 from ledgerflow.storage.base import Change
 from ledgerflow.storage.postgres_rows import Conn
@@ -36,6 +39,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _LARGEST = 2 ** 63 - 1
+_RECORD = re.compile(r"json_to_recordset\(%s::json\) AS v \((?P<columns>[^)]*)\)")
+
+
+@cache
+def columns(name: str) -> tuple[str, ...]:
+    """The keys each element of the named statement's JSON array carries: its record's
+    columns, as the SQL declares them (a key the rows lacked would be read as NULL)."""
+    found = _RECORD.search(queries.load("postgres")[name])
+    if found is None:
+        raise ValueError(f"{name}: no json_to_recordset(%s::json) AS v (...) to read")
+    return tuple(c.split()[0] for c in found["columns"].split(","))
 
 
 def rounds(items: Sequence[T], key: Callable[[T], Hashable]) -> list[list[int]]:
@@ -117,52 +131,50 @@ def guards(store: PostgresStore, conn: Conn, changes: Sequence[Change]) -> Calla
     return held
 
 
+_GUARD = ("expected_version", "expected_head_hash", "guard_owner", "guard_epoch")
+
+
+@cache
+def _new_row() -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+    """The columns of ``update_executions`` an execution row gives, and their getter."""
+    names = tuple(c for c in columns("update_executions") if c not in _GUARD)
+    return names, attrgetter(*names)
+
+
 def _guarded(change: Change) -> dict[str, Any]:
-    e = change.execution
+    """A change as ``update_executions`` reads it: its new row, and what its guard expects."""
+    names, values = _new_row()
     owner, epoch = change.lease or (None, 0)
-    return {"id": e.id, "status": e.status, "result": e.result, "error": e.error,
-            "state": e.state, "state_sha256": e.state_sha256,
-            "state_version": e.state_version, "head_seq": e.head_seq,
-            "head_hash": e.head_hash, "version": e.version, "recoveries": e.recoveries,
-            "started_at": e.started_at, "finished_at": e.finished_at,
-            "updated_at": e.updated_at, "expected_version": change.expected_version,
-            "expected_head_hash": change.expected_head_hash, "guard_owner": owner,
-            "guard_epoch": epoch}
+    record = dict(zip(names, values(change.execution), strict=True))
+    record.update(expected_version=change.expected_version,
+                  expected_head_hash=change.expected_head_hash, guard_owner=owner,
+                  guard_epoch=epoch)
+    return record
 
 
 # step runs and routing decisions --------------------------------------------------------
 def steps(store: PostgresStore, conn: Conn, rows: Sequence[StepRow]) -> None:
     """The step runs' updates (``update_steps``), queued."""
     _each_round(store, conn, rows, "update_steps", "update_step", StepRow,
-                lambda s: (s.execution_id, s.step_id), _step)
+                lambda s: (s.execution_id, s.step_id))
 
 
 def outcomes(store: PostgresStore, conn: Conn, rows: Sequence[OutcomeRow]) -> None:
     """How routed attempts ended, into their decisions (``update_decision_outcomes``)."""
     _each_round(store, conn, rows, "update_decision_outcomes", "update_decision_outcome",
-                OutcomeRow, lambda o: (o.execution_id, o.step_id, o.epoch), _outcome)
+                OutcomeRow, lambda o: (o.execution_id, o.step_id, o.epoch))
 
 
 def _each_round(store: PostgresStore, conn: Conn, rows: Sequence[T], name: str, one: str,
-                row: type, key: Callable[[T], Hashable],
-                fields: Callable[[T], dict[str, Any]]) -> None:
+                row: type, key: Callable[[T], Hashable]) -> None:
+    """``rows`` by the JSON statement ``name``, a round a statement; a round JSON cannot
+    carry by ``one``, a statement a row."""
+    keys = columns(name)
+    values = attrgetter(*keys)
     for indexes in rounds(rows, key):
-        text = encoded([fields(rows[i]) for i in indexes])
+        text = encoded([dict(zip(keys, values(rows[i]), strict=True)) for i in indexes])
         if text is None:
             bound = binding.statement("postgres", one, row)
             store._executemany(conn, bound.sql, [bound.values(rows[i]) for i in indexes])
         else:
             conn.execute(store._q[name], (text,))
-
-
-def _step(s: StepRow) -> dict[str, Any]:
-    return {"execution_id": s.execution_id, "step_id": s.step_id, "status": s.status,
-            "attempt": s.attempt, "epoch": s.epoch, "agent": s.agent, "output": s.output,
-            "error": s.error, "ready_at": s.ready_at, "started_at": s.started_at,
-            "finished_at": s.finished_at, "waiting_for": s.waiting_for}
-
-
-def _outcome(o: OutcomeRow) -> dict[str, Any]:
-    return {"execution_id": o.execution_id, "step_id": o.step_id, "epoch": o.epoch,
-            "outcome": o.outcome, "duration_ms": o.duration_ms, "duration_us": o.duration_us,
-            "bucket": o.bucket, "finished_at": o.finished_at}
